@@ -1,0 +1,7 @@
+//! The product's rules, free of I/O: money in minor units, the transaction state machine and
+//! the module manifest. Nothing here knows about wasm, SQL or HTTP.
+
+pub mod allowed_hosts;
+pub mod manifest;
+pub mod money;
+pub mod transaction_state;

@@ -1,0 +1,13 @@
+//! Integrations Host: runs payment and messaging provider components for an ERP, each in
+//! its own wasm sandbox, behind the HTTP API of `API.md`.
+//!
+//! Layers, each in its own folder: `domain` (rules, no I/O), `runtime` (the wasm sandbox),
+//! `capabilities` (what a sandbox may call), `registry` (live modules), `store` (SQL),
+//! `services` (the backbones' flows) and `api` (HTTP).
+
+pub mod capabilities;
+pub mod domain;
+pub mod registry;
+pub mod runtime;
+pub mod services;
+pub mod store;

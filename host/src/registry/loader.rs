@@ -1,0 +1,150 @@
+//! Turning a manifest and component bytes into a live module: validate the manifest,
+//! compile, check the component against its world, link, and resolve the module's grants
+//! (allowlist and endpoints, with the operator's overrides).
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use sha2::{Digest, Sha256};
+use url::Url;
+
+use crate::capabilities::{ModuleEndpoints, ModuleGrants};
+use crate::domain::allowed_hosts::AllowedHosts;
+use crate::domain::manifest::{IntegrationCategory, Manifest, ManifestError};
+use crate::runtime::{check_component, CallLimits, ComponentProblem, ProviderPre, ProviderRuntime};
+
+/// Largest component the host accepts.
+pub const MAX_COMPONENT_BYTES: usize = 32 << 20;
+
+/// A module ready to serve calls.
+pub struct LoadedModule {
+    pub manifest: Manifest,
+    pub sha256: String,
+    pub grants: Arc<ModuleGrants>,
+    pub limits: CallLimits,
+    pub(crate) pre: ProviderPre,
+}
+
+/// Operator overrides of module endpoints: module → endpoint name → URL.
+#[derive(Debug, Clone, Default)]
+pub struct EndpointOverrides(pub BTreeMap<String, BTreeMap<String, Url>>);
+
+impl EndpointOverrides {
+    /// Parses `MODULE.NAME=URL` flags.
+    pub fn parse(flags: &[String]) -> Result<Self, String> {
+        let mut overrides = BTreeMap::<String, BTreeMap<String, Url>>::new();
+        for flag in flags {
+            let (key, url) = flag.split_once('=').ok_or_else(|| format!("--endpoint `{flag}`: expected MODULE.NAME=URL"))?;
+            let (module, name) = key.split_once('.').ok_or_else(|| format!("--endpoint `{flag}`: expected MODULE.NAME=URL"))?;
+            let url = Url::parse(url).map_err(|e| format!("--endpoint `{flag}`: `{url}` is not a URL ({e})"))?;
+            if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
+                return Err(format!("--endpoint `{flag}`: the URL must be http(s) with a host"));
+            }
+            overrides.entry(module.to_string()).or_default().insert(name.to_string(), url);
+        }
+        Ok(Self(overrides))
+    }
+
+    fn for_module(&self, identifier: &str) -> BTreeMap<String, Url> {
+        self.0.get(identifier).cloned().unwrap_or_default()
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    #[error("{path}: {source}")]
+    Io { path: PathBuf, source: std::io::Error },
+    #[error(transparent)]
+    Manifest(#[from] ManifestError),
+    #[error("component: {size} bytes is over the host's limit of {MAX_COMPONENT_BYTES} bytes")]
+    TooLarge { size: usize },
+    #[error("component: not a valid WebAssembly component: {0}")]
+    Compile(String),
+    #[error("component: {}", .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "))]
+    Component(Vec<ComponentProblem>),
+    #[error("component: cannot be linked against the host: {0}")]
+    Link(String),
+}
+
+/// Validates, compiles and links a module. CPU-heavy: run it off the request path.
+pub fn load_module(runtime: &ProviderRuntime, manifest_yaml: &str, component: &[u8], overrides: &EndpointOverrides) -> Result<LoadedModule, LoadError> {
+    let manifest = Manifest::parse(manifest_yaml)?;
+    if component.len() > MAX_COMPONENT_BYTES {
+        return Err(LoadError::TooLarge { size: component.len() });
+    }
+    let compiled = runtime.compile(component).map_err(|e| LoadError::Compile(format!("{e:#}")))?;
+    check_component(runtime.engine(), &compiled, &manifest).map_err(LoadError::Component)?;
+    let pre = match manifest.category() {
+        IntegrationCategory::OnlinePayment => {
+            ProviderPre::Payment(runtime.prepare_payment(&compiled).map_err(|e| LoadError::Link(format!("{e:#}")))?)
+        }
+        other => {
+            return Err(LoadError::Component(vec![ComponentProblem(format!(
+                "this host cannot run {} providers yet",
+                other.as_str()
+            ))]))
+        }
+    };
+
+    let module_overrides = overrides.for_module(&manifest.identifier);
+    let mut allowed_hosts = AllowedHosts::from_manifest(&manifest.runtime.allowed_hosts);
+    for url in module_overrides.values() {
+        allowed_hosts.allow_origin(url);
+    }
+    let endpoints = ModuleEndpoints::new(
+        &manifest,
+        module_overrides.iter().map(|(name, url)| (name.clone(), url.to_string())).collect(),
+    );
+    let grants = Arc::new(ModuleGrants {
+        identifier: manifest.identifier.clone(),
+        version: manifest.version.clone(),
+        allowed_hosts,
+        endpoints,
+    });
+    let limits = runtime.call_limits(manifest.runtime.limits.memory_mb, manifest.runtime.limits.call_timeout_ms);
+    Ok(LoadedModule { sha256: hex::encode(Sha256::digest(component)), manifest, grants, limits, pre })
+}
+
+/// A module folder's manifest text and component bytes.
+pub fn read_module_dir(dir: &Path) -> Result<(String, Vec<u8>), LoadError> {
+    let io = |path: PathBuf| move |source| LoadError::Io { path, source };
+    let manifest_path = dir.join("manifest.yaml");
+    let yaml = std::fs::read_to_string(&manifest_path).map_err(io(manifest_path.clone()))?;
+    let manifest = Manifest::parse(&yaml)?;
+    let component_path = dir.join(&manifest.runtime.component);
+    let bytes = std::fs::read(&component_path).map_err(io(component_path.clone()))?;
+    Ok((yaml, bytes))
+}
+
+/// Loads every module folder under `dir`. Returns the modules that loaded (with their raw
+/// manifest and bytes, for recording) and the folders that failed, with why.
+pub fn load_modules_dir(
+    runtime: &ProviderRuntime,
+    dir: &Path,
+    overrides: &EndpointOverrides,
+) -> Result<(Vec<(LoadedModule, String, Vec<u8>)>, Vec<(PathBuf, LoadError)>), LoadError> {
+    let entries = match std::fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok((Vec::new(), Vec::new())),
+        Err(source) => return Err(LoadError::Io { path: dir.to_path_buf(), source }),
+    };
+    let mut folders: Vec<PathBuf> = entries.filter_map(Result::ok).map(|e| e.path()).filter(|p| p.is_dir()).collect();
+    folders.sort();
+    let (mut loaded, mut failed) = (Vec::new(), Vec::new());
+    for folder in folders {
+        let result = read_module_dir(&folder).and_then(|(yaml, bytes)| {
+            let module = load_module(runtime, &yaml, &bytes, overrides)?;
+            let folder_name = folder.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+            if folder_name != module.manifest.identifier {
+                tracing::warn!(folder = %folder.display(), identifier = %module.manifest.identifier, "module folder name differs from its identifier");
+            }
+            Ok((module, yaml, bytes))
+        });
+        match result {
+            Ok(module) => loaded.push(module),
+            Err(error) => failed.push((folder, error)),
+        }
+    }
+    Ok((loaded, failed))
+}

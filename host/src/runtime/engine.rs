@@ -1,0 +1,135 @@
+//! The process-wide engine: epoch interruption driven by a ticker thread, a pooling
+//! allocator sized to [`HostLimits`], and one linker holding WASI (granting nothing) and the
+//! host services of the provider worlds.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::thread;
+use std::time::Duration;
+
+use tokio::sync::Semaphore;
+use wasmtime::component::{Component, HasSelf, Linker};
+use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
+
+use super::bindings::v1;
+use super::state::ProviderState;
+use crate::capabilities::CallContext;
+
+/// How often the epoch advances; a runaway guest is stopped within one tick of its deadline.
+pub(crate) const EPOCH_TICK: Duration = Duration::from_millis(5);
+
+/// Ceilings the host puts on every module, whatever its manifest asks.
+#[derive(Debug, Clone)]
+pub struct HostLimits {
+    /// Most linear memory a store may have.
+    pub max_memory_mb: u64,
+    /// Memory when the manifest names none.
+    pub default_memory_mb: u64,
+    /// Longest a call may take, host functions included.
+    pub max_call_timeout: Duration,
+    /// Deadline when the manifest names none.
+    pub default_call_timeout: Duration,
+    /// Sandboxes alive at once; further calls wait for a slot.
+    pub max_instances: u32,
+    /// How long a call waits for a slot before the host answers 503.
+    pub slot_wait: Duration,
+    /// Bytes of a call's stdout/stderr kept for the log.
+    pub output_cap: usize,
+}
+
+impl Default for HostLimits {
+    fn default() -> Self {
+        Self {
+            max_memory_mb: 128,
+            default_memory_mb: 32,
+            max_call_timeout: Duration::from_secs(30),
+            default_call_timeout: Duration::from_secs(10),
+            max_instances: 64,
+            slot_wait: Duration::from_secs(5),
+            output_cap: 16 * 1024,
+        }
+    }
+}
+
+pub struct ProviderRuntime {
+    pub(crate) engine: Engine,
+    pub(crate) linker: Linker<ProviderState>,
+    pub(crate) slots: Arc<Semaphore>,
+    pub(crate) limits: HostLimits,
+    _ticker: EpochTicker,
+}
+
+impl ProviderRuntime {
+    pub fn new(limits: HostLimits) -> anyhow::Result<Self> {
+        let instances = limits.max_instances;
+        let mut pool = PoolingAllocationConfig::default();
+        pool.total_component_instances(instances)
+            .total_core_instances(instances * 8)
+            .total_memories(instances * 2)
+            .total_tables(instances * 8)
+            .total_stacks(instances)
+            .max_core_instances_per_component(16)
+            .max_memories_per_component(4)
+            .max_tables_per_component(16)
+            .max_memory_size((limits.max_memory_mb as usize) << 20);
+        let mut config = Config::new();
+        config
+            .epoch_interruption(true)
+            .allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
+        let engine = Engine::new(&config)?;
+
+        let mut linker: Linker<ProviderState> = Linker::new(&engine);
+        wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
+        v1::PaymentProvider::add_to_linker::<_, HasSelf<CallContext>>(&mut linker, |state| &mut state.call)?;
+
+        let ticker = EpochTicker::start(engine.clone());
+        let slots = Arc::new(Semaphore::new(instances as usize));
+        Ok(Self { engine, linker, slots, limits, _ticker: ticker })
+    }
+
+    pub fn engine(&self) -> &Engine {
+        &self.engine
+    }
+
+    pub fn limits(&self) -> &HostLimits {
+        &self.limits
+    }
+
+    /// Compiles a component. CPU-heavy: call it from a blocking thread, never a request.
+    pub fn compile(&self, bytes: &[u8]) -> wasmtime::Result<Component> {
+        Component::new(&self.engine, bytes)
+    }
+
+    /// Links a compiled payment component against the host services.
+    pub fn prepare_payment(&self, component: &Component) -> wasmtime::Result<v1::PaymentProviderPre<ProviderState>> {
+        v1::PaymentProviderPre::new(self.linker.instantiate_pre(component)?)
+    }
+}
+
+/// Advances the engine's epoch every [`EPOCH_TICK`] until dropped.
+struct EpochTicker {
+    stop: Arc<AtomicBool>,
+}
+
+impl EpochTicker {
+    fn start(engine: Engine) -> Self {
+        let stop = Arc::new(AtomicBool::new(false));
+        let stopped = stop.clone();
+        thread::Builder::new()
+            .name("epoch-ticker".into())
+            .spawn(move || {
+                while !stopped.load(Ordering::Relaxed) {
+                    thread::sleep(EPOCH_TICK);
+                    engine.increment_epoch();
+                }
+            })
+            .expect("spawn the epoch ticker");
+        Self { stop }
+    }
+}
+
+impl Drop for EpochTicker {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+    }
+}

@@ -1,0 +1,57 @@
+//! What a flow can fail with; the API layer turns each into a status and a JSON error.
+
+use crate::runtime::bindings::v1::types::{ErrorKind, ProviderError};
+use crate::runtime::{FailureKind, ProviderFailure};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ServiceError {
+    /// 404: the thing does not exist or the caller may not see it.
+    #[error("{0}")]
+    NotFound(String),
+    /// 403
+    #[error("{message}")]
+    Forbidden { code: &'static str, message: String },
+    /// 422: the request is well-formed but breaks a rule.
+    #[error("{message}")]
+    Invalid { code: &'static str, message: String },
+    /// 409: the request conflicts with the current state.
+    #[error("{message}")]
+    Conflict { code: &'static str, message: String },
+    /// The provider answered with an error (the gateway refused or is down).
+    #[error("{}", .0.message)]
+    Gateway(ProviderError),
+    /// The provider itself failed: trap, timeout, out of memory, no slot.
+    #[error(transparent)]
+    ProviderFailed(#[from] ProviderFailure),
+    /// 503: the integration's module is not loaded.
+    #[error("{0}")]
+    Unavailable(String),
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+}
+
+impl ServiceError {
+    pub fn invalid(code: &'static str, message: impl Into<String>) -> Self {
+        Self::Invalid { code, message: message.into() }
+    }
+
+    pub fn conflict(code: &'static str, message: impl Into<String>) -> Self {
+        Self::Conflict { code, message: message.into() }
+    }
+
+    pub fn forbidden_company(company_id: i64) -> Self {
+        Self::Forbidden { code: "forbidden_company", message: format!("This API key cannot act for company {company_id}.") }
+    }
+
+    /// True when the gateway refused the request itself (as opposed to being unreachable).
+    pub fn is_gateway_refusal(error: &ProviderError) -> bool {
+        matches!(
+            error.kind,
+            ErrorKind::InvalidRequest | ErrorKind::Declined | ErrorKind::InvalidCredentials | ErrorKind::Unsupported | ErrorKind::NotFound
+        )
+    }
+
+    pub fn is_overload(&self) -> bool {
+        matches!(self, Self::ProviderFailed(f) if f.kind == FailureKind::Overloaded)
+    }
+}

@@ -1,0 +1,92 @@
+//! The backbones' flows, tying the store, the registry and the sandbox together. Route
+//! handlers call these; nothing here knows HTTP framework types.
+
+mod error;
+//pub mod integrations;
+//pub mod online_payment;
+mod provider_calls;
+//pub mod transaction_updates;
+//pub mod webhooks;
+
+use std::sync::Arc;
+
+use url::Url;
+
+pub use error::ServiceError;
+
+use crate::capabilities::HostServices;
+use crate::registry::{EndpointOverrides, ModuleRegistry};
+use crate::runtime::ProviderRuntime;
+use crate::store::Db;
+
+/// Everything a request needs, shared by all requests.
+pub struct App {
+    pub db: Db,
+    pub runtime: ProviderRuntime,
+    pub registry: ModuleRegistry,
+    pub services: Arc<HostServices>,
+    pub overrides: EndpointOverrides,
+    /// How gateways and browsers reach this host, without a trailing slash.
+    pub public_url: String,
+}
+
+impl App {
+    /// An absolute public URL for a path starting with `/`.
+    pub fn public(&self, path_and_query: &str) -> String {
+        format!("{}{path_and_query}", self.public_url)
+    }
+
+    pub fn public_base(&self) -> Url {
+        Url::parse(&self.public_url).expect("public URL validated at start")
+    }
+}
+
+/// Who is calling the API: the operator (admin key) or one company (an API key).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Caller {
+    Admin,
+    Company { key_id: i64, company_id: i64 },
+}
+
+impl Caller {
+    pub fn can_see(self, company_id: i64) -> bool {
+        match self {
+            Caller::Admin => true,
+            Caller::Company { company_id: own, .. } => own == company_id,
+        }
+    }
+
+    /// The company a list is limited to: a company key's own, else what was asked.
+    pub fn company_filter(self, asked: Option<i64>) -> Result<Option<i64>, ServiceError> {
+        match (self, asked) {
+            (Caller::Admin, asked) => Ok(asked),
+            (Caller::Company { company_id, .. }, Some(asked)) if asked != company_id => Err(ServiceError::forbidden_company(asked)),
+            (Caller::Company { company_id, .. }, _) => Ok(Some(company_id)),
+        }
+    }
+
+    /// Refuses when the caller may not act for `company_id`.
+    pub fn require_company(self, company_id: i64) -> Result<(), ServiceError> {
+        if self.can_see(company_id) {
+            Ok(())
+        } else {
+            Err(ServiceError::forbidden_company(company_id))
+        }
+    }
+
+    /// A stable name for idempotency scopes.
+    pub fn scope(self) -> String {
+        match self {
+            Caller::Admin => "admin".into(),
+            Caller::Company { key_id, .. } => format!("key:{key_id}"),
+        }
+    }
+}
+
+/// A random token of `bytes` bytes, URL-safe.
+pub fn random_token(bytes: usize) -> String {
+    use base64::Engine as _;
+    let mut buffer = vec![0u8; bytes];
+    rand::fill(&mut buffer[..]);
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(buffer)
+}

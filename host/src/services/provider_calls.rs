@@ -1,0 +1,50 @@
+//! Opening a provider sandbox for one integration: its live module, its credentials (and
+//! no one else's), its mode and its public webhook URL.
+
+use std::sync::Arc;
+
+use crate::capabilities::{CallContext, CredentialSet};
+use crate::registry::LoadedModule;
+use crate::runtime::bindings::v1::types::IntegrationInfo;
+use crate::runtime::{CallLabel, PaymentInstance, ProviderPre};
+use crate::store::integrations::IntegrationRow;
+use crate::store::credentials;
+
+use super::{App, ServiceError};
+
+impl App {
+    /// The live module of an integration, or 503 when it is not installed.
+    pub fn module_of(&self, integration: &IntegrationRow) -> Result<Arc<LoadedModule>, ServiceError> {
+        self.registry.get(&integration.module).ok_or_else(|| {
+            ServiceError::Unavailable(format!(
+                "The module `{}` of integration {} is not installed on this host.",
+                integration.module, integration.id
+            ))
+        })
+    }
+
+    /// A payment provider sandbox serving `integration`.
+    pub async fn payment_provider(&self, integration: &IntegrationRow) -> Result<PaymentInstance, ServiceError> {
+        let module = self.module_of(integration)?;
+        let ProviderPre::Payment(pre) = &module.pre;
+        let values = credentials::all(self.db.pool(), integration.id).await?;
+        let call = CallContext::new(
+            self.services.clone(),
+            module.grants.clone(),
+            IntegrationInfo {
+                integration_id: integration.id,
+                company_id: integration.company_id,
+                test_mode: integration.test_mode(),
+                webhook_url: self.public(&format!("/payment/webhook/{}", integration.id)),
+            },
+            CredentialSet::new(&module.manifest, values),
+        );
+        let label = CallLabel {
+            module: module.manifest.identifier.clone(),
+            version: module.manifest.version.clone(),
+            company_id: integration.company_id,
+            integration_id: integration.id,
+        };
+        Ok(self.runtime.payment_instance(pre, label, module.limits, call).await?)
+    }
+}

@@ -1,0 +1,103 @@
+//! Integrations: one configured use of a module by a company (the seed's Integration and
+//! PaymentIntegration fields).
+
+use super::{now, DbResult, Exec};
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct IntegrationRow {
+    pub id: i64,
+    pub company_id: i64,
+    pub module: String,
+    pub name: String,
+    pub description: Option<String>,
+    pub integration_category: String,
+    pub enabled: i64,
+    pub payment_state: String,
+    pub payment_integration_type: String,
+    pub payment_display_name: Option<String>,
+    pub payment_sequence: i64,
+    pub last_synced_date: Option<String>,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+impl IntegrationRow {
+    pub fn is_enabled(&self) -> bool {
+        self.enabled != 0
+    }
+
+    pub fn test_mode(&self) -> bool {
+        self.payment_state != "Live"
+    }
+}
+
+const COLUMNS: &str = "id, company_id, module, name, description, integration_category, enabled, payment_state, \
+    payment_integration_type, payment_display_name, payment_sequence, last_synced_date, created_at, updated_at";
+
+/// Inserts a new integration (disabled) and returns it.
+pub async fn insert<'e>(exec: impl Exec<'e>, row: &IntegrationRow) -> DbResult<IntegrationRow> {
+    let now = now();
+    sqlx::query_as(&format!(
+        "INSERT INTO integrations (company_id, module, name, description, integration_category, enabled, payment_state,
+            payment_integration_type, payment_display_name, payment_sequence, created_at, updated_at)
+         VALUES ($1, $2, $3, $4, $5, 0, $6, $7, $8, $9, $10, $10) RETURNING {COLUMNS}"
+    ))
+    .bind(row.company_id)
+    .bind(&row.module)
+    .bind(&row.name)
+    .bind(&row.description)
+    .bind(&row.integration_category)
+    .bind(&row.payment_state)
+    .bind(&row.payment_integration_type)
+    .bind(&row.payment_display_name)
+    .bind(row.payment_sequence)
+    .bind(now)
+    .fetch_one(exec)
+    .await
+}
+
+pub async fn get<'e>(exec: impl Exec<'e>, id: i64) -> DbResult<Option<IntegrationRow>> {
+    sqlx::query_as(&format!("SELECT {COLUMNS} FROM integrations WHERE id = $1")).bind(id).fetch_optional(exec).await
+}
+
+/// Integrations filtered by company and category, in payment sequence order.
+pub async fn list<'e>(exec: impl Exec<'e>, company_id: Option<i64>, category: Option<&str>) -> DbResult<Vec<IntegrationRow>> {
+    sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM integrations
+         WHERE ($1 IS NULL OR company_id = $1) AND ($2 IS NULL OR integration_category = $2)
+         ORDER BY payment_sequence, id"
+    ))
+    .bind(company_id)
+    .bind(category)
+    .fetch_all(exec)
+    .await
+}
+
+/// Saves the editable fields.
+pub async fn update<'e>(exec: impl Exec<'e>, row: &IntegrationRow) -> DbResult<()> {
+    sqlx::query(
+        "UPDATE integrations SET name = $2, description = $3, enabled = $4, payment_state = $5, payment_integration_type = $6,
+            payment_display_name = $7, payment_sequence = $8, updated_at = $9 WHERE id = $1",
+    )
+    .bind(row.id)
+    .bind(&row.name)
+    .bind(&row.description)
+    .bind(row.enabled)
+    .bind(&row.payment_state)
+    .bind(&row.payment_integration_type)
+    .bind(&row.payment_display_name)
+    .bind(row.payment_sequence)
+    .bind(now())
+    .execute(exec)
+    .await?;
+    Ok(())
+}
+
+pub async fn delete<'e>(exec: impl Exec<'e>, id: i64) -> DbResult<()> {
+    sqlx::query("DELETE FROM integrations WHERE id = $1").bind(id).execute(exec).await?;
+    Ok(())
+}
+
+pub async fn transaction_count<'e>(exec: impl Exec<'e>, id: i64) -> DbResult<i64> {
+    sqlx::query_scalar("SELECT COUNT(*) FROM transactions WHERE integration_id = $1").bind(id).fetch_one(exec).await
+}

@@ -1,0 +1,36 @@
+//! The IntegrationMapper: local id ↔ remote id per model and integration.
+
+use super::{now, Db, DbResult};
+
+pub async fn remote_id(db: &Db, integration_id: i64, model: &str, local_id: &str) -> DbResult<Option<String>> {
+    sqlx::query_scalar("SELECT remote_id FROM mappings WHERE integration_id = $1 AND model = $2 AND local_id = $3")
+        .bind(integration_id)
+        .bind(model)
+        .bind(local_id)
+        .fetch_optional(db.pool())
+        .await
+}
+
+pub async fn local_id(db: &Db, integration_id: i64, model: &str, remote_id: &str) -> DbResult<Option<String>> {
+    sqlx::query_scalar("SELECT local_id FROM mappings WHERE integration_id = $1 AND model = $2 AND remote_id = $3 ORDER BY created_at LIMIT 1")
+        .bind(integration_id)
+        .bind(model)
+        .bind(remote_id)
+        .fetch_optional(db.pool())
+        .await
+}
+
+pub async fn put(db: &Db, integration_id: i64, model: &str, local_id: &str, remote_id: &str) -> DbResult<()> {
+    sqlx::query(
+        "INSERT INTO mappings (integration_id, model, local_id, remote_id, created_at) VALUES ($1, $2, $3, $4, $5)
+         ON CONFLICT (integration_id, model, local_id) DO UPDATE SET remote_id = excluded.remote_id",
+    )
+    .bind(integration_id)
+    .bind(model)
+    .bind(local_id)
+    .bind(remote_id)
+    .bind(now())
+    .execute(db.pool())
+    .await?;
+    Ok(())
+}

