@@ -2,11 +2,11 @@
 //! handlers call these; nothing here knows HTTP framework types.
 
 mod error;
-//pub mod integrations;
-//pub mod online_payment;
+pub mod integrations;
+pub mod online_payment;
 mod provider_calls;
-//pub mod transaction_updates;
-//pub mod webhooks;
+pub mod transaction_updates;
+pub mod webhooks;
 
 use std::sync::Arc;
 

@@ -113,7 +113,8 @@ pub async fn update_if_state<'e>(exec: impl Exec<'e>, row: &TransactionRow, expe
     Ok(result.rows_affected() == 1)
 }
 
-pub async fn delete<'e>(exec: impl Exec<'e>, id: i64) -> DbResult<()> {
-    sqlx::query("DELETE FROM transactions WHERE id = $1").bind(id).execute(exec).await?;
+/// Removes a transaction that never got past Draft (its session could not be created).
+pub async fn delete_draft<'e>(exec: impl Exec<'e>, id: i64) -> DbResult<()> {
+    sqlx::query("DELETE FROM transactions WHERE id = $1 AND state = 'Draft'").bind(id).execute(exec).await?;
     Ok(())
 }

@@ -1,0 +1,249 @@
+//! Integrations: a company's configured use of a module, its credentials, and enabling it
+//! (the seed's `enable_integration`: required credentials, then the provider's own check).
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+
+use crate::domain::manifest::{IntegrationCategory, INTEGRATION_TYPES};
+use crate::store::integrations::{self, IntegrationRow};
+use crate::store::credentials;
+
+use super::{App, Caller, ServiceError};
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreateIntegration {
+    pub company_id: i64,
+    pub module: String,
+    pub name: String,
+    #[serde(default)]
+    pub description: Option<String>,
+    #[serde(default)]
+    pub payment_state: Option<String>,
+    #[serde(default)]
+    pub payment_integration_type: Option<String>,
+    #[serde(default)]
+    pub payment_display_name: Option<String>,
+    #[serde(default)]
+    pub payment_sequence: Option<i64>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PatchIntegration {
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub description: Option<String>,
+    #[serde(default)]
+    pub payment_state: Option<String>,
+    #[serde(default)]
+    pub payment_integration_type: Option<String>,
+    #[serde(default)]
+    pub payment_display_name: Option<String>,
+    #[serde(default)]
+    pub payment_sequence: Option<i64>,
+}
+
+/// An integration with what the API shows beside its row.
+pub struct IntegrationView {
+    pub row: IntegrationRow,
+    /// "Not Installed", "Installed" or "Enabled".
+    pub state: &'static str,
+    /// Every credential the module declares, and whether it has a value.
+    pub credentials: BTreeMap<String, bool>,
+}
+
+const MAX_NAME: usize = 100;
+
+impl App {
+    pub async fn integration_view(&self, row: IntegrationRow) -> Result<IntegrationView, ServiceError> {
+        let module = self.registry.get(&row.module);
+        let state = match (&module, row.is_enabled()) {
+            (None, _) => "Not Installed",
+            (Some(_), false) => "Installed",
+            (Some(_), true) => "Enabled",
+        };
+        let values = credentials::all(self.db.pool(), row.id).await?;
+        let mut flags: BTreeMap<String, bool> = values.keys().map(|name| (name.clone(), true)).collect();
+        if let Some(module) = &module {
+            for field in &module.manifest.runtime.credentials {
+                flags.entry(field.name.clone()).or_insert(false);
+            }
+        }
+        Ok(IntegrationView { row, state, credentials: flags })
+    }
+
+    pub async fn create_integration(&self, caller: Caller, request: CreateIntegration) -> Result<IntegrationRow, ServiceError> {
+        caller.require_company(request.company_id)?;
+        let module = self.registry.get(&request.module).ok_or_else(|| {
+            let installed: Vec<_> = self.registry.all().iter().map(|m| m.manifest.identifier.clone()).collect();
+            ServiceError::invalid("unknown_module", format!("module: `{}` is not installed; installed modules: {installed:?}", request.module))
+        })?;
+        let types = &module.manifest.runtime.integration_types;
+        let mut row = IntegrationRow {
+            id: 0,
+            company_id: request.company_id,
+            module: request.module.clone(),
+            name: request.name,
+            description: request.description,
+            integration_category: module.manifest.integration_category.clone(),
+            enabled: 0,
+            payment_state: "Test".into(),
+            payment_integration_type: types.first().cloned().unwrap_or_else(|| "Redirect".into()),
+            payment_display_name: None,
+            payment_sequence: 10,
+            last_synced_date: None,
+            created_at: String::new(),
+            updated_at: String::new(),
+        };
+        let patch = PatchIntegration {
+            name: None,
+            description: None,
+            payment_state: request.payment_state,
+            payment_integration_type: request.payment_integration_type,
+            payment_display_name: request.payment_display_name,
+            payment_sequence: request.payment_sequence,
+        };
+        self.apply_patch(&mut row, patch)?;
+        Ok(integrations::insert(self.db.pool(), &row).await?)
+    }
+
+    pub async fn list_integrations(&self, caller: Caller, company_id: Option<i64>, category: Option<&str>) -> Result<Vec<IntegrationRow>, ServiceError> {
+        let company = caller.company_filter(company_id)?;
+        if let Some(category) = category {
+            if IntegrationCategory::parse(category).is_none() {
+                return Err(ServiceError::invalid("invalid_category", format!("category: `{category}` is not one of Online Payment, Messaging, Shipping")));
+            }
+        }
+        Ok(integrations::list(self.db.pool(), company, category).await?)
+    }
+
+    pub async fn patch_integration(&self, caller: Caller, id: i64, patch: PatchIntegration) -> Result<IntegrationRow, ServiceError> {
+        let mut row = self.visible_integration(caller, id).await?;
+        self.apply_patch(&mut row, patch)?;
+        integrations::update(self.db.pool(), &row).await?;
+        self.visible_integration(caller, id).await
+    }
+
+    fn apply_patch(&self, row: &mut IntegrationRow, patch: PatchIntegration) -> Result<(), ServiceError> {
+        if let Some(name) = patch.name {
+            row.name = name;
+        }
+        if row.name.trim().is_empty() || row.name.chars().count() > MAX_NAME {
+            return Err(ServiceError::invalid("invalid_name", format!("name: must be 1 to {MAX_NAME} characters")));
+        }
+        if patch.description.is_some() {
+            row.description = patch.description;
+        }
+        if let Some(state) = patch.payment_state {
+            if state != "Test" && state != "Live" {
+                return Err(ServiceError::invalid("invalid_payment_state", format!("payment_state: `{state}` must be \"Test\" or \"Live\"")));
+            }
+            row.payment_state = state;
+        }
+        if let Some(kind) = patch.payment_integration_type {
+            let offered = self.registry.get(&row.module).map(|m| m.manifest.runtime.integration_types.clone()).unwrap_or_default();
+            if !INTEGRATION_TYPES.contains(&kind.as_str()) || !offered.contains(&kind) {
+                return Err(ServiceError::invalid(
+                    "unsupported_integration_type",
+                    format!("payment_integration_type: `{kind}` is not offered by {}; it offers {offered:?}", row.module),
+                ));
+            }
+            row.payment_integration_type = kind;
+        }
+        if patch.payment_display_name.is_some() {
+            row.payment_display_name = patch.payment_display_name;
+        }
+        if let Some(sequence) = patch.payment_sequence {
+            row.payment_sequence = sequence;
+        }
+        Ok(())
+    }
+
+    /// Sets or clears (`null`) credentials; every name must be declared by the module.
+    /// All or nothing: one bad name changes nothing.
+    pub async fn set_credentials(&self, caller: Caller, id: i64, values: serde_json::Map<String, serde_json::Value>) -> Result<IntegrationRow, ServiceError> {
+        let row = self.visible_integration(caller, id).await?;
+        let module = self.module_of(&row)?;
+        let mut changes = Vec::new();
+        let mut unknown = Vec::new();
+        for (name, value) in values {
+            if module.manifest.credential(&name).is_none() {
+                unknown.push(name);
+                continue;
+            }
+            let value = match value {
+                serde_json::Value::Null => None,
+                serde_json::Value::String(s) if s.is_empty() => None,
+                serde_json::Value::String(s) => Some(s),
+                _ => return Err(ServiceError::invalid("invalid_credential", format!("{name}: a credential value must be a string or null"))),
+            };
+            changes.push((name, value));
+        }
+        if !unknown.is_empty() {
+            let declared: Vec<_> = module.manifest.runtime.credentials.iter().map(|c| c.name.as_str()).collect();
+            return Err(ServiceError::invalid(
+                "unknown_credential",
+                format!("{} declares no credential named {unknown:?}; it declares {declared:?}", module.manifest.identifier),
+            ));
+        }
+        let mut tx = self.db.begin().await?;
+        for (name, value) in &changes {
+            credentials::set(&mut *tx, row.id, row.company_id, name, value.as_deref()).await?;
+        }
+        tx.commit().await?;
+        Ok(row)
+    }
+
+    /// Enables an integration once its credentials pass. The provider's own check speaks
+    /// first (its message, such as "Please enter your MyGateway API Key.", is the one the
+    /// merchant sees); the host's required-credential check backs it up.
+    pub async fn enable_integration(&self, caller: Caller, id: i64) -> Result<IntegrationRow, ServiceError> {
+        let mut row = self.visible_integration(caller, id).await?;
+        let module = self.module_of(&row)?;
+        let values = credentials::all(self.db.pool(), row.id).await?;
+        let missing = module.manifest.runtime.credentials.iter().find(|c| c.required && !values.contains_key(&c.name));
+
+        let verdict = match IntegrationCategory::parse(&row.integration_category) {
+            Some(IntegrationCategory::OnlinePayment) => {
+                let mut provider = self.payment_provider(&row).await?;
+                provider.validate_credentials().await
+            }
+            _ => Ok(Ok(())),
+        };
+        match verdict {
+            Ok(Err(refusal)) => return Err(ServiceError::invalid("credentials_rejected", refusal.message)),
+            Err(failure) if missing.is_none() => return Err(failure.into()),
+            _ => {}
+        }
+        if let Some(field) = missing {
+            return Err(ServiceError::invalid("credentials_missing", format!("Please enter your {} ({}).", field.description, field.name)));
+        }
+        row.enabled = 1;
+        integrations::update(self.db.pool(), &row).await?;
+        self.visible_integration(caller, id).await
+    }
+
+    pub async fn disable_integration(&self, caller: Caller, id: i64) -> Result<IntegrationRow, ServiceError> {
+        let mut row = self.visible_integration(caller, id).await?;
+        row.enabled = 0;
+        integrations::update(self.db.pool(), &row).await?;
+        self.visible_integration(caller, id).await
+    }
+
+    /// Deletes an integration that has no transactions (their history must stay readable).
+    pub async fn delete_integration(&self, caller: Caller, id: i64) -> Result<(), ServiceError> {
+        let row = self.visible_integration(caller, id).await?;
+        let count = integrations::transaction_count(self.db.pool(), row.id).await?;
+        if count > 0 {
+            return Err(ServiceError::conflict(
+                "integration_in_use",
+                format!("Integration {id} has {count} transactions; disable it instead of deleting it."),
+            ));
+        }
+        integrations::delete(self.db.pool(), row.id).await?;
+        Ok(())
+    }
+}

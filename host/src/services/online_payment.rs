@@ -1,0 +1,386 @@
+//! The online_payment backbone: initiate, refund, the payer's return and cancel.
+
+use serde::Deserialize;
+use serde_json::value::RawValue;
+use url::Url;
+
+use crate::domain::manifest::IntegrationCategory;
+use crate::domain::money::{format_minor, Currency, Money};
+use crate::domain::transaction_state::TransactionState;
+use crate::runtime::bindings::v1::types::{self, GatewayUpdate, IntegrationType, SessionAction};
+use crate::store::integrations::{self, IntegrationRow};
+use crate::store::transactions::{self, TransactionRow};
+use crate::store::{refunds, webhook_log};
+
+use super::{App, Caller, ServiceError};
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InitiateRequest {
+    pub integration_id: i64,
+    /// A JSON number or a decimal string, kept as written so no float ever touches it.
+    pub amount: Box<RawValue>,
+    pub currency: String,
+    #[serde(default)]
+    pub document_model: Option<String>,
+    #[serde(default)]
+    pub document_id: Option<i64>,
+    pub return_url: String,
+    #[serde(default)]
+    pub cancel_url: Option<String>,
+    #[serde(default)]
+    pub integration_type: Option<String>,
+    #[serde(default)]
+    pub contact: Option<ContactInput>,
+    #[serde(default)]
+    pub pending_action_data: Option<serde_json::Value>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ContactInput {
+    #[serde(default)]
+    pub id: Option<serde_json::Value>,
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub email: Option<String>,
+    #[serde(default)]
+    pub phone: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RefundRequest {
+    #[serde(default)]
+    pub amount: Option<Box<RawValue>>,
+}
+
+/// A started payment: the transaction and what the payer must do.
+pub struct Initiated {
+    pub transaction: TransactionRow,
+    pub integration_type: IntegrationType,
+    pub action: SessionAction,
+}
+
+/// The seed's refund result.
+pub struct RefundOutcome {
+    pub success: bool,
+    pub refund_reference: Option<String>,
+    pub transaction: TransactionRow,
+    pub error_message: Option<String>,
+}
+
+/// The amount text of a JSON number or string, or why it is neither.
+pub fn amount_text(raw: &RawValue) -> Result<String, ServiceError> {
+    let text = raw.get().trim();
+    if text.starts_with('"') {
+        return serde_json::from_str::<String>(text).map_err(|_| invalid_amount("amount is not a valid string"));
+    }
+    if text.starts_with(|c: char| c.is_ascii_digit() || c == '-') {
+        return Ok(text.to_string());
+    }
+    Err(invalid_amount("amount must be a JSON number or a decimal string such as \"19.99\""))
+}
+
+fn invalid_amount(message: impl Into<String>) -> ServiceError {
+    ServiceError::invalid("invalid_amount", message)
+}
+
+/// Parses an amount in a currency, naming what is wrong.
+pub fn parse_money(raw: &RawValue, currency: Currency) -> Result<Money, ServiceError> {
+    let text = amount_text(raw)?;
+    Money::parse(&text, currency).map_err(|e| invalid_amount(format!("amount: {e}")))
+}
+
+fn parse_currency(code: &str) -> Result<Currency, ServiceError> {
+    Currency::parse(code).map_err(|e| ServiceError::invalid("invalid_currency", format!("currency: {e}")))
+}
+
+fn http_url(field: &str, text: &str) -> Result<Url, ServiceError> {
+    match Url::parse(text) {
+        Ok(url) if matches!(url.scheme(), "http" | "https") && url.host_str().is_some() => Ok(url),
+        _ => Err(ServiceError::invalid("invalid_url", format!("{field}: `{text}` is not an absolute http(s) URL"))),
+    }
+}
+
+/// `url` with `txn=REF` appended to its query.
+pub fn with_txn(url: &str, reference: &str) -> String {
+    match Url::parse(url) {
+        Ok(mut url) => {
+            url.query_pairs_mut().append_pair("txn", reference);
+            url.to_string()
+        }
+        Err(_) => url.to_string(),
+    }
+}
+
+impl App {
+    /// An integration the caller may see, or 404.
+    pub async fn visible_integration(&self, caller: Caller, id: i64) -> Result<IntegrationRow, ServiceError> {
+        match integrations::get(self.db.pool(), id).await? {
+            Some(row) if caller.can_see(row.company_id) => Ok(row),
+            _ => Err(ServiceError::NotFound(format!("Integration {id} does not exist."))),
+        }
+    }
+
+    /// A transaction the caller may see, or 404.
+    pub async fn visible_transaction(&self, caller: Caller, id: i64) -> Result<TransactionRow, ServiceError> {
+        match transactions::get(self.db.pool(), id).await? {
+            Some(row) if caller.can_see(row.company_id) => Ok(row),
+            _ => Err(ServiceError::NotFound(format!("Transaction {id} does not exist."))),
+        }
+    }
+
+    pub async fn webhook_log_of(&self, transaction_id: i64) -> Result<Vec<webhook_log::WebhookLogRow>, ServiceError> {
+        Ok(webhook_log::for_transaction(self.db.pool(), transaction_id).await?)
+    }
+
+    /// What a provider sees of a transaction.
+    pub fn provider_view(&self, row: &TransactionRow) -> types::Transaction {
+        let contact = row.contact.as_deref().and_then(|text| serde_json::from_str::<serde_json::Value>(text).ok()).map(|c| {
+            let field = |name: &str| c.get(name).and_then(|v| v.as_str()).map(str::to_string);
+            types::Contact { id: field("id"), name: field("name"), email: field("email"), phone: field("phone") }
+        });
+        let reference = &row.reference;
+        types::Transaction {
+            reference: reference.clone(),
+            amount: types::Money { amount_minor: row.amount_minor, currency: row.currency.clone() },
+            refunded_minor: row.refunded_minor,
+            state: row.state.parse::<TransactionState>().unwrap_or(TransactionState::Draft).into(),
+            integration_type: IntegrationType::from_display_name(&row.integration_type).unwrap_or(IntegrationType::Redirect),
+            gateway_reference: row.gateway_reference.clone(),
+            provider_data: row.provider_data.clone(),
+            test_mode: row.test_mode != 0,
+            return_url: self.public(&format!("/api/online_payment/return?txn={reference}")),
+            cancel_url: self.public(&format!("/api/online_payment/cancel?txn={reference}")),
+            document_model: row.document_model.clone(),
+            document_id: row.document_id,
+            contact,
+        }
+    }
+
+    /// Creates a transaction and a payment session at the gateway. A failure leaves no
+    /// transaction behind.
+    pub async fn initiate(&self, caller: Caller, request: InitiateRequest) -> Result<Initiated, ServiceError> {
+        let integration = self.visible_integration(caller, request.integration_id).await?;
+        if integration.integration_category != IntegrationCategory::OnlinePayment.as_str() {
+            return Err(ServiceError::invalid("not_a_payment_integration", format!("Integration {} is not an online payment integration.", integration.id)));
+        }
+        let module = self.module_of(&integration)?;
+        if !integration.is_enabled() {
+            return Err(ServiceError::invalid("integration_disabled", format!("Integration {} is not enabled.", integration.id)));
+        }
+        let currency = parse_currency(&request.currency)?;
+        let money = parse_money(&request.amount, currency)?;
+        let type_name = request.integration_type.clone().unwrap_or_else(|| integration.payment_integration_type.clone());
+        let kind = IntegrationType::from_display_name(&type_name)
+            .filter(|_| module.manifest.runtime.integration_types.contains(&type_name))
+            .ok_or_else(|| {
+                ServiceError::invalid(
+                    "unsupported_integration_type",
+                    format!("integration_type: `{type_name}` is not offered by {}; it offers {:?}.", module.manifest.identifier, module.manifest.runtime.integration_types),
+                )
+            })?;
+        let return_url = http_url("return_url", &request.return_url)?;
+        let cancel_url = match &request.cancel_url {
+            Some(url) => http_url("cancel_url", url)?,
+            None => return_url.clone(),
+        };
+        let contact = request.contact.map(|c| {
+            let id = c.id.map(|id| match id {
+                serde_json::Value::String(s) => s,
+                other => other.to_string(),
+            });
+            serde_json::json!({ "id": id, "name": c.name, "email": c.email, "phone": c.phone }).to_string()
+        });
+
+        let draft = TransactionRow {
+            id: 0,
+            reference: format!("TXN-{}", hex::encode_upper(rand::random::<[u8; 16]>())),
+            integration_id: integration.id,
+            company_id: integration.company_id,
+            state: TransactionState::Draft.as_str().into(),
+            integration_type: kind.display_name().into(),
+            amount_minor: money.minor,
+            currency: currency.code().into(),
+            refunded_minor: 0,
+            gateway_reference: None,
+            gateway_status: None,
+            error_message: None,
+            provider_data: None,
+            document_model: request.document_model,
+            document_id: request.document_id,
+            return_url: Some(return_url.to_string()),
+            cancel_url: Some(cancel_url.to_string()),
+            contact,
+            pending_action_data: request.pending_action_data.map(|v| v.to_string()),
+            test_mode: i64::from(integration.test_mode()),
+            created_at: String::new(),
+            updated_at: String::new(),
+        };
+        let draft = transactions::insert(self.db.pool(), &draft).await?;
+
+        let session = async {
+            let mut provider = self.payment_provider(&integration).await?;
+            provider.create_session(&self.provider_view(&draft), kind).await?.map_err(ServiceError::Gateway)
+        }
+        .await
+        .and_then(|session| validate_action(&session.action).map(|()| session));
+        let session = match session {
+            Ok(session) => session,
+            Err(error) => {
+                transactions::delete_draft(self.db.pool(), draft.id).await?;
+                return Err(error);
+            }
+        };
+        let update = GatewayUpdate {
+            reference: None,
+            gateway_reference: session.gateway_reference.clone(),
+            state: Some(types::TransactionState::Pending),
+            gateway_status: None,
+            error_message: None,
+            refunded_minor: None,
+            provider_data: session.provider_data.clone(),
+        };
+        let applied = self.apply_update(draft.id, &update, None).await?;
+        Ok(Initiated { transaction: applied.transaction, integration_type: kind, action: session.action })
+    }
+
+    /// Refunds `amount` (or all that is left). The amount is reserved before the gateway is
+    /// called, so concurrent refunds cannot exceed the payment; a failed refund releases it.
+    pub async fn refund(&self, caller: Caller, id: i64, request: RefundRequest) -> Result<RefundOutcome, ServiceError> {
+        let row = self.visible_transaction(caller, id).await?;
+        if row.state != TransactionState::Captured.as_str() {
+            return Err(ServiceError::conflict("not_refundable", format!("Transaction {} is {}; only a Captured payment can be refunded.", row.reference, row.state)));
+        }
+        let currency = parse_currency(&row.currency)?;
+        let requested = match &request.amount {
+            Some(raw) => Some(parse_money(raw, currency)?.minor),
+            None => None,
+        };
+        let integration = integrations::get(self.db.pool(), row.integration_id)
+            .await?
+            .ok_or_else(|| ServiceError::NotFound(format!("Integration {} does not exist.", row.integration_id)))?;
+        self.module_of(&integration)?;
+
+        let mut tx = self.db.begin().await?;
+        let committed = refunds::committed_total(&mut *tx, row.id).await?.max(row.refunded_minor);
+        let left = row.amount_minor - committed;
+        let amount = requested.unwrap_or(left);
+        if left <= 0 || amount > left {
+            return Err(ServiceError::invalid(
+                "refund_exceeds_remaining",
+                format!(
+                    "Only {} {} of {} is left to refund.",
+                    format_minor(left.max(0), currency),
+                    currency.code(),
+                    row.reference
+                ),
+            ));
+        }
+        let reservation = refunds::reserve(&mut *tx, row.id, amount).await?;
+        tx.commit().await?;
+
+        let money = types::Money { amount_minor: amount, currency: row.currency.clone() };
+        let result = async {
+            let mut provider = self.payment_provider(&integration).await?;
+            Ok::<_, ServiceError>(provider.refund(&self.provider_view(&row), &money).await?)
+        }
+        .await;
+        match result {
+            Ok(Ok(refund)) => {
+                refunds::confirm(self.db.pool(), reservation, &refund.refund_reference).await?;
+                let total = refunds::committed_total(self.db.pool(), row.id).await?;
+                let update = GatewayUpdate {
+                    reference: None,
+                    gateway_reference: None,
+                    state: None,
+                    gateway_status: None,
+                    error_message: None,
+                    refunded_minor: Some(total),
+                    provider_data: None,
+                };
+                let applied = self.apply_update(row.id, &update, None).await?;
+                Ok(RefundOutcome { success: true, refund_reference: Some(refund.refund_reference), transaction: applied.transaction, error_message: None })
+            }
+            Ok(Err(refusal)) if ServiceError::is_gateway_refusal(&refusal) => {
+                refunds::release(self.db.pool(), reservation).await?;
+                Ok(RefundOutcome { success: false, refund_reference: None, transaction: row, error_message: Some(refusal.message) })
+            }
+            Ok(Err(error)) => {
+                refunds::release(self.db.pool(), reservation).await?;
+                Err(ServiceError::Gateway(error))
+            }
+            Err(error) => {
+                refunds::release(self.db.pool(), reservation).await?;
+                Err(error)
+            }
+        }
+    }
+
+    /// The payer came back from the gateway: ask the provider, apply its answer, and say
+    /// where to send the payer (the ERP's return URL, or its cancel URL when the payment
+    /// failed or was cancelled). The provider failing does not strand the payer.
+    pub async fn payer_returned(&self, reference: &str, params: Vec<(String, String)>) -> Result<String, ServiceError> {
+        let row = self.transaction_by_reference(reference).await?;
+        let state: TransactionState = row.state.parse().unwrap_or(TransactionState::Draft);
+        let mut row = row;
+        if !state.is_final() && state != TransactionState::Captured {
+            match self.ask_return(&row, params).await {
+                Ok(update) => row = self.apply_update(row.id, &update, None).await?.transaction,
+                Err(error) => tracing::warn!(transaction = %row.reference, %error, "return: the provider could not confirm the payment"),
+            }
+        }
+        Ok(self.payer_destination(&row))
+    }
+
+    async fn ask_return(&self, row: &TransactionRow, params: Vec<(String, String)>) -> Result<GatewayUpdate, ServiceError> {
+        let integration = integrations::get(self.db.pool(), row.integration_id)
+            .await?
+            .ok_or_else(|| ServiceError::NotFound("integration".into()))?;
+        let mut provider = self.payment_provider(&integration).await?;
+        provider.process_return(&self.provider_view(row), &params).await?.map_err(ServiceError::Gateway)
+    }
+
+    /// The payer gave up: Cancelled unless the payment already reached a final state.
+    pub async fn payer_cancelled(&self, reference: &str) -> Result<String, ServiceError> {
+        let row = self.transaction_by_reference(reference).await?;
+        let update = GatewayUpdate {
+            reference: None,
+            gateway_reference: None,
+            state: Some(types::TransactionState::Cancelled),
+            gateway_status: Some("cancelled by payer".into()),
+            error_message: None,
+            refunded_minor: None,
+            provider_data: None,
+        };
+        let applied = self.apply_update(row.id, &update, None).await?;
+        let cancel_url = applied.transaction.cancel_url.clone().unwrap_or_default();
+        Ok(with_txn(&cancel_url, reference))
+    }
+
+    fn payer_destination(&self, row: &TransactionRow) -> String {
+        let failed = row.state == TransactionState::Failed.as_str() || row.state == TransactionState::Cancelled.as_str();
+        let url = if failed { &row.cancel_url } else { &row.return_url };
+        with_txn(url.as_deref().unwrap_or_default(), &row.reference)
+    }
+
+    async fn transaction_by_reference(&self, reference: &str) -> Result<TransactionRow, ServiceError> {
+        transactions::by_reference(self.db.pool(), reference)
+            .await?
+            .ok_or_else(|| ServiceError::NotFound(format!("No transaction has the reference `{reference}`.")))
+    }
+}
+
+/// Refuses session answers the payer could not use.
+fn validate_action(action: &SessionAction) -> Result<(), ServiceError> {
+    let bad = |what: String| Err(ServiceError::Gateway(types::ProviderError { kind: types::ErrorKind::GatewayError, message: what, retryable: false }));
+    match action {
+        SessionAction::Redirect(url) if http_url("redirect_url", url).is_err() => bad("The provider returned an unusable redirect URL.".into()),
+        SessionAction::EmbeddedJs(config) if !serde_json::from_str::<serde_json::Value>(config).is_ok_and(|v| v.is_object()) => {
+            bad("The provider returned a client configuration that is not a JSON object.".into())
+        }
+        _ => Ok(()),
+    }
+}

@@ -1,0 +1,182 @@
+//! Applying what a gateway reported to a transaction: the state machine decides, the write
+//! is compare-and-set on the state, and reaching Captured creates the Payment in the same
+//! database transaction (at most once, by a unique key). Late, repeated and backwards
+//! events change nothing and say so in the outcome.
+
+use crate::domain::transaction_state::{TransactionState, Transition};
+use crate::runtime::bindings::v1::types::GatewayUpdate;
+use crate::store::transactions::{self, TransactionRow};
+use crate::store::webhook_log::{self, NewWebhookLog};
+use crate::store::{payments, payments::PaymentRow};
+
+use super::{App, ServiceError};
+
+/// What applying an update did.
+#[derive(Debug)]
+pub struct Applied {
+    pub transaction: TransactionRow,
+    pub outcome: String,
+    pub payment_created: bool,
+}
+
+/// The webhook attempt an update came from, logged in the same database transaction.
+pub struct WebhookNote<'a> {
+    pub received_at: &'a str,
+    pub event_type: &'a str,
+}
+
+/// The new row (if anything changes) and a description of what happens.
+pub fn decide(row: &TransactionRow, update: &GatewayUpdate) -> (Option<TransactionRow>, String) {
+    let current: TransactionState = row.state.parse().unwrap_or(TransactionState::Draft);
+    let mut next = row.clone();
+    if next.gateway_reference.is_none() {
+        next.gateway_reference = update.gateway_reference.clone();
+    }
+    let mut outcome = match update.state.map(TransactionState::from) {
+        None => "no state change reported".to_string(),
+        Some(target) => match current.transition(target) {
+            Transition::Unchanged => format!("duplicate: already {current}"),
+            Transition::Refused => format!("ignored: {current} cannot become {target}"),
+            Transition::Advance(to) => {
+                next.state = to.as_str().to_string();
+                if update.gateway_status.is_some() {
+                    next.gateway_status = update.gateway_status.clone();
+                }
+                if update.error_message.is_some() {
+                    next.error_message = update.error_message.clone();
+                }
+                if update.provider_data.is_some() {
+                    next.provider_data = update.provider_data.clone();
+                }
+                if to == TransactionState::Refunded {
+                    next.refunded_minor = update.refunded_minor.unwrap_or(row.amount_minor).clamp(row.refunded_minor, row.amount_minor);
+                }
+                format!("{current} → {to}")
+            }
+        },
+    };
+    // A gateway reporting a (partial) refund total of a captured payment.
+    if let Some(total) = update.refunded_minor {
+        let total = total.min(row.amount_minor);
+        if next.state == TransactionState::Captured.as_str() && total > next.refunded_minor {
+            next.refunded_minor = total;
+            if total == row.amount_minor {
+                next.state = TransactionState::Refunded.as_str().to_string();
+            }
+            outcome = format!("{outcome}; refunded {total} minor units in total");
+        }
+    }
+    let changed = next.state != row.state
+        || next.refunded_minor != row.refunded_minor
+        || next.gateway_reference != row.gateway_reference;
+    (changed.then_some(next), outcome)
+}
+
+impl App {
+    /// Applies `update` to transaction `id`, retrying if a concurrent writer changed it first.
+    pub async fn apply_update(&self, id: i64, update: &GatewayUpdate, webhook: Option<WebhookNote<'_>>) -> Result<Applied, ServiceError> {
+        loop {
+            let mut tx = self.db.begin().await?;
+            let row = transactions::get(&mut *tx, id)
+                .await?
+                .ok_or_else(|| ServiceError::NotFound(format!("Transaction {id} does not exist.")))?;
+            let (next, outcome) = decide(&row, update);
+            let mut payment_created = false;
+            if let Some(next) = &next {
+                if !transactions::update_if_state(&mut *tx, next, &row.state).await? {
+                    tx.rollback().await?;
+                    continue;
+                }
+                if next.state == TransactionState::Captured.as_str() && row.state != next.state {
+                    payment_created = payments::create_once(&mut *tx, next).await?;
+                }
+            }
+            if let Some(note) = &webhook {
+                let entry = NewWebhookLog {
+                    integration_id: row.integration_id,
+                    transaction_id: Some(row.id),
+                    received_at: note.received_at,
+                    event_type: Some(note.event_type),
+                    signature_valid: true,
+                    outcome: &outcome,
+                };
+                webhook_log::insert(&mut *tx, &entry).await?;
+            }
+            tx.commit().await?;
+            let transaction = next.unwrap_or(row);
+            tracing::info!(transaction = %transaction.reference, %outcome, payment_created, "transaction update");
+            return Ok(Applied { transaction, outcome, payment_created });
+        }
+    }
+
+    pub async fn payments_of(&self, company_id: Option<i64>, document_model: Option<&str>, document_id: Option<i64>) -> Result<Vec<PaymentRow>, ServiceError> {
+        Ok(payments::list(self.db.pool(), company_id, document_model, document_id).await?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::runtime::bindings::v1::types::TransactionState as Wit;
+
+    fn row(state: &str) -> TransactionRow {
+        TransactionRow {
+            id: 1,
+            reference: "TXN-1".into(),
+            integration_id: 1,
+            company_id: 1,
+            state: state.into(),
+            integration_type: "Redirect".into(),
+            amount_minor: 1000,
+            currency: "USD".into(),
+            refunded_minor: 0,
+            gateway_reference: Some("sess_1".into()),
+            gateway_status: None,
+            error_message: None,
+            provider_data: None,
+            document_model: None,
+            document_id: None,
+            return_url: None,
+            cancel_url: None,
+            contact: None,
+            pending_action_data: None,
+            test_mode: 1,
+            created_at: String::new(),
+            updated_at: String::new(),
+        }
+    }
+
+    fn update(state: Option<Wit>, refunded: Option<i64>) -> GatewayUpdate {
+        GatewayUpdate {
+            reference: None,
+            gateway_reference: Some("sess_1".into()),
+            state,
+            gateway_status: Some("event".into()),
+            error_message: None,
+            refunded_minor: refunded,
+            provider_data: None,
+        }
+    }
+
+    #[test]
+    fn advances_and_refuses_per_the_state_machine() {
+        let (next, _) = decide(&row("Pending"), &update(Some(Wit::Captured), None));
+        assert_eq!(next.unwrap().state, "Captured");
+        let (next, outcome) = decide(&row("Captured"), &update(Some(Wit::Captured), None));
+        assert!(next.is_none() && outcome.starts_with("duplicate"), "{outcome}");
+        let (next, outcome) = decide(&row("Captured"), &update(Some(Wit::Pending), None));
+        assert!(next.is_none() && outcome.starts_with("ignored"), "{outcome}");
+    }
+
+    #[test]
+    fn refund_totals_raise_the_refunded_amount_and_finish_at_the_total() {
+        let (next, _) = decide(&row("Captured"), &update(None, Some(400)));
+        let next = next.unwrap();
+        assert_eq!((next.state.as_str(), next.refunded_minor), ("Captured", 400));
+        let (next, _) = decide(&row("Captured"), &update(None, Some(5000)));
+        let next = next.unwrap();
+        assert_eq!((next.state.as_str(), next.refunded_minor), ("Refunded", 1000));
+        let (next, _) = decide(&row("Captured"), &update(Some(Wit::Refunded), None));
+        assert_eq!(next.unwrap().refunded_minor, 1000, "a refund without an amount is a full refund");
+    }
+}

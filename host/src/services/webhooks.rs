@@ -1,0 +1,77 @@
+//! The seed's webhook controller: verify with the provider (the raw body, headers, public
+//! URL and arrival time), let it parse the event into updates, apply each to the
+//! transaction it names within this integration. Every attempt is logged.
+
+use crate::domain::manifest::IntegrationCategory;
+use crate::runtime::bindings::v1::types::{Verification, WebhookRequest};
+use crate::store::webhook_log::{self, NewWebhookLog};
+use crate::store::{integrations, now, transactions};
+
+use super::transaction_updates::WebhookNote;
+use super::{App, ServiceError};
+
+pub enum WebhookVerdict {
+    /// Verified and applied; how many updates named a known transaction.
+    Accepted { matched: usize },
+    /// Bad or missing signature: nothing changed.
+    Rejected,
+}
+
+impl App {
+    pub async fn payment_webhook(&self, integration_id: i64, request: WebhookRequest) -> Result<WebhookVerdict, ServiceError> {
+        let integration = match integrations::get(self.db.pool(), integration_id).await? {
+            Some(row) if row.integration_category == IntegrationCategory::OnlinePayment.as_str() => row,
+            _ => return Err(ServiceError::NotFound(format!("Integration {integration_id} does not exist."))),
+        };
+        let received_at = now();
+        let mut provider = self.payment_provider(&integration).await?;
+        if let Verification::Rejected(reason) = provider.verify_webhook(&request).await?.map_err(ServiceError::Gateway)? {
+            tracing::warn!(integration_id, %reason, "webhook rejected");
+            let entry = NewWebhookLog {
+                integration_id,
+                transaction_id: None,
+                received_at: &received_at,
+                event_type: None,
+                signature_valid: false,
+                outcome: &format!("rejected: {reason}"),
+            };
+            webhook_log::insert(self.db.pool(), &entry).await?;
+            return Ok(WebhookVerdict::Rejected);
+        }
+        let parsed = provider
+            .parse_webhook(&request)
+            .await?
+            .map_err(|e| ServiceError::invalid("unreadable_event", e.message))?;
+        drop(provider);
+
+        let mut matched = 0;
+        for update in &parsed.updates {
+            let found = transactions::find_in_integration(
+                self.db.pool(),
+                integration_id,
+                update.gateway_reference.as_deref(),
+                update.reference.as_deref(),
+            )
+            .await?;
+            match found {
+                Some(transaction) => {
+                    matched += 1;
+                    let note = WebhookNote { received_at: &received_at, event_type: &parsed.event_type };
+                    self.apply_update(transaction.id, update, Some(note)).await?;
+                }
+                None => {
+                    let entry = NewWebhookLog {
+                        integration_id,
+                        transaction_id: None,
+                        received_at: &received_at,
+                        event_type: Some(&parsed.event_type),
+                        signature_valid: true,
+                        outcome: "no matching transaction",
+                    };
+                    webhook_log::insert(self.db.pool(), &entry).await?;
+                }
+            }
+        }
+        Ok(WebhookVerdict::Accepted { matched })
+    }
+}
