@@ -11,3 +11,5 @@ pub mod registry;
 pub mod runtime;
 pub mod services;
 pub mod store;
+pub mod api;
+pub mod server;

@@ -117,13 +117,13 @@ pub fn read_module_dir(dir: &Path) -> Result<(String, Vec<u8>), LoadError> {
     Ok((yaml, bytes))
 }
 
-/// Loads every module folder under `dir`. Returns the modules that loaded (with their raw
-/// manifest and bytes, for recording) and the folders that failed, with why.
+/// Loads every module folder under `dir`. Returns the modules that loaded (with their
+/// component bytes, for recording) and the folders that failed, with why.
 pub fn load_modules_dir(
     runtime: &ProviderRuntime,
     dir: &Path,
     overrides: &EndpointOverrides,
-) -> Result<(Vec<(LoadedModule, String, Vec<u8>)>, Vec<(PathBuf, LoadError)>), LoadError> {
+) -> Result<(Vec<(LoadedModule, Vec<u8>)>, Vec<(PathBuf, LoadError)>), LoadError> {
     let entries = match std::fs::read_dir(dir) {
         Ok(entries) => entries,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok((Vec::new(), Vec::new())),
@@ -139,7 +139,7 @@ pub fn load_modules_dir(
             if folder_name != module.manifest.identifier {
                 tracing::warn!(folder = %folder.display(), identifier = %module.manifest.identifier, "module folder name differs from its identifier");
             }
-            Ok((module, yaml, bytes))
+            Ok((module, bytes))
         });
         match result {
             Ok(module) => loaded.push(module),

@@ -28,6 +28,8 @@ pub struct App {
     pub overrides: EndpointOverrides,
     /// How gateways and browsers reach this host, without a trailing slash.
     pub public_url: String,
+    /// SHA-256 (hex) of the admin key.
+    pub admin_key_hash: String,
 }
 
 impl App {

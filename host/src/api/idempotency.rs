@@ -1,0 +1,86 @@
+//! `Idempotency-Key` for initiate and refund (and, later, send): a retry with the same key
+//! and body gets the first response; the same key with another body is 409. Answers of 5xx
+//! are not kept, so a request that failed on the host's or gateway's side can be retried.
+
+use std::future::Future;
+
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use sha2::{Digest, Sha256};
+
+use crate::services::{App, Caller, ServiceError};
+use crate::store::idempotency::{self, Claim};
+
+use super::ApiError;
+
+const MAX_KEY_LENGTH: usize = 255;
+
+pub async fn idempotent<F, Fut>(app: &App, caller: Caller, headers: &HeaderMap, route: &str, body: &[u8], run: F) -> Response
+where
+    F: FnOnce() -> Fut,
+    Fut: Future<Output = Result<(StatusCode, serde_json::Value), ApiError>>,
+{
+    let Some(key) = headers.get("idempotency-key") else {
+        return respond(run().await);
+    };
+    let key = match key.to_str() {
+        Ok(key) if !key.is_empty() && key.len() <= MAX_KEY_LENGTH => key.to_string(),
+        _ => {
+            return ApiError::new(StatusCode::BAD_REQUEST, "invalid_idempotency_key", format!("Idempotency-Key must be 1 to {MAX_KEY_LENGTH} visible ASCII characters."))
+                .into_response()
+        }
+    };
+    let scope = caller.scope();
+    let mut hasher = Sha256::new();
+    hasher.update(route.as_bytes());
+    hasher.update(b"\n");
+    hasher.update(body);
+    let hash = hex::encode(hasher.finalize());
+
+    let claim = match idempotency::claim(app.db.pool(), &scope, &key, &hash).await {
+        Ok(claim) => claim,
+        Err(e) => return ApiError::from(ServiceError::from(e)).into_response(),
+    };
+    match claim {
+        Claim::Replay { status, body } => {
+            let mut response = (StatusCode::from_u16(status).unwrap_or(StatusCode::OK), [("content-type", "application/json")], body).into_response();
+            response.headers_mut().insert("idempotent-replayed", HeaderValue::from_static("true"));
+            response
+        }
+        Claim::Mismatch => ApiError::new(
+            StatusCode::CONFLICT,
+            "idempotency_key_reused",
+            "This Idempotency-Key was already used with a different request.",
+        )
+        .into_response(),
+        Claim::InProgress => ApiError::new(
+            StatusCode::CONFLICT,
+            "idempotency_key_in_progress",
+            "A request with this Idempotency-Key is still being processed; retry shortly.",
+        )
+        .into_response(),
+        Claim::Owned => {
+            let outcome = run().await;
+            let (status, body) = match &outcome {
+                Ok((status, body)) => (*status, body.clone()),
+                Err(error) => (error.status, error.body()),
+            };
+            let kept = if status.is_server_error() {
+                idempotency::release(app.db.pool(), &scope, &key).await
+            } else {
+                idempotency::complete(app.db.pool(), &scope, &key, status.as_u16(), &body.to_string()).await
+            };
+            if let Err(error) = kept {
+                tracing::error!(%error, "could not record an idempotent response");
+            }
+            respond(outcome)
+        }
+    }
+}
+
+fn respond(outcome: Result<(StatusCode, serde_json::Value), ApiError>) -> Response {
+    match outcome {
+        Ok((status, body)) => (status, axum::Json(body)).into_response(),
+        Err(error) => error.into_response(),
+    }
+}

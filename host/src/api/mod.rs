@@ -1,0 +1,55 @@
+//! The HTTP API of `API.md` §3, with axum. Handlers are thin: parse, call a service, map the
+//! result to JSON. [`router`] builds the whole app so tests can drive it without a socket.
+
+mod auth;
+mod error;
+mod extract;
+mod idempotency;
+mod integrations;
+mod modules;
+mod online_payment;
+mod ops;
+mod views;
+mod webhooks;
+
+use std::sync::Arc;
+
+use axum::extract::DefaultBodyLimit;
+use axum::routing::{get, post, put};
+use axum::Router;
+use tower_http::trace::TraceLayer;
+
+pub use auth::key_hash;
+pub use error::ApiError;
+
+use crate::services::App;
+
+/// Largest request body accepted (webhooks included).
+pub const MAX_BODY_BYTES: usize = 1 << 20;
+
+pub fn router(app: Arc<App>) -> Router {
+    Router::new()
+        .route("/healthz", get(ops::healthz))
+        .route("/api/admin/api_keys", post(modules::create_api_key))
+        .route("/api/modules", get(modules::list))
+        .route("/api/integrations", post(integrations::create).get(integrations::list))
+        .route(
+            "/api/integrations/{id}",
+            get(integrations::show).patch(integrations::patch).delete(integrations::delete),
+        )
+        .route("/api/integrations/{id}/credentials", put(integrations::set_credentials))
+        .route("/api/integrations/{id}/enable", post(integrations::enable))
+        .route("/api/integrations/{id}/disable", post(integrations::disable))
+        .route("/api/online_payment/integrations", get(online_payment::integrations))
+        .route("/api/online_payment/initiate", post(online_payment::initiate))
+        .route("/api/online_payment/transaction/{id}", get(online_payment::transaction))
+        .route("/api/online_payment/transaction/{id}/refund", post(online_payment::refund))
+        .route("/api/online_payment/payments", get(online_payment::payments))
+        .route("/api/online_payment/return", get(online_payment::payer_returned))
+        .route("/api/online_payment/cancel", get(online_payment::payer_cancelled))
+        .route("/payment/webhook/{integration_id}", post(webhooks::payment))
+        .fallback(ops::not_found)
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(TraceLayer::new_for_http())
+        .with_state(app)
+}

@@ -1,0 +1,51 @@
+//! Public webhook endpoints. The provider gets the request exactly as the gateway sent it:
+//! method, full public URL (from `--public-url`, so signatures over URLs work behind a
+//! proxy), lower-cased headers, raw body and arrival time.
+
+use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, Method, StatusCode, Uri};
+use axum::Json;
+
+use crate::runtime::bindings::v1::types::WebhookRequest;
+use crate::services::webhooks::WebhookVerdict;
+use crate::services::App;
+
+use super::extract::Id;
+use super::ApiError;
+
+pub fn webhook_request(app: &App, method: &Method, uri: &Uri, headers: &HeaderMap, body: Bytes) -> WebhookRequest {
+    let path = uri.path_and_query().map(|p| p.as_str()).unwrap_or("/");
+    WebhookRequest {
+        method: method.as_str().to_string(),
+        url: app.public(path),
+        headers: headers
+            .iter()
+            .map(|(name, value)| (name.as_str().to_string(), String::from_utf8_lossy(value.as_bytes()).into_owned()))
+            .collect(),
+        body: body.to_vec(),
+        received_at: SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0),
+    }
+}
+
+pub async fn payment(
+    State(app): State<Arc<App>>,
+    Id(integration_id): Id,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let request = webhook_request(&app, &method, &uri, &headers, body);
+    match app.payment_webhook(integration_id, request).await? {
+        WebhookVerdict::Accepted { matched } => Ok(Json(serde_json::json!({ "received": true, "matched": matched }))),
+        WebhookVerdict::Rejected => Err(ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "invalid_signature",
+            "The webhook signature is missing or does not match; nothing was changed.",
+        )),
+    }
+}
