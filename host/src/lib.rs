@@ -5,11 +5,11 @@
 //! `capabilities` (what a sandbox may call), `registry` (live modules), `store` (SQL),
 //! `services` (the backbones' flows) and `api` (HTTP).
 
+pub mod api;
 pub mod capabilities;
 pub mod domain;
 pub mod registry;
 pub mod runtime;
+pub mod server;
 pub mod services;
 pub mod store;
-pub mod api;
-pub mod server;

@@ -14,7 +14,11 @@ use integrations_host::server::{RunningHost, ServeConfig};
 use serde::Deserialize;
 
 #[derive(Parser)]
-#[command(name = "integrations-host", version, about = "Runs sandboxed payment and messaging provider modules for an ERP")]
+#[command(
+    name = "integrations-host",
+    version,
+    about = "Runs sandboxed payment and messaging provider modules for an ERP"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -77,14 +81,19 @@ struct ConfigFile {
 }
 
 fn read_config(path: Option<&Path>) -> anyhow::Result<ConfigFile> {
-    let Some(path) = path else { return Ok(ConfigFile::default()) };
+    let Some(path) = path else {
+        return Ok(ConfigFile::default());
+    };
     let text = std::fs::read_to_string(path).with_context(|| format!("--config {}", path.display()))?;
     toml::from_str(&text).with_context(|| format!("--config {}", path.display()))
 }
 
 fn init_logging(format: LogFormat) {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info,tower_http=warn".into());
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let filter =
+        tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info,tower_http=warn".into());
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
     match format {
         LogFormat::Json => builder.json().init(),
         LogFormat::Human => builder.init(),
@@ -120,7 +129,11 @@ async fn serve(args: ServeArgs, log_format: Option<LogFormat>) -> anyhow::Result
         modules_dir: args.modules.or(file.modules).unwrap_or(defaults.modules_dir),
         public_url: args.public_url.or(file.public_url),
         admin_key: args.admin_key.or(file.admin_key),
-        endpoints: if args.endpoints.is_empty() { file.endpoint.unwrap_or_default() } else { args.endpoints },
+        endpoints: if args.endpoints.is_empty() {
+            file.endpoint.unwrap_or_default()
+        } else {
+            args.endpoints
+        },
         limits: HostLimits::default(),
     };
     let host = RunningHost::start(config).await?;
@@ -137,7 +150,10 @@ async fn serve(args: ServeArgs, log_format: Option<LogFormat>) -> anyhow::Result
 fn check(manifest: &Path, component: &Path) -> anyhow::Result<ExitCode> {
     let yaml = std::fs::read_to_string(manifest).with_context(|| format!("{}", manifest.display()))?;
     let bytes = std::fs::read(component).with_context(|| format!("{}", component.display()))?;
-    let runtime = ProviderRuntime::new(HostLimits { max_instances: 1, ..HostLimits::default() })?;
+    let runtime = ProviderRuntime::new(HostLimits {
+        max_instances: 1,
+        ..HostLimits::default()
+    })?;
     match load_module(&runtime, &yaml, &bytes, &EndpointOverrides::default()) {
         Ok(module) => {
             println!(

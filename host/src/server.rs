@@ -71,7 +71,11 @@ impl RunningHost {
         let db = Db::connect(&config.database).await?;
         let (admin_key_hash, generated_admin_key) = settle_admin_key(&db, config.admin_key.as_deref()).await?;
         let runtime = ProviderRuntime::new(config.limits.clone())?;
-        let services = Arc::new(HostServices { http: OutboundHttp::new()?, db: db.clone(), cache: ProviderCache::default() });
+        let services = Arc::new(HostServices {
+            http: OutboundHttp::new()?,
+            db: db.clone(),
+            cache: ProviderCache::default(),
+        });
         let app = Arc::new(App {
             db,
             runtime,
@@ -82,13 +86,20 @@ impl RunningHost {
             admin_key_hash,
         });
         load_installed_modules(&app, &config.modules_dir).await?;
-        Ok(Self { app, address, generated_admin_key, listener })
+        Ok(Self {
+            app,
+            address,
+            generated_admin_key,
+            listener,
+        })
     }
 
     /// Serves until `shutdown` resolves.
     pub async fn serve(self, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
         tracing::info!(address = %self.address, public_url = %self.app.public_url, "serving");
-        axum::serve(self.listener, router(self.app)).with_graceful_shutdown(shutdown).await?;
+        axum::serve(self.listener, router(self.app))
+            .with_graceful_shutdown(shutdown)
+            .await?;
         Ok(())
     }
 }
@@ -114,14 +125,22 @@ async fn settle_admin_key(db: &Db, configured: Option<&str>) -> anyhow::Result<(
 async fn load_installed_modules(app: &Arc<App>, dir: &std::path::Path) -> anyhow::Result<()> {
     let loader = app.clone();
     let dir_owned = dir.to_path_buf();
-    let (loaded, failed) =
+    let load =
         tokio::task::spawn_blocking(move || load_modules_dir(&loader.runtime, &dir_owned, &loader.overrides)).await??;
-    for (folder, error) in failed {
+    for (folder, error) in load.failed {
         tracing::error!(folder = %folder.display(), %error, "module not loaded");
     }
-    for (module, bytes) in loaded {
+    for (module, bytes) in load.loaded {
         let manifest_json = serde_json::to_string(&module.manifest)?;
-        modules::record(app.db.pool(), &module.manifest.identifier, &module.manifest.version, &manifest_json, &module.sha256, &bytes).await?;
+        modules::record(
+            app.db.pool(),
+            &module.manifest.identifier,
+            &module.manifest.version,
+            &manifest_json,
+            &module.sha256,
+            &bytes,
+        )
+        .await?;
         tracing::info!(module = %module.manifest.identifier, version = %module.manifest.version, sha256 = %module.sha256, "module loaded");
         app.registry.activate(module);
     }

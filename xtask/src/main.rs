@@ -1,1 +1,98 @@
-fn main() {}
+//! `cargo xtask <command>`: the project's run and test commands.
+//!
+//! - `serve [ARGS…]`: build the providers, install them into `./modules`, run
+//!   `integrations-host serve ARGS…`.
+//! - `test [ARGS…]`: build the providers and test guests, then run every test.
+//! - `lint`: `cargo fmt --check` and `cargo clippy -D warnings` on both workspaces.
+//! - `install [DIR]`: build and install the providers into DIR (default `./modules`).
+//! - `build-providers`: build the provider components only.
+
+use std::path::PathBuf;
+use std::process::{Command, ExitCode};
+
+use xtask::{build_providers, install_modules, providers_dir, repo_root};
+
+fn main() -> ExitCode {
+    let mut args = std::env::args().skip(1);
+    let command = args.next().unwrap_or_default();
+    let rest: Vec<String> = args.collect();
+    let result = match command.as_str() {
+        "serve" => serve(&rest),
+        "test" => test(&rest),
+        "lint" => lint(),
+        "install" => install(
+            rest.first()
+                .map(PathBuf::from)
+                .unwrap_or_else(|| repo_root().join("modules")),
+        ),
+        "build-providers" => build_providers().map(|dir| println!("built into {}", dir.display())),
+        _ => Err("usage: cargo xtask serve [ARGS…] | test [ARGS…] | lint | install [DIR] | build-providers".into()),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("xtask: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn cargo() -> Command {
+    let mut command = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+    command.current_dir(repo_root());
+    command
+}
+
+fn run(mut command: Command) -> Result<(), String> {
+    let status = command.status().map_err(|e| format!("cannot run {command:?}: {e}"))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("{command:?} failed ({status})"))
+    }
+}
+
+fn install(dir: PathBuf) -> Result<(), String> {
+    let installed = install_modules(&dir)?;
+    println!("installed {} into {}", installed.join(", "), dir.display());
+    Ok(())
+}
+
+fn serve(args: &[String]) -> Result<(), String> {
+    install(repo_root().join("modules"))?;
+    let mut command = cargo();
+    command
+        .args(["run", "--release", "-p", "integrations-host", "--", "serve"])
+        .args(args);
+    run(command)
+}
+
+fn test(args: &[String]) -> Result<(), String> {
+    build_providers()?;
+    let mut command = cargo();
+    command.args(["test", "--workspace"]).args(args);
+    run(command)
+}
+
+fn lint() -> Result<(), String> {
+    for dir in [repo_root(), providers_dir()] {
+        let mut fmt = cargo();
+        fmt.current_dir(&dir).args(["fmt", "--all", "--", "--check"]);
+        run(fmt)?;
+    }
+    let mut clippy = cargo();
+    clippy.args(["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"]);
+    run(clippy)?;
+    let mut clippy = cargo();
+    clippy.current_dir(providers_dir()).args([
+        "clippy",
+        "--workspace",
+        "--release",
+        "--target",
+        xtask::WASM_TARGET,
+        "--",
+        "-D",
+        "warnings",
+    ]);
+    run(clippy)
+}

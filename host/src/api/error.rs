@@ -17,7 +17,11 @@ pub struct ApiError {
 
 impl ApiError {
     pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
-        Self { status, code, message: message.into() }
+        Self {
+            status,
+            code,
+            message: message.into(),
+        }
     }
 
     pub fn body(&self) -> serde_json::Value {
@@ -50,12 +54,21 @@ impl From<ServiceError> for ApiError {
             ServiceError::ProviderFailed(failure) => Self::new(
                 StatusCode::BAD_GATEWAY,
                 "provider_failed",
-                format!("The provider {} {} failed: {}. The call was stopped; nothing changed.", failure.module, failure.version, failure.kind),
+                format!(
+                    "The provider {} {} failed: {}. The call was stopped; nothing changed.",
+                    failure.module, failure.version, failure.kind
+                ),
             ),
-            ServiceError::Unavailable(message) => Self::new(StatusCode::SERVICE_UNAVAILABLE, "module_not_installed", message),
+            ServiceError::Unavailable(message) => {
+                Self::new(StatusCode::SERVICE_UNAVAILABLE, "module_not_installed", message)
+            }
             ServiceError::Database(error) => {
                 tracing::error!(%error, "database error");
-                Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "The host could not complete the request; it has been logged.")
+                Self::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "internal",
+                    "The host could not complete the request; it has been logged.",
+                )
             }
         }
     }

@@ -15,11 +15,17 @@ pub fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
         use serde_json::error::Category;
         let message = e.to_string();
         match e.classify() {
-            Category::Syntax | Category::Eof | Category::Io => {
-                ApiError::new(StatusCode::BAD_REQUEST, "malformed_json", format!("The body is not valid JSON: {message}"))
+            Category::Syntax | Category::Eof | Category::Io => ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "malformed_json",
+                format!("The body is not valid JSON: {message}"),
+            ),
+            Category::Data if message.starts_with("unknown field") => {
+                ApiError::new(StatusCode::BAD_REQUEST, "unknown_field", message)
             }
-            Category::Data if message.starts_with("unknown field") => ApiError::new(StatusCode::BAD_REQUEST, "unknown_field", message),
-            Category::Data if message.starts_with("missing field") => ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "missing_field", message),
+            Category::Data if message.starts_with("missing field") => {
+                ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "missing_field", message)
+            }
             Category::Data => ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_field", message),
         }
     })
@@ -51,6 +57,12 @@ impl<S: Send + Sync> FromRequestParts<S> for Id {
             .ok()
             .and_then(|Path(text)| text.parse().ok())
             .map(Self)
-            .ok_or_else(|| ApiError::new(StatusCode::BAD_REQUEST, "invalid_id", "The id in the path must be an integer."))
+            .ok_or_else(|| {
+                ApiError::new(
+                    StatusCode::BAD_REQUEST,
+                    "invalid_id",
+                    "The id in the path must be an integer.",
+                )
+            })
     }
 }

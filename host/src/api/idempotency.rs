@@ -15,7 +15,14 @@ use super::ApiError;
 
 const MAX_KEY_LENGTH: usize = 255;
 
-pub async fn idempotent<F, Fut>(app: &App, caller: Caller, headers: &HeaderMap, route: &str, body: &[u8], run: F) -> Response
+pub async fn idempotent<F, Fut>(
+    app: &App,
+    caller: Caller,
+    headers: &HeaderMap,
+    route: &str,
+    body: &[u8],
+    run: F,
+) -> Response
 where
     F: FnOnce() -> Fut,
     Fut: Future<Output = Result<(StatusCode, serde_json::Value), ApiError>>,
@@ -26,8 +33,12 @@ where
     let key = match key.to_str() {
         Ok(key) if !key.is_empty() && key.len() <= MAX_KEY_LENGTH => key.to_string(),
         _ => {
-            return ApiError::new(StatusCode::BAD_REQUEST, "invalid_idempotency_key", format!("Idempotency-Key must be 1 to {MAX_KEY_LENGTH} visible ASCII characters."))
-                .into_response()
+            return ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "invalid_idempotency_key",
+                format!("Idempotency-Key must be 1 to {MAX_KEY_LENGTH} visible ASCII characters."),
+            )
+            .into_response()
         }
     };
     let scope = caller.scope();
@@ -43,8 +54,15 @@ where
     };
     match claim {
         Claim::Replay { status, body } => {
-            let mut response = (StatusCode::from_u16(status).unwrap_or(StatusCode::OK), [("content-type", "application/json")], body).into_response();
-            response.headers_mut().insert("idempotent-replayed", HeaderValue::from_static("true"));
+            let mut response = (
+                StatusCode::from_u16(status).unwrap_or(StatusCode::OK),
+                [("content-type", "application/json")],
+                body,
+            )
+                .into_response();
+            response
+                .headers_mut()
+                .insert("idempotent-replayed", HeaderValue::from_static("true"));
             response
         }
         Claim::Mismatch => ApiError::new(

@@ -19,7 +19,11 @@ async fn shown(app: &App, row: crate::store::integrations::IntegrationRow) -> Js
     Ok(Json(views::integration(&app.integration_view(row).await?)))
 }
 
-pub async fn create(State(app): State<Arc<App>>, caller: Caller, body: Bytes) -> Result<(StatusCode, Json<serde_json::Value>), ApiError> {
+pub async fn create(
+    State(app): State<Arc<App>>,
+    caller: Caller,
+    body: Bytes,
+) -> Result<(StatusCode, Json<serde_json::Value>), ApiError> {
     let row = app.create_integration(caller, parse_json(&body)?).await?;
     Ok((StatusCode::CREATED, shown(&app, row).await?))
 }
@@ -32,7 +36,9 @@ pub struct ListQuery {
 }
 
 pub async fn list(State(app): State<Arc<App>>, caller: Caller, ApiQuery(query): ApiQuery<ListQuery>) -> JsonResult {
-    let rows = app.list_integrations(caller, query.company_id, query.category.as_deref()).await?;
+    let rows = app
+        .list_integrations(caller, query.company_id, query.category.as_deref())
+        .await?;
     let mut shown = Vec::with_capacity(rows.len());
     for row in rows {
         shown.push(views::integration(&app.integration_view(row).await?));

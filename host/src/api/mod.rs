@@ -35,7 +35,9 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/api/integrations", post(integrations::create).get(integrations::list))
         .route(
             "/api/integrations/{id}",
-            get(integrations::show).patch(integrations::patch).delete(integrations::delete),
+            get(integrations::show)
+                .patch(integrations::patch)
+                .delete(integrations::delete),
         )
         .route("/api/integrations/{id}/credentials", put(integrations::set_credentials))
         .route("/api/integrations/{id}/enable", post(integrations::enable))
@@ -43,7 +45,10 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/api/online_payment/integrations", get(online_payment::integrations))
         .route("/api/online_payment/initiate", post(online_payment::initiate))
         .route("/api/online_payment/transaction/{id}", get(online_payment::transaction))
-        .route("/api/online_payment/transaction/{id}/refund", post(online_payment::refund))
+        .route(
+            "/api/online_payment/transaction/{id}/refund",
+            post(online_payment::refund),
+        )
         .route("/api/online_payment/payments", get(online_payment::payments))
         .route("/api/online_payment/return", get(online_payment::payer_returned))
         .route("/api/online_payment/cancel", get(online_payment::payer_cancelled))

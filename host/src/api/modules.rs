@@ -27,14 +27,20 @@ pub struct NewApiKey {
 }
 
 /// Creates a company API key; the key is shown in this answer only (it is stored hashed).
-pub async fn create_api_key(State(app): State<Arc<App>>, caller: Caller, body: Bytes) -> Result<(StatusCode, Json<serde_json::Value>), ApiError> {
+pub async fn create_api_key(
+    State(app): State<Arc<App>>,
+    caller: Caller,
+    body: Bytes,
+) -> Result<(StatusCode, Json<serde_json::Value>), ApiError> {
     require_admin(caller)?;
     let request: NewApiKey = parse_json(&body)?;
     if request.name.trim().is_empty() {
         return Err(ServiceError::invalid("invalid_name", "name: must not be empty").into());
     }
     let key = format!("ihk_{}", random_token(32));
-    let id = api_keys::insert(app.db.pool(), request.company_id, &request.name, &key_hash(&key)).await.map_err(ServiceError::from)?;
+    let id = api_keys::insert(app.db.pool(), request.company_id, &request.name, &key_hash(&key))
+        .await
+        .map_err(ServiceError::from)?;
     let body = serde_json::json!({ "id": id, "key": key, "company_id": request.company_id, "name": request.name });
     Ok((StatusCode::CREATED, Json(body)))
 }

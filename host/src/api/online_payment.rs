@@ -27,8 +27,18 @@ pub struct CompanyQuery {
 }
 
 /// Enabled payment integrations in `payment_sequence` order, for a payment page.
-pub async fn integrations(State(app): State<Arc<App>>, caller: Caller, ApiQuery(query): ApiQuery<CompanyQuery>) -> Result<Json<serde_json::Value>, ApiError> {
-    let rows = app.list_integrations(caller, query.company_id, Some(IntegrationCategory::OnlinePayment.as_str())).await?;
+pub async fn integrations(
+    State(app): State<Arc<App>>,
+    caller: Caller,
+    ApiQuery(query): ApiQuery<CompanyQuery>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let rows = app
+        .list_integrations(
+            caller,
+            query.company_id,
+            Some(IntegrationCategory::OnlinePayment.as_str()),
+        )
+        .await?;
     let listed: Vec<_> = rows
         .iter()
         .filter(|row| row.is_enabled())
@@ -60,7 +70,9 @@ pub async fn initiate(State(app): State<Arc<App>>, caller: Caller, headers: Head
         });
         match initiated.action {
             SessionAction::Redirect(url) => answer["redirect_url"] = url.into(),
-            SessionAction::EmbeddedJs(config) => answer["client_config"] = serde_json::from_str(&config).unwrap_or_default(),
+            SessionAction::EmbeddedJs(config) => {
+                answer["client_config"] = serde_json::from_str(&config).unwrap_or_default()
+            }
             SessionAction::QrCode(payload) => answer["qr_code"] = payload.into(),
         }
         Ok((StatusCode::CREATED, answer))
@@ -68,16 +80,30 @@ pub async fn initiate(State(app): State<Arc<App>>, caller: Caller, headers: Head
     .await
 }
 
-pub async fn transaction(State(app): State<Arc<App>>, caller: Caller, Id(id): Id) -> Result<Json<serde_json::Value>, ApiError> {
+pub async fn transaction(
+    State(app): State<Arc<App>>,
+    caller: Caller,
+    Id(id): Id,
+) -> Result<Json<serde_json::Value>, ApiError> {
     let row = app.visible_transaction(caller, id).await?;
     let log = app.webhook_log_of(row.id).await?;
     Ok(Json(views::transaction(&row, &log)))
 }
 
-pub async fn refund(State(app): State<Arc<App>>, caller: Caller, Id(id): Id, headers: HeaderMap, body: Bytes) -> Response {
+pub async fn refund(
+    State(app): State<Arc<App>>,
+    caller: Caller,
+    Id(id): Id,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
     let route = format!("refund:{id}");
     idempotent(&app, caller, &headers, &route, &body, || async {
-        let request = if body.iter().all(u8::is_ascii_whitespace) { parse_json(b"{}")? } else { parse_json(&body)? };
+        let request = if body.iter().all(u8::is_ascii_whitespace) {
+            parse_json(b"{}")?
+        } else {
+            parse_json(&body)?
+        };
         let outcome = app.refund(caller, id, request).await?;
         Ok((StatusCode::OK, refund_answer(&outcome)))
     })
@@ -86,7 +112,9 @@ pub async fn refund(State(app): State<Arc<App>>, caller: Caller, Id(id): Id, hea
 
 fn refund_answer(outcome: &RefundOutcome) -> serde_json::Value {
     let transaction = &outcome.transaction;
-    let refunded = Currency::parse(&transaction.currency).map(|c| format_minor(transaction.refunded_minor, c)).ok();
+    let refunded = Currency::parse(&transaction.currency)
+        .map(|c| format_minor(transaction.refunded_minor, c))
+        .ok();
     json!({
         "success": outcome.success,
         "refund_reference": outcome.refund_reference,
@@ -106,14 +134,22 @@ pub struct PaymentsQuery {
     company_id: Option<i64>,
 }
 
-pub async fn payments(State(app): State<Arc<App>>, caller: Caller, ApiQuery(query): ApiQuery<PaymentsQuery>) -> Result<Json<serde_json::Value>, ApiError> {
+pub async fn payments(
+    State(app): State<Arc<App>>,
+    caller: Caller,
+    ApiQuery(query): ApiQuery<PaymentsQuery>,
+) -> Result<Json<serde_json::Value>, ApiError> {
     let company = caller.company_filter(query.company_id)?;
-    let rows = app.payments_of(company, query.document_model.as_deref(), query.document_id).await?;
+    let rows = app
+        .payments_of(company, query.document_model.as_deref(), query.document_id)
+        .await?;
     Ok(Json(rows.iter().map(views::payment).collect()))
 }
 
 fn query_pairs(raw: Option<String>) -> Vec<(String, String)> {
-    url::form_urlencoded::parse(raw.unwrap_or_default().as_bytes()).into_owned().collect()
+    url::form_urlencoded::parse(raw.unwrap_or_default().as_bytes())
+        .into_owned()
+        .collect()
 }
 
 fn txn_of(pairs: &[(String, String)]) -> Result<String, ApiError> {
@@ -121,7 +157,13 @@ fn txn_of(pairs: &[(String, String)]) -> Result<String, ApiError> {
         .iter()
         .find(|(name, _)| name == "txn")
         .map(|(_, value)| value.clone())
-        .ok_or_else(|| ApiError::new(StatusCode::BAD_REQUEST, "missing_txn", "The `txn` query parameter is required."))
+        .ok_or_else(|| {
+            ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "missing_txn",
+                "The `txn` query parameter is required.",
+            )
+        })
 }
 
 /// Public: the payer's browser returns here from the gateway.

@@ -14,9 +14,12 @@ const MAX_VALUE_BYTES: usize = 64 * 1024;
 const MAX_ENTRIES_PER_INTEGRATION: usize = 64;
 const MAX_TTL: Duration = Duration::from_secs(86_400);
 
+/// One integration's entries: key → (value, expiry).
+type Entries = HashMap<String, (String, Instant)>;
+
 #[derive(Default)]
 pub struct ProviderCache {
-    entries: Mutex<HashMap<i64, HashMap<String, (String, Instant)>>>,
+    entries: Mutex<HashMap<i64, Entries>>,
 }
 
 impl ProviderCache {
@@ -44,7 +47,10 @@ impl ProviderCache {
         if entries.len() >= MAX_ENTRIES_PER_INTEGRATION && !entries.contains_key(&key) {
             entries.retain(|_, (_, expires)| *expires > now);
             if entries.len() >= MAX_ENTRIES_PER_INTEGRATION {
-                let soonest = entries.iter().min_by_key(|(_, (_, expires))| *expires).map(|(k, _)| k.clone());
+                let soonest = entries
+                    .iter()
+                    .min_by_key(|(_, (_, expires))| *expires)
+                    .map(|(k, _)| k.clone());
                 if let Some(soonest) = soonest {
                     entries.remove(&soonest);
                 }
@@ -67,7 +73,9 @@ impl cache::Host for CallContext {
 
     async fn set(&mut self, key: String, value: String, ttl_seconds: u32) -> wasmtime::Result<()> {
         let ttl = Duration::from_secs(u64::from(ttl_seconds));
-        self.services.cache.set(self.integration.integration_id, key, value, ttl);
+        self.services
+            .cache
+            .set(self.integration.integration_id, key, value, ttl);
         Ok(())
     }
 
@@ -99,7 +107,12 @@ mod tests {
             cache.set(1, format!("k{i}"), "v".into(), Duration::from_secs(60));
         }
         assert_eq!(cache.entries.lock().unwrap()[&1].len(), MAX_ENTRIES_PER_INTEGRATION);
-        cache.set(1, "big".into(), "x".repeat(MAX_VALUE_BYTES + 1), Duration::from_secs(60));
+        cache.set(
+            1,
+            "big".into(),
+            "x".repeat(MAX_VALUE_BYTES + 1),
+            Duration::from_secs(60),
+        );
         assert_eq!(cache.get(1, "big"), None);
     }
 }

@@ -11,7 +11,9 @@ use futures_util::StreamExt;
 use reqwest::header::{HeaderName, HeaderValue as ReqwestHeaderValue};
 use url::Url;
 
-use crate::runtime::bindings::v1::integrations::provider::http::{self, HeaderValue, HttpError, Method, Request, Response};
+use crate::runtime::bindings::v1::integrations::provider::http::{
+    self, HeaderValue, HttpError, Method, Request, Response,
+};
 
 use super::credentials::CredentialLookup;
 use super::CallContext;
@@ -74,25 +76,42 @@ impl CallContext {
     async fn send_checked(&mut self, request: Request) -> Sent {
         let url = match Url::parse(&request.url) {
             Ok(url) => url,
-            Err(e) => return Err(("<invalid url>".into(), HttpError::InvalidRequest(format!("`{}` is not a URL: {e}", request.url)))),
+            Err(e) => {
+                return Err((
+                    "<invalid url>".into(),
+                    HttpError::InvalidRequest(format!("`{}` is not a URL: {e}", request.url)),
+                ))
+            }
         };
         let target = format!("{}://{}{}", url.scheme(), url.host_str().unwrap_or(""), url.path());
         let fail = |error| Err((target.clone(), error));
         if !url.username().is_empty() || url.password().is_some() {
-            return fail(HttpError::InvalidRequest("credentials in URLs are refused; use a basic header".into()));
+            return fail(HttpError::InvalidRequest(
+                "credentials in URLs are refused; use a basic header".into(),
+            ));
         }
         if !self.module.allowed_hosts.allows(&url) {
             tracing::warn!(module = %self.module.identifier, integration_id = self.integration.integration_id, target, "outbound request denied: host not allowed");
             let origin = url.origin().ascii_serialization();
-            return fail(HttpError::Denied(format!("{origin} is not on the allowlist of {}", self.module.identifier)));
+            return fail(HttpError::Denied(format!(
+                "{origin} is not on the allowlist of {}",
+                self.module.identifier
+            )));
         }
         if self.http_requests_left == 0 {
             return fail(HttpError::TooManyRequests);
         }
         self.http_requests_left -= 1;
         let limits = &self.services.http;
-        if request.body.as_ref().is_some_and(|body| body.len() > limits.max_request_bytes) {
-            return fail(HttpError::InvalidRequest(format!("request body over {} bytes", limits.max_request_bytes)));
+        if request
+            .body
+            .as_ref()
+            .is_some_and(|body| body.len() > limits.max_request_bytes)
+        {
+            return fail(HttpError::InvalidRequest(format!(
+                "request body over {} bytes",
+                limits.max_request_bytes
+            )));
         }
 
         let method = match request.method {
@@ -103,11 +122,19 @@ impl CallContext {
             Method::Delete => reqwest::Method::DELETE,
         };
         let remaining = self.deadline.saturating_duration_since(Instant::now());
-        let mut builder = limits.client.request(method, url).timeout(remaining.min(limits.request_timeout));
+        let mut builder = limits
+            .client
+            .request(method, url)
+            .timeout(remaining.min(limits.request_timeout));
         for header in &request.headers {
             let name = match HeaderName::from_bytes(header.name.as_bytes()) {
                 Ok(name) => name,
-                Err(_) => return fail(HttpError::InvalidRequest(format!("`{}` is not a header name", header.name))),
+                Err(_) => {
+                    return fail(HttpError::InvalidRequest(format!(
+                        "`{}` is not a header name",
+                        header.name
+                    )))
+                }
             };
             let value = match self.header_value(&header.value) {
                 Ok(value) => value,
@@ -128,13 +155,20 @@ impl CallContext {
         let headers = response
             .headers()
             .iter()
-            .map(|(name, value)| (name.as_str().to_string(), String::from_utf8_lossy(value.as_bytes()).into_owned()))
+            .map(|(name, value)| {
+                (
+                    name.as_str().to_string(),
+                    String::from_utf8_lossy(value.as_bytes()).into_owned(),
+                )
+            })
             .collect();
         let mut body = Vec::new();
         let mut stream = response.bytes_stream();
         while let Some(chunk) = stream.next().await {
             match chunk {
-                Ok(chunk) if body.len() + chunk.len() > limits.max_response_bytes => return fail(HttpError::ResponseTooLarge),
+                Ok(chunk) if body.len() + chunk.len() > limits.max_response_bytes => {
+                    return fail(HttpError::ResponseTooLarge)
+                }
                 Ok(chunk) => body.extend_from_slice(&chunk),
                 Err(e) if e.is_timeout() => return fail(HttpError::Timeout),
                 Err(e) => return fail(HttpError::ConnectionFailed(connection_reason(&e))),
@@ -148,7 +182,9 @@ impl CallContext {
     fn header_value(&self, value: &HeaderValue) -> Result<ReqwestHeaderValue, HttpError> {
         let credential = |name: &str| match self.credentials.value_for_host(name) {
             Ok(value) => Ok(value.to_string()),
-            Err(CredentialLookup::Unknown) => Err(HttpError::UnknownCredential(format!("`{name}` is not declared in the manifest"))),
+            Err(CredentialLookup::Unknown) => Err(HttpError::UnknownCredential(format!(
+                "`{name}` is not declared in the manifest"
+            ))),
             Err(CredentialLookup::NotSet) => Err(HttpError::UnknownCredential(format!("`{name}` is not set"))),
         };
         let (text, sensitive) = match value {
@@ -156,7 +192,10 @@ impl CallContext {
             HeaderValue::Bearer(name) => (format!("Bearer {}", credential(name)?), true),
             HeaderValue::Basic((user, password)) => {
                 let pair = format!("{}:{}", credential(user)?, credential(password)?);
-                (format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(pair)), true)
+                (
+                    format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(pair)),
+                    true,
+                )
             }
             HeaderValue::Secret(name) => (credential(name)?, true),
         };
@@ -170,7 +209,11 @@ impl CallContext {
 /// A transport error's cause without the URL (which reqwest includes in its Display).
 fn connection_reason(error: &reqwest::Error) -> String {
     let mut source: Option<&dyn std::error::Error> = std::error::Error::source(error);
-    let mut reason = String::from(if error.is_connect() { "connection failed" } else { "request failed" });
+    let mut reason = String::from(if error.is_connect() {
+        "connection failed"
+    } else {
+        "request failed"
+    });
     while let Some(cause) = source {
         reason = format!("{reason}: {cause}");
         source = cause.source();

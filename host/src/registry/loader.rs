@@ -35,13 +35,20 @@ impl EndpointOverrides {
     pub fn parse(flags: &[String]) -> Result<Self, String> {
         let mut overrides = BTreeMap::<String, BTreeMap<String, Url>>::new();
         for flag in flags {
-            let (key, url) = flag.split_once('=').ok_or_else(|| format!("--endpoint `{flag}`: expected MODULE.NAME=URL"))?;
-            let (module, name) = key.split_once('.').ok_or_else(|| format!("--endpoint `{flag}`: expected MODULE.NAME=URL"))?;
+            let (key, url) = flag
+                .split_once('=')
+                .ok_or_else(|| format!("--endpoint `{flag}`: expected MODULE.NAME=URL"))?;
+            let (module, name) = key
+                .split_once('.')
+                .ok_or_else(|| format!("--endpoint `{flag}`: expected MODULE.NAME=URL"))?;
             let url = Url::parse(url).map_err(|e| format!("--endpoint `{flag}`: `{url}` is not a URL ({e})"))?;
             if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
                 return Err(format!("--endpoint `{flag}`: the URL must be http(s) with a host"));
             }
-            overrides.entry(module.to_string()).or_default().insert(name.to_string(), url);
+            overrides
+                .entry(module.to_string())
+                .or_default()
+                .insert(name.to_string(), url);
         }
         Ok(Self(overrides))
     }
@@ -68,17 +75,26 @@ pub enum LoadError {
 }
 
 /// Validates, compiles and links a module. CPU-heavy: run it off the request path.
-pub fn load_module(runtime: &ProviderRuntime, manifest_yaml: &str, component: &[u8], overrides: &EndpointOverrides) -> Result<LoadedModule, LoadError> {
+pub fn load_module(
+    runtime: &ProviderRuntime,
+    manifest_yaml: &str,
+    component: &[u8],
+    overrides: &EndpointOverrides,
+) -> Result<LoadedModule, LoadError> {
     let manifest = Manifest::parse(manifest_yaml)?;
     if component.len() > MAX_COMPONENT_BYTES {
         return Err(LoadError::TooLarge { size: component.len() });
     }
-    let compiled = runtime.compile(component).map_err(|e| LoadError::Compile(format!("{e:#}")))?;
+    let compiled = runtime
+        .compile(component)
+        .map_err(|e| LoadError::Compile(format!("{e:#}")))?;
     check_component(runtime.engine(), &compiled, &manifest).map_err(LoadError::Component)?;
     let pre = match manifest.category() {
-        IntegrationCategory::OnlinePayment => {
-            ProviderPre::Payment(runtime.prepare_payment(&compiled).map_err(|e| LoadError::Link(format!("{e:#}")))?)
-        }
+        IntegrationCategory::OnlinePayment => ProviderPre::Payment(
+            runtime
+                .prepare_payment(&compiled)
+                .map_err(|e| LoadError::Link(format!("{e:#}")))?,
+        ),
         other => {
             return Err(LoadError::Component(vec![ComponentProblem(format!(
                 "this host cannot run {} providers yet",
@@ -94,7 +110,10 @@ pub fn load_module(runtime: &ProviderRuntime, manifest_yaml: &str, component: &[
     }
     let endpoints = ModuleEndpoints::new(
         &manifest,
-        module_overrides.iter().map(|(name, url)| (name.clone(), url.to_string())).collect(),
+        module_overrides
+            .iter()
+            .map(|(name, url)| (name.clone(), url.to_string()))
+            .collect(),
     );
     let grants = Arc::new(ModuleGrants {
         identifier: manifest.identifier.clone(),
@@ -102,8 +121,17 @@ pub fn load_module(runtime: &ProviderRuntime, manifest_yaml: &str, component: &[
         allowed_hosts,
         endpoints,
     });
-    let limits = runtime.call_limits(manifest.runtime.limits.memory_mb, manifest.runtime.limits.call_timeout_ms);
-    Ok(LoadedModule { sha256: hex::encode(Sha256::digest(component)), manifest, grants, limits, pre })
+    let limits = runtime.call_limits(
+        manifest.runtime.limits.memory_mb,
+        manifest.runtime.limits.call_timeout_ms,
+    );
+    Ok(LoadedModule {
+        sha256: hex::encode(Sha256::digest(component)),
+        manifest,
+        grants,
+        limits,
+        pre,
+    })
 }
 
 /// A module folder's manifest text and component bytes.
@@ -117,21 +145,38 @@ pub fn read_module_dir(dir: &Path) -> Result<(String, Vec<u8>), LoadError> {
     Ok((yaml, bytes))
 }
 
-/// Loads every module folder under `dir`. Returns the modules that loaded (with their
-/// component bytes, for recording) and the folders that failed, with why.
+/// What loading a modules folder gave.
+#[derive(Default)]
+pub struct FolderLoad {
+    /// Modules that loaded, with their component bytes (for recording).
+    pub loaded: Vec<(LoadedModule, Vec<u8>)>,
+    /// Folders that failed, with why.
+    pub failed: Vec<(PathBuf, LoadError)>,
+}
+
+/// Loads every module folder under `dir`; one bad folder does not stop the others.
 pub fn load_modules_dir(
     runtime: &ProviderRuntime,
     dir: &Path,
     overrides: &EndpointOverrides,
-) -> Result<(Vec<(LoadedModule, Vec<u8>)>, Vec<(PathBuf, LoadError)>), LoadError> {
+) -> Result<FolderLoad, LoadError> {
     let entries = match std::fs::read_dir(dir) {
         Ok(entries) => entries,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok((Vec::new(), Vec::new())),
-        Err(source) => return Err(LoadError::Io { path: dir.to_path_buf(), source }),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(FolderLoad::default()),
+        Err(source) => {
+            return Err(LoadError::Io {
+                path: dir.to_path_buf(),
+                source,
+            })
+        }
     };
-    let mut folders: Vec<PathBuf> = entries.filter_map(Result::ok).map(|e| e.path()).filter(|p| p.is_dir()).collect();
+    let mut folders: Vec<PathBuf> = entries
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| p.is_dir())
+        .collect();
     folders.sort();
-    let (mut loaded, mut failed) = (Vec::new(), Vec::new());
+    let mut load = FolderLoad::default();
     for folder in folders {
         let result = read_module_dir(&folder).and_then(|(yaml, bytes)| {
             let module = load_module(runtime, &yaml, &bytes, overrides)?;
@@ -142,9 +187,9 @@ pub fn load_modules_dir(
             Ok((module, bytes))
         });
         match result {
-            Ok(module) => loaded.push(module),
-            Err(error) => failed.push((folder, error)),
+            Ok(module) => load.loaded.push(module),
+            Err(error) => load.failed.push((folder, error)),
         }
     }
-    Ok((loaded, failed))
+    Ok(load)
 }

@@ -11,7 +11,7 @@ pub mod v1 {
         exports: { default: async },
     });
 
-    pub use exports::integrations::provider::payment as payment;
+    pub use exports::integrations::provider::payment;
     pub use integrations::provider::types;
 }
 
@@ -69,7 +69,9 @@ mod conversions {
         }
 
         pub fn from_display_name(name: &str) -> Option<Self> {
-            [Self::Redirect, Self::EmbeddedJs, Self::QrCode].into_iter().find(|kind| kind.display_name() == name)
+            [Self::Redirect, Self::EmbeddedJs, Self::QrCode]
+                .into_iter()
+                .find(|kind| kind.display_name() == name)
         }
     }
 }

@@ -9,8 +9,17 @@ use wasmtime::Engine;
 use crate::domain::manifest::{IntegrationCategory, Manifest, WIT_PACKAGE, WIT_VERSION};
 
 /// The interfaces a provider may import from this host.
-const HOST_INTERFACES: [&str; 9] =
-    ["types", "http", "credentials", "crypto", "endpoints", "mapper", "cache", "log", "context"];
+const HOST_INTERFACES: [&str; 9] = [
+    "types",
+    "http",
+    "credentials",
+    "crypto",
+    "endpoints",
+    "mapper",
+    "cache",
+    "log",
+    "context",
+];
 
 /// One reason a component does not fit its manifest.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -22,7 +31,11 @@ impl std::fmt::Display for ComponentProblem {
     }
 }
 
-pub fn check_component(engine: &Engine, component: &Component, manifest: &Manifest) -> Result<(), Vec<ComponentProblem>> {
+pub fn check_component(
+    engine: &Engine,
+    component: &Component,
+    manifest: &Manifest,
+) -> Result<(), Vec<ComponentProblem>> {
     let ty = component.component_type();
     let mut problems = Vec::new();
 
@@ -30,7 +43,9 @@ pub fn check_component(engine: &Engine, component: &Component, manifest: &Manife
         IntegrationCategory::OnlinePayment => "payment",
         IntegrationCategory::Messaging => "messaging",
         IntegrationCategory::Shipping => {
-            return Err(vec![ComponentProblem("this host has no provider world for Shipping yet".into())])
+            return Err(vec![ComponentProblem(
+                "this host has no provider world for Shipping yet".into(),
+            )])
         }
     };
     let expected_export = format!("{WIT_PACKAGE}/{exported_interface}@{WIT_VERSION}");
@@ -78,7 +93,9 @@ fn import_problem(name: &str) -> Option<ComponentProblem> {
             return None;
         }
     }
-    Some(ComponentProblem(format!("imports `{name}`, which is outside the provider world")))
+    Some(ComponentProblem(format!(
+        "imports `{name}`, which is outside the provider world"
+    )))
 }
 
 #[cfg(test)]
@@ -89,8 +106,17 @@ mod tests {
     fn imports_outside_the_world_are_named() {
         assert_eq!(import_problem("wasi:io/streams@0.2.6"), None);
         assert_eq!(import_problem("integrations:provider/http@1.0.0"), None);
-        assert!(import_problem("integrations:provider/http@2.0.0").unwrap().0.contains("built against integrations:provider@2.0.0"));
-        assert!(import_problem("evil:net/raw-socket@1.0.0").unwrap().0.contains("outside the provider world"));
-        assert!(import_problem("integrations:provider/filesystem@1.0.0").unwrap().0.contains("outside the provider world"));
+        assert!(import_problem("integrations:provider/http@2.0.0")
+            .unwrap()
+            .0
+            .contains("built against integrations:provider@2.0.0"));
+        assert!(import_problem("evil:net/raw-socket@1.0.0")
+            .unwrap()
+            .0
+            .contains("outside the provider world"));
+        assert!(import_problem("integrations:provider/filesystem@1.0.0")
+            .unwrap()
+            .0
+            .contains("outside the provider world"));
     }
 }

@@ -84,7 +84,13 @@ impl ProviderRuntime {
 
         let ticker = EpochTicker::start(engine.clone());
         let slots = Arc::new(Semaphore::new(instances as usize));
-        Ok(Self { engine, linker, slots, limits, _ticker: ticker })
+        Ok(Self {
+            engine,
+            linker,
+            slots,
+            limits,
+            _ticker: ticker,
+        })
     }
 
     pub fn engine(&self) -> &Engine {

@@ -40,12 +40,17 @@ pub struct CallLimits {
 impl ProviderRuntime {
     /// The manifest's limits, capped by the host's.
     pub fn call_limits(&self, memory_mb: Option<u64>, call_timeout_ms: Option<u64>) -> CallLimits {
-        let memory_mb = memory_mb.unwrap_or(self.limits.default_memory_mb).min(self.limits.max_memory_mb);
+        let memory_mb = memory_mb
+            .unwrap_or(self.limits.default_memory_mb)
+            .min(self.limits.max_memory_mb);
         let timeout = call_timeout_ms
             .map(Duration::from_millis)
             .unwrap_or(self.limits.default_call_timeout)
             .min(self.limits.max_call_timeout);
-        CallLimits { memory_bytes: (memory_mb as usize) << 20, timeout }
+        CallLimits {
+            memory_bytes: (memory_mb as usize) << 20,
+            timeout,
+        }
     }
 
     /// Creates a sandbox for one operation (one or more calls sharing a deadline).
@@ -69,7 +74,10 @@ impl ProviderRuntime {
         let state = ProviderState {
             wasi,
             table: ResourceTable::new(),
-            limits: MemoryLimit { max_bytes: limits.memory_bytes, exceeded: false },
+            limits: MemoryLimit {
+                max_bytes: limits.memory_bytes,
+                exceeded: false,
+            },
             deadline,
             output,
             call,
@@ -90,12 +98,28 @@ impl ProviderRuntime {
             Ok(Ok(bindings)) => bindings,
             Ok(Err(error)) => {
                 let (kind, detail) = classify(&store, error);
-                let kind = if kind == FailureKind::Trap { FailureKind::Instantiation } else { kind };
+                let kind = if kind == FailureKind::Trap {
+                    FailureKind::Instantiation
+                } else {
+                    kind
+                };
                 return Err(failure(kind, detail));
             }
-            Err(_) => return Err(failure(FailureKind::Timeout, "instantiation ran past the deadline".into())),
+            Err(_) => {
+                return Err(failure(
+                    FailureKind::Timeout,
+                    "instantiation ran past the deadline".into(),
+                ))
+            }
         };
-        Ok(PaymentInstance { store, bindings, label, deadline, broken: None, _slot: slot })
+        Ok(PaymentInstance {
+            store,
+            bindings,
+            label,
+            deadline,
+            broken: None,
+            _slot: slot,
+        })
     }
 }
 
@@ -128,7 +152,11 @@ impl PaymentInstance {
         guest_call!(self, call_validate_credentials())
     }
 
-    pub async fn create_session(&mut self, transaction: &types::Transaction, kind: types::IntegrationType) -> Outcome<types::Session> {
+    pub async fn create_session(
+        &mut self,
+        transaction: &types::Transaction,
+        kind: types::IntegrationType,
+    ) -> Outcome<types::Session> {
         guest_call!(self, call_create_session(transaction, kind))
     }
 
@@ -140,11 +168,19 @@ impl PaymentInstance {
         guest_call!(self, call_parse_webhook(request))
     }
 
-    pub async fn process_return(&mut self, transaction: &types::Transaction, params: &[(String, String)]) -> Outcome<types::GatewayUpdate> {
+    pub async fn process_return(
+        &mut self,
+        transaction: &types::Transaction,
+        params: &[(String, String)],
+    ) -> Outcome<types::GatewayUpdate> {
         guest_call!(self, call_process_return(transaction, params))
     }
 
-    pub async fn refund(&mut self, transaction: &types::Transaction, amount: &types::Money) -> Outcome<payment::RefundResult> {
+    pub async fn refund(
+        &mut self,
+        transaction: &types::Transaction,
+        amount: &types::Money,
+    ) -> Outcome<payment::RefundResult> {
         guest_call!(self, call_refund(transaction, amount))
     }
 
@@ -160,7 +196,10 @@ impl PaymentInstance {
         &self.label
     }
 
-    fn settle<T>(&mut self, outcome: Result<wasmtime::Result<T>, tokio::time::error::Elapsed>) -> Result<T, ProviderFailure> {
+    fn settle<T>(
+        &mut self,
+        outcome: Result<wasmtime::Result<T>, tokio::time::error::Elapsed>,
+    ) -> Result<T, ProviderFailure> {
         let (kind, detail) = match outcome {
             Ok(Ok(value)) => return Ok(value),
             Ok(Err(error)) => classify(&self.store, error),

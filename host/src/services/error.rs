@@ -32,22 +32,35 @@ pub enum ServiceError {
 
 impl ServiceError {
     pub fn invalid(code: &'static str, message: impl Into<String>) -> Self {
-        Self::Invalid { code, message: message.into() }
+        Self::Invalid {
+            code,
+            message: message.into(),
+        }
     }
 
     pub fn conflict(code: &'static str, message: impl Into<String>) -> Self {
-        Self::Conflict { code, message: message.into() }
+        Self::Conflict {
+            code,
+            message: message.into(),
+        }
     }
 
     pub fn forbidden_company(company_id: i64) -> Self {
-        Self::Forbidden { code: "forbidden_company", message: format!("This API key cannot act for company {company_id}.") }
+        Self::Forbidden {
+            code: "forbidden_company",
+            message: format!("This API key cannot act for company {company_id}."),
+        }
     }
 
     /// True when the gateway refused the request itself (as opposed to being unreachable).
     pub fn is_gateway_refusal(error: &ProviderError) -> bool {
         matches!(
             error.kind,
-            ErrorKind::InvalidRequest | ErrorKind::Declined | ErrorKind::InvalidCredentials | ErrorKind::Unsupported | ErrorKind::NotFound
+            ErrorKind::InvalidRequest
+                | ErrorKind::Declined
+                | ErrorKind::InvalidCredentials
+                | ErrorKind::Unsupported
+                | ErrorKind::NotFound
         )
     }
 

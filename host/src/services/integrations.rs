@@ -6,8 +6,8 @@ use std::collections::BTreeMap;
 use serde::Deserialize;
 
 use crate::domain::manifest::{IntegrationCategory, INTEGRATION_TYPES};
-use crate::store::integrations::{self, IntegrationRow};
 use crate::store::credentials;
+use crate::store::integrations::{self, IntegrationRow};
 
 use super::{App, Caller, ServiceError};
 
@@ -72,14 +72,33 @@ impl App {
                 flags.entry(field.name.clone()).or_insert(false);
             }
         }
-        Ok(IntegrationView { row, state, credentials: flags })
+        Ok(IntegrationView {
+            row,
+            state,
+            credentials: flags,
+        })
     }
 
-    pub async fn create_integration(&self, caller: Caller, request: CreateIntegration) -> Result<IntegrationRow, ServiceError> {
+    pub async fn create_integration(
+        &self,
+        caller: Caller,
+        request: CreateIntegration,
+    ) -> Result<IntegrationRow, ServiceError> {
         caller.require_company(request.company_id)?;
         let module = self.registry.get(&request.module).ok_or_else(|| {
-            let installed: Vec<_> = self.registry.all().iter().map(|m| m.manifest.identifier.clone()).collect();
-            ServiceError::invalid("unknown_module", format!("module: `{}` is not installed; installed modules: {installed:?}", request.module))
+            let installed: Vec<_> = self
+                .registry
+                .all()
+                .iter()
+                .map(|m| m.manifest.identifier.clone())
+                .collect();
+            ServiceError::invalid(
+                "unknown_module",
+                format!(
+                    "module: `{}` is not installed; installed modules: {installed:?}",
+                    request.module
+                ),
+            )
         })?;
         let types = &module.manifest.runtime.integration_types;
         let mut row = IntegrationRow {
@@ -110,17 +129,30 @@ impl App {
         Ok(integrations::insert(self.db.pool(), &row).await?)
     }
 
-    pub async fn list_integrations(&self, caller: Caller, company_id: Option<i64>, category: Option<&str>) -> Result<Vec<IntegrationRow>, ServiceError> {
+    pub async fn list_integrations(
+        &self,
+        caller: Caller,
+        company_id: Option<i64>,
+        category: Option<&str>,
+    ) -> Result<Vec<IntegrationRow>, ServiceError> {
         let company = caller.company_filter(company_id)?;
         if let Some(category) = category {
             if IntegrationCategory::parse(category).is_none() {
-                return Err(ServiceError::invalid("invalid_category", format!("category: `{category}` is not one of Online Payment, Messaging, Shipping")));
+                return Err(ServiceError::invalid(
+                    "invalid_category",
+                    format!("category: `{category}` is not one of Online Payment, Messaging, Shipping"),
+                ));
             }
         }
         Ok(integrations::list(self.db.pool(), company, category).await?)
     }
 
-    pub async fn patch_integration(&self, caller: Caller, id: i64, patch: PatchIntegration) -> Result<IntegrationRow, ServiceError> {
+    pub async fn patch_integration(
+        &self,
+        caller: Caller,
+        id: i64,
+        patch: PatchIntegration,
+    ) -> Result<IntegrationRow, ServiceError> {
         let mut row = self.visible_integration(caller, id).await?;
         self.apply_patch(&mut row, patch)?;
         integrations::update(self.db.pool(), &row).await?;
@@ -132,23 +164,36 @@ impl App {
             row.name = name;
         }
         if row.name.trim().is_empty() || row.name.chars().count() > MAX_NAME {
-            return Err(ServiceError::invalid("invalid_name", format!("name: must be 1 to {MAX_NAME} characters")));
+            return Err(ServiceError::invalid(
+                "invalid_name",
+                format!("name: must be 1 to {MAX_NAME} characters"),
+            ));
         }
         if patch.description.is_some() {
             row.description = patch.description;
         }
         if let Some(state) = patch.payment_state {
             if state != "Test" && state != "Live" {
-                return Err(ServiceError::invalid("invalid_payment_state", format!("payment_state: `{state}` must be \"Test\" or \"Live\"")));
+                return Err(ServiceError::invalid(
+                    "invalid_payment_state",
+                    format!("payment_state: `{state}` must be \"Test\" or \"Live\""),
+                ));
             }
             row.payment_state = state;
         }
         if let Some(kind) = patch.payment_integration_type {
-            let offered = self.registry.get(&row.module).map(|m| m.manifest.runtime.integration_types.clone()).unwrap_or_default();
+            let offered = self
+                .registry
+                .get(&row.module)
+                .map(|m| m.manifest.runtime.integration_types.clone())
+                .unwrap_or_default();
             if !INTEGRATION_TYPES.contains(&kind.as_str()) || !offered.contains(&kind) {
                 return Err(ServiceError::invalid(
                     "unsupported_integration_type",
-                    format!("payment_integration_type: `{kind}` is not offered by {}; it offers {offered:?}", row.module),
+                    format!(
+                        "payment_integration_type: `{kind}` is not offered by {}; it offers {offered:?}",
+                        row.module
+                    ),
                 ));
             }
             row.payment_integration_type = kind;
@@ -164,7 +209,12 @@ impl App {
 
     /// Sets or clears (`null`) credentials; every name must be declared by the module.
     /// All or nothing: one bad name changes nothing.
-    pub async fn set_credentials(&self, caller: Caller, id: i64, values: serde_json::Map<String, serde_json::Value>) -> Result<IntegrationRow, ServiceError> {
+    pub async fn set_credentials(
+        &self,
+        caller: Caller,
+        id: i64,
+        values: serde_json::Map<String, serde_json::Value>,
+    ) -> Result<IntegrationRow, ServiceError> {
         let row = self.visible_integration(caller, id).await?;
         let module = self.module_of(&row)?;
         let mut changes = Vec::new();
@@ -178,15 +228,29 @@ impl App {
                 serde_json::Value::Null => None,
                 serde_json::Value::String(s) if s.is_empty() => None,
                 serde_json::Value::String(s) => Some(s),
-                _ => return Err(ServiceError::invalid("invalid_credential", format!("{name}: a credential value must be a string or null"))),
+                _ => {
+                    return Err(ServiceError::invalid(
+                        "invalid_credential",
+                        format!("{name}: a credential value must be a string or null"),
+                    ))
+                }
             };
             changes.push((name, value));
         }
         if !unknown.is_empty() {
-            let declared: Vec<_> = module.manifest.runtime.credentials.iter().map(|c| c.name.as_str()).collect();
+            let declared: Vec<_> = module
+                .manifest
+                .runtime
+                .credentials
+                .iter()
+                .map(|c| c.name.as_str())
+                .collect();
             return Err(ServiceError::invalid(
                 "unknown_credential",
-                format!("{} declares no credential named {unknown:?}; it declares {declared:?}", module.manifest.identifier),
+                format!(
+                    "{} declares no credential named {unknown:?}; it declares {declared:?}",
+                    module.manifest.identifier
+                ),
             ));
         }
         let mut tx = self.db.begin().await?;
@@ -204,7 +268,12 @@ impl App {
         let mut row = self.visible_integration(caller, id).await?;
         let module = self.module_of(&row)?;
         let values = credentials::all(self.db.pool(), row.id).await?;
-        let missing = module.manifest.runtime.credentials.iter().find(|c| c.required && !values.contains_key(&c.name));
+        let missing = module
+            .manifest
+            .runtime
+            .credentials
+            .iter()
+            .find(|c| c.required && !values.contains_key(&c.name));
 
         let verdict = match IntegrationCategory::parse(&row.integration_category) {
             Some(IntegrationCategory::OnlinePayment) => {
@@ -219,7 +288,10 @@ impl App {
             _ => {}
         }
         if let Some(field) = missing {
-            return Err(ServiceError::invalid("credentials_missing", format!("Please enter your {} ({}).", field.description, field.name)));
+            return Err(ServiceError::invalid(
+                "credentials_missing",
+                format!("Please enter your {} ({}).", field.description, field.name),
+            ));
         }
         row.enabled = 1;
         integrations::update(self.db.pool(), &row).await?;

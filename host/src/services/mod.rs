@@ -62,7 +62,9 @@ impl Caller {
     pub fn company_filter(self, asked: Option<i64>) -> Result<Option<i64>, ServiceError> {
         match (self, asked) {
             (Caller::Admin, asked) => Ok(asked),
-            (Caller::Company { company_id, .. }, Some(asked)) if asked != company_id => Err(ServiceError::forbidden_company(asked)),
+            (Caller::Company { company_id, .. }, Some(asked)) if asked != company_id => {
+                Err(ServiceError::forbidden_company(asked))
+            }
             (Caller::Company { company_id, .. }, _) => Ok(Some(company_id)),
         }
     }

@@ -80,7 +80,9 @@ pub fn amount_text(raw: &RawValue) -> Result<String, ServiceError> {
     if text.starts_with(|c: char| c.is_ascii_digit() || c == '-') {
         return Ok(text.to_string());
     }
-    Err(invalid_amount("amount must be a JSON number or a decimal string such as \"19.99\""))
+    Err(invalid_amount(
+        "amount must be a JSON number or a decimal string such as \"19.99\"",
+    ))
 }
 
 fn invalid_amount(message: impl Into<String>) -> ServiceError {
@@ -100,7 +102,10 @@ fn parse_currency(code: &str) -> Result<Currency, ServiceError> {
 fn http_url(field: &str, text: &str) -> Result<Url, ServiceError> {
     match Url::parse(text) {
         Ok(url) if matches!(url.scheme(), "http" | "https") && url.host_str().is_some() => Ok(url),
-        _ => Err(ServiceError::invalid("invalid_url", format!("{field}: `{text}` is not an absolute http(s) URL"))),
+        _ => Err(ServiceError::invalid(
+            "invalid_url",
+            format!("{field}: `{text}` is not an absolute http(s) URL"),
+        )),
     }
 }
 
@@ -138,17 +143,34 @@ impl App {
 
     /// What a provider sees of a transaction.
     pub fn provider_view(&self, row: &TransactionRow) -> types::Transaction {
-        let contact = row.contact.as_deref().and_then(|text| serde_json::from_str::<serde_json::Value>(text).ok()).map(|c| {
-            let field = |name: &str| c.get(name).and_then(|v| v.as_str()).map(str::to_string);
-            types::Contact { id: field("id"), name: field("name"), email: field("email"), phone: field("phone") }
-        });
+        let contact = row
+            .contact
+            .as_deref()
+            .and_then(|text| serde_json::from_str::<serde_json::Value>(text).ok())
+            .map(|c| {
+                let field = |name: &str| c.get(name).and_then(|v| v.as_str()).map(str::to_string);
+                types::Contact {
+                    id: field("id"),
+                    name: field("name"),
+                    email: field("email"),
+                    phone: field("phone"),
+                }
+            });
         let reference = &row.reference;
         types::Transaction {
             reference: reference.clone(),
-            amount: types::Money { amount_minor: row.amount_minor, currency: row.currency.clone() },
+            amount: types::Money {
+                amount_minor: row.amount_minor,
+                currency: row.currency.clone(),
+            },
             refunded_minor: row.refunded_minor,
-            state: row.state.parse::<TransactionState>().unwrap_or(TransactionState::Draft).into(),
-            integration_type: IntegrationType::from_display_name(&row.integration_type).unwrap_or(IntegrationType::Redirect),
+            state: row
+                .state
+                .parse::<TransactionState>()
+                .unwrap_or(TransactionState::Draft)
+                .into(),
+            integration_type: IntegrationType::from_display_name(&row.integration_type)
+                .unwrap_or(IntegrationType::Redirect),
             gateway_reference: row.gateway_reference.clone(),
             provider_data: row.provider_data.clone(),
             test_mode: row.test_mode != 0,
@@ -165,21 +187,33 @@ impl App {
     pub async fn initiate(&self, caller: Caller, request: InitiateRequest) -> Result<Initiated, ServiceError> {
         let integration = self.visible_integration(caller, request.integration_id).await?;
         if integration.integration_category != IntegrationCategory::OnlinePayment.as_str() {
-            return Err(ServiceError::invalid("not_a_payment_integration", format!("Integration {} is not an online payment integration.", integration.id)));
+            return Err(ServiceError::invalid(
+                "not_a_payment_integration",
+                format!("Integration {} is not an online payment integration.", integration.id),
+            ));
         }
         let module = self.module_of(&integration)?;
         if !integration.is_enabled() {
-            return Err(ServiceError::invalid("integration_disabled", format!("Integration {} is not enabled.", integration.id)));
+            return Err(ServiceError::invalid(
+                "integration_disabled",
+                format!("Integration {} is not enabled.", integration.id),
+            ));
         }
         let currency = parse_currency(&request.currency)?;
         let money = parse_money(&request.amount, currency)?;
-        let type_name = request.integration_type.clone().unwrap_or_else(|| integration.payment_integration_type.clone());
+        let type_name = request
+            .integration_type
+            .clone()
+            .unwrap_or_else(|| integration.payment_integration_type.clone());
         let kind = IntegrationType::from_display_name(&type_name)
             .filter(|_| module.manifest.runtime.integration_types.contains(&type_name))
             .ok_or_else(|| {
                 ServiceError::invalid(
                     "unsupported_integration_type",
-                    format!("integration_type: `{type_name}` is not offered by {}; it offers {:?}.", module.manifest.identifier, module.manifest.runtime.integration_types),
+                    format!(
+                        "integration_type: `{type_name}` is not offered by {}; it offers {:?}.",
+                        module.manifest.identifier, module.manifest.runtime.integration_types
+                    ),
                 )
             })?;
         let return_url = http_url("return_url", &request.return_url)?;
@@ -223,7 +257,10 @@ impl App {
 
         let session = async {
             let mut provider = self.payment_provider(&integration).await?;
-            provider.create_session(&self.provider_view(&draft), kind).await?.map_err(ServiceError::Gateway)
+            provider
+                .create_session(&self.provider_view(&draft), kind)
+                .await?
+                .map_err(ServiceError::Gateway)
         }
         .await
         .and_then(|session| validate_action(&session.action).map(|()| session));
@@ -244,7 +281,11 @@ impl App {
             provider_data: session.provider_data.clone(),
         };
         let applied = self.apply_update(draft.id, &update, None).await?;
-        Ok(Initiated { transaction: applied.transaction, integration_type: kind, action: session.action })
+        Ok(Initiated {
+            transaction: applied.transaction,
+            integration_type: kind,
+            action: session.action,
+        })
     }
 
     /// Refunds `amount` (or all that is left). The amount is reserved before the gateway is
@@ -252,7 +293,13 @@ impl App {
     pub async fn refund(&self, caller: Caller, id: i64, request: RefundRequest) -> Result<RefundOutcome, ServiceError> {
         let row = self.visible_transaction(caller, id).await?;
         if row.state != TransactionState::Captured.as_str() {
-            return Err(ServiceError::conflict("not_refundable", format!("Transaction {} is {}; only a Captured payment can be refunded.", row.reference, row.state)));
+            return Err(ServiceError::conflict(
+                "not_refundable",
+                format!(
+                    "Transaction {} is {}; only a Captured payment can be refunded.",
+                    row.reference, row.state
+                ),
+            ));
         }
         let currency = parse_currency(&row.currency)?;
         let requested = match &request.amount {
@@ -265,7 +312,9 @@ impl App {
         self.module_of(&integration)?;
 
         let mut tx = self.db.begin().await?;
-        let committed = refunds::committed_total(&mut *tx, row.id).await?.max(row.refunded_minor);
+        let committed = refunds::committed_total(&mut *tx, row.id)
+            .await?
+            .max(row.refunded_minor);
         let left = row.amount_minor - committed;
         let amount = requested.unwrap_or(left);
         if left <= 0 || amount > left {
@@ -282,7 +331,10 @@ impl App {
         let reservation = refunds::reserve(&mut *tx, row.id, amount).await?;
         tx.commit().await?;
 
-        let money = types::Money { amount_minor: amount, currency: row.currency.clone() };
+        let money = types::Money {
+            amount_minor: amount,
+            currency: row.currency.clone(),
+        };
         let result = async {
             let mut provider = self.payment_provider(&integration).await?;
             Ok::<_, ServiceError>(provider.refund(&self.provider_view(&row), &money).await?)
@@ -302,11 +354,21 @@ impl App {
                     provider_data: None,
                 };
                 let applied = self.apply_update(row.id, &update, None).await?;
-                Ok(RefundOutcome { success: true, refund_reference: Some(refund.refund_reference), transaction: applied.transaction, error_message: None })
+                Ok(RefundOutcome {
+                    success: true,
+                    refund_reference: Some(refund.refund_reference),
+                    transaction: applied.transaction,
+                    error_message: None,
+                })
             }
             Ok(Err(refusal)) if ServiceError::is_gateway_refusal(&refusal) => {
                 refunds::release(self.db.pool(), reservation).await?;
-                Ok(RefundOutcome { success: false, refund_reference: None, transaction: row, error_message: Some(refusal.message) })
+                Ok(RefundOutcome {
+                    success: false,
+                    refund_reference: None,
+                    transaction: row,
+                    error_message: Some(refusal.message),
+                })
             }
             Ok(Err(error)) => {
                 refunds::release(self.db.pool(), reservation).await?;
@@ -329,18 +391,27 @@ impl App {
         if !state.is_final() && state != TransactionState::Captured {
             match self.ask_return(&row, params).await {
                 Ok(update) => row = self.apply_update(row.id, &update, None).await?.transaction,
-                Err(error) => tracing::warn!(transaction = %row.reference, %error, "return: the provider could not confirm the payment"),
+                Err(error) => {
+                    tracing::warn!(transaction = %row.reference, %error, "return: the provider could not confirm the payment")
+                }
             }
         }
         Ok(self.payer_destination(&row))
     }
 
-    async fn ask_return(&self, row: &TransactionRow, params: Vec<(String, String)>) -> Result<GatewayUpdate, ServiceError> {
+    async fn ask_return(
+        &self,
+        row: &TransactionRow,
+        params: Vec<(String, String)>,
+    ) -> Result<GatewayUpdate, ServiceError> {
         let integration = integrations::get(self.db.pool(), row.integration_id)
             .await?
             .ok_or_else(|| ServiceError::NotFound("integration".into()))?;
         let mut provider = self.payment_provider(&integration).await?;
-        provider.process_return(&self.provider_view(row), &params).await?.map_err(ServiceError::Gateway)
+        provider
+            .process_return(&self.provider_view(row), &params)
+            .await?
+            .map_err(ServiceError::Gateway)
     }
 
     /// The payer gave up: Cancelled unless the payment already reached a final state.
@@ -361,7 +432,8 @@ impl App {
     }
 
     fn payer_destination(&self, row: &TransactionRow) -> String {
-        let failed = row.state == TransactionState::Failed.as_str() || row.state == TransactionState::Cancelled.as_str();
+        let failed =
+            row.state == TransactionState::Failed.as_str() || row.state == TransactionState::Cancelled.as_str();
         let url = if failed { &row.cancel_url } else { &row.return_url };
         with_txn(url.as_deref().unwrap_or_default(), &row.reference)
     }
@@ -375,10 +447,20 @@ impl App {
 
 /// Refuses session answers the payer could not use.
 fn validate_action(action: &SessionAction) -> Result<(), ServiceError> {
-    let bad = |what: String| Err(ServiceError::Gateway(types::ProviderError { kind: types::ErrorKind::GatewayError, message: what, retryable: false }));
+    let bad = |what: String| {
+        Err(ServiceError::Gateway(types::ProviderError {
+            kind: types::ErrorKind::GatewayError,
+            message: what,
+            retryable: false,
+        }))
+    };
     match action {
-        SessionAction::Redirect(url) if http_url("redirect_url", url).is_err() => bad("The provider returned an unusable redirect URL.".into()),
-        SessionAction::EmbeddedJs(config) if !serde_json::from_str::<serde_json::Value>(config).is_ok_and(|v| v.is_object()) => {
+        SessionAction::Redirect(url) if http_url("redirect_url", url).is_err() => {
+            bad("The provider returned an unusable redirect URL.".into())
+        }
+        SessionAction::EmbeddedJs(config)
+            if !serde_json::from_str::<serde_json::Value>(config).is_ok_and(|v| v.is_object()) =>
+        {
             bad("The provider returned a client configuration that is not a JSON object.".into())
         }
         _ => Ok(()),

@@ -7,8 +7,8 @@ use crate::capabilities::{CallContext, CredentialSet};
 use crate::registry::LoadedModule;
 use crate::runtime::bindings::v1::types::IntegrationInfo;
 use crate::runtime::{CallLabel, PaymentInstance, ProviderPre};
-use crate::store::integrations::IntegrationRow;
 use crate::store::credentials;
+use crate::store::integrations::IntegrationRow;
 
 use super::{App, ServiceError};
 

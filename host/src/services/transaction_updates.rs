@@ -49,7 +49,10 @@ pub fn decide(row: &TransactionRow, update: &GatewayUpdate) -> (Option<Transacti
                     next.provider_data = update.provider_data.clone();
                 }
                 if to == TransactionState::Refunded {
-                    next.refunded_minor = update.refunded_minor.unwrap_or(row.amount_minor).clamp(row.refunded_minor, row.amount_minor);
+                    next.refunded_minor = update
+                        .refunded_minor
+                        .unwrap_or(row.amount_minor)
+                        .clamp(row.refunded_minor, row.amount_minor);
                 }
                 format!("{current} → {to}")
             }
@@ -74,7 +77,12 @@ pub fn decide(row: &TransactionRow, update: &GatewayUpdate) -> (Option<Transacti
 
 impl App {
     /// Applies `update` to transaction `id`, retrying if a concurrent writer changed it first.
-    pub async fn apply_update(&self, id: i64, update: &GatewayUpdate, webhook: Option<WebhookNote<'_>>) -> Result<Applied, ServiceError> {
+    pub async fn apply_update(
+        &self,
+        id: i64,
+        update: &GatewayUpdate,
+        webhook: Option<WebhookNote<'_>>,
+    ) -> Result<Applied, ServiceError> {
         loop {
             let mut tx = self.db.begin().await?;
             let row = transactions::get(&mut *tx, id)
@@ -105,11 +113,20 @@ impl App {
             tx.commit().await?;
             let transaction = next.unwrap_or(row);
             tracing::info!(transaction = %transaction.reference, %outcome, payment_created, "transaction update");
-            return Ok(Applied { transaction, outcome, payment_created });
+            return Ok(Applied {
+                transaction,
+                outcome,
+                payment_created,
+            });
         }
     }
 
-    pub async fn payments_of(&self, company_id: Option<i64>, document_model: Option<&str>, document_id: Option<i64>) -> Result<Vec<PaymentRow>, ServiceError> {
+    pub async fn payments_of(
+        &self,
+        company_id: Option<i64>,
+        document_model: Option<&str>,
+        document_id: Option<i64>,
+    ) -> Result<Vec<PaymentRow>, ServiceError> {
         Ok(payments::list(self.db.pool(), company_id, document_model, document_id).await?)
     }
 }
@@ -177,6 +194,10 @@ mod tests {
         let next = next.unwrap();
         assert_eq!((next.state.as_str(), next.refunded_minor), ("Refunded", 1000));
         let (next, _) = decide(&row("Captured"), &update(Some(Wit::Refunded), None));
-        assert_eq!(next.unwrap().refunded_minor, 1000, "a refund without an amount is a full refund");
+        assert_eq!(
+            next.unwrap().refunded_minor,
+            1000,
+            "a refund without an amount is a full refund"
+        );
     }
 }

@@ -18,14 +18,26 @@ pub enum WebhookVerdict {
 }
 
 impl App {
-    pub async fn payment_webhook(&self, integration_id: i64, request: WebhookRequest) -> Result<WebhookVerdict, ServiceError> {
+    pub async fn payment_webhook(
+        &self,
+        integration_id: i64,
+        request: WebhookRequest,
+    ) -> Result<WebhookVerdict, ServiceError> {
         let integration = match integrations::get(self.db.pool(), integration_id).await? {
             Some(row) if row.integration_category == IntegrationCategory::OnlinePayment.as_str() => row,
-            _ => return Err(ServiceError::NotFound(format!("Integration {integration_id} does not exist."))),
+            _ => {
+                return Err(ServiceError::NotFound(format!(
+                    "Integration {integration_id} does not exist."
+                )))
+            }
         };
         let received_at = now();
         let mut provider = self.payment_provider(&integration).await?;
-        if let Verification::Rejected(reason) = provider.verify_webhook(&request).await?.map_err(ServiceError::Gateway)? {
+        if let Verification::Rejected(reason) = provider
+            .verify_webhook(&request)
+            .await?
+            .map_err(ServiceError::Gateway)?
+        {
             tracing::warn!(integration_id, %reason, "webhook rejected");
             let entry = NewWebhookLog {
                 integration_id,
@@ -56,7 +68,10 @@ impl App {
             match found {
                 Some(transaction) => {
                     matched += 1;
-                    let note = WebhookNote { received_at: &received_at, event_type: &parsed.event_type };
+                    let note = WebhookNote {
+                        received_at: &received_at,
+                        event_type: &parsed.event_type,
+                    };
                     self.apply_update(transaction.id, update, Some(note)).await?;
                 }
                 None => {

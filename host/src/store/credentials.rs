@@ -13,7 +13,13 @@ pub async fn all<'e>(exec: impl Exec<'e>, integration_id: i64) -> DbResult<HashM
 }
 
 /// Sets a value, or clears it with `None`.
-pub async fn set<'e>(exec: impl Exec<'e>, integration_id: i64, company_id: i64, name: &str, value: Option<&str>) -> DbResult<()> {
+pub async fn set<'e>(
+    exec: impl Exec<'e>,
+    integration_id: i64,
+    company_id: i64,
+    name: &str,
+    value: Option<&str>,
+) -> DbResult<()> {
     match value {
         Some(value) => sqlx::query(
             "INSERT INTO credentials (integration_id, company_id, name, value, updated_at) VALUES ($1, $2, $3, $4, $5)
@@ -26,11 +32,13 @@ pub async fn set<'e>(exec: impl Exec<'e>, integration_id: i64, company_id: i64, 
         .bind(now())
         .execute(exec)
         .await?,
-        None => sqlx::query("DELETE FROM credentials WHERE integration_id = $1 AND name = $2")
-            .bind(integration_id)
-            .bind(name)
-            .execute(exec)
-            .await?,
+        None => {
+            sqlx::query("DELETE FROM credentials WHERE integration_id = $1 AND name = $2")
+                .bind(integration_id)
+                .bind(name)
+                .execute(exec)
+                .await?
+        }
     };
     Ok(())
 }

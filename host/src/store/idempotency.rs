@@ -15,27 +15,32 @@ pub enum Claim {
 }
 
 pub async fn claim<'e, E: Exec<'e> + Copy>(exec: E, scope: &str, key: &str, request_hash: &str) -> DbResult<Claim> {
-    let inserted = sqlx::query("INSERT INTO idempotency_keys (scope, key, request_hash, created_at) VALUES ($1, $2, $3, $4)")
-        .bind(scope)
-        .bind(key)
-        .bind(request_hash)
-        .bind(now())
-        .execute(exec)
-        .await;
+    let inserted =
+        sqlx::query("INSERT INTO idempotency_keys (scope, key, request_hash, created_at) VALUES ($1, $2, $3, $4)")
+            .bind(scope)
+            .bind(key)
+            .bind(request_hash)
+            .bind(now())
+            .execute(exec)
+            .await;
     match inserted {
         Ok(_) => return Ok(Claim::Owned),
         Err(e) if is_unique_violation(&e) => {}
         Err(e) => return Err(e),
     }
-    let (hash, status, body): (String, Option<i64>, Option<String>) =
-        sqlx::query_as("SELECT request_hash, status_code, response FROM idempotency_keys WHERE scope = $1 AND key = $2")
-            .bind(scope)
-            .bind(key)
-            .fetch_one(exec)
-            .await?;
+    let (hash, status, body): (String, Option<i64>, Option<String>) = sqlx::query_as(
+        "SELECT request_hash, status_code, response FROM idempotency_keys WHERE scope = $1 AND key = $2",
+    )
+    .bind(scope)
+    .bind(key)
+    .fetch_one(exec)
+    .await?;
     Ok(match (hash == request_hash, status, body) {
         (false, _, _) => Claim::Mismatch,
-        (true, Some(status), Some(body)) => Claim::Replay { status: status as u16, body },
+        (true, Some(status), Some(body)) => Claim::Replay {
+            status: status as u16,
+            body,
+        },
         (true, _, _) => Claim::InProgress,
     })
 }

@@ -5,10 +5,11 @@ use super::{now, DbResult, Exec};
 
 /// Minor units reserved or refunded for a transaction.
 pub async fn committed_total<'e>(exec: impl Exec<'e>, transaction_id: i64) -> DbResult<i64> {
-    let total: Option<i64> = sqlx::query_scalar("SELECT CAST(SUM(amount_minor) AS BIGINT) FROM refunds WHERE transaction_id = $1")
-        .bind(transaction_id)
-        .fetch_one(exec)
-        .await?;
+    let total: Option<i64> =
+        sqlx::query_scalar("SELECT CAST(SUM(amount_minor) AS BIGINT) FROM refunds WHERE transaction_id = $1")
+            .bind(transaction_id)
+            .fetch_one(exec)
+            .await?;
     Ok(total.unwrap_or(0))
 }
 
@@ -35,6 +36,9 @@ pub async fn confirm<'e>(exec: impl Exec<'e>, id: i64, refund_reference: &str) -
 }
 
 pub async fn release<'e>(exec: impl Exec<'e>, id: i64) -> DbResult<()> {
-    sqlx::query("DELETE FROM refunds WHERE id = $1").bind(id).execute(exec).await?;
+    sqlx::query("DELETE FROM refunds WHERE id = $1")
+        .bind(id)
+        .execute(exec)
+        .await?;
     Ok(())
 }

@@ -3,14 +3,19 @@
 use super::{DbResult, Exec};
 
 pub async fn get<'e>(exec: impl Exec<'e>, key: &str) -> DbResult<Option<String>> {
-    sqlx::query_scalar("SELECT value FROM settings WHERE key = $1").bind(key).fetch_optional(exec).await
+    sqlx::query_scalar("SELECT value FROM settings WHERE key = $1")
+        .bind(key)
+        .fetch_optional(exec)
+        .await
 }
 
 pub async fn set<'e>(exec: impl Exec<'e>, key: &str, value: &str) -> DbResult<()> {
-    sqlx::query("INSERT INTO settings (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = excluded.value")
-        .bind(key)
-        .bind(value)
-        .execute(exec)
-        .await?;
+    sqlx::query(
+        "INSERT INTO settings (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+    )
+    .bind(key)
+    .bind(value)
+    .execute(exec)
+    .await?;
     Ok(())
 }

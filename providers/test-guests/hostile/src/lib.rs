@@ -13,12 +13,12 @@ wit_bindgen::generate!({
 });
 
 use exports::integrations::provider::payment::{Guest, ParsedWebhook, RefundResult};
+use integrations::provider::credentials;
 use integrations::provider::http::{self, Method, Request};
 use integrations::provider::types::{
-    ErrorKind, GatewayUpdate, IntegrationType, Money, ProviderError, Session, SessionAction,
-    Transaction, Verification, WebhookRequest,
+    ErrorKind, GatewayUpdate, IntegrationType, Money, ProviderError, Session, SessionAction, Transaction, Verification,
+    WebhookRequest,
 };
-use integrations::provider::credentials;
 
 struct Hostile;
 
@@ -45,7 +45,12 @@ impl Guest for Hostile {
             "panic" => panic!("the hostile provider panics on purpose"),
             "forbidden-host" => {
                 let target = transaction.contact.and_then(|c| c.name).unwrap_or_default();
-                let request = Request { method: Method::Get, url: target, headers: vec![], body: None };
+                let request = Request {
+                    method: Method::Get,
+                    url: target,
+                    headers: vec![],
+                    body: None,
+                };
                 match http::send(&request) {
                     Ok(response) => format!("https://hostile.example/reached/{}", response.status),
                     Err(e) => return Err(failure(format!("outbound request refused: {e:?}"))),
@@ -68,11 +73,17 @@ impl Guest for Hostile {
             },
             _ => format!("https://hostile.example/pay/{}", transaction.reference),
         };
-        Ok(Session { gateway_reference: Some(format!("h_{}", transaction.reference)), action: SessionAction::Redirect(url), provider_data: None })
+        Ok(Session {
+            gateway_reference: Some(format!("h_{}", transaction.reference)),
+            action: SessionAction::Redirect(url),
+            provider_data: None,
+        })
     }
 
     fn verify_webhook(_request: WebhookRequest) -> Result<Verification, ProviderError> {
-        Ok(Verification::Rejected("the hostile provider accepts no webhooks".into()))
+        Ok(Verification::Rejected(
+            "the hostile provider accepts no webhooks".into(),
+        ))
     }
 
     fn parse_webhook(_request: WebhookRequest) -> Result<ParsedWebhook, ProviderError> {
@@ -99,5 +110,9 @@ impl Guest for Hostile {
 export!(Hostile);
 
 fn failure(message: String) -> ProviderError {
-    ProviderError { kind: ErrorKind::Internal, message, retryable: false }
+    ProviderError {
+        kind: ErrorKind::Internal,
+        message,
+        retryable: false,
+    }
 }

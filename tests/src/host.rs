@@ -1,0 +1,188 @@
+//! A host started in-process on 127.0.0.1 with a fresh SQLite database and modules folder.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use integrations_host::server::{RunningHost, ServeConfig};
+use integrations_host::services::App;
+use reqwest::{Method, RequestBuilder, Response, StatusCode};
+use serde_json::Value;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+use crate::WASM_DIR;
+
+pub const ADMIN_KEY: &str = "test-admin-key";
+
+/// What a test host gets.
+#[derive(Default, Clone)]
+pub struct HostOptions {
+    /// `MODULE.NAME=URL` overrides.
+    pub endpoints: Vec<String>,
+    /// Also install the hostile test guest.
+    pub with_hostile: bool,
+    /// Reuse this folder (database and modules) instead of a new one.
+    pub dir: Option<PathBuf>,
+}
+
+pub struct TestHost {
+    pub url: String,
+    pub client: reqwest::Client,
+    pub app: Arc<App>,
+    pub dir: PathBuf,
+    _temp: Option<tempfile::TempDir>,
+    shutdown: Option<oneshot::Sender<()>>,
+    task: Option<JoinHandle<()>>,
+}
+
+/// Copies a built component and its manifest into `modules/<identifier>/`.
+pub fn install(modules: &Path, identifier: &str, manifest: &Path) {
+    let folder = modules.join(identifier);
+    std::fs::create_dir_all(&folder).unwrap();
+    std::fs::copy(manifest, folder.join("manifest.yaml")).unwrap();
+    let wasm = format!("{identifier}.wasm");
+    std::fs::copy(Path::new(WASM_DIR).join(&wasm), folder.join(&wasm)).unwrap();
+}
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
+}
+
+impl TestHost {
+    pub async fn start(options: HostOptions) -> Self {
+        let (temp, dir) = match &options.dir {
+            Some(dir) => (None, dir.clone()),
+            None => {
+                let temp = tempfile::tempdir().unwrap();
+                let dir = temp.path().to_path_buf();
+                (Some(temp), dir)
+            }
+        };
+        let modules = dir.join("modules");
+        install(
+            &modules,
+            "payment_mygateway",
+            &repo().join("manifests/payment_mygateway.yaml"),
+        );
+        if options.with_hostile {
+            install(
+                &modules,
+                "test_hostile",
+                &repo().join("tests/fixtures/test_hostile.yaml"),
+            );
+        }
+        let config = ServeConfig {
+            listen: "127.0.0.1:0".parse().unwrap(),
+            database: format!("sqlite://{}", dir.join("host.db").display()),
+            modules_dir: modules,
+            public_url: None,
+            admin_key: Some(ADMIN_KEY.into()),
+            endpoints: options.endpoints.clone(),
+            ..ServeConfig::default()
+        };
+        let host = RunningHost::start(config).await.expect("host starts");
+        let url = format!("http://{}", host.address);
+        let app = host.app.clone();
+        let (shutdown, stopped) = oneshot::channel::<()>();
+        let task = tokio::spawn(async move {
+            host.serve(async {
+                let _ = stopped.await;
+            })
+            .await
+            .expect("host serves");
+        });
+        let client = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap();
+        Self {
+            url,
+            client,
+            app,
+            dir,
+            _temp: temp,
+            shutdown: Some(shutdown),
+            task: Some(task),
+        }
+    }
+
+    /// Stops serving and waits for the server to finish.
+    pub async fn stop(mut self) {
+        if let Some(shutdown) = self.shutdown.take() {
+            let _ = shutdown.send(());
+        }
+        if let Some(task) = self.task.take() {
+            task.await.unwrap();
+        }
+    }
+
+    /// A request with the admin key.
+    pub fn admin(&self, method: Method, path: &str) -> RequestBuilder {
+        self.as_key(ADMIN_KEY, method, path)
+    }
+
+    pub fn as_key(&self, key: &str, method: Method, path: &str) -> RequestBuilder {
+        self.client
+            .request(method, format!("{}{path}", self.url))
+            .bearer_auth(key)
+    }
+
+    pub fn public(&self, method: Method, path: &str) -> RequestBuilder {
+        self.client.request(method, format!("{}{path}", self.url))
+    }
+
+    /// A company API key.
+    pub async fn company_key(&self, company_id: i64) -> String {
+        let (status, body) = send(
+            self.admin(Method::POST, "/api/admin/api_keys")
+                .json(&serde_json::json!({"company_id": company_id, "name": "erp"})),
+        )
+        .await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+        body["key"].as_str().unwrap().to_string()
+    }
+
+    /// Creates an integration of `module` for `company_id`, sets credentials and enables it.
+    pub async fn enabled_integration(&self, key: &str, company_id: i64, module: &str, credentials: Value) -> i64 {
+        let (status, body) = send(
+            self.as_key(key, Method::POST, "/api/integrations")
+                .json(&serde_json::json!({
+                    "company_id": company_id, "module": module, "name": format!("{module} for {company_id}"),
+                })),
+        )
+        .await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+        let id = body["id"].as_i64().unwrap();
+        let (status, body) = send(
+            self.as_key(key, Method::PUT, &format!("/api/integrations/{id}/credentials"))
+                .json(&credentials),
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        let (status, body) = send(self.as_key(key, Method::POST, &format!("/api/integrations/{id}/enable"))).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        assert_eq!(body["state"], "Enabled");
+        id
+    }
+
+    pub async fn transaction(&self, id: i64) -> Value {
+        let (status, body) = send(self.admin(Method::GET, &format!("/api/online_payment/transaction/{id}"))).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        body
+    }
+
+    pub async fn payments(&self, document_model: &str, document_id: i64) -> Vec<Value> {
+        let path = format!("/api/online_payment/payments?document_model={document_model}&document_id={document_id}");
+        let (status, body) = send(self.admin(Method::GET, &path)).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        body.as_array().unwrap().clone()
+    }
+}
+
+/// Sends a request; returns the status and the JSON body (Null when the body is not JSON).
+pub async fn send(request: RequestBuilder) -> (StatusCode, Value) {
+    let response: Response = request.send().await.expect("request reaches the host");
+    let status = response.status();
+    let text = response.text().await.unwrap_or_default();
+    (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+}

@@ -1,0 +1,8 @@
+//! End-to-end tests: the real host in-process on 127.0.0.1, the real built components, a
+//! real SQLite file, fake gateways speaking the real wire formats.
+
+mod api_rules;
+mod isolation;
+mod mygateway_payments;
+mod mygateway_webhooks;
+mod sandbox;

@@ -1,0 +1,302 @@
+//! MyGateway through the HTTP API: initiate (both types), capture by webhook, return and
+//! cancel flows, refunds.
+
+use e2e::host::send;
+use e2e::scenario::{MyGatewayScenario, API_KEY, SECRET_KEY, WEBHOOK_SECRET};
+use reqwest::{Method, StatusCode};
+use serde_json::json;
+
+#[tokio::test]
+async fn redirect_payment_is_captured_by_a_signed_webhook() {
+    let s = MyGatewayScenario::start().await;
+    let answer = s.initiate(json!("19.99"), "Redirect", 42).await;
+    assert_eq!(answer["integration_type"], "redirect");
+    let reference = answer["reference"].as_str().unwrap();
+    let transaction_id = answer["transaction_id"].as_i64().unwrap();
+
+    // The gateway got exactly what API.md §4 says, with the secret key injected by the host.
+    let session_id = s.session_id(transaction_id).await;
+    assert_eq!(
+        answer["redirect_url"],
+        format!("https://checkout.mygateway.com/session/{session_id}")
+    );
+    let session = s.fake.session(&session_id);
+    assert_eq!(
+        (session.amount, session.currency.as_str(), session.reference.as_str()),
+        (1999, "USD", reference)
+    );
+    assert_eq!(
+        session.success_url,
+        format!("{}/api/online_payment/return?txn={reference}", s.host.url)
+    );
+    assert_eq!(
+        session.cancel_url,
+        format!("{}/api/online_payment/cancel?txn={reference}", s.host.url)
+    );
+    assert_eq!(
+        s.fake.requests()[0].authorization.as_deref(),
+        Some(format!("Bearer {SECRET_KEY}").as_str())
+    );
+
+    let transaction = s.host.transaction(transaction_id).await;
+    assert_eq!(
+        (
+            transaction["state"].as_str(),
+            transaction["amount"].as_str(),
+            transaction["amount_minor"].as_i64()
+        ),
+        (Some("Pending"), Some("19.99"), Some(1999))
+    );
+    assert!(s.host.payments("Invoice", 42).await.is_empty());
+
+    let (status, body) = s.deliver("payment.completed", &session_id, Some(WEBHOOK_SECRET)).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let transaction = s.host.transaction(transaction_id).await;
+    assert_eq!(transaction["state"], "Captured");
+    assert_eq!(transaction["gateway_status"], "payment.completed");
+    assert_eq!(transaction["webhook_log"][0]["outcome"], "Pending → Captured");
+    assert_eq!(transaction["webhook_log"][0]["signature_valid"], true);
+    assert_eq!(transaction["pending_action_data"]["signature_data"]["signed_by"], "Ada");
+
+    let payments = s.host.payments("Invoice", 42).await;
+    assert_eq!(payments.len(), 1);
+    assert_eq!(
+        (payments[0]["amount"].as_str(), payments[0]["reference"].as_str()),
+        (Some("19.99"), Some(reference))
+    );
+}
+
+#[tokio::test]
+async fn embedded_js_returns_the_client_config() {
+    let s = MyGatewayScenario::start().await;
+    let answer = s.initiate(json!(25), "Embedded JS", 7).await;
+    assert_eq!(answer["integration_type"], "embedded_js");
+    let session_id = s.session_id(answer["transaction_id"].as_i64().unwrap()).await;
+    assert_eq!(
+        answer["client_config"],
+        json!({ "api_key": API_KEY, "session_id": session_id, "js_url": "https://js.mygateway.com/v1/" })
+    );
+    assert_eq!(s.fake.session(&session_id).amount, 2500);
+}
+
+#[tokio::test]
+async fn the_return_asks_the_gateway_and_sends_the_payer_on() {
+    let s = MyGatewayScenario::start().await;
+    let answer = s.initiate(json!("10.00"), "Redirect", 1).await;
+    let (id, reference) = (
+        answer["transaction_id"].as_i64().unwrap(),
+        answer["reference"].as_str().unwrap().to_string(),
+    );
+    let session_id = s.session_id(id).await;
+
+    // Still open at the gateway: Pending, payer goes to the ERP's return URL.
+    let response = s
+        .host
+        .public(Method::GET, &format!("/api/online_payment/return?txn={reference}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        response.headers()["location"],
+        format!("https://erp.example/portal/invoice/42?txn={reference}").as_str()
+    );
+    assert_eq!(s.host.transaction(id).await["state"], "Pending");
+
+    s.fake.set_status(&session_id, "completed");
+    let response = s
+        .host
+        .public(
+            Method::GET,
+            &format!("/api/online_payment/return?txn={reference}&session_id={session_id}"),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    assert_eq!(s.host.transaction(id).await["state"], "Captured");
+    assert_eq!(s.host.payments("Invoice", 1).await.len(), 1);
+
+    // Expired at the gateway: Cancelled, payer goes to the cancel URL.
+    let answer = s.initiate(json!("3.00"), "Redirect", 2).await;
+    let (id, reference) = (
+        answer["transaction_id"].as_i64().unwrap(),
+        answer["reference"].as_str().unwrap().to_string(),
+    );
+    s.fake.set_status(&s.session_id(id).await, "expired");
+    let response = s
+        .host
+        .public(Method::GET, &format!("/api/online_payment/return?txn={reference}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        response.headers()["location"],
+        format!("https://erp.example/portal/invoice/42?cancelled=1&txn={reference}").as_str()
+    );
+    assert_eq!(s.host.transaction(id).await["state"], "Cancelled");
+}
+
+#[tokio::test]
+async fn a_cancelled_payment_stays_cancelled() {
+    let s = MyGatewayScenario::start().await;
+    let answer = s.initiate(json!("5.00"), "Redirect", 3).await;
+    let (id, reference) = (
+        answer["transaction_id"].as_i64().unwrap(),
+        answer["reference"].as_str().unwrap().to_string(),
+    );
+    let response = s
+        .host
+        .public(Method::GET, &format!("/api/online_payment/cancel?txn={reference}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        response.headers()["location"],
+        format!("https://erp.example/portal/invoice/42?cancelled=1&txn={reference}").as_str()
+    );
+    assert_eq!(s.host.transaction(id).await["state"], "Cancelled");
+
+    // A late completion cannot resurrect it, and creates no Payment.
+    let (status, _) = s
+        .deliver("payment.completed", &s.session_id(id).await, Some(WEBHOOK_SECRET))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let transaction = s.host.transaction(id).await;
+    assert_eq!(transaction["state"], "Cancelled");
+    assert_eq!(
+        transaction["webhook_log"][0]["outcome"],
+        "ignored: Cancelled cannot become Captured"
+    );
+    assert!(s.host.payments("Invoice", 3).await.is_empty());
+
+    let (status, body) = send(s.host.public(Method::GET, "/api/online_payment/cancel?txn=TXN-UNKNOWN")).await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (StatusCode::NOT_FOUND, Some("not_found"))
+    );
+}
+
+async fn captured(s: &MyGatewayScenario, amount: &str, document_id: i64) -> i64 {
+    let answer = s.initiate(json!(amount), "Redirect", document_id).await;
+    let id = answer["transaction_id"].as_i64().unwrap();
+    let session_id = s.session_id(id).await;
+    s.fake.set_status(&session_id, "completed");
+    let (status, _) = s.deliver("payment.completed", &session_id, Some(WEBHOOK_SECRET)).await;
+    assert_eq!(status, StatusCode::OK);
+    id
+}
+
+async fn refund(s: &MyGatewayScenario, id: i64, body: serde_json::Value) -> (StatusCode, serde_json::Value) {
+    send(
+        s.host
+            .admin(Method::POST, &format!("/api/online_payment/transaction/{id}/refund"))
+            .json(&body),
+    )
+    .await
+}
+
+#[tokio::test]
+async fn refunds_full_and_partial_and_never_more_than_paid() {
+    let s = MyGatewayScenario::start().await;
+
+    let full = captured(&s, "20.00", 10).await;
+    let (status, body) = refund(&s, full, json!({})).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(
+        (
+            body["success"].as_bool(),
+            body["state"].as_str(),
+            body["refunded_amount"].as_str()
+        ),
+        (Some(true), Some("Refunded"), Some("20.00"))
+    );
+    assert!(body["refund_reference"].as_str().unwrap().starts_with("re_"));
+    let session_id = s.session_id(full).await;
+    assert_eq!(s.fake.refunds(), vec![(session_id, 2000)]);
+
+    let partial = captured(&s, "30.00", 11).await;
+    let (status, body) = refund(&s, partial, json!({"amount": "10.50"})).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(
+        (body["state"].as_str(), body["refunded_amount"].as_str()),
+        (Some("Captured"), Some("10.50"))
+    );
+    let (status, body) = refund(&s, partial, json!({"amount": "19.51"})).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert_eq!(body["error"]["code"], "refund_exceeds_remaining");
+    assert!(body["error"]["message"].as_str().unwrap().contains("19.50"), "{body}");
+    let (status, body) = refund(&s, partial, json!({"amount": 19.5})).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(
+        (body["state"].as_str(), body["refunded_amount"].as_str()),
+        (Some("Refunded"), Some("30.00"))
+    );
+    let (status, body) = refund(&s, partial, json!({"amount": "0.01"})).await;
+    assert_eq!(status, StatusCode::CONFLICT, "{body}");
+    let transaction = s.host.transaction(partial).await;
+    assert_eq!(
+        (transaction["refunded_minor"].as_i64(), transaction["state"].as_str()),
+        (Some(3000), Some("Refunded"))
+    );
+
+    // A transaction that was never captured cannot be refunded.
+    let pending = s.initiate(json!("1.00"), "Redirect", 12).await["transaction_id"]
+        .as_i64()
+        .unwrap();
+    let (status, body) = refund(&s, pending, json!({})).await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (StatusCode::CONFLICT, Some("not_refundable"))
+    );
+}
+
+#[tokio::test]
+async fn a_gateway_refusal_of_a_refund_changes_nothing() {
+    let s = MyGatewayScenario::start().await;
+    let id = captured(&s, "8.00", 20).await;
+    s.fake.set_outage(Some((400, "Refunds are disabled for this account.")));
+    let (status, body) = refund(&s, id, json!({"amount": "2.00"})).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["success"], false);
+    assert_eq!(
+        body["error_message"],
+        "MyGateway: Refunds are disabled for this account."
+    );
+    s.fake.set_outage(Some((503, "maintenance")));
+    let (status, body) = refund(&s, id, json!({"amount": "2.00"})).await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (StatusCode::BAD_GATEWAY, Some("gateway_error"))
+    );
+    s.fake.set_outage(None);
+    let transaction = s.host.transaction(id).await;
+    assert_eq!(
+        (transaction["refunded_minor"].as_i64(), transaction["state"].as_str()),
+        (Some(0), Some("Captured"))
+    );
+    // The released reservations leave the whole amount refundable.
+    let (status, body) = refund(&s, id, json!({})).await;
+    assert_eq!(
+        (status, body["refunded_amount"].as_str()),
+        (StatusCode::OK, Some("8.00"))
+    );
+}
+
+#[tokio::test]
+async fn a_gateway_failure_at_initiate_leaves_no_transaction() {
+    let s = MyGatewayScenario::start().await;
+    s.fake.set_outage(Some((500, "internal error")));
+    let (status, body) = send(s.host.admin(Method::POST, "/api/online_payment/initiate").json(&json!({
+        "integration_id": s.integration_id, "amount": "1.00", "currency": "USD", "document_model": "Invoice",
+        "document_id": 99, "return_url": "https://erp.example/r",
+    })))
+    .await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (StatusCode::BAD_GATEWAY, Some("gateway_error"))
+    );
+    let (status, _) = send(s.host.admin(Method::GET, "/api/online_payment/transaction/1")).await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "the draft transaction was removed");
+}

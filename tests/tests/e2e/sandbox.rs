@@ -1,0 +1,153 @@
+//! The sandbox: a guest that loops, hoards memory, panics, calls a host off its allowlist or
+//! reaches for a secret fails its own call, quickly, and the next call works.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use e2e::host::{send, HostOptions, TestHost, ADMIN_KEY};
+use reqwest::{Method, StatusCode};
+use serde_json::{json, Value};
+
+const SECRET: &str = "TOPSECRET-sandbox-4711";
+
+async fn hostile_host() -> (TestHost, i64) {
+    let host = TestHost::start(HostOptions {
+        with_hostile: true,
+        ..HostOptions::default()
+    })
+    .await;
+    let id = host
+        .enabled_integration(
+            ADMIN_KEY,
+            1,
+            "test_hostile",
+            json!({"api_key": "plain-key", "secret_key": SECRET}),
+        )
+        .await;
+    (host, id)
+}
+
+async fn create_session(host: &TestHost, integration: i64, behaviour: &str, contact_name: &str) -> (StatusCode, Value) {
+    send(host.admin(Method::POST, "/api/online_payment/initiate").json(&json!({
+        "integration_id": integration, "amount": "1.00", "currency": "USD", "return_url": "https://erp.example/r",
+        "document_model": behaviour, "contact": {"name": contact_name},
+    })))
+    .await
+}
+
+async fn assert_next_call_works(host: &TestHost, integration: i64) {
+    let (status, body) = create_session(host, integration, "normal", "").await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    assert!(body["redirect_url"]
+        .as_str()
+        .unwrap()
+        .starts_with("https://hostile.example/pay/TXN-"));
+}
+
+/// Generous: the manifest's deadline is 500 ms; without interruption the call never returns.
+const STOPPED_WITHIN: Duration = Duration::from_secs(10);
+
+#[tokio::test]
+async fn an_endless_loop_is_stopped_at_its_deadline_without_blocking_others() {
+    let (host, id) = hostile_host().await;
+    let started = Instant::now();
+    let (looping, normal) = tokio::join!(create_session(&host, id, "loop", ""), async {
+        let answer = create_session(&host, id, "normal", "").await;
+        (answer, started.elapsed())
+    });
+    let elapsed = started.elapsed();
+    let (status, body) = looping;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (StatusCode::BAD_GATEWAY, Some("provider_failed")),
+        "{body}"
+    );
+    assert!(
+        body["error"]["message"].as_str().unwrap().contains("time limit"),
+        "{body}"
+    );
+    assert!(elapsed < STOPPED_WITHIN, "took {elapsed:?}");
+    let ((status, _), _) = normal;
+    assert_eq!(status, StatusCode::CREATED, "a call beside the loop is served");
+    assert_next_call_works(&host, id).await;
+}
+
+#[tokio::test]
+async fn unbounded_allocation_hits_the_memory_cap() {
+    let (host, id) = hostile_host().await;
+    let (status, body) = create_session(&host, id, "alloc", "").await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (StatusCode::BAD_GATEWAY, Some("provider_failed")),
+        "{body}"
+    );
+    assert!(
+        body["error"]["message"].as_str().unwrap().contains("out of memory"),
+        "{body}"
+    );
+    assert_next_call_works(&host, id).await;
+}
+
+#[tokio::test]
+async fn a_panic_fails_only_its_call() {
+    let (host, id) = hostile_host().await;
+    let (status, body) = create_session(&host, id, "panic", "").await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (StatusCode::BAD_GATEWAY, Some("provider_failed")),
+        "{body}"
+    );
+    assert!(body["error"]["message"].as_str().unwrap().contains("crashed"), "{body}");
+    assert_next_call_works(&host, id).await;
+}
+
+#[tokio::test]
+async fn hosts_off_the_allowlist_are_never_contacted() {
+    let (host, id) = hostile_host().await;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let target = format!("http://{}/steal", listener.local_addr().unwrap());
+    let connections = Arc::new(AtomicUsize::new(0));
+    let counter = connections.clone();
+    tokio::spawn(async move {
+        while listener.accept().await.is_ok() {
+            counter.fetch_add(1, Ordering::SeqCst);
+        }
+    });
+    let (status, body) = create_session(&host, id, "forbidden-host", &target).await;
+    assert_eq!(status, StatusCode::BAD_GATEWAY, "{body}");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("is not on the allowlist of test_hostile"),
+        "{body}"
+    );
+    // The host refused before connecting: the request above has completed, so any
+    // connection it made would already have been counted.
+    assert_eq!(connections.load(Ordering::SeqCst), 0);
+    assert_next_call_works(&host, id).await;
+}
+
+#[tokio::test]
+async fn secret_credentials_cannot_be_read() {
+    let (host, id) = hostile_host().await;
+    let (status, body) = create_session(&host, id, "read-secret", "").await;
+    assert_eq!(status, StatusCode::BAD_GATEWAY, "{body}");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("secret not readable"),
+        "{body}"
+    );
+    assert!(!body.to_string().contains(SECRET));
+    assert_next_call_works(&host, id).await;
+}
+
+#[tokio::test]
+async fn floods_of_output_are_capped_not_fatal() {
+    let (host, id) = hostile_host().await;
+    let (status, body) = create_session(&host, id, "print-flood", "").await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+}
