@@ -30,7 +30,7 @@ pub struct TestHost {
     pub client: reqwest::Client,
     pub app: Arc<App>,
     pub dir: PathBuf,
-    _temp: Option<tempfile::TempDir>,
+    temp: Option<tempfile::TempDir>,
     shutdown: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<()>>,
 }
@@ -100,20 +100,22 @@ impl TestHost {
             client,
             app,
             dir,
-            _temp: temp,
+            temp: temp,
             shutdown: Some(shutdown),
             task: Some(task),
         }
     }
 
-    /// Stops serving and waits for the server to finish.
-    pub async fn stop(mut self) {
+    /// Stops serving and waits for the server to finish. Returns the host's folder (if the
+    /// host made it), so a test can start another host on the same database.
+    pub async fn stop(mut self) -> Option<tempfile::TempDir> {
         if let Some(shutdown) = self.shutdown.take() {
             let _ = shutdown.send(());
         }
         if let Some(task) = self.task.take() {
             task.await.unwrap();
         }
+        self.temp.take()
     }
 
     /// A request with the admin key.

@@ -3,6 +3,7 @@
 
 pub mod fake_mygateway;
 pub mod host;
+pub mod logs;
 pub mod scenario;
 
 /// Where the build script put the built components.

@@ -26,6 +26,13 @@ pub struct LoadedModule {
     pub(crate) pre: ProviderPre,
 }
 
+impl LoadedModule {
+    /// The linked component, for opening sandboxes directly (benchmarks, tools).
+    pub fn pre(&self) -> &ProviderPre {
+        &self.pre
+    }
+}
+
 /// Operator overrides of module endpoints: module → endpoint name → URL.
 #[derive(Debug, Clone, Default)]
 pub struct EndpointOverrides(pub BTreeMap<String, BTreeMap<String, Url>>);

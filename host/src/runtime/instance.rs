@@ -70,7 +70,14 @@ impl ProviderRuntime {
         let deadline = Instant::now() + limits.timeout;
         call.deadline = deadline;
         let output = GuestOutput::new(self.limits.output_cap);
-        let wasi = WasiCtx::builder().stdout(output.clone()).stderr(output.clone()).build();
+        // Nothing granted: no preopened folders, no environment, no arguments, no network.
+        let wasi = WasiCtx::builder()
+            .stdout(output.clone())
+            .stderr(output.clone())
+            .allow_tcp(false)
+            .allow_udp(false)
+            .allow_ip_name_lookup(false)
+            .build();
         let state = ProviderState {
             wasi,
             table: ResourceTable::new(),

@@ -237,3 +237,77 @@ async fn an_idempotency_key_replays_the_first_answer() {
     assert_eq!(status, StatusCode::CREATED);
     assert_eq!(s.fake.session_count(), 2);
 }
+
+#[tokio::test]
+async fn payment_integrations_are_listed_in_sequence_order() {
+    let host = TestHost::start(HostOptions::default()).await;
+    let credentials = json!({"mygateway_api_key": "pk", "mygateway_secret_key": "sk"});
+    let first = host
+        .enabled_integration("test-admin-key", 3, "payment_mygateway", credentials.clone())
+        .await;
+    let second = host
+        .enabled_integration("test-admin-key", 3, "payment_mygateway", credentials.clone())
+        .await;
+    let disabled = host
+        .enabled_integration("test-admin-key", 3, "payment_mygateway", credentials)
+        .await;
+    send(host.admin(Method::POST, &format!("/api/integrations/{disabled}/disable"))).await;
+
+    let (status, body) = send(host.admin(Method::PATCH, &format!("/api/integrations/{second}")).json(&json!({
+        "payment_sequence": 1, "payment_display_name": "Pay by card", "payment_integration_type": "Embedded JS", "payment_state": "Live",
+    })))
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(
+        (body["payment_sequence"].as_i64(), body["payment_state"].as_str()),
+        (Some(1), Some("Live"))
+    );
+    let (status, body) = send(
+        host.admin(Method::PATCH, &format!("/api/integrations/{second}"))
+            .json(&json!({"payment_state": "Production"})),
+    )
+    .await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("invalid_payment_state"))
+    );
+    let (status, body) = send(
+        host.admin(Method::PATCH, &format!("/api/integrations/{second}"))
+            .json(&json!({"payment_integration_type": "QR Code"})),
+    )
+    .await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("unsupported_integration_type"))
+    );
+
+    let (status, listed) = send(host.admin(Method::GET, "/api/online_payment/integrations?company_id=3")).await;
+    assert_eq!(status, StatusCode::OK);
+    let ids: Vec<_> = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["id"].as_i64().unwrap())
+        .collect();
+    assert_eq!(ids, [second, first], "enabled only, lowest sequence first");
+    assert_eq!(listed[0]["display_name"], "Pay by card");
+    assert_eq!(listed[0]["integration_type"], "Embedded JS");
+    assert_eq!(
+        (listed[0]["test_mode"].as_bool(), listed[1]["test_mode"].as_bool()),
+        (Some(false), Some(true))
+    );
+    assert_eq!(listed[0]["image"], "/static/img/mygateway_logo.png");
+
+    let (_, all) = send(host.admin(Method::GET, "/api/integrations?company_id=3&category=Online%20Payment")).await;
+    assert_eq!(all.as_array().unwrap().len(), 3);
+    let (status, body) = send(host.admin(Method::GET, "/api/integrations?category=Banking")).await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("invalid_category"))
+    );
+    let (status, body) = send(host.admin(Method::GET, "/api/integrations?colour=red")).await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("invalid_query"))
+    );
+}

@@ -6,3 +6,5 @@ mod isolation;
 mod mygateway_payments;
 mod mygateway_webhooks;
 mod sandbox;
+mod secrets;
+mod startup;

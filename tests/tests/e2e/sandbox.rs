@@ -151,3 +151,19 @@ async fn floods_of_output_are_capped_not_fatal() {
     let (status, body) = create_session(&host, id, "print-flood", "").await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
 }
+
+#[tokio::test]
+async fn no_files_no_sockets_no_environment() {
+    let (host, id) = hostile_host().await;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let target = listener.local_addr().unwrap().to_string();
+    let (status, body) = create_session(&host, id, "probe", &target).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    assert_eq!(
+        body["redirect_url"],
+        "https://hostile.example/probe?file=denied&socket=denied&env=0&args=0"
+    );
+    // Nothing connected: accepting now would return at once if a connection were queued.
+    let accepted = tokio::time::timeout(Duration::from_millis(1), listener.accept()).await;
+    assert!(accepted.is_err(), "the guest reached a socket");
+}

