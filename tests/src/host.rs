@@ -100,7 +100,7 @@ impl TestHost {
             client,
             app,
             dir,
-            temp: temp,
+            temp,
             shutdown: Some(shutdown),
             task: Some(task),
         }
