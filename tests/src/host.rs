@@ -21,6 +21,9 @@ pub struct HostOptions {
     pub endpoints: Vec<String>,
     /// Also install the hostile test guest.
     pub with_hostile: bool,
+    /// Shipped modules to install besides MyGateway, by identifier (`manifests/<id>.yaml`
+    /// beside the built `<id>.wasm`).
+    pub modules: Vec<&'static str>,
     /// Reuse this folder (database and modules) instead of a new one.
     pub dir: Option<PathBuf>,
 }
@@ -64,6 +67,9 @@ impl TestHost {
             "payment_mygateway",
             &repo().join("manifests/payment_mygateway.yaml"),
         );
+        for identifier in &options.modules {
+            install(&modules, identifier, &repo().join(format!("manifests/{identifier}.yaml")));
+        }
         if options.with_hostile {
             install(
                 &modules,
