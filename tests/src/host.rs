@@ -68,7 +68,11 @@ impl TestHost {
             &repo().join("manifests/payment_mygateway.yaml"),
         );
         for identifier in &options.modules {
-            install(&modules, identifier, &repo().join(format!("manifests/{identifier}.yaml")));
+            install(
+                &modules,
+                identifier,
+                &repo().join(format!("manifests/{identifier}.yaml")),
+            );
         }
         if options.with_hostile {
             install(

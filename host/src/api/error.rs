@@ -5,6 +5,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 
+use crate::runtime::bindings::v1::types::ProviderError;
 use crate::runtime::FailureKind;
 use crate::services::ServiceError;
 
@@ -13,6 +14,8 @@ pub struct ApiError {
     pub status: StatusCode,
     pub code: &'static str,
     pub message: String,
+    /// The transaction a failed payment left behind, when there is one.
+    pub transaction: Option<(i64, String)>,
 }
 
 impl ApiError {
@@ -21,11 +24,17 @@ impl ApiError {
             status,
             code,
             message: message.into(),
+            transaction: None,
         }
     }
 
     pub fn body(&self) -> serde_json::Value {
-        serde_json::json!({ "error": { "code": self.code, "message": self.message } })
+        let mut body = serde_json::json!({ "error": { "code": self.code, "message": self.message } });
+        if let Some((id, reference)) = &self.transaction {
+            body["error"]["transaction_id"] = (*id).into();
+            body["error"]["reference"] = reference.clone().into();
+        }
+        body
     }
 }
 
@@ -42,10 +51,16 @@ impl From<ServiceError> for ApiError {
             ServiceError::Forbidden { code, message } => Self::new(StatusCode::FORBIDDEN, code, message),
             ServiceError::Invalid { code, message } => Self::new(StatusCode::UNPROCESSABLE_ENTITY, code, message),
             ServiceError::Conflict { code, message } => Self::new(StatusCode::CONFLICT, code, message),
-            ServiceError::Gateway(error) if ServiceError::is_gateway_refusal(&error) => {
-                Self::new(StatusCode::UNPROCESSABLE_ENTITY, "gateway_refused", error.message)
+            ServiceError::Gateway(error) => gateway_error(error),
+            ServiceError::PaymentFailed {
+                transaction_id,
+                reference,
+                error,
+            } => {
+                let mut answer = gateway_error(error);
+                answer.transaction = Some((transaction_id, reference));
+                answer
             }
-            ServiceError::Gateway(error) => Self::new(StatusCode::BAD_GATEWAY, "gateway_error", error.message),
             ServiceError::ProviderFailed(failure) if failure.kind == FailureKind::Overloaded => Self::new(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "overloaded",
@@ -71,5 +86,15 @@ impl From<ServiceError> for ApiError {
                 )
             }
         }
+    }
+}
+
+/// A gateway's refusal is 422 `gateway_refused`; a gateway that is down or answers nonsense is
+/// 502 `gateway_error`. The message is the provider's, meant for people.
+fn gateway_error(error: ProviderError) -> ApiError {
+    if ServiceError::is_gateway_refusal(&error) {
+        ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "gateway_refused", error.message)
+    } else {
+        ApiError::new(StatusCode::BAD_GATEWAY, "gateway_error", error.message)
     }
 }

@@ -49,6 +49,7 @@ pub fn router(app: Arc<App>) -> Router {
             "/api/online_payment/transaction/{id}/refund",
             post(online_payment::refund),
         )
+        .route("/api/online_payment/transaction/{id}/sync", post(online_payment::sync))
         .route("/api/online_payment/payments", get(online_payment::payments))
         .route("/api/online_payment/return", get(online_payment::payer_returned))
         .route("/api/online_payment/cancel", get(online_payment::payer_cancelled))

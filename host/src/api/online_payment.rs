@@ -90,6 +90,17 @@ pub async fn transaction(
     Ok(Json(views::transaction(&row, &log)))
 }
 
+/// Re-fetches the transaction's state from the gateway and applies it.
+pub async fn sync(
+    State(app): State<Arc<App>>,
+    caller: Caller,
+    Id(id): Id,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let row = app.sync_transaction(caller, id).await?;
+    let log = app.webhook_log_of(row.id).await?;
+    Ok(Json(views::transaction(&row, &log)))
+}
+
 pub async fn refund(
     State(app): State<Arc<App>>,
     caller: Caller,

@@ -20,6 +20,14 @@ pub enum ServiceError {
     /// The provider answered with an error (the gateway refused or is down).
     #[error("{}", .0.message)]
     Gateway(ProviderError),
+    /// The gateway refused or failed to start a payment; the transaction is kept as Failed
+    /// with the gateway's message.
+    #[error("{}", .error.message)]
+    PaymentFailed {
+        transaction_id: i64,
+        reference: String,
+        error: ProviderError,
+    },
     /// The provider itself failed: trap, timeout, out of memory, no slot.
     #[error(transparent)]
     ProviderFailed(#[from] ProviderFailure),

@@ -182,8 +182,9 @@ impl App {
         }
     }
 
-    /// Creates a transaction and a payment session at the gateway. A failure leaves no
-    /// transaction behind.
+    /// Creates a transaction and a payment session at the gateway. When the gateway refuses
+    /// or fails, the transaction stays as Failed with the gateway's message; when the provider
+    /// itself fails, no transaction is left behind.
     pub async fn initiate(&self, caller: Caller, request: InitiateRequest) -> Result<Initiated, ServiceError> {
         let integration = self.visible_integration(caller, request.integration_id).await?;
         if integration.integration_category != IntegrationCategory::OnlinePayment.as_str() {
@@ -266,7 +267,26 @@ impl App {
         .and_then(|session| validate_action(&session.action).map(|()| session));
         let session = match session {
             Ok(session) => session,
+            Err(ServiceError::Gateway(error)) => {
+                // The gateway answered: keep the attempt as Failed with its message.
+                let failed = GatewayUpdate {
+                    reference: None,
+                    gateway_reference: None,
+                    state: Some(types::TransactionState::Failed),
+                    gateway_status: Some("session not created".into()),
+                    error_message: Some(error.message.clone()),
+                    refunded_minor: None,
+                    provider_data: None,
+                };
+                self.apply_update(draft.id, &failed, None).await?;
+                return Err(ServiceError::PaymentFailed {
+                    transaction_id: draft.id,
+                    reference: draft.reference,
+                    error,
+                });
+            }
             Err(error) => {
+                // The provider crashed or the host had no room: nothing happened at the gateway.
                 transactions::delete_draft(self.db.pool(), draft.id).await?;
                 return Err(error);
             }
@@ -412,6 +432,21 @@ impl App {
             .process_return(&self.provider_view(row), &params)
             .await?
             .map_err(ServiceError::Gateway)
+    }
+
+    /// Asks the gateway for a transaction's state (the provider's `sync`) and applies it.
+    pub async fn sync_transaction(&self, caller: Caller, id: i64) -> Result<TransactionRow, ServiceError> {
+        let row = self.visible_transaction(caller, id).await?;
+        let integration = integrations::get(self.db.pool(), row.integration_id)
+            .await?
+            .ok_or_else(|| ServiceError::NotFound(format!("Integration {} does not exist.", row.integration_id)))?;
+        let mut provider = self.payment_provider(&integration).await?;
+        let update = provider
+            .sync(&self.provider_view(&row))
+            .await?
+            .map_err(ServiceError::Gateway)?;
+        drop(provider);
+        Ok(self.apply_update(row.id, &update, None).await?.transaction)
     }
 
     /// The payer gave up: Cancelled unless the payment already reached a final state.

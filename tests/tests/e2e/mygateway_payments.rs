@@ -285,18 +285,64 @@ async fn a_gateway_refusal_of_a_refund_changes_nothing() {
 }
 
 #[tokio::test]
-async fn a_gateway_failure_at_initiate_leaves_no_transaction() {
+async fn a_gateway_failure_at_initiate_leaves_a_failed_transaction_with_its_message() {
     let s = MyGatewayScenario::start().await;
-    s.fake.set_outage(Some((500, "internal error")));
-    let (status, body) = send(s.host.admin(Method::POST, "/api/online_payment/initiate").json(&json!({
-        "integration_id": s.integration_id, "amount": "1.00", "currency": "USD", "document_model": "Invoice",
-        "document_id": 99, "return_url": "https://erp.example/r",
-    })))
-    .await;
+    for (status, message, expected_status, code) in [
+        (500, "internal error", StatusCode::BAD_GATEWAY, "gateway_error"),
+        (
+            400,
+            "currency not enabled for this account",
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "gateway_refused",
+        ),
+    ] {
+        s.fake.set_outage(Some((status, message)));
+        let (answer_status, body) = send(s.host.admin(Method::POST, "/api/online_payment/initiate").json(&json!({
+            "integration_id": s.integration_id, "amount": "1.00", "currency": "USD", "document_model": "Invoice",
+            "document_id": 99, "return_url": "https://erp.example/r",
+        })))
+        .await;
+        assert_eq!(
+            (answer_status, body["error"]["code"].as_str()),
+            (expected_status, Some(code)),
+            "{body}"
+        );
+        assert_eq!(body["error"]["message"], format!("MyGateway: {message}"));
+        let transaction = s
+            .host
+            .transaction(body["error"]["transaction_id"].as_i64().unwrap())
+            .await;
+        assert_eq!(transaction["state"], "Failed");
+        assert_eq!(transaction["error_message"], format!("MyGateway: {message}"));
+        assert_eq!(transaction["reference"], body["error"]["reference"]);
+    }
+}
+
+#[tokio::test]
+async fn sync_asks_the_gateway_when_a_webhook_was_lost() {
+    let s = MyGatewayScenario::start().await;
+    let id = s.initiate(json!("4.00"), "Redirect", 30).await["transaction_id"]
+        .as_i64()
+        .unwrap();
+    let sync = || {
+        send(
+            s.host
+                .admin(Method::POST, &format!("/api/online_payment/transaction/{id}/sync")),
+        )
+    };
+    let (status, body) = sync().await;
+    assert_eq!((status, body["state"].as_str()), (StatusCode::OK, Some("Pending")));
+    s.fake.set_status(&s.session_id(id).await, "completed");
+    let (status, body) = sync().await;
+    assert_eq!(
+        (status, body["state"].as_str(), body["gateway_status"].as_str()),
+        (StatusCode::OK, Some("Captured"), Some("completed"))
+    );
+    assert_eq!(s.host.payments("Invoice", 30).await.len(), 1);
+    s.fake.set_outage(Some((503, "maintenance")));
+    let (status, body) = sync().await;
     assert_eq!(
         (status, body["error"]["code"].as_str()),
         (StatusCode::BAD_GATEWAY, Some("gateway_error"))
     );
-    let (status, _) = send(s.host.admin(Method::GET, "/api/online_payment/transaction/1")).await;
-    assert_eq!(status, StatusCode::NOT_FOUND, "the draft transaction was removed");
 }
