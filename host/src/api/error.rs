@@ -14,8 +14,8 @@ pub struct ApiError {
     pub status: StatusCode,
     pub code: &'static str,
     pub message: String,
-    /// The transaction a failed payment left behind, when there is one.
-    pub transaction: Option<(i64, String)>,
+    /// Extra fields of the `error` object: the transaction or message a failure left behind.
+    pub context: Vec<(&'static str, serde_json::Value)>,
 }
 
 impl ApiError {
@@ -24,15 +24,14 @@ impl ApiError {
             status,
             code,
             message: message.into(),
-            transaction: None,
+            context: Vec::new(),
         }
     }
 
     pub fn body(&self) -> serde_json::Value {
         let mut body = serde_json::json!({ "error": { "code": self.code, "message": self.message } });
-        if let Some((id, reference)) = &self.transaction {
-            body["error"]["transaction_id"] = (*id).into();
-            body["error"]["reference"] = reference.clone().into();
+        for (name, value) in &self.context {
+            body["error"][*name] = value.clone();
         }
         body
     }
@@ -58,7 +57,15 @@ impl From<ServiceError> for ApiError {
                 error,
             } => {
                 let mut answer = gateway_error(error);
-                answer.transaction = Some((transaction_id, reference));
+                answer.context = vec![
+                    ("transaction_id", transaction_id.into()),
+                    ("reference", reference.into()),
+                ];
+                answer
+            }
+            ServiceError::MessageFailed { message_id, error } => {
+                let mut answer = gateway_error(error);
+                answer.context = vec![("message_id", message_id.into())];
                 answer
             }
             ServiceError::ProviderFailed(failure) if failure.kind == FailureKind::Overloaded => Self::new(

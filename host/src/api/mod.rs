@@ -6,6 +6,7 @@ mod error;
 mod extract;
 mod idempotency;
 mod integrations;
+mod messaging;
 mod modules;
 mod online_payment;
 mod ops;
@@ -54,6 +55,10 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/api/online_payment/return", get(online_payment::payer_returned))
         .route("/api/online_payment/cancel", get(online_payment::payer_cancelled))
         .route("/payment/webhook/{integration_id}", post(webhooks::payment))
+        .route("/api/messaging/send", post(messaging::send))
+        .route("/api/messaging/messages", get(messaging::list))
+        .route("/api/messaging/messages/{id}", get(messaging::show))
+        .route("/messaging/webhook/{integration_id}", post(messaging::webhook))
         .fallback(ops::not_found)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(TraceLayer::new_for_http())

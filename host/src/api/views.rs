@@ -5,6 +5,7 @@ use serde_json::{json, Value};
 use crate::domain::money::{format_minor, Currency};
 use crate::registry::LoadedModule;
 use crate::services::integrations::IntegrationView;
+use crate::store::messages::{HistoryRow, MessageRow};
 use crate::store::payments::PaymentRow;
 use crate::store::transactions::TransactionRow;
 use crate::store::webhook_log::WebhookLogRow;
@@ -107,5 +108,27 @@ pub fn payment(row: &PaymentRow) -> Value {
         "document_model": row.document_model,
         "document_id": row.document_id,
         "created_at": row.created_at,
+    })
+}
+
+/// A message; `history` is empty in lists.
+pub fn message(row: &MessageRow, history: &[HistoryRow]) -> Value {
+    json!({
+        "id": row.id,
+        "integration_id": row.integration_id,
+        "company_id": row.company_id,
+        "direction": row.direction,
+        "to": row.to_number,
+        "from": row.from_number,
+        "body": row.body,
+        "state": row.state,
+        "remote_id": row.remote_id,
+        "error_code": row.error_code,
+        "error_message": row.error_message,
+        "document_model": row.document_model,
+        "document_id": row.document_id,
+        "created_at": row.created_at,
+        "updated_at": row.updated_at,
+        "history": history.iter().map(|h| json!({ "state": h.state, "at": h.at })).collect::<Vec<_>>(),
     })
 }

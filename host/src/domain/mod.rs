@@ -3,5 +3,6 @@
 
 pub mod allowed_hosts;
 pub mod manifest;
+pub mod message_state;
 pub mod money;
 pub mod transaction_state;

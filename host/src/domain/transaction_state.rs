@@ -19,9 +19,9 @@ pub enum TransactionState {
 
 /// What applying a reported state to the current one does.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Transition {
+pub enum Transition<S = TransactionState> {
     /// Move to the new state.
-    Advance(TransactionState),
+    Advance(S),
     /// Already there: a duplicate, nothing to do.
     Unchanged,
     /// Would move backwards or out of a final state: logged, ignored.

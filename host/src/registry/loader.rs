@@ -96,17 +96,18 @@ pub fn load_module(
         .compile(component)
         .map_err(|e| LoadError::Compile(format!("{e:#}")))?;
     check_component(runtime.engine(), &compiled, &manifest).map_err(LoadError::Component)?;
+    let link_error = |e: wasmtime::Error| LoadError::Link(format!("{e:#}"));
     let pre = match manifest.category() {
-        IntegrationCategory::OnlinePayment => ProviderPre::Payment(
-            runtime
-                .prepare_payment(&compiled)
-                .map_err(|e| LoadError::Link(format!("{e:#}")))?,
-        ),
-        other => {
-            return Err(LoadError::Component(vec![ComponentProblem(format!(
-                "this host cannot run {} providers yet",
-                other.as_str()
-            ))]))
+        IntegrationCategory::OnlinePayment => {
+            ProviderPre::Payment(runtime.prepare_payment(&compiled).map_err(link_error)?)
+        }
+        IntegrationCategory::Messaging => {
+            ProviderPre::Messaging(runtime.prepare_messaging(&compiled).map_err(link_error)?)
+        }
+        IntegrationCategory::Shipping => {
+            return Err(LoadError::Component(vec![ComponentProblem(
+                "this host cannot run Shipping providers yet".into(),
+            )]))
         }
     };
 

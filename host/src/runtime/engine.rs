@@ -1,5 +1,5 @@
 //! The process-wide engine: epoch interruption driven by a ticker thread, a pooling
-//! allocator sized to [`HostLimits`], and one linker holding WASI (granting nothing) and the
+//! allocator sized to [`HostLimits`], and a linker per provider world holding WASI (granting nothing) and the
 //! host services of the provider worlds.
 
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -53,7 +53,8 @@ impl Default for HostLimits {
 
 pub struct ProviderRuntime {
     pub(crate) engine: Engine,
-    pub(crate) linker: Linker<ProviderState>,
+    payment_linker: Linker<ProviderState>,
+    messaging_linker: Linker<ProviderState>,
     pub(crate) slots: Arc<Semaphore>,
     pub(crate) limits: HostLimits,
     _ticker: EpochTicker,
@@ -78,15 +79,22 @@ impl ProviderRuntime {
             .allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
         let engine = Engine::new(&config)?;
 
-        let mut linker: Linker<ProviderState> = Linker::new(&engine);
-        wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
-        v1::PaymentProvider::add_to_linker::<_, HasSelf<CallContext>>(&mut linker, |state| &mut state.call)?;
+        // One linker per world: both hold WASI (granting nothing) and the host services.
+        let mut payment_linker: Linker<ProviderState> = Linker::new(&engine);
+        wasmtime_wasi::p2::add_to_linker_async(&mut payment_linker)?;
+        v1::PaymentProvider::add_to_linker::<_, HasSelf<CallContext>>(&mut payment_linker, |state| &mut state.call)?;
+        let mut messaging_linker: Linker<ProviderState> = Linker::new(&engine);
+        wasmtime_wasi::p2::add_to_linker_async(&mut messaging_linker)?;
+        v1::MessagingProvider::add_to_linker::<_, HasSelf<CallContext>>(&mut messaging_linker, |state| {
+            &mut state.call
+        })?;
 
         let ticker = EpochTicker::start(engine.clone());
         let slots = Arc::new(Semaphore::new(instances as usize));
         Ok(Self {
             engine,
-            linker,
+            payment_linker,
+            messaging_linker,
             slots,
             limits,
             _ticker: ticker,
@@ -108,7 +116,15 @@ impl ProviderRuntime {
 
     /// Links a compiled payment component against the host services.
     pub fn prepare_payment(&self, component: &Component) -> wasmtime::Result<v1::PaymentProviderPre<ProviderState>> {
-        v1::PaymentProviderPre::new(self.linker.instantiate_pre(component)?)
+        v1::PaymentProviderPre::new(self.payment_linker.instantiate_pre(component)?)
+    }
+
+    /// Links a compiled messaging component against the host services.
+    pub fn prepare_messaging(
+        &self,
+        component: &Component,
+    ) -> wasmtime::Result<v1::MessagingProviderPre<ProviderState>> {
+        v1::MessagingProviderPre::new(self.messaging_linker.instantiate_pre(component)?)
     }
 }
 

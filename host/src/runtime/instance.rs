@@ -9,7 +9,7 @@ use wasmtime::component::ResourceTable;
 use wasmtime::{Store, Trap, UpdateDeadline};
 use wasmtime_wasi::WasiCtx;
 
-use super::bindings::v1::{self, payment, types};
+use super::bindings::v1::{self, messaging, payment, types};
 use super::engine::ProviderRuntime;
 use super::failure::{FailureKind, ProviderFailure};
 use super::state::{MemoryLimit, ProviderState};
@@ -19,6 +19,7 @@ use crate::capabilities::CallContext;
 /// A linked component, ready to instantiate per call.
 pub enum ProviderPre {
     Payment(v1::PaymentProviderPre<ProviderState>),
+    Messaging(v1::MessagingProviderPre<ProviderState>),
 }
 
 /// Who a call serves, for logs and failures.
@@ -37,6 +38,13 @@ pub struct CallLimits {
     pub timeout: Duration,
 }
 
+/// A store ready for instantiation, with the slot it occupies.
+struct FreshStore {
+    store: Store<ProviderState>,
+    deadline: Instant,
+    slot: OwnedSemaphorePermit,
+}
+
 impl ProviderRuntime {
     /// The manifest's limits, capped by the host's.
     pub fn call_limits(&self, memory_mb: Option<u64>, call_timeout_ms: Option<u64>) -> CallLimits {
@@ -53,19 +61,44 @@ impl ProviderRuntime {
         }
     }
 
-    /// Creates a sandbox for one operation (one or more calls sharing a deadline).
+    /// A payment provider sandbox for one operation (one or more calls sharing a deadline).
     pub async fn payment_instance(
         &self,
         pre: &v1::PaymentProviderPre<ProviderState>,
         label: CallLabel,
         limits: CallLimits,
-        mut call: CallContext,
+        call: CallContext,
     ) -> Result<PaymentInstance, ProviderFailure> {
-        let failure = |kind, detail: String| failure(&label, kind, detail);
+        let mut fresh = self.fresh_store(&label, limits, call).await?;
+        let outcome = tokio::time::timeout_at(fresh.deadline.into(), pre.instantiate_async(&mut fresh.store)).await;
+        Sandbox::instantiated(fresh, label, outcome)
+    }
+
+    /// A messaging provider sandbox for one operation.
+    pub async fn messaging_instance(
+        &self,
+        pre: &v1::MessagingProviderPre<ProviderState>,
+        label: CallLabel,
+        limits: CallLimits,
+        call: CallContext,
+    ) -> Result<MessagingInstance, ProviderFailure> {
+        let mut fresh = self.fresh_store(&label, limits, call).await?;
+        let outcome = tokio::time::timeout_at(fresh.deadline.into(), pre.instantiate_async(&mut fresh.store)).await;
+        Sandbox::instantiated(fresh, label, outcome)
+    }
+
+    /// Waits for a slot, then builds a Store with the call's memory cap and deadline and
+    /// WASI granting nothing.
+    async fn fresh_store(
+        &self,
+        label: &CallLabel,
+        limits: CallLimits,
+        mut call: CallContext,
+    ) -> Result<FreshStore, ProviderFailure> {
         let slot = tokio::time::timeout(self.limits.slot_wait, self.slots.clone().acquire_owned())
             .await
-            .map_err(|_| failure(FailureKind::Overloaded, "no sandbox slot became free".into()))?
-            .map_err(|_| failure(FailureKind::Overloaded, "the runtime is shutting down".into()))?;
+            .map_err(|_| failure(label, FailureKind::Overloaded, "no sandbox slot became free".into()))?
+            .map_err(|_| failure(label, FailureKind::Overloaded, "the runtime is shutting down".into()))?;
 
         let deadline = Instant::now() + limits.timeout;
         call.deadline = deadline;
@@ -101,8 +134,43 @@ impl ProviderRuntime {
                 Ok(UpdateDeadline::Yield(1))
             }
         });
-        let bindings = match tokio::time::timeout_at(deadline.into(), pre.instantiate_async(&mut store)).await {
-            Ok(Ok(bindings)) => bindings,
+        Ok(FreshStore { store, deadline, slot })
+    }
+}
+
+/// A live provider sandbox of world bindings `B`. Each method of its aliases is one export
+/// call; after a failure the sandbox refuses further calls.
+pub struct Sandbox<B> {
+    store: Store<ProviderState>,
+    bindings: B,
+    label: CallLabel,
+    deadline: Instant,
+    broken: Option<ProviderFailure>,
+    _slot: OwnedSemaphorePermit,
+}
+
+pub type PaymentInstance = Sandbox<v1::PaymentProvider>;
+pub type MessagingInstance = Sandbox<v1::MessagingProvider>;
+
+type Outcome<T> = Result<Result<T, types::ProviderError>, ProviderFailure>;
+
+impl<B> Sandbox<B> {
+    /// Wraps the result of instantiating `fresh`'s store.
+    fn instantiated(
+        fresh: FreshStore,
+        label: CallLabel,
+        outcome: Result<wasmtime::Result<B>, tokio::time::error::Elapsed>,
+    ) -> Result<Self, ProviderFailure> {
+        let FreshStore { store, deadline, slot } = fresh;
+        match outcome {
+            Ok(Ok(bindings)) => Ok(Self {
+                store,
+                bindings,
+                label,
+                deadline,
+                broken: None,
+                _slot: slot,
+            }),
             Ok(Err(error)) => {
                 let (kind, detail) = classify(&store, error);
                 let kind = if kind == FailureKind::Trap {
@@ -110,93 +178,14 @@ impl ProviderRuntime {
                 } else {
                     kind
                 };
-                return Err(failure(kind, detail));
+                Err(failure(&label, kind, detail))
             }
-            Err(_) => {
-                return Err(failure(
-                    FailureKind::Timeout,
-                    "instantiation ran past the deadline".into(),
-                ))
-            }
-        };
-        Ok(PaymentInstance {
-            store,
-            bindings,
-            label,
-            deadline,
-            broken: None,
-            _slot: slot,
-        })
-    }
-}
-
-/// A live payment provider sandbox. Each method is one export call; after a failure the
-/// instance refuses further calls.
-pub struct PaymentInstance {
-    store: Store<ProviderState>,
-    bindings: v1::PaymentProvider,
-    label: CallLabel,
-    deadline: Instant,
-    broken: Option<ProviderFailure>,
-    _slot: OwnedSemaphorePermit,
-}
-
-type Outcome<T> = Result<Result<T, types::ProviderError>, ProviderFailure>;
-
-macro_rules! guest_call {
-    ($self:ident, $method:ident ( $($arg:expr),* )) => {{
-        if let Some(broken) = &$self.broken {
-            return Err(broken.clone());
+            Err(_) => Err(failure(
+                &label,
+                FailureKind::Timeout,
+                "instantiation ran past the deadline".into(),
+            )),
         }
-        let call = $self.bindings.integrations_provider_payment().$method(&mut $self.store, $($arg),*);
-        let outcome = tokio::time::timeout_at($self.deadline.into(), call).await;
-        $self.settle(outcome)
-    }};
-}
-
-impl PaymentInstance {
-    pub async fn validate_credentials(&mut self) -> Outcome<()> {
-        guest_call!(self, call_validate_credentials())
-    }
-
-    pub async fn create_session(
-        &mut self,
-        transaction: &types::Transaction,
-        kind: types::IntegrationType,
-    ) -> Outcome<types::Session> {
-        guest_call!(self, call_create_session(transaction, kind))
-    }
-
-    pub async fn verify_webhook(&mut self, request: &types::WebhookRequest) -> Outcome<types::Verification> {
-        guest_call!(self, call_verify_webhook(request))
-    }
-
-    pub async fn parse_webhook(&mut self, request: &types::WebhookRequest) -> Outcome<payment::ParsedWebhook> {
-        guest_call!(self, call_parse_webhook(request))
-    }
-
-    pub async fn process_return(
-        &mut self,
-        transaction: &types::Transaction,
-        params: &[(String, String)],
-    ) -> Outcome<types::GatewayUpdate> {
-        guest_call!(self, call_process_return(transaction, params))
-    }
-
-    pub async fn refund(
-        &mut self,
-        transaction: &types::Transaction,
-        amount: &types::Money,
-    ) -> Outcome<payment::RefundResult> {
-        guest_call!(self, call_refund(transaction, amount))
-    }
-
-    pub async fn sync(&mut self, transaction: &types::Transaction) -> Outcome<types::GatewayUpdate> {
-        guest_call!(self, call_sync(transaction))
-    }
-
-    pub async fn client_config(&mut self) -> Outcome<String> {
-        guest_call!(self, call_client_config())
     }
 
     pub fn label(&self) -> &CallLabel {
@@ -224,7 +213,90 @@ impl PaymentInstance {
     }
 }
 
-impl Drop for PaymentInstance {
+macro_rules! guest_call {
+    ($self:ident, $interface:ident, $method:ident ( $($arg:expr),* )) => {{
+        if let Some(broken) = &$self.broken {
+            return Err(broken.clone());
+        }
+        let call = $self.bindings.$interface().$method(&mut $self.store, $($arg),*);
+        let outcome = tokio::time::timeout_at($self.deadline.into(), call).await;
+        $self.settle(outcome)
+    }};
+}
+
+impl PaymentInstance {
+    pub async fn validate_credentials(&mut self) -> Outcome<()> {
+        guest_call!(self, integrations_provider_payment, call_validate_credentials())
+    }
+
+    pub async fn create_session(
+        &mut self,
+        transaction: &types::Transaction,
+        kind: types::IntegrationType,
+    ) -> Outcome<types::Session> {
+        guest_call!(
+            self,
+            integrations_provider_payment,
+            call_create_session(transaction, kind)
+        )
+    }
+
+    pub async fn verify_webhook(&mut self, request: &types::WebhookRequest) -> Outcome<types::Verification> {
+        guest_call!(self, integrations_provider_payment, call_verify_webhook(request))
+    }
+
+    pub async fn parse_webhook(&mut self, request: &types::WebhookRequest) -> Outcome<payment::ParsedWebhook> {
+        guest_call!(self, integrations_provider_payment, call_parse_webhook(request))
+    }
+
+    pub async fn process_return(
+        &mut self,
+        transaction: &types::Transaction,
+        params: &[(String, String)],
+    ) -> Outcome<types::GatewayUpdate> {
+        guest_call!(
+            self,
+            integrations_provider_payment,
+            call_process_return(transaction, params)
+        )
+    }
+
+    pub async fn refund(
+        &mut self,
+        transaction: &types::Transaction,
+        amount: &types::Money,
+    ) -> Outcome<payment::RefundResult> {
+        guest_call!(self, integrations_provider_payment, call_refund(transaction, amount))
+    }
+
+    pub async fn sync(&mut self, transaction: &types::Transaction) -> Outcome<types::GatewayUpdate> {
+        guest_call!(self, integrations_provider_payment, call_sync(transaction))
+    }
+
+    pub async fn client_config(&mut self) -> Outcome<String> {
+        guest_call!(self, integrations_provider_payment, call_client_config())
+    }
+}
+
+impl MessagingInstance {
+    pub async fn validate_credentials(&mut self) -> Outcome<()> {
+        guest_call!(self, integrations_provider_messaging, call_validate_credentials())
+    }
+
+    pub async fn send(&mut self, message: &messaging::OutboundMessage) -> Outcome<messaging::SendResult> {
+        guest_call!(self, integrations_provider_messaging, call_send(message))
+    }
+
+    pub async fn verify_webhook(&mut self, request: &types::WebhookRequest) -> Outcome<types::Verification> {
+        guest_call!(self, integrations_provider_messaging, call_verify_webhook(request))
+    }
+
+    pub async fn parse_webhook(&mut self, request: &types::WebhookRequest) -> Outcome<messaging::ParsedWebhook> {
+        guest_call!(self, integrations_provider_messaging, call_parse_webhook(request))
+    }
+}
+
+impl<B> Drop for Sandbox<B> {
     fn drop(&mut self) {
         let (text, dropped) = self.store.data().output.take();
         if !text.is_empty() {

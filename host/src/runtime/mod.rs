@@ -13,5 +13,5 @@ mod stdio;
 pub use component_check::{check_component, ComponentProblem};
 pub use engine::{HostLimits, ProviderRuntime};
 pub use failure::{FailureKind, ProviderFailure};
-pub use instance::{CallLabel, CallLimits, PaymentInstance, ProviderPre};
+pub use instance::{CallLabel, CallLimits, MessagingInstance, PaymentInstance, ProviderPre, Sandbox};
 pub use state::ProviderState;

@@ -28,6 +28,9 @@ pub enum ServiceError {
         reference: String,
         error: ProviderError,
     },
+    /// The gateway refused a message; it is kept as Failed with the gateway's message.
+    #[error("{}", .error.message)]
+    MessageFailed { message_id: i64, error: ProviderError },
     /// The provider itself failed: trap, timeout, out of memory, no slot.
     #[error(transparent)]
     ProviderFailed(#[from] ProviderFailure),

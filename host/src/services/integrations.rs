@@ -280,6 +280,10 @@ impl App {
                 let mut provider = self.payment_provider(&row).await?;
                 provider.validate_credentials().await
             }
+            Some(IntegrationCategory::Messaging) => {
+                let mut provider = self.messaging_provider(&row).await?;
+                provider.validate_credentials().await
+            }
             _ => Ok(Ok(())),
         };
         match verdict {

@@ -3,6 +3,7 @@
 
 mod error;
 pub mod integrations;
+pub mod messaging;
 pub mod online_payment;
 mod provider_calls;
 pub mod transaction_updates;

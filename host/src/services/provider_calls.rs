@@ -4,9 +4,10 @@
 use std::sync::Arc;
 
 use crate::capabilities::{CallContext, CredentialSet};
+use crate::domain::manifest::IntegrationCategory;
 use crate::registry::LoadedModule;
 use crate::runtime::bindings::v1::types::IntegrationInfo;
-use crate::runtime::{CallLabel, PaymentInstance, ProviderPre};
+use crate::runtime::{CallLabel, MessagingInstance, PaymentInstance, ProviderPre};
 use crate::store::credentials;
 use crate::store::integrations::IntegrationRow;
 
@@ -25,9 +26,34 @@ impl App {
 
     /// A payment provider sandbox serving `integration`.
     pub async fn payment_provider(&self, integration: &IntegrationRow) -> Result<PaymentInstance, ServiceError> {
+        let (module, call, label) = self.call_for(integration).await?;
+        match &module.pre {
+            ProviderPre::Payment(pre) => Ok(self.runtime.payment_instance(pre, label, module.limits, call).await?),
+            ProviderPre::Messaging(_) => Err(wrong_world(integration, "a payment")),
+        }
+    }
+
+    /// A messaging provider sandbox serving `integration`.
+    pub async fn messaging_provider(&self, integration: &IntegrationRow) -> Result<MessagingInstance, ServiceError> {
+        let (module, call, label) = self.call_for(integration).await?;
+        match &module.pre {
+            ProviderPre::Messaging(pre) => Ok(self.runtime.messaging_instance(pre, label, module.limits, call).await?),
+            ProviderPre::Payment(_) => Err(wrong_world(integration, "a messaging")),
+        }
+    }
+
+    /// The module, the per-call context (this integration's credentials and nobody else's)
+    /// and the log label for a call serving `integration`.
+    async fn call_for(
+        &self,
+        integration: &IntegrationRow,
+    ) -> Result<(Arc<LoadedModule>, CallContext, CallLabel), ServiceError> {
         let module = self.module_of(integration)?;
-        let ProviderPre::Payment(pre) = &module.pre;
         let values = credentials::all(self.db.pool(), integration.id).await?;
+        let webhook_path = match IntegrationCategory::parse(&integration.integration_category) {
+            Some(IntegrationCategory::Messaging) => "messaging",
+            _ => "payment",
+        };
         let call = CallContext::new(
             self.services.clone(),
             module.grants.clone(),
@@ -35,7 +61,7 @@ impl App {
                 integration_id: integration.id,
                 company_id: integration.company_id,
                 test_mode: integration.test_mode(),
-                webhook_url: self.public(&format!("/payment/webhook/{}", integration.id)),
+                webhook_url: self.public(&format!("/{webhook_path}/webhook/{}", integration.id)),
             },
             CredentialSet::new(&module.manifest, values),
         );
@@ -45,6 +71,16 @@ impl App {
             company_id: integration.company_id,
             integration_id: integration.id,
         };
-        Ok(self.runtime.payment_instance(pre, label, module.limits, call).await?)
+        Ok((module, call, label))
     }
+}
+
+fn wrong_world(integration: &IntegrationRow, what: &str) -> ServiceError {
+    ServiceError::invalid(
+        "wrong_category",
+        format!(
+            "Integration {} ({}) is not {what} integration.",
+            integration.id, integration.module
+        ),
+    )
 }

@@ -8,6 +8,7 @@ pub mod credentials;
 pub mod idempotency;
 pub mod integrations;
 pub mod mappings;
+pub mod messages;
 pub mod modules;
 pub mod payments;
 pub mod refunds;
