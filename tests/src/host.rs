@@ -26,6 +26,8 @@ pub struct HostOptions {
     pub modules: Vec<&'static str>,
     /// Reuse this folder (database and modules) instead of a new one.
     pub dir: Option<PathBuf>,
+    /// `--public-url`, as behind a proxy (default: the bound address).
+    pub public_url: Option<String>,
 }
 
 pub struct TestHost {
@@ -85,7 +87,7 @@ impl TestHost {
             listen: "127.0.0.1:0".parse().unwrap(),
             database: format!("sqlite://{}", dir.join("host.db").display()),
             modules_dir: modules,
-            public_url: None,
+            public_url: options.public_url.clone(),
             admin_key: Some(ADMIN_KEY.into()),
             endpoints: options.endpoints.clone(),
             ..ServeConfig::default()

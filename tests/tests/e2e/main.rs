@@ -8,3 +8,4 @@ mod mygateway_webhooks;
 mod sandbox;
 mod secrets;
 mod startup;
+mod twilio;
