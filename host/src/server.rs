@@ -3,17 +3,17 @@
 
 use std::future::Future;
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use tokio::net::TcpListener;
 
 use crate::api::router;
 use crate::capabilities::{HostServices, OutboundHttp, ProviderCache};
-use crate::registry::{load_modules_dir, EndpointOverrides, ModuleRegistry};
+use crate::registry::{watch_modules, EndpointOverrides, ModuleRegistry, ModulesWatcher};
 use crate::runtime::{HostLimits, ProviderRuntime};
 use crate::services::{random_token, App};
-use crate::store::{modules, settings, Db};
+use crate::store::{settings, Db};
 
 /// Everything `serve` needs, after flags, environment and config file are merged.
 #[derive(Debug, Clone)]
@@ -49,6 +49,8 @@ pub struct RunningHost {
     /// The admin key, when this start generated it (printed once by the CLI).
     pub generated_admin_key: Option<String>,
     listener: TcpListener,
+    /// Watches the modules folder while the host runs.
+    watcher: ModulesWatcher,
 }
 
 const ADMIN_KEY_SETTING: &str = "admin_key_sha256";
@@ -70,7 +72,11 @@ impl RunningHost {
 
         let db = Db::connect(&config.database).await?;
         let (admin_key_hash, generated_admin_key) = settle_admin_key(&db, config.admin_key.as_deref()).await?;
-        let runtime = ProviderRuntime::new(config.limits.clone())?;
+        let mut limits = config.limits.clone();
+        if limits.compile_cache.is_none() {
+            limits.compile_cache = default_compile_cache(&config.database);
+        }
+        let runtime = Arc::new(ProviderRuntime::new(limits)?);
         let services = Arc::new(HostServices {
             http: OutboundHttp::new()?,
             db: db.clone(),
@@ -84,22 +90,28 @@ impl RunningHost {
             overrides,
             public_url,
             admin_key_hash,
+            install_lock: tokio::sync::Mutex::new(()),
         });
-        load_installed_modules(&app, &config.modules_dir).await?;
+        let watcher = load_modules(&app, &config.modules_dir).await?;
         Ok(Self {
             app,
             address,
             generated_admin_key,
             listener,
+            watcher,
         })
     }
 
     /// Serves until `shutdown` resolves.
     pub async fn serve(self, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
         tracing::info!(address = %self.address, public_url = %self.app.public_url, "serving");
-        axum::serve(self.listener, router(self.app))
+        let Self {
+            app, listener, watcher, ..
+        } = self;
+        axum::serve(listener, router(app))
             .with_graceful_shutdown(shutdown)
             .await?;
+        drop(watcher);
         Ok(())
     }
 }
@@ -120,32 +132,37 @@ async fn settle_admin_key(db: &Db, configured: Option<&str>) -> anyhow::Result<(
     Ok((hash, Some(key)))
 }
 
-/// Compiles every module folder off the async threads, records each version and makes it
-/// live. A folder that fails is logged with its reason; the others still load.
-async fn load_installed_modules(app: &Arc<App>, dir: &std::path::Path) -> anyhow::Result<()> {
-    let loader = app.clone();
-    let dir_owned = dir.to_path_buf();
-    let load =
-        tokio::task::spawn_blocking(move || load_modules_dir(&loader.runtime, &dir_owned, &loader.overrides)).await??;
-    for (folder, error) in load.failed {
-        tracing::error!(folder = %folder.display(), %error, "module not loaded");
-    }
-    for (module, bytes) in load.loaded {
-        let manifest_json = serde_json::to_string(&module.manifest)?;
-        modules::record(
-            app.db.pool(),
-            &module.manifest.identifier,
-            &module.manifest.version,
-            &manifest_json,
-            &module.sha256,
-            &bytes,
-        )
-        .await?;
-        tracing::info!(module = %module.manifest.identifier, version = %module.manifest.version, sha256 = %module.sha256, "module loaded");
-        app.registry.activate(module);
+/// Brings back the modules installed before (from the database), then installs what the
+/// modules folder holds that is new, then watches the folder for changes.
+async fn load_modules(app: &Arc<App>, dir: &Path) -> anyhow::Result<ModulesWatcher> {
+    app.restore_modules().await?;
+    let (watcher, mut changed) = watch_modules(dir)?;
+    let mut folders: Vec<PathBuf> = std::fs::read_dir(dir)?
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| p.is_dir())
+        .collect();
+    folders.sort();
+    for folder in folders {
+        app.sync_module_folder(&folder).await;
     }
     if app.registry.all().is_empty() {
         tracing::warn!(dir = %dir.display(), "no modules loaded");
     }
-    Ok(())
+    let watching = app.clone();
+    tokio::spawn(async move {
+        while let Some(folder) = changed.recv().await {
+            watching.sync_module_folder(&folder).await;
+        }
+    });
+    Ok(watcher)
+}
+
+/// Beside a SQLite database file: `<its folder>/compiled`.
+fn default_compile_cache(database: &str) -> Option<PathBuf> {
+    let file = database.strip_prefix("sqlite://")?.split('?').next()?;
+    if file == ":memory:" {
+        return None;
+    }
+    Some(Path::new(file).parent().unwrap_or(Path::new(".")).join("compiled"))
 }

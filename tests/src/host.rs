@@ -28,6 +28,8 @@ pub struct HostOptions {
     pub dir: Option<PathBuf>,
     /// `--public-url`, as behind a proxy (default: the bound address).
     pub public_url: Option<String>,
+    /// Start without MyGateway in the modules folder.
+    pub bare: bool,
 }
 
 pub struct TestHost {
@@ -49,7 +51,7 @@ pub fn install(modules: &Path, identifier: &str, manifest: &Path) {
     std::fs::copy(Path::new(WASM_DIR).join(&wasm), folder.join(&wasm)).unwrap();
 }
 
-fn repo() -> PathBuf {
+pub fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
 }
 
@@ -64,11 +66,13 @@ impl TestHost {
             }
         };
         let modules = dir.join("modules");
-        install(
-            &modules,
-            "payment_mygateway",
-            &repo().join("manifests/payment_mygateway.yaml"),
-        );
+        if !options.bare {
+            install(
+                &modules,
+                "payment_mygateway",
+                &repo().join("manifests/payment_mygateway.yaml"),
+            );
+        }
         for identifier in &options.modules {
             install(
                 &modules,
@@ -199,4 +203,44 @@ pub async fn send(request: RequestBuilder) -> (StatusCode, Value) {
     let status = response.status();
     let text = response.text().await.unwrap_or_default();
     (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+}
+
+/// A built component's bytes.
+pub fn component(file: &str) -> Vec<u8> {
+    std::fs::read(Path::new(WASM_DIR).join(file)).unwrap()
+}
+
+/// A shipped manifest, with `version` replaced.
+pub fn manifest(identifier: &str, version: &str) -> String {
+    let text = std::fs::read_to_string(repo().join(format!("manifests/{identifier}.yaml"))).unwrap();
+    text.replace("version: '1.0'", &format!("version: '{version}'"))
+}
+
+impl TestHost {
+    /// Uploads a module through the admin API.
+    pub async fn upload_module(&self, manifest: &str, component: Vec<u8>) -> (StatusCode, Value) {
+        let form = reqwest::multipart::Form::new()
+            .text("manifest", manifest.to_string())
+            .part(
+                "component",
+                reqwest::multipart::Part::bytes(component).file_name("module.wasm"),
+            );
+        send(self.admin(Method::POST, "/api/admin/modules").multipart(form)).await
+    }
+
+    /// Waits (up to 20 s) until `condition` holds for the live modules list.
+    pub async fn wait_for_modules(&self, condition: impl Fn(&Value) -> bool) -> Value {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        loop {
+            let (_, modules) = send(self.admin(Method::GET, "/api/modules")).await;
+            if condition(&modules) {
+                return modules;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "modules never reached the expected state: {modules}"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+    }
 }

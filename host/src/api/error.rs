@@ -81,6 +81,7 @@ impl From<ServiceError> for ApiError {
                     failure.module, failure.version, failure.kind
                 ),
             ),
+            ServiceError::TooLarge(message) => Self::new(StatusCode::PAYLOAD_TOO_LARGE, "too_large", message),
             ServiceError::Unavailable(message) => {
                 Self::new(StatusCode::SERVICE_UNAVAILABLE, "module_not_installed", message)
             }

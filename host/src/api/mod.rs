@@ -15,7 +15,10 @@ mod webhooks;
 
 use std::sync::Arc;
 
-use axum::extract::DefaultBodyLimit;
+use axum::extract::{DefaultBodyLimit, Request};
+use axum::http::HeaderValue;
+use axum::middleware::{self, Next};
+use axum::response::Response;
 use axum::routing::{get, post, put};
 use axum::Router;
 use tower_http::trace::TraceLayer;
@@ -23,7 +26,8 @@ use tower_http::trace::TraceLayer;
 pub use auth::key_hash;
 pub use error::ApiError;
 
-use crate::services::App;
+use crate::registry::MAX_COMPONENT_BYTES;
+use crate::services::{App, MODULES_USED};
 
 /// Largest request body accepted (webhooks included).
 pub const MAX_BODY_BYTES: usize = 1 << 20;
@@ -33,6 +37,16 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/healthz", get(ops::healthz))
         .route("/api/admin/api_keys", post(modules::create_api_key))
         .route("/api/modules", get(modules::list))
+        .route("/api/modules/{identifier}/versions", get(modules::versions))
+        .route(
+            "/api/admin/modules",
+            post(modules::install).layer(DefaultBodyLimit::max(MAX_COMPONENT_BYTES + MAX_BODY_BYTES)),
+        )
+        .route("/api/admin/modules/{identifier}/activate", post(modules::activate))
+        .route(
+            "/api/admin/modules/{identifier}",
+            axum::routing::delete(modules::uninstall),
+        )
         .route("/api/integrations", post(integrations::create).get(integrations::list))
         .route(
             "/api/integrations/{id}",
@@ -60,7 +74,24 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/api/messaging/messages/{id}", get(messaging::show))
         .route("/messaging/webhook/{integration_id}", post(messaging::webhook))
         .fallback(ops::not_found)
+        .layer(middleware::from_fn(module_header))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(TraceLayer::new_for_http())
         .with_state(app)
+}
+
+/// Names the module versions that served a request in `Integrations-Module`, so a client
+/// sees exactly which version answered it (useful across upgrades).
+async fn module_header(request: Request, next: Next) -> Response {
+    let scoped = async {
+        let response = next.run(request).await;
+        (response, MODULES_USED.with(|used| used.borrow().join(", ")))
+    };
+    let (mut response, used) = MODULES_USED.scope(std::cell::RefCell::new(Vec::new()), scoped).await;
+    if let Ok(value) = HeaderValue::from_str(&used) {
+        if !used.is_empty() {
+            response.headers_mut().insert("integrations-module", value);
+        }
+    }
+    response
 }

@@ -3,11 +3,13 @@
 use std::sync::Arc;
 
 use axum::body::Bytes;
-use axum::extract::State;
+use axum::extract::{Multipart, Path, State};
 use axum::http::StatusCode;
 use axum::Json;
 use serde::Deserialize;
+use serde_json::json;
 
+use crate::services::module_admin::Installed;
 use crate::services::{random_token, App, Caller, ServiceError};
 use crate::store::api_keys;
 
@@ -43,4 +45,117 @@ pub async fn create_api_key(
         .map_err(ServiceError::from)?;
     let body = serde_json::json!({ "id": id, "key": key, "company_id": request.company_id, "name": request.name });
     Ok((StatusCode::CREATED, Json(body)))
+}
+
+/// Installs or upgrades a module: multipart with a `manifest` (YAML) part and a `component`
+/// (wasm) part. 201 when the version went live, 200 when this exact version was already
+/// installed, 422 `module_refused` naming what is wrong (the live version keeps serving).
+pub async fn install(
+    State(app): State<Arc<App>>,
+    caller: Caller,
+    mut form: Multipart,
+) -> Result<(StatusCode, Json<serde_json::Value>), ApiError> {
+    require_admin(caller)?;
+    let (mut manifest, mut component) = (None, None);
+    let bad = |message: String| ApiError::new(StatusCode::BAD_REQUEST, "invalid_upload", message);
+    while let Some(field) = form
+        .next_field()
+        .await
+        .map_err(|e| upload_error(e.status(), e.body_text()))?
+    {
+        match field.name() {
+            Some("manifest") => {
+                manifest = Some(
+                    field
+                        .text()
+                        .await
+                        .map_err(|e| upload_error(e.status(), e.body_text()))?,
+                )
+            }
+            Some("component") => {
+                component = Some(
+                    field
+                        .bytes()
+                        .await
+                        .map_err(|e| upload_error(e.status(), e.body_text()))?
+                        .to_vec(),
+                )
+            }
+            other => {
+                return Err(bad(format!(
+                    "unexpected part `{}`; send `manifest` and `component`",
+                    other.unwrap_or("")
+                )))
+            }
+        }
+    }
+    let (Some(manifest), Some(component)) = (manifest, component) else {
+        return Err(bad(
+            "send both a `manifest` part (YAML) and a `component` part (wasm)".into()
+        ));
+    };
+    match app.install_module(manifest, component, None).await? {
+        Installed::Activated { module, previous } => {
+            let mut body = views::module(&module);
+            body["previous_version"] = json!(previous);
+            Ok((StatusCode::CREATED, Json(body)))
+        }
+        Installed::Unchanged { version } => {
+            let live = app.registry.all().into_iter().find(|m| m.manifest.version == version);
+            let body = live
+                .map(|m| views::module(&m))
+                .unwrap_or_else(|| json!({ "version": version }));
+            Ok((StatusCode::OK, Json(body)))
+        }
+    }
+}
+
+fn upload_error(status: StatusCode, text: String) -> ApiError {
+    if status == StatusCode::PAYLOAD_TOO_LARGE {
+        ApiError::new(status, "too_large", format!("The upload is too large: {text}"))
+    } else {
+        ApiError::new(StatusCode::BAD_REQUEST, "invalid_upload", text)
+    }
+}
+
+pub async fn versions(
+    State(app): State<Arc<App>>,
+    _caller: Caller,
+    Path(identifier): Path<String>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let versions = app.module_versions(&identifier).await?;
+    Ok(Json(
+        versions
+            .iter()
+            .map(|v| json!({ "version": v.row.version, "sha256": v.row.sha256, "installed_at": v.row.installed_at, "active": v.active }))
+            .collect(),
+    ))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Activate {
+    version: String,
+}
+
+pub async fn activate(
+    State(app): State<Arc<App>>,
+    caller: Caller,
+    Path(identifier): Path<String>,
+    body: Bytes,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    require_admin(caller)?;
+    let request: Activate = parse_json(&body)?;
+    let module = app.activate_module_version(&identifier, &request.version).await?;
+    Ok(Json(views::module(&module)))
+}
+
+pub async fn uninstall(
+    State(app): State<Arc<App>>,
+    caller: Caller,
+    Path(identifier): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    require_admin(caller)?;
+    app.uninstall_module(&identifier).await?;
+    Ok(StatusCode::NO_CONTENT)
 }

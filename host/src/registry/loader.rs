@@ -92,8 +92,9 @@ pub fn load_module(
     if component.len() > MAX_COMPONENT_BYTES {
         return Err(LoadError::TooLarge { size: component.len() });
     }
+    let sha256 = hex::encode(Sha256::digest(component));
     let compiled = runtime
-        .compile(component)
+        .compile(component, &sha256)
         .map_err(|e| LoadError::Compile(format!("{e:#}")))?;
     check_component(runtime.engine(), &compiled, &manifest).map_err(LoadError::Component)?;
     let link_error = |e: wasmtime::Error| LoadError::Link(format!("{e:#}"));
@@ -134,7 +135,7 @@ pub fn load_module(
         manifest.runtime.limits.call_timeout_ms,
     );
     Ok(LoadedModule {
-        sha256: hex::encode(Sha256::digest(component)),
+        sha256,
         manifest,
         grants,
         limits,
@@ -151,53 +152,4 @@ pub fn read_module_dir(dir: &Path) -> Result<(String, Vec<u8>), LoadError> {
     let component_path = dir.join(&manifest.runtime.component);
     let bytes = std::fs::read(&component_path).map_err(io(component_path.clone()))?;
     Ok((yaml, bytes))
-}
-
-/// What loading a modules folder gave.
-#[derive(Default)]
-pub struct FolderLoad {
-    /// Modules that loaded, with their component bytes (for recording).
-    pub loaded: Vec<(LoadedModule, Vec<u8>)>,
-    /// Folders that failed, with why.
-    pub failed: Vec<(PathBuf, LoadError)>,
-}
-
-/// Loads every module folder under `dir`; one bad folder does not stop the others.
-pub fn load_modules_dir(
-    runtime: &ProviderRuntime,
-    dir: &Path,
-    overrides: &EndpointOverrides,
-) -> Result<FolderLoad, LoadError> {
-    let entries = match std::fs::read_dir(dir) {
-        Ok(entries) => entries,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(FolderLoad::default()),
-        Err(source) => {
-            return Err(LoadError::Io {
-                path: dir.to_path_buf(),
-                source,
-            })
-        }
-    };
-    let mut folders: Vec<PathBuf> = entries
-        .filter_map(Result::ok)
-        .map(|e| e.path())
-        .filter(|p| p.is_dir())
-        .collect();
-    folders.sort();
-    let mut load = FolderLoad::default();
-    for folder in folders {
-        let result = read_module_dir(&folder).and_then(|(yaml, bytes)| {
-            let module = load_module(runtime, &yaml, &bytes, overrides)?;
-            let folder_name = folder.file_name().and_then(|n| n.to_str()).unwrap_or_default();
-            if folder_name != module.manifest.identifier {
-                tracing::warn!(folder = %folder.display(), identifier = %module.manifest.identifier, "module folder name differs from its identifier");
-            }
-            Ok((module, bytes))
-        });
-        match result {
-            Ok(module) => load.loaded.push(module),
-            Err(error) => load.failed.push((folder, error)),
-        }
-    }
-    Ok(load)
 }

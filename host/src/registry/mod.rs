@@ -2,13 +2,15 @@
 //! whole map atomically, so a call that already holds a module keeps it to the end.
 
 mod loader;
+mod watcher;
 
 use std::collections::HashMap;
 use std::sync::Arc;
 
 use arc_swap::ArcSwap;
 
-pub use loader::{load_module, load_modules_dir, EndpointOverrides, LoadError, LoadedModule, MAX_COMPONENT_BYTES};
+pub use loader::{load_module, read_module_dir, EndpointOverrides, LoadError, LoadedModule, MAX_COMPONENT_BYTES};
+pub use watcher::{watch_modules, ModulesWatcher};
 
 #[derive(Default)]
 pub struct ModuleRegistry {
@@ -27,13 +29,26 @@ impl ModuleRegistry {
         modules
     }
 
-    /// Makes `module` the live version of its identifier.
-    pub fn activate(&self, module: LoadedModule) {
-        let module = Arc::new(module);
+    /// Makes `module` the live version of its identifier. Calls already holding the previous
+    /// version finish on it.
+    pub fn activate(&self, module: Arc<LoadedModule>) {
         self.modules.rcu(|current| {
             let mut next = HashMap::clone(current);
             next.insert(module.manifest.identifier.clone(), module.clone());
             next
         });
+    }
+}
+
+impl ModuleRegistry {
+    /// Takes a module out of service; calls in flight finish on it.
+    pub fn remove(&self, identifier: &str) -> Option<Arc<LoadedModule>> {
+        let mut removed = None;
+        self.modules.rcu(|current| {
+            let mut next = HashMap::clone(current);
+            removed = next.remove(identifier);
+            next
+        });
+        removed
     }
 }

@@ -2,6 +2,7 @@
 //! allocator sized to [`HostLimits`], and a linker per provider world holding WASI (granting nothing) and the
 //! host services of the provider worlds.
 
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::thread;
@@ -12,6 +13,7 @@ use wasmtime::component::{Component, HasSelf, Linker};
 use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
 
 use super::bindings::v1;
+use super::compile_cache::CompileCache;
 use super::state::ProviderState;
 use crate::capabilities::CallContext;
 
@@ -35,6 +37,8 @@ pub struct HostLimits {
     pub slot_wait: Duration,
     /// Bytes of a call's stdout/stderr kept for the log.
     pub output_cap: usize,
+    /// Where compiled components are cached; None compiles every time.
+    pub compile_cache: Option<PathBuf>,
 }
 
 impl Default for HostLimits {
@@ -47,6 +51,7 @@ impl Default for HostLimits {
             max_instances: 64,
             slot_wait: Duration::from_secs(5),
             output_cap: 16 * 1024,
+            compile_cache: None,
         }
     }
 }
@@ -57,6 +62,7 @@ pub struct ProviderRuntime {
     messaging_linker: Linker<ProviderState>,
     pub(crate) slots: Arc<Semaphore>,
     pub(crate) limits: HostLimits,
+    compile_cache: CompileCache,
     _ticker: EpochTicker,
 }
 
@@ -89,6 +95,7 @@ impl ProviderRuntime {
             &mut state.call
         })?;
 
+        let compile_cache = CompileCache::new(&engine, limits.compile_cache.as_deref());
         let ticker = EpochTicker::start(engine.clone());
         let slots = Arc::new(Semaphore::new(instances as usize));
         Ok(Self {
@@ -97,6 +104,7 @@ impl ProviderRuntime {
             messaging_linker,
             slots,
             limits,
+            compile_cache,
             _ticker: ticker,
         })
     }
@@ -109,9 +117,19 @@ impl ProviderRuntime {
         &self.limits
     }
 
-    /// Compiles a component. CPU-heavy: call it from a blocking thread, never a request.
-    pub fn compile(&self, bytes: &[u8]) -> wasmtime::Result<Component> {
-        Component::new(&self.engine, bytes)
+    /// Compiles a component, or loads it from the compile cache. CPU-heavy: call it from a
+    /// blocking thread, never a request.
+    pub fn compile(&self, bytes: &[u8], sha256: &str) -> wasmtime::Result<Component> {
+        self.compile_cache.component(&self.engine, bytes, sha256)
+    }
+
+    /// Components compiled and loaded from the cache since start.
+    pub fn compile_stats(&self) -> (u64, u64) {
+        let stats = &self.compile_cache.stats;
+        (
+            stats.compiled.load(Ordering::Relaxed),
+            stats.from_cache.load(Ordering::Relaxed),
+        )
     }
 
     /// Links a compiled payment component against the host services.

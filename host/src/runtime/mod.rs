@@ -3,6 +3,7 @@
 //! per provider call with a memory cap, a deadline and WASI granting nothing.
 
 pub mod bindings;
+mod compile_cache;
 mod component_check;
 mod engine;
 mod failure;

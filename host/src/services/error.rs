@@ -34,6 +34,9 @@ pub enum ServiceError {
     /// The provider itself failed: trap, timeout, out of memory, no slot.
     #[error(transparent)]
     ProviderFailed(#[from] ProviderFailure),
+    /// 413: an upload over the host's limit.
+    #[error("{0}")]
+    TooLarge(String),
     /// 503: the integration's module is not loaded.
     #[error("{0}")]
     Unavailable(String),

@@ -4,6 +4,7 @@
 mod error;
 pub mod integrations;
 pub mod messaging;
+pub mod module_admin;
 pub mod online_payment;
 mod provider_calls;
 pub mod transaction_updates;
@@ -23,7 +24,7 @@ use crate::store::Db;
 /// Everything a request needs, shared by all requests.
 pub struct App {
     pub db: Db,
-    pub runtime: ProviderRuntime,
+    pub runtime: Arc<ProviderRuntime>,
     pub registry: ModuleRegistry,
     pub services: Arc<HostServices>,
     pub overrides: EndpointOverrides,
@@ -31,6 +32,8 @@ pub struct App {
     pub public_url: String,
     /// SHA-256 (hex) of the admin key.
     pub admin_key_hash: String,
+    /// One install, activation or uninstall at a time.
+    pub install_lock: tokio::sync::Mutex<()>,
 }
 
 impl App {
@@ -94,4 +97,20 @@ pub fn random_token(bytes: usize) -> String {
     let mut buffer = vec![0u8; bytes];
     rand::fill(&mut buffer[..]);
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(buffer)
+}
+
+tokio::task_local! {
+    /// The module versions (`identifier@version`) that served the current request.
+    pub static MODULES_USED: std::cell::RefCell<Vec<String>>;
+}
+
+/// Notes that `module@version` served the current request (no-op outside a request scope).
+fn note_module_used(identifier: &str, version: &str) {
+    let label = format!("{identifier}@{version}");
+    let _ = MODULES_USED.try_with(|used| {
+        let mut used = used.borrow_mut();
+        if !used.contains(&label) {
+            used.push(label);
+        }
+    });
 }

@@ -2,6 +2,7 @@
 //! real SQLite file, fake gateways speaking the real wire formats.
 
 mod api_rules;
+mod hot_loading;
 mod isolation;
 mod mygateway_payments;
 mod mygateway_webhooks;

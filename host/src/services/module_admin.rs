@@ -1,0 +1,277 @@
+//! Installing, upgrading, rolling back and uninstalling modules on a running host. Loading
+//! (validation and compilation) runs off the async threads; the switch is one atomic swap in
+//! the registry, so a call in flight finishes on the version it started with and the next call
+//! uses the new one. A module that fails validation leaves the live version serving.
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use sha2::{Digest, Sha256};
+use std::sync::Arc;
+
+use crate::capabilities::{CallContext, CredentialSet};
+use crate::domain::manifest::{Manifest, ModuleVersion};
+use crate::registry::{load_module, read_module_dir, LoadError, LoadedModule, MAX_COMPONENT_BYTES};
+use crate::runtime::bindings::v1::types::IntegrationInfo;
+use crate::runtime::{CallLabel, ProviderPre};
+use crate::store::modules::{self, VersionRow};
+
+use super::{App, ServiceError};
+
+/// What an install did.
+pub enum Installed {
+    /// The version is now live; `previous` was live before.
+    Activated {
+        module: Arc<LoadedModule>,
+        previous: Option<String>,
+    },
+    /// This exact version was already recorded; nothing changed.
+    Unchanged { version: String },
+}
+
+/// A recorded version and whether it is the live one.
+pub struct VersionView {
+    pub row: VersionRow,
+    pub active: bool,
+}
+
+fn refused(error: LoadError) -> ServiceError {
+    match error {
+        LoadError::TooLarge { size } => ServiceError::TooLarge(format!(
+            "component: {size} bytes is over the host's limit of {MAX_COMPONENT_BYTES} bytes"
+        )),
+        other => ServiceError::invalid("module_refused", other.to_string()),
+    }
+}
+
+impl App {
+    /// Validates, compiles and records a module version and makes it live. Refuses a version
+    /// that is not newer than every recorded one (activate older ones explicitly), another
+    /// build under a recorded version number, and, when given, a different identifier.
+    pub async fn install_module(
+        &self,
+        manifest_yaml: String,
+        component: Vec<u8>,
+        expected_identifier: Option<&str>,
+    ) -> Result<Installed, ServiceError> {
+        let _installing = self.install_lock.lock().await;
+        let manifest = Manifest::parse(&manifest_yaml).map_err(|e| refused(e.into()))?;
+        if let Some(expected) = expected_identifier {
+            if manifest.identifier != expected {
+                return Err(ServiceError::invalid(
+                    "module_refused",
+                    format!(
+                        "identifier: the manifest names `{}`, but it was installed as `{expected}`",
+                        manifest.identifier
+                    ),
+                ));
+            }
+        }
+        let recorded = modules::versions(self.db.pool(), &manifest.identifier).await?;
+        let sha256 = hex::encode(Sha256::digest(&component));
+        if let Some(same) = recorded.iter().find(|row| row.version == manifest.version) {
+            if same.sha256 == sha256 {
+                return Ok(Installed::Unchanged {
+                    version: same.version.clone(),
+                });
+            }
+            return Err(ServiceError::conflict(
+                "version_exists",
+                format!(
+                    "version: {} {} is already installed with other bytes; give this build a new version",
+                    manifest.identifier, manifest.version
+                ),
+            ));
+        }
+        let newest = recorded
+            .iter()
+            .filter_map(|row| ModuleVersion::parse(&row.version))
+            .max();
+        if newest
+            .as_ref()
+            .is_some_and(|newest| manifest.parsed_version() <= *newest)
+        {
+            return Err(ServiceError::conflict(
+                "version_not_newer",
+                format!(
+                    "version: {} is not newer than the installed versions of {}; activate an older version explicitly instead",
+                    manifest.version, manifest.identifier
+                ),
+            ));
+        }
+        let module = self.load_off_thread(manifest_yaml.clone(), component.clone()).await?;
+        self.start_once(&module).await?;
+        modules::record(
+            self.db.pool(),
+            &manifest.identifier,
+            &manifest.version,
+            &manifest_yaml,
+            &module.sha256,
+            &component,
+        )
+        .await?;
+        let previous = self.make_live(module.clone()).await?;
+        Ok(Installed::Activated { module, previous })
+    }
+
+    /// Makes a recorded version live again (rollback or forward), from the database alone.
+    pub async fn activate_module_version(
+        &self,
+        identifier: &str,
+        version: &str,
+    ) -> Result<Arc<LoadedModule>, ServiceError> {
+        let _installing = self.install_lock.lock().await;
+        let (yaml, component) = modules::load(self.db.pool(), identifier, version)
+            .await?
+            .ok_or_else(|| ServiceError::NotFound(format!("{identifier} has no version {version}.")))?;
+        let module = self.load_off_thread(yaml, component).await?;
+        self.make_live(module.clone()).await?;
+        Ok(module)
+    }
+
+    /// Takes a module out of service. Its integrations show "Not Installed" and refuse
+    /// payments; nothing is deleted, and activating a version brings it back.
+    pub async fn uninstall_module(&self, identifier: &str) -> Result<(), ServiceError> {
+        let _installing = self.install_lock.lock().await;
+        let state = modules::state(self.db.pool(), identifier)
+            .await?
+            .filter(|state| state.installed != 0);
+        let Some(state) = state else {
+            return Err(ServiceError::NotFound(format!("Module {identifier} is not installed.")));
+        };
+        modules::set_state(self.db.pool(), identifier, &state.active_version, false).await?;
+        self.registry.remove(identifier);
+        tracing::info!(module = identifier, "module uninstalled");
+        Ok(())
+    }
+
+    pub async fn module_versions(&self, identifier: &str) -> Result<Vec<VersionView>, ServiceError> {
+        let rows = modules::versions(self.db.pool(), identifier).await?;
+        if rows.is_empty() {
+            return Err(ServiceError::NotFound(format!(
+                "Module {identifier} has no recorded versions."
+            )));
+        }
+        let live = self
+            .registry
+            .get(identifier)
+            .map(|module| module.manifest.version.clone());
+        Ok(rows
+            .into_iter()
+            .map(|row| VersionView {
+                active: Some(&row.version) == live.as_ref(),
+                row,
+            })
+            .collect())
+    }
+
+    /// At start: brings back the live version of every installed module from the database.
+    pub async fn restore_modules(&self) -> Result<(), ServiceError> {
+        for state in modules::states(self.db.pool()).await? {
+            if state.installed == 0 {
+                continue;
+            }
+            match self
+                .activate_module_version(&state.identifier, &state.active_version)
+                .await
+            {
+                Ok(_) => {}
+                Err(error) => {
+                    tracing::error!(module = %state.identifier, version = %state.active_version, %error, "module not restored")
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// A module folder appeared or changed: install what it holds if it is a new version.
+    /// The folder must be named after the module's identifier. Failures are logged; the live
+    /// version keeps serving.
+    pub async fn sync_module_folder(&self, folder: &Path) {
+        let name = folder
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or_default()
+            .to_string();
+        let read = tokio::task::spawn_blocking({
+            let folder = folder.to_path_buf();
+            move || read_module_dir(&folder)
+        })
+        .await;
+        let (yaml, bytes) = match read {
+            Ok(Ok(contents)) => contents,
+            Ok(Err(error)) => return tracing::error!(folder = %folder.display(), %error, "module folder not loaded"),
+            Err(error) => return tracing::error!(folder = %folder.display(), %error, "module folder not loaded"),
+        };
+        match self.install_module(yaml, bytes, Some(&name)).await {
+            Ok(Installed::Activated { module, previous }) => tracing::info!(
+                folder = %folder.display(), module = %module.manifest.identifier, version = %module.manifest.version,
+                previous = previous.as_deref().unwrap_or("none"), "module folder loaded"
+            ),
+            Ok(Installed::Unchanged { .. }) => {}
+            Err(error) => {
+                tracing::error!(folder = %folder.display(), %error, "module folder refused; the live version keeps serving")
+            }
+        }
+    }
+
+    async fn load_off_thread(&self, yaml: String, component: Vec<u8>) -> Result<Arc<LoadedModule>, ServiceError> {
+        let (runtime, overrides) = (self.runtime.clone(), self.overrides.clone());
+        let loaded = tokio::task::spawn_blocking(move || load_module(&runtime, &yaml, &component, &overrides))
+            .await
+            .map_err(|e| ServiceError::invalid("module_refused", format!("loading panicked: {e}")))?;
+        Ok(Arc::new(loaded.map_err(refused)?))
+    }
+
+    /// Instantiates a new module once, serving no integration, so a component that traps as it
+    /// starts is refused before it goes live.
+    async fn start_once(&self, module: &LoadedModule) -> Result<(), ServiceError> {
+        let info = IntegrationInfo {
+            integration_id: 0,
+            company_id: 0,
+            test_mode: true,
+            webhook_url: String::new(),
+        };
+        let call = CallContext::new(
+            self.services.clone(),
+            module.grants.clone(),
+            info,
+            CredentialSet::new(&module.manifest, HashMap::new()),
+        );
+        let label = CallLabel {
+            module: module.manifest.identifier.clone(),
+            version: module.manifest.version.clone(),
+            company_id: 0,
+            integration_id: 0,
+        };
+        let started = match module.pre() {
+            ProviderPre::Payment(pre) => self
+                .runtime
+                .payment_instance(pre, label, module.limits, call)
+                .await
+                .map(drop),
+            ProviderPre::Messaging(pre) => self
+                .runtime
+                .messaging_instance(pre, label, module.limits, call)
+                .await
+                .map(drop),
+        };
+        started.map_err(|failure| {
+            ServiceError::invalid(
+                "module_refused",
+                format!("component: {} failed to start: {}", failure.module, failure.detail),
+            )
+        })
+    }
+
+    /// Records `module` as live and swaps it in; returns the version it replaced.
+    async fn make_live(&self, module: Arc<LoadedModule>) -> Result<Option<String>, ServiceError> {
+        let identifier = module.manifest.identifier.clone();
+        let version = module.manifest.version.clone();
+        modules::set_state(self.db.pool(), &identifier, &version, true).await?;
+        let previous = self.registry.get(&identifier).map(|m| m.manifest.version.clone());
+        self.registry.activate(module);
+        tracing::info!(module = %identifier, %version, previous = previous.as_deref().unwrap_or("none"), "module live");
+        Ok(previous)
+    }
+}
