@@ -121,11 +121,11 @@ impl CallContext {
             Method::Patch => reqwest::Method::PATCH,
             Method::Delete => reqwest::Method::DELETE,
         };
+        // A quarter of the call's remaining time is kept back, so a provider whose request
+        // times out still has time to say so.
         let remaining = self.deadline.saturating_duration_since(Instant::now());
-        let mut builder = limits
-            .client
-            .request(method, url)
-            .timeout(remaining.min(limits.request_timeout));
+        let timeout = (remaining * 3 / 4).min(limits.request_timeout);
+        let mut builder = limits.client.request(method, url).timeout(timeout);
         for header in &request.headers {
             let name = match HeaderName::from_bytes(header.name.as_bytes()) {
                 Ok(name) => name,

@@ -33,20 +33,21 @@ pub fn decide(row: &TransactionRow, update: &GatewayUpdate) -> (Option<Transacti
         next.gateway_reference = update.gateway_reference.clone();
     }
     let mut outcome = match update.state.map(TransactionState::from) {
-        None => "no state change reported".to_string(),
+        None => {
+            keep_bookkeeping(&mut next, update);
+            "no state change reported".to_string()
+        }
         Some(target) => match current.transition(target) {
-            Transition::Unchanged => format!("duplicate: already {current}"),
+            Transition::Unchanged => {
+                keep_bookkeeping(&mut next, update);
+                format!("duplicate: already {current}")
+            }
             Transition::Refused => format!("ignored: {current} cannot become {target}"),
             Transition::Advance(to) => {
                 next.state = to.as_str().to_string();
-                if update.gateway_status.is_some() {
-                    next.gateway_status = update.gateway_status.clone();
-                }
+                keep_bookkeeping(&mut next, update);
                 if update.error_message.is_some() {
                     next.error_message = update.error_message.clone();
-                }
-                if update.provider_data.is_some() {
-                    next.provider_data = update.provider_data.clone();
                 }
                 if to == TransactionState::Refunded {
                     next.refunded_minor = update
@@ -71,8 +72,21 @@ pub fn decide(row: &TransactionRow, update: &GatewayUpdate) -> (Option<Transacti
     }
     let changed = next.state != row.state
         || next.refunded_minor != row.refunded_minor
-        || next.gateway_reference != row.gateway_reference;
+        || next.gateway_reference != row.gateway_reference
+        || next.gateway_status != row.gateway_status
+        || next.provider_data != row.provider_data;
     (changed.then_some(next), outcome)
+}
+
+/// The gateway's wording and the provider's own data follow every update that is not
+/// refused, even one that changes no state (a session completed but not yet paid).
+fn keep_bookkeeping(next: &mut TransactionRow, update: &GatewayUpdate) {
+    if update.gateway_status.is_some() {
+        next.gateway_status = update.gateway_status.clone();
+    }
+    if update.provider_data.is_some() {
+        next.provider_data = update.provider_data.clone();
+    }
 }
 
 impl App {
