@@ -7,6 +7,7 @@
 
 pub mod api;
 pub mod capabilities;
+pub mod check;
 pub mod domain;
 pub mod registry;
 pub mod runtime;

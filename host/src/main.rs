@@ -8,8 +8,8 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand, ValueEnum};
-use integrations_host::registry::{load_module, EndpointOverrides};
-use integrations_host::runtime::{HostLimits, ProviderRuntime};
+use integrations_host::check::check_module;
+use integrations_host::runtime::HostLimits;
 use integrations_host::server::{RunningHost, ServeConfig};
 use serde::Deserialize;
 
@@ -148,22 +148,13 @@ async fn serve(args: ServeArgs, log_format: Option<LogFormat>) -> anyhow::Result
 }
 
 fn check(manifest: &Path, component: &Path) -> anyhow::Result<ExitCode> {
-    let yaml = std::fs::read_to_string(manifest).with_context(|| format!("{}", manifest.display()))?;
-    let bytes = std::fs::read(component).with_context(|| format!("{}", component.display()))?;
-    let runtime = ProviderRuntime::new(HostLimits {
-        max_instances: 1,
-        ..HostLimits::default()
-    })?;
-    match load_module(&runtime, &yaml, &bytes, &EndpointOverrides::default()) {
-        Ok(module) => {
-            println!(
-                "ok: {} {} ({}), sha256 {}",
-                module.manifest.identifier, module.manifest.version, module.manifest.runtime.world, module.sha256
-            );
+    match check_module(manifest, component) {
+        Ok(summary) => {
+            println!("{summary}");
             Ok(ExitCode::SUCCESS)
         }
-        Err(error) => {
-            eprintln!("refused: {error}");
+        Err(reasons) => {
+            eprintln!("refused: {reasons}");
             Ok(ExitCode::FAILURE)
         }
     }

@@ -4,6 +4,7 @@
 mod api_rules;
 mod hot_loading;
 mod isolation;
+mod plugin_kit;
 mod mygateway_payments;
 mod mygateway_webhooks;
 mod sandbox;
