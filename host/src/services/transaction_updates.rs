@@ -193,8 +193,18 @@ mod tests {
     fn advances_and_refuses_per_the_state_machine() {
         let (next, _) = decide(&row("Pending"), &update(Some(Wit::Captured), None));
         assert_eq!(next.unwrap().state, "Captured");
-        let (next, outcome) = decide(&row("Captured"), &update(Some(Wit::Captured), None));
-        assert!(next.is_none() && outcome.starts_with("duplicate"), "{outcome}");
+        let mut captured = row("Captured");
+        captured.gateway_status = Some("event".into());
+        let (next, outcome) = decide(&captured, &update(Some(Wit::Captured), None));
+        assert!(
+            next.is_none() && outcome.starts_with("duplicate"),
+            "a repeated event changes nothing: {outcome}"
+        );
+        let (next, _) = decide(&captured, &update(Some(Wit::Pending), None));
+        assert!(
+            next.is_none(),
+            "a refused event changes nothing, not even the gateway status"
+        );
         let (next, outcome) = decide(&row("Captured"), &update(Some(Wit::Pending), None));
         assert!(next.is_none() && outcome.starts_with("ignored"), "{outcome}");
     }

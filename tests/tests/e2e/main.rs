@@ -4,9 +4,9 @@
 mod api_rules;
 mod hot_loading;
 mod isolation;
-mod plugin_kit;
 mod mygateway_payments;
 mod mygateway_webhooks;
+mod plugin_kit;
 mod sandbox;
 mod secrets;
 mod startup;

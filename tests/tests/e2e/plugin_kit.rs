@@ -21,16 +21,25 @@ async fn fake_examplepay() -> (String, Arc<Mutex<Vec<Value>>>) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     let payments = Arc::new(Mutex::new(Vec::new()));
-    async fn create(State(payments): State<Arc<Mutex<Vec<Value>>>>, headers: HeaderMap, Json(body): Json<Value>) -> (StatusCode, Json<Value>) {
+    async fn create(
+        State(payments): State<Arc<Mutex<Vec<Value>>>>,
+        headers: HeaderMap,
+        Json(body): Json<Value>,
+    ) -> (StatusCode, Json<Value>) {
         if headers.get("authorization").and_then(|v| v.to_str().ok()) != Some(&format!("Bearer {KEY}")) {
             return (StatusCode::UNAUTHORIZED, Json(json!({"error": "bad key"})));
         }
         let mut payments = payments.lock().unwrap();
         payments.push(body);
         let id = format!("pay_{}", payments.len());
-        (StatusCode::OK, Json(json!({ "id": id, "pay_url": format!("https://pay.examplepay.test/{id}") })))
+        (
+            StatusCode::OK,
+            Json(json!({ "id": id, "pay_url": format!("https://pay.examplepay.test/{id}") })),
+        )
     }
-    let app = Router::new().route("/payments", post(create)).with_state(payments.clone());
+    let app = Router::new()
+        .route("/payments", post(create))
+        .with_state(payments.clone());
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
     (url, payments)
 }
@@ -40,26 +49,56 @@ fn check_accepts_the_template_and_names_what_is_wrong_otherwise() {
     let manifest = repo().join("providers/template/manifest.yaml");
     let component = std::path::Path::new(WASM_DIR).join("payment_example.wasm");
     let summary = check_module(&manifest, &component).unwrap();
-    assert!(summary.starts_with("ok: payment_example 1.0 (integrations:provider/payment-provider@1.0.0)"), "{summary}");
+    assert!(
+        summary.starts_with("ok: payment_example 1.0 (integrations:provider/payment-provider@1.0.0)"),
+        "{summary}"
+    );
 
     let twilio = std::path::Path::new(WASM_DIR).join("sms_twilio.wasm");
     let reasons = check_module(&manifest, &twilio).unwrap_err();
-    assert!(reasons.contains("does not export `integrations:provider/payment@1.0.0`"), "{reasons}");
+    assert!(
+        reasons.contains("does not export `integrations:provider/payment@1.0.0`"),
+        "{reasons}"
+    );
 }
 
 #[tokio::test]
 async fn the_template_installs_on_a_running_host_and_takes_a_payment() {
     let (url, payments) = fake_examplepay().await;
-    let host = TestHost::start(HostOptions { bare: true, endpoints: vec![format!("payment_example.api={url}")], ..HostOptions::default() }).await;
+    let host = TestHost::start(HostOptions {
+        bare: true,
+        endpoints: vec![format!("payment_example.api={url}")],
+        ..HostOptions::default()
+    })
+    .await;
     let manifest = std::fs::read_to_string(repo().join("providers/template/manifest.yaml")).unwrap();
-    let (status, body) = host.upload_module(&manifest, e2e::host::component("payment_example.wasm")).await;
+    let (status, body) = host
+        .upload_module(&manifest, e2e::host::component("payment_example.wasm"))
+        .await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
 
-    let (_, created) = send(host.admin(Method::POST, "/api/integrations").json(&json!({"company_id": 1, "module": "payment_example", "name": "ExamplePay"}))).await;
+    let (_, created) = send(
+        host.admin(Method::POST, "/api/integrations")
+            .json(&json!({"company_id": 1, "module": "payment_example", "name": "ExamplePay"})),
+    )
+    .await;
     let id = created["id"].as_i64().unwrap();
     let (status, body) = send(host.admin(Method::POST, &format!("/api/integrations/{id}/enable"))).await;
-    assert_eq!((status, body["error"]["message"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("Please enter your ExamplePay API Key.")));
-    let id = host.enabled_integration(ADMIN_KEY, 1, "payment_example", json!({"examplepay_api_key": KEY, "examplepay_webhook_secret": WEBHOOK_SECRET})).await;
+    assert_eq!(
+        (status, body["error"]["message"].as_str()),
+        (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Some("Please enter your ExamplePay API Key.")
+        )
+    );
+    let id = host
+        .enabled_integration(
+            ADMIN_KEY,
+            1,
+            "payment_example",
+            json!({"examplepay_api_key": KEY, "examplepay_webhook_secret": WEBHOOK_SECRET}),
+        )
+        .await;
 
     let (status, answer) = send(host.admin(Method::POST, "/api/online_payment/initiate").json(&json!({
         "integration_id": id, "amount": "12.00", "currency": "EUR", "return_url": "https://erp.example/r",
@@ -71,7 +110,15 @@ async fn the_template_installs_on_a_running_host_and_takes_a_payment() {
 
     let event = json!({"payment_id": "pay_1", "status": "paid"}).to_string();
     let signature = e2e::hmac_sha256_hex(WEBHOOK_SECRET, event.as_bytes());
-    let (status, _) = send(host.public(Method::POST, &format!("/payment/webhook/{id}")).header("X-Example-Signature", signature).body(event)).await;
+    let (status, _) = send(
+        host.public(Method::POST, &format!("/payment/webhook/{id}"))
+            .header("X-Example-Signature", signature)
+            .body(event),
+    )
+    .await;
     assert_eq!(status, StatusCode::OK);
-    assert_eq!(host.transaction(answer["transaction_id"].as_i64().unwrap()).await["state"], "Captured");
+    assert_eq!(
+        host.transaction(answer["transaction_id"].as_i64().unwrap()).await["state"],
+        "Captured"
+    );
 }
