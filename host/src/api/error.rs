@@ -28,6 +28,15 @@ impl ApiError {
         }
     }
 
+    /// A webhook whose signature the provider rejected.
+    pub fn invalid_signature() -> Self {
+        Self::new(
+            StatusCode::UNAUTHORIZED,
+            "invalid_signature",
+            "The webhook signature is missing or does not match; nothing was changed.",
+        )
+    }
+
     pub fn body(&self) -> serde_json::Value {
         let mut body = serde_json::json!({ "error": { "code": self.code, "message": self.message } });
         for (name, value) in &self.context {

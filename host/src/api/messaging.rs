@@ -71,10 +71,6 @@ pub async fn webhook(
         MessagingWebhookVerdict::Accepted { response: None } => {
             Ok(Json(serde_json::json!({ "received": true })).into_response())
         }
-        MessagingWebhookVerdict::Rejected => Err(ApiError::new(
-            StatusCode::UNAUTHORIZED,
-            "invalid_signature",
-            "The webhook signature is missing or does not match; nothing was changed.",
-        )),
+        MessagingWebhookVerdict::Rejected => Err(ApiError::invalid_signature()),
     }
 }

@@ -7,7 +7,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::{HeaderMap, Method, StatusCode, Uri};
+use axum::http::{HeaderMap, Method, Uri};
 use axum::Json;
 
 use crate::runtime::bindings::v1::types::WebhookRequest;
@@ -50,10 +50,6 @@ pub async fn payment(
     let request = webhook_request(&app, &method, &uri, &headers, body);
     match app.payment_webhook(integration_id, request).await? {
         WebhookVerdict::Accepted { matched } => Ok(Json(serde_json::json!({ "received": true, "matched": matched }))),
-        WebhookVerdict::Rejected => Err(ApiError::new(
-            StatusCode::UNAUTHORIZED,
-            "invalid_signature",
-            "The webhook signature is missing or does not match; nothing was changed.",
-        )),
+        WebhookVerdict::Rejected => Err(ApiError::invalid_signature()),
     }
 }

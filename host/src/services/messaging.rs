@@ -271,16 +271,7 @@ impl App {
             .await?
             .map_err(ServiceError::Gateway)?
         {
-            tracing::warn!(integration_id, %reason, "messaging webhook rejected");
-            let entry = NewWebhookLog {
-                integration_id,
-                transaction_id: None,
-                received_at: &received_at,
-                event_type: None,
-                signature_valid: false,
-                outcome: &format!("rejected: {reason}"),
-            };
-            webhook_log::insert(self.db.pool(), &entry).await?;
+            self.log_rejected_webhook(integration_id, &received_at, &reason).await?;
             return Ok(MessagingWebhookVerdict::Rejected);
         }
         let parsed = provider

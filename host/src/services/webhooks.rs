@@ -38,16 +38,7 @@ impl App {
             .await?
             .map_err(ServiceError::Gateway)?
         {
-            tracing::warn!(integration_id, %reason, "webhook rejected");
-            let entry = NewWebhookLog {
-                integration_id,
-                transaction_id: None,
-                received_at: &received_at,
-                event_type: None,
-                signature_valid: false,
-                outcome: &format!("rejected: {reason}"),
-            };
-            webhook_log::insert(self.db.pool(), &entry).await?;
+            self.log_rejected_webhook(integration_id, &received_at, &reason).await?;
             return Ok(WebhookVerdict::Rejected);
         }
         let parsed = provider
@@ -88,5 +79,28 @@ impl App {
             }
         }
         Ok(WebhookVerdict::Accepted { matched })
+    }
+}
+
+impl App {
+    /// Logs a webhook whose signature the provider rejected. No transaction is named: an
+    /// unverified body is not trusted enough to say which one it is about.
+    pub(crate) async fn log_rejected_webhook(
+        &self,
+        integration_id: i64,
+        received_at: &str,
+        reason: &str,
+    ) -> Result<(), ServiceError> {
+        tracing::warn!(integration_id, %reason, "webhook rejected");
+        let entry = NewWebhookLog {
+            integration_id,
+            transaction_id: None,
+            received_at,
+            event_type: None,
+            signature_valid: false,
+            outcome: &format!("rejected: {reason}"),
+        };
+        webhook_log::insert(self.db.pool(), &entry).await?;
+        Ok(())
     }
 }
