@@ -10,7 +10,8 @@ pub enum Claim {
     Replay { status: u16, body: String },
     /// The key was used for a different request.
     Mismatch,
-    /// The first request with this key is still running.
+    /// The first request with this key is still running (claims older than five minutes
+    /// without an answer are taken over).
     InProgress,
 }
 
@@ -28,8 +29,8 @@ pub async fn claim<'e, E: Exec<'e> + Copy>(exec: E, scope: &str, key: &str, requ
         Err(e) if is_unique_violation(&e) => {}
         Err(e) => return Err(e),
     }
-    let (hash, status, body): (String, Option<i64>, Option<String>) = sqlx::query_as(
-        "SELECT request_hash, status_code, response FROM idempotency_keys WHERE scope = $1 AND key = $2",
+    let (hash, status, body, created_at): (String, Option<i64>, Option<String>, String) = sqlx::query_as(
+        "SELECT request_hash, status_code, response, created_at FROM idempotency_keys WHERE scope = $1 AND key = $2",
     )
     .bind(scope)
     .bind(key)
@@ -41,8 +42,31 @@ pub async fn claim<'e, E: Exec<'e> + Copy>(exec: E, scope: &str, key: &str, requ
             status: status as u16,
             body,
         },
+        (true, _, _) if is_abandoned(&created_at) => {
+            // The first request never finished (the host stopped mid-way): take the key over.
+            let taken = sqlx::query("UPDATE idempotency_keys SET created_at = $3 WHERE scope = $1 AND key = $2 AND status_code IS NULL AND created_at = $4")
+                .bind(scope)
+                .bind(key)
+                .bind(now())
+                .bind(&created_at)
+                .execute(exec)
+                .await?;
+            if taken.rows_affected() == 1 {
+                Claim::Owned
+            } else {
+                Claim::InProgress
+            }
+        }
         (true, _, _) => Claim::InProgress,
     })
+}
+
+/// A claim with no answer after this long belongs to a request that will never finish.
+const ABANDONED_AFTER: chrono::Duration = chrono::Duration::minutes(5);
+
+fn is_abandoned(created_at: &str) -> bool {
+    chrono::DateTime::parse_from_rfc3339(created_at)
+        .is_ok_and(|at| chrono::Utc::now() - at.with_timezone(&chrono::Utc) > ABANDONED_AFTER)
 }
 
 pub async fn complete<'e>(exec: impl Exec<'e>, scope: &str, key: &str, status: u16, body: &str) -> DbResult<()> {
@@ -64,4 +88,54 @@ pub async fn release<'e>(exec: impl Exec<'e>, scope: &str, key: &str) -> DbResul
         .execute(exec)
         .await?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::Db;
+
+    #[tokio::test]
+    async fn a_key_is_owned_once_replayed_after_and_taken_over_when_abandoned() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Db::connect(&format!("sqlite://{}/db.sqlite", dir.path().display()))
+            .await
+            .unwrap();
+        let pool = db.pool();
+        assert!(matches!(claim(pool, "admin", "k", "h1").await.unwrap(), Claim::Owned));
+        assert!(matches!(
+            claim(pool, "admin", "k", "h1").await.unwrap(),
+            Claim::InProgress
+        ));
+        assert!(matches!(
+            claim(pool, "admin", "k", "h2").await.unwrap(),
+            Claim::Mismatch
+        ));
+
+        let long_ago =
+            (chrono::Utc::now() - chrono::Duration::minutes(6)).to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+        sqlx::query("UPDATE idempotency_keys SET created_at = $1")
+            .bind(&long_ago)
+            .execute(pool)
+            .await
+            .unwrap();
+        assert!(
+            matches!(claim(pool, "admin", "k", "h1").await.unwrap(), Claim::Owned),
+            "an abandoned claim is taken over"
+        );
+        assert!(
+            matches!(claim(pool, "admin", "k", "h1").await.unwrap(), Claim::InProgress),
+            "but only once"
+        );
+
+        complete(pool, "admin", "k", 201, "{\"ok\":true}").await.unwrap();
+        match claim(pool, "admin", "k", "h1").await.unwrap() {
+            Claim::Replay { status, body } => assert_eq!((status, body.as_str()), (201, "{\"ok\":true}")),
+            _ => panic!("expected a replay"),
+        }
+        assert!(
+            matches!(claim(pool, "key:1", "k", "h1").await.unwrap(), Claim::Owned),
+            "keys are per caller"
+        );
+    }
 }
