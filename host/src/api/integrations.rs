@@ -75,3 +75,17 @@ pub async fn delete(State(app): State<Arc<App>>, caller: Caller, Id(id): Id) -> 
     app.delete_integration(caller, id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
+
+/// The integration's IntegrationMapper entries (local id ↔ remote id per model).
+pub async fn mappings(State(app): State<Arc<App>>, caller: Caller, Id(id): Id) -> JsonResult {
+    let row = app.visible_integration(caller, id).await?;
+    let mappings = crate::store::mappings::list(&app.db, row.id)
+        .await
+        .map_err(crate::services::ServiceError::from)?;
+    Ok(Json(
+        mappings
+            .iter()
+            .map(|m| serde_json::json!({ "model": m.model, "local_id": m.local_id, "remote_id": m.remote_id, "created_at": m.created_at }))
+            .collect(),
+    ))
+}

@@ -56,6 +56,7 @@ pub fn router(app: Arc<App>) -> Router {
         )
         .route("/api/integrations/{id}/credentials", put(integrations::set_credentials))
         .route("/api/integrations/{id}/enable", post(integrations::enable))
+        .route("/api/integrations/{id}/mappings", get(integrations::mappings))
         .route("/api/integrations/{id}/disable", post(integrations::disable))
         .route("/api/online_payment/integrations", get(online_payment::integrations))
         .route("/api/online_payment/initiate", post(online_payment::initiate))

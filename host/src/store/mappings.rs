@@ -34,3 +34,19 @@ pub async fn put(db: &Db, integration_id: i64, model: &str, local_id: &str, remo
     .await?;
     Ok(())
 }
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct MappingRow {
+    pub model: String,
+    pub local_id: String,
+    pub remote_id: String,
+    pub created_at: String,
+}
+
+/// An integration's mappings, by model then local id.
+pub async fn list(db: &Db, integration_id: i64) -> DbResult<Vec<MappingRow>> {
+    sqlx::query_as("SELECT model, local_id, remote_id, created_at FROM mappings WHERE integration_id = $1 ORDER BY model, local_id")
+        .bind(integration_id)
+        .fetch_all(db.pool())
+        .await
+}
