@@ -10,11 +10,8 @@ use crate::runtime::{HostLimits, ProviderRuntime};
 pub fn check_module(manifest: &Path, component: &Path) -> Result<String, String> {
     let yaml = std::fs::read_to_string(manifest).map_err(|e| format!("{}: {e}", manifest.display()))?;
     let bytes = std::fs::read(component).map_err(|e| format!("{}: {e}", component.display()))?;
-    let runtime = ProviderRuntime::new(HostLimits {
-        max_instances: 1,
-        ..HostLimits::default()
-    })
-    .map_err(|e| format!("cannot start the wasm runtime: {e:#}"))?;
+    let runtime = ProviderRuntime::new(HostLimits { max_instances: 1, ..HostLimits::default() })
+        .map_err(|e| format!("cannot start the wasm runtime: {e:#}"))?;
     let module = load_module(&runtime, &yaml, &bytes, &EndpointOverrides::default()).map_err(|e| e.to_string())?;
     Ok(format!(
         "ok: {} {} ({}), sha256 {}",

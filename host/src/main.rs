@@ -91,9 +91,7 @@ fn read_config(path: Option<&Path>) -> anyhow::Result<ConfigFile> {
 fn init_logging(format: LogFormat) {
     let filter =
         tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info,tower_http=warn".into());
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr);
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
     match format {
         LogFormat::Json => builder.json().init(),
         LogFormat::Human => builder.init(),
@@ -129,12 +127,9 @@ async fn serve(args: ServeArgs, log_format: Option<LogFormat>) -> anyhow::Result
         modules_dir: args.modules.or(file.modules).unwrap_or(defaults.modules_dir),
         public_url: args.public_url.or(file.public_url),
         admin_key: args.admin_key.or(file.admin_key),
-        endpoints: if args.endpoints.is_empty() {
-            file.endpoint.unwrap_or_default()
-        } else {
-            args.endpoints
-        },
+        endpoints: if args.endpoints.is_empty() { file.endpoint.unwrap_or_default() } else { args.endpoints },
         limits: HostLimits::default(),
+        delivery: Default::default(),
     };
     let host = RunningHost::start(config).await?;
     if let Some(key) = &host.generated_admin_key {

@@ -12,6 +12,7 @@ use crate::api::router;
 use crate::capabilities::{HostServices, OutboundHttp, ProviderCache};
 use crate::registry::{watch_modules, EndpointOverrides, ModuleRegistry, ModulesWatcher};
 use crate::runtime::{HostLimits, ProviderRuntime};
+use crate::services::event_delivery::DeliveryPolicy;
 use crate::services::{random_token, App};
 use crate::store::{settings, Db};
 
@@ -26,6 +27,7 @@ pub struct ServeConfig {
     pub admin_key: Option<String>,
     pub endpoints: Vec<String>,
     pub limits: HostLimits,
+    pub delivery: DeliveryPolicy,
 }
 
 impl Default for ServeConfig {
@@ -38,6 +40,7 @@ impl Default for ServeConfig {
             admin_key: None,
             endpoints: Vec::new(),
             limits: HostLimits::default(),
+            delivery: DeliveryPolicy::default(),
         }
     }
 }
@@ -51,6 +54,8 @@ pub struct RunningHost {
     listener: TcpListener,
     /// Watches the modules folder while the host runs.
     watcher: ModulesWatcher,
+    /// Delivers events while the host runs.
+    delivery: tokio::task::JoinHandle<()>,
 }
 
 const ADMIN_KEY_SETTING: &str = "admin_key_sha256";
@@ -59,9 +64,8 @@ impl RunningHost {
     /// Opens everything and binds; call [`RunningHost::serve`] to answer requests.
     pub async fn start(config: ServeConfig) -> anyhow::Result<Self> {
         let overrides = EndpointOverrides::parse(&config.endpoints).map_err(anyhow::Error::msg)?;
-        let listener = TcpListener::bind(config.listen)
-            .await
-            .map_err(|e| anyhow::anyhow!("--listen {}: {e}", config.listen))?;
+        let listener =
+            TcpListener::bind(config.listen).await.map_err(|e| anyhow::anyhow!("--listen {}: {e}", config.listen))?;
         let address = listener.local_addr()?;
         let public_url = config.public_url.clone().unwrap_or_else(|| format!("http://{address}"));
         let public_url = public_url.trim_end_matches('/').to_string();
@@ -77,11 +81,8 @@ impl RunningHost {
             limits.compile_cache = default_compile_cache(&config.database);
         }
         let runtime = Arc::new(ProviderRuntime::new(limits)?);
-        let services = Arc::new(HostServices {
-            http: OutboundHttp::new()?,
-            db: db.clone(),
-            cache: ProviderCache::default(),
-        });
+        let services =
+            Arc::new(HostServices { http: OutboundHttp::new()?, db: db.clone(), cache: ProviderCache::default() });
         let app = Arc::new(App {
             db,
             runtime,
@@ -91,27 +92,21 @@ impl RunningHost {
             public_url,
             admin_key_hash,
             install_lock: tokio::sync::Mutex::new(()),
+            events_ready: tokio::sync::Notify::new(),
+            delivery: config.delivery.clone(),
         });
         let watcher = load_modules(&app, &config.modules_dir).await?;
-        Ok(Self {
-            app,
-            address,
-            generated_admin_key,
-            listener,
-            watcher,
-        })
+        let delivery = app.spawn_event_delivery();
+        Ok(Self { app, address, generated_admin_key, listener, watcher, delivery })
     }
 
     /// Serves until `shutdown` resolves.
     pub async fn serve(self, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
         tracing::info!(address = %self.address, public_url = %self.app.public_url, "serving");
-        let Self {
-            app, listener, watcher, ..
-        } = self;
-        axum::serve(listener, router(app))
-            .with_graceful_shutdown(shutdown)
-            .await?;
+        let Self { app, listener, watcher, delivery, .. } = self;
+        axum::serve(listener, router(app)).with_graceful_shutdown(shutdown).await?;
         drop(watcher);
+        delivery.abort();
         Ok(())
     }
 }
@@ -137,11 +132,8 @@ async fn settle_admin_key(db: &Db, configured: Option<&str>) -> anyhow::Result<(
 async fn load_modules(app: &Arc<App>, dir: &Path) -> anyhow::Result<ModulesWatcher> {
     app.restore_modules().await?;
     let (watcher, mut changed) = watch_modules(dir)?;
-    let mut folders: Vec<PathBuf> = std::fs::read_dir(dir)?
-        .filter_map(Result::ok)
-        .map(|e| e.path())
-        .filter(|p| p.is_dir())
-        .collect();
+    let mut folders: Vec<PathBuf> =
+        std::fs::read_dir(dir)?.filter_map(Result::ok).map(|e| e.path()).filter(|p| p.is_dir()).collect();
     folders.sort();
     for folder in folders {
         app.sync_module_folder(&folder).await;

@@ -19,21 +19,13 @@ fn check_refuses_a_bad_module_with_reasons() {
     .unwrap();
     let component = dir.path().join("x.wasm");
     std::fs::write(&component, b"not wasm").unwrap();
-    let output = binary()
-        .args(["check"])
-        .arg(&manifest)
-        .arg(&component)
-        .output()
-        .unwrap();
+    let output = binary().args(["check"]).arg(&manifest).arg(&component).output().unwrap();
     assert!(!output.status.success());
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("identifier: `Bad-Name`"), "{stderr}");
     assert!(stderr.contains("integration_category: `Telepathy`"), "{stderr}");
 
-    let output = binary()
-        .args(["check", "/nonexistent/manifest.yaml", "x.wasm"])
-        .output()
-        .unwrap();
+    let output = binary().args(["check", "/nonexistent/manifest.yaml", "x.wasm"]).output().unwrap();
     assert!(!output.status.success());
     assert!(String::from_utf8_lossy(&output.stderr).contains("/nonexistent/manifest.yaml"));
 }
@@ -43,25 +35,14 @@ fn serve_refuses_bad_settings_by_name() {
     let dir = tempfile::tempdir().unwrap();
     let database = format!("sqlite://{}/db.sqlite", dir.path().display());
     let output = binary()
-        .args([
-            "serve",
-            "--listen",
-            "127.0.0.1:0",
-            "--database",
-            &database,
-            "--endpoint",
-            "no-equals-sign",
-        ])
+        .args(["serve", "--listen", "127.0.0.1:0", "--database", &database, "--endpoint", "no-equals-sign"])
         .env("INTEGRATIONS_HOST_ADMIN_KEY", "k")
         .output()
         .unwrap();
     assert!(!output.status.success());
     assert!(String::from_utf8_lossy(&output.stderr).contains("--endpoint `no-equals-sign`"));
 
-    let output = binary()
-        .args(["serve", "--listen", "127.0.0.1:0", "--database", "mysql://nope"])
-        .output()
-        .unwrap();
+    let output = binary().args(["serve", "--listen", "127.0.0.1:0", "--database", "mysql://nope"]).output().unwrap();
     assert!(!output.status.success());
     assert!(String::from_utf8_lossy(&output.stderr).contains("--database"));
 }

@@ -33,11 +33,7 @@ async fn main() {
     let cache = tempfile::tempdir().unwrap();
 
     // 1. Cold compile vs cached load.
-    let uncached = ProviderRuntime::new(HostLimits {
-        max_instances: 4,
-        ..HostLimits::default()
-    })
-    .unwrap();
+    let uncached = ProviderRuntime::new(HostLimits { max_instances: 4, ..HostLimits::default() }).unwrap();
     let cold: Vec<Duration> = (0..10)
         .map(|_| {
             let started = Instant::now();
@@ -60,21 +56,11 @@ async fn main() {
         })
         .collect();
     println!("component: payment_mygateway.wasm, {} bytes", bytes.len());
-    println!(
-        "load with cold compile (validate+compile+check+link)  median {:?}",
-        median(cold)
-    );
-    println!(
-        "load from the compile cache (same steps)              median {:?}",
-        median(warm)
-    );
+    println!("load with cold compile (validate+compile+check+link)  median {:?}", median(cold));
+    println!("load from the compile cache (same steps)              median {:?}", median(warm));
 
     // 2. Memory over many versions, through the real install path.
-    let host = TestHost::start(HostOptions {
-        bare: true,
-        ..HostOptions::default()
-    })
-    .await;
+    let host = TestHost::start(HostOptions { bare: true, ..HostOptions::default() }).await;
     let install = |version: String| {
         let app = host.app.clone();
         let (yaml, bytes) = (manifest("payment_mygateway", &version), bytes.clone());

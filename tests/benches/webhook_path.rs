@@ -42,10 +42,7 @@ fn webhook(body: &str) -> WebhookRequest {
         url: "http://127.0.0.1/payment/webhook/1".into(),
         headers: vec![
             ("content-type".into(), "application/json".into()),
-            (
-                "x-mygateway-signature".into(),
-                hmac_sha256_hex(WEBHOOK_SECRET, body.as_bytes()),
-            ),
+            ("x-mygateway-signature".into(), hmac_sha256_hex(WEBHOOK_SECRET, body.as_bytes())),
         ],
         body: body.as_bytes().to_vec(),
         received_at: 1_700_000_000,
@@ -55,20 +52,12 @@ fn webhook(body: &str) -> WebhookRequest {
 /// What the MyGateway provider does for a webhook, written natively.
 fn native_verify_and_parse(request: &WebhookRequest) -> Option<(String, String)> {
     use hmac::{Hmac, Mac};
-    let signature = request
-        .headers
-        .iter()
-        .find(|(name, _)| name == "x-mygateway-signature")?
-        .1
-        .as_str();
+    let signature = request.headers.iter().find(|(name, _)| name == "x-mygateway-signature")?.1.as_str();
     let mut mac = Hmac::<sha2::Sha256>::new_from_slice(WEBHOOK_SECRET.as_bytes()).ok()?;
     mac.update(&request.body);
     mac.verify_slice(&hex::decode(signature).ok()?).ok()?;
     let event: serde_json::Value = serde_json::from_slice(&request.body).ok()?;
-    Some((
-        event["type"].as_str()?.to_string(),
-        event["data"]["payment_id"].as_str()?.to_string(),
-    ))
+    Some((event["type"].as_str()?.to_string(), event["data"]["payment_id"].as_str()?.to_string()))
 }
 
 #[tokio::main(flavor = "multi_thread")]
@@ -80,9 +69,7 @@ async fn main() {
 
     // 1. Sandbox cost.
     let module = app.registry.get("payment_mygateway").unwrap();
-    let ProviderPre::Payment(pre) = module.pre() else {
-        unreachable!("MyGateway is a payment provider")
-    };
+    let ProviderPre::Payment(pre) = module.pre() else { unreachable!("MyGateway is a payment provider") };
     let values = credentials::all(app.db.pool(), s.integration_id).await.unwrap();
     let label = CallLabel {
         module: "payment_mygateway".into(),
@@ -105,11 +92,7 @@ async fn main() {
             CredentialSet::new(&module.manifest, values.clone()),
         );
         let started = Instant::now();
-        let mut instance = app
-            .runtime
-            .payment_instance(pre, label.clone(), module.limits, call)
-            .await
-            .unwrap();
+        let mut instance = app.runtime.payment_instance(pre, label.clone(), module.limits, call).await.unwrap();
         let verdict = instance.verify_webhook(&request).await.unwrap().unwrap();
         let parsed = instance.parse_webhook(&request).await.unwrap().unwrap();
         let elapsed = started.elapsed();
@@ -134,9 +117,7 @@ async fn main() {
     //    webhook log), then the same webhooks again as duplicates.
     let mut sessions = Vec::with_capacity(HTTP_WEBHOOKS);
     for document in 0..HTTP_WEBHOOKS as i64 {
-        let id = s.initiate(json!("1.00"), "Redirect", document).await["transaction_id"]
-            .as_i64()
-            .unwrap();
+        let id = s.initiate(json!("1.00"), "Redirect", document).await["transaction_id"].as_i64().unwrap();
         sessions.push(s.session_id(id).await);
     }
     let bodies: Arc<Vec<String>> = Arc::new(
@@ -149,21 +130,15 @@ async fn main() {
         let started = Instant::now();
         let mut clients = Vec::new();
         for client in 0..HTTP_CLIENTS {
-            let (bodies, http, url) = (
-                bodies.clone(),
-                s.host.client.clone(),
-                format!("{}/payment/webhook/{}", s.host.url, s.integration_id),
-            );
+            let (bodies, http, url) =
+                (bodies.clone(), s.host.client.clone(), format!("{}/payment/webhook/{}", s.host.url, s.integration_id));
             clients.push(tokio::spawn(async move {
                 let mut latencies = Vec::new();
                 for body in bodies.iter().skip(client).step_by(HTTP_CLIENTS) {
                     let sent = Instant::now();
                     let response = http
                         .request(Method::POST, &url)
-                        .header(
-                            "x-mygateway-signature",
-                            hmac_sha256_hex(WEBHOOK_SECRET, body.as_bytes()),
-                        )
+                        .header("x-mygateway-signature", hmac_sha256_hex(WEBHOOK_SECRET, body.as_bytes()))
                         .body(body.clone())
                         .send()
                         .await

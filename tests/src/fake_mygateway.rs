@@ -55,11 +55,7 @@ impl FakeMyGateway {
     pub async fn start(secret_key: &str) -> Self {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
-        let fake = Self {
-            url,
-            secret_key: secret_key.into(),
-            ledger: Arc::default(),
-        };
+        let fake = Self { url, secret_key: secret_key.into(), ledger: Arc::default() };
         let app = Router::new()
             .route("/v1/sessions", post(create_session))
             .route("/v1/sessions/{id}", get(session_status))
@@ -75,13 +71,7 @@ impl FakeMyGateway {
     }
 
     pub fn set_status(&self, session_id: &str, status: &str) {
-        self.ledger
-            .lock()
-            .unwrap()
-            .sessions
-            .get_mut(session_id)
-            .expect("known session")
-            .status = status.into();
+        self.ledger.lock().unwrap().sessions.get_mut(session_id).expect("known session").status = status.into();
     }
 
     pub fn session(&self, id: &str) -> Session {
@@ -106,10 +96,7 @@ impl FakeMyGateway {
 
     /// Records the request and checks the bearer key; Some(answer) when it must be refused.
     fn admit(&self, method: &str, path: &str, headers: &HeaderMap, body: &Value) -> Option<Answer> {
-        let authorization = headers
-            .get("authorization")
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_string);
+        let authorization = headers.get("authorization").and_then(|v| v.to_str().ok()).map(str::to_string);
         let mut ledger = self.ledger.lock().unwrap();
         ledger.requests.push(Recorded {
             method: method.into(),
@@ -139,34 +126,17 @@ async fn create_session(State(fake): State<FakeMyGateway>, headers: HeaderMap, b
         text("success_url"),
         text("cancel_url"),
     ) else {
-        return error(
-            StatusCode::BAD_REQUEST,
-            "amount, currency, reference, success_url and cancel_url are required.",
-        );
+        return error(StatusCode::BAD_REQUEST, "amount, currency, reference, success_url and cancel_url are required.");
     };
     if amount <= 0 {
-        return error(
-            StatusCode::BAD_REQUEST,
-            "amount must be a positive integer in minor units.",
-        );
+        return error(StatusCode::BAD_REQUEST, "amount must be a positive integer in minor units.");
     }
     let mut ledger = fake.ledger.lock().unwrap();
     let id = format!("sess_{}", ledger.sessions.len() + 1);
-    ledger.sessions.insert(
-        id.clone(),
-        Session {
-            amount,
-            currency,
-            reference,
-            success_url,
-            cancel_url,
-            status: "open".into(),
-        },
-    );
-    (
-        StatusCode::OK,
-        Json(json!({ "id": id, "checkout_url": format!("https://checkout.mygateway.com/session/{id}") })),
-    )
+    ledger
+        .sessions
+        .insert(id.clone(), Session { amount, currency, reference, success_url, cancel_url, status: "open".into() });
+    (StatusCode::OK, Json(json!({ "id": id, "checkout_url": format!("https://checkout.mygateway.com/session/{id}") })))
 }
 
 async fn session_status(State(fake): State<FakeMyGateway>, Path(id): Path<String>, headers: HeaderMap) -> Answer {
@@ -183,10 +153,9 @@ async fn create_refund(State(fake): State<FakeMyGateway>, headers: HeaderMap, bo
     if let Some(refused) = fake.admit("POST", "/v1/refunds", &headers, &body) {
         return refused;
     }
-    let (Some(payment_id), Some(amount)) = (
-        body.get("payment_id").and_then(Value::as_str),
-        body.get("amount").and_then(Value::as_i64),
-    ) else {
+    let (Some(payment_id), Some(amount)) =
+        (body.get("payment_id").and_then(Value::as_str), body.get("amount").and_then(Value::as_i64))
+    else {
         return error(StatusCode::BAD_REQUEST, "payment_id and amount are required.");
     };
     let mut ledger = fake.ledger.lock().unwrap();
@@ -196,21 +165,10 @@ async fn create_refund(State(fake): State<FakeMyGateway>, headers: HeaderMap, bo
     if session.status != "completed" {
         return error(StatusCode::BAD_REQUEST, "Only completed payments can be refunded.");
     }
-    let refunded: i64 = ledger
-        .refunds
-        .iter()
-        .filter(|(id, _)| id == payment_id)
-        .map(|(_, amount)| amount)
-        .sum();
+    let refunded: i64 = ledger.refunds.iter().filter(|(id, _)| id == payment_id).map(|(_, amount)| amount).sum();
     if amount <= 0 || refunded + amount > session.amount {
-        return error(
-            StatusCode::BAD_REQUEST,
-            "Refund amount exceeds the remaining payment amount.",
-        );
+        return error(StatusCode::BAD_REQUEST, "Refund amount exceeds the remaining payment amount.");
     }
     ledger.refunds.push((payment_id.to_string(), amount));
-    (
-        StatusCode::OK,
-        Json(json!({ "id": format!("re_{}", ledger.refunds.len()) })),
-    )
+    (StatusCode::OK, Json(json!({ "id": format!("re_{}", ledger.refunds.len()) })))
 }

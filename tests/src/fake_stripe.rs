@@ -48,12 +48,7 @@ pub struct Recorded {
 #[derive(Debug, Clone)]
 pub enum Script {
     /// Refused with a Stripe error body before anything happens.
-    Refuse {
-        status: u16,
-        kind: &'static str,
-        code: &'static str,
-        message: String,
-    },
+    Refuse { status: u16, kind: &'static str, code: &'static str, message: String },
     /// `500 api_error` with `Stripe-Should-Retry: true`, before anything happens.
     RetryableFailure,
     /// The request is carried out (and its idempotent result kept), but the answer is lost
@@ -134,23 +129,15 @@ fn missing(param: &str) -> Answer {
 fn masked(key: &str) -> String {
     let prefix_end = key.match_indices('_').nth(1).map_or(0, |(i, _)| i + 1);
     let tail = &key[key.len().saturating_sub(4)..];
-    format!(
-        "{}{}{tail}",
-        &key[..prefix_end],
-        "*".repeat(key.len().saturating_sub(prefix_end + 4))
-    )
+    format!("{}{}{tail}", &key[..prefix_end], "*".repeat(key.len().saturating_sub(prefix_end + 4)))
 }
 
 impl FakeStripe {
     pub async fn start(secret_key: &str, webhook_secret: &str) -> Self {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
-        let fake = Self {
-            url,
-            secret_key: secret_key.into(),
-            webhook_secret: webhook_secret.into(),
-            ledger: Arc::default(),
-        };
+        let fake =
+            Self { url, secret_key: secret_key.into(), webhook_secret: webhook_secret.into(), ledger: Arc::default() };
         let app = Router::new().fallback(handle).with_state(fake.clone());
         tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
         fake
@@ -163,11 +150,7 @@ impl FakeStripe {
 
     /// The next request with this method whose path starts with `path` gets `script`.
     pub fn script(&self, method: Method, path: &str, script: Script) {
-        self.ledger
-            .lock()
-            .unwrap()
-            .scripts
-            .push_back((method, path.to_string(), script));
+        self.ledger.lock().unwrap().scripts.push_back((method, path.to_string(), script));
     }
 
     /// Every request answers `status` with a Stripe error body until cleared.
@@ -181,10 +164,7 @@ impl FakeStripe {
 
     /// The requests with this method and exact path.
     pub fn requests_to(&self, method: &str, path: &str) -> Vec<Recorded> {
-        self.requests()
-            .into_iter()
-            .filter(|r| r.method == method && r.path == path)
-            .collect()
+        self.requests().into_iter().filter(|r| r.method == method && r.path == path).collect()
     }
 
     pub fn session(&self, id: &str) -> Value {
@@ -237,10 +217,7 @@ impl FakeStripe {
     /// The delayed payment of a completed Checkout Session settles or fails.
     pub fn settle_checkout(&self, session_id: &str, succeeded: bool) {
         let mut ledger = self.ledger.lock().unwrap();
-        let payment_intent = ledger.sessions[session_id]["payment_intent"]
-            .as_str()
-            .unwrap()
-            .to_string();
+        let payment_intent = ledger.sessions[session_id]["payment_intent"].as_str().unwrap().to_string();
         if succeeded {
             ledger.sessions.get_mut(session_id).unwrap()["payment_status"] = "paid".into();
             succeed_intent(&mut ledger, &payment_intent);
@@ -348,10 +325,7 @@ async fn handle(State(fake): State<FakeStripe>, method: Method, uri: Uri, header
     let content_type = header("content-type");
     let source = if method == Method::GET {
         uri.query().unwrap_or("").to_string()
-    } else if content_type
-        .as_deref()
-        .is_some_and(|t| t.starts_with("application/x-www-form-urlencoded"))
-    {
+    } else if content_type.as_deref().is_some_and(|t| t.starts_with("application/x-www-form-urlencoded")) {
         raw_body.clone()
     } else {
         // Stripe reads nothing but form parameters from a body.
@@ -372,33 +346,19 @@ async fn handle(State(fake): State<FakeStripe>, method: Method, uri: Uri, header
     let script = {
         let mut ledger = fake.ledger.lock().unwrap();
         ledger.requests.push(recorded.clone());
-        let position = ledger
-            .scripts
-            .iter()
-            .position(|(m, path, _)| *m == method && recorded.path.starts_with(path.as_str()));
-        position
-            .and_then(|i| ledger.scripts.remove(i))
-            .map(|(_, _, script)| script)
+        let position =
+            ledger.scripts.iter().position(|(m, path, _)| *m == method && recorded.path.starts_with(path.as_str()));
+        position.and_then(|i| ledger.scripts.remove(i)).map(|(_, _, script)| script)
     };
     match script {
         Some(Script::Hang) => std::future::pending().await,
-        Some(Script::Refuse {
-            status,
-            kind,
-            code,
-            message,
-        }) => {
+        Some(Script::Refuse { status, kind, code, message }) => {
             let (status, body) = stripe_error(StatusCode::from_u16(status).unwrap(), kind, Some(code), &message, None);
             (status, Json(body)).into_response()
         }
         Some(Script::RetryableFailure) => {
-            let (status, body) = stripe_error(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "api_error",
-                None,
-                "An unknown error occurred",
-                None,
-            );
+            let (status, body) =
+                stripe_error(StatusCode::INTERNAL_SERVER_ERROR, "api_error", None, "An unknown error occurred", None);
             (status, [("stripe-should-retry", "true")], Json(body)).into_response()
         }
         Some(Script::LoseAnswer) => {
@@ -415,9 +375,7 @@ async fn handle(State(fake): State<FakeStripe>, method: Method, uri: Uri, header
             let request_id = fake.ledger.lock().unwrap().id("req_");
             let mut response = (status, [("request-id", request_id)], Json(body)).into_response();
             if replayed {
-                response
-                    .headers_mut()
-                    .insert("idempotent-replayed", "true".parse().unwrap());
+                response.headers_mut().insert("idempotent-replayed", "true".parse().unwrap());
             }
             response
         }
@@ -430,11 +388,7 @@ impl FakeStripe {
         let mut ledger = self.ledger.lock().unwrap();
         if let Some((status, message)) = &ledger.outage {
             let status = StatusCode::from_u16(*status).unwrap();
-            let kind = if status.is_server_error() {
-                "api_error"
-            } else {
-                "invalid_request_error"
-            };
+            let kind = if status.is_server_error() { "api_error" } else { "invalid_request_error" };
             let (status, body) = stripe_error(status, kind, None, message, None);
             return (status, body, false);
         }
@@ -486,15 +440,7 @@ impl FakeStripe {
         // Stripe keeps the result of a request that ran (not of one refused up front).
         if let Some(key) = key {
             if status.is_success() {
-                ledger.idempotent.insert(
-                    key,
-                    Stored {
-                        endpoint,
-                        params,
-                        status,
-                        body: body.clone(),
-                    },
-                );
+                ledger.idempotent.insert(key, Stored { endpoint, params, status, body: body.clone() });
             }
         }
         (status, body, false)
@@ -546,10 +492,7 @@ fn list_sessions(ledger: &Ledger, params: &Value) -> Answer {
         .filter(|s| params.get("payment_intent").is_none_or(|pi| s["payment_intent"] == *pi))
         .cloned()
         .collect();
-    (
-        StatusCode::OK,
-        json!({ "object": "list", "data": data, "has_more": false, "url": "/v1/checkout/sessions" }),
-    )
+    (StatusCode::OK, json!({ "object": "list", "data": data, "has_more": false, "url": "/v1/checkout/sessions" }))
 }
 
 fn create_session(ledger: &mut Ledger, params: &Value) -> Answer {
@@ -586,11 +529,7 @@ fn create_session(ledger: &mut Ledger, params: &Value) -> Answer {
             }
         }
     }
-    let Some(items) = params
-        .get("line_items")
-        .and_then(Value::as_array)
-        .filter(|i| !i.is_empty())
-    else {
+    let Some(items) = params.get("line_items").and_then(Value::as_array).filter(|i| !i.is_empty()) else {
         return missing("line_items");
     };
     let mut total = 0i64;
@@ -598,10 +537,7 @@ fn create_session(ledger: &mut Ledger, params: &Value) -> Answer {
     for (n, item) in items.iter().enumerate() {
         let param = |name: &str| format!("line_items[{n}][{name}]");
         let Some(price) = item.get("price_data") else {
-            return invalid(
-                &format!("You must specify either `price` or `price_data` in line_items[{n}]."),
-                None,
-            );
+            return invalid(&format!("You must specify either `price` or `price_data` in line_items[{n}]."), None);
         };
         let Some(item_currency) = price.get("currency").and_then(Value::as_str) else {
             return missing(&param("price_data][currency"));
@@ -614,11 +550,7 @@ fn create_session(ledger: &mut Ledger, params: &Value) -> Answer {
             Ok(None) => return missing(&param("price_data][unit_amount")),
             Err(refused) => return refused,
         };
-        if price
-            .pointer("/product_data/name")
-            .and_then(Value::as_str)
-            .is_none_or(str::is_empty)
-        {
+        if price.pointer("/product_data/name").and_then(Value::as_str).is_none_or(str::is_empty) {
             return missing(&param("price_data][product_data][name"));
         }
         let quantity = match integer(item, "quantity", &param("quantity")) {
@@ -688,10 +620,9 @@ fn create_intent(ledger: &mut Ledger, params: &Value) -> Answer {
 }
 
 fn create_refund(ledger: &mut Ledger, params: &Value) -> Answer {
-    if let Some(unknown) = unknown_param(
-        params,
-        &["payment_intent", "charge", "amount", "reason", "metadata.*", "expand.N"],
-    ) {
+    if let Some(unknown) =
+        unknown_param(params, &["payment_intent", "charge", "amount", "reason", "metadata.*", "expand.N"])
+    {
         return unknown;
     }
     let Some(payment_intent) = params.get("payment_intent").and_then(Value::as_str) else {
@@ -804,10 +735,9 @@ fn check_amount(amount: i64, currency: &str, param: &str) -> Result<(), Answer> 
 fn integer(object: &Value, field: &str, param: &str) -> Result<Option<i64>, Answer> {
     match object.get(field) {
         None => Ok(None),
-        Some(Value::String(text)) => text
-            .parse::<i64>()
-            .map(Some)
-            .map_err(|_| invalid(&format!("Invalid integer: {text}"), Some(param))),
+        Some(Value::String(text)) => {
+            text.parse::<i64>().map(Some).map_err(|_| invalid(&format!("Invalid integer: {text}"), Some(param)))
+        }
         Some(_) => Err(invalid(&format!("Invalid integer: {param}"), Some(param))),
     }
 }
@@ -843,16 +773,11 @@ fn split_key(key: &str) -> Result<Vec<String>, String> {
 }
 
 fn insert(node: &mut Value, segments: &[String], value: String, key: &str) -> Result<(), String> {
-    let map = node
-        .as_object_mut()
-        .ok_or_else(|| format!("Invalid parameter: {key} conflicts with another parameter"))?;
+    let map =
+        node.as_object_mut().ok_or_else(|| format!("Invalid parameter: {key} conflicts with another parameter"))?;
     let (first, rest) = segments.split_first().expect("at least one segment");
     // `x[]=a&x[]=b` appends.
-    let first = if first.is_empty() {
-        map.len().to_string()
-    } else {
-        first.clone()
-    };
+    let first = if first.is_empty() { map.len().to_string() } else { first.clone() };
     if rest.is_empty() {
         if map.contains_key(&first) {
             return Err(format!("Received duplicate parameter: {key}"));
@@ -871,11 +796,7 @@ fn arrayify(value: Value) -> Value {
             let is_array = !map.is_empty() && (0..map.len()).all(|i| map.contains_key(&i.to_string()));
             if is_array {
                 let mut map = map;
-                Value::Array(
-                    (0..map.len())
-                        .map(|i| arrayify(map.remove(&i.to_string()).unwrap()))
-                        .collect(),
-                )
+                Value::Array((0..map.len()).map(|i| arrayify(map.remove(&i.to_string()).unwrap())).collect())
             } else {
                 Value::Object(map.into_iter().map(|(k, v)| (k, arrayify(v))).collect())
             }
@@ -917,16 +838,10 @@ fn unknown_param(params: &Value, allowed: &[&str]) -> Option<Answer> {
                 literal => literal == segment,
             })
     };
-    leaves
-        .into_iter()
-        .find(|leaf| !allowed.iter().any(|pattern| matches(leaf, pattern)))
-        .map(|leaf| {
-            let name = leaf
-                .iter()
-                .skip(1)
-                .fold(leaf[0].clone(), |name, segment| format!("{name}[{segment}]"));
-            invalid(&format!("Received unknown parameter: {name}"), Some(&name))
-        })
+    leaves.into_iter().find(|leaf| !allowed.iter().any(|pattern| matches(leaf, pattern))).map(|leaf| {
+        let name = leaf.iter().skip(1).fold(leaf[0].clone(), |name, segment| format!("{name}[{segment}]"));
+        invalid(&format!("Received unknown parameter: {name}"), Some(&name))
+    })
 }
 
 /// Replays aside, the fake keeps one record per key: what a test can ask about a key.
@@ -943,11 +858,7 @@ impl FakeStripe {
         self.requests()
             .into_iter()
             .filter(|r| r.method == "POST")
-            .map(|r| KeyUse {
-                key: r.idempotency_key.unwrap_or_default(),
-                path: r.path,
-                body: r.raw_body,
-            })
+            .map(|r| KeyUse { key: r.idempotency_key.unwrap_or_default(), path: r.path, body: r.raw_body })
             .collect()
     }
 

@@ -23,10 +23,7 @@ pub struct SentMessage {
 
 impl SentMessage {
     pub fn param(&self, name: &str) -> Option<&str> {
-        self.params
-            .iter()
-            .find(|(key, _)| key == name)
-            .map(|(_, value)| value.as_str())
+        self.params.iter().find(|(key, _)| key == name).map(|(_, value)| value.as_str())
     }
 }
 
@@ -58,10 +55,7 @@ impl FakeTwilio {
     pub async fn start() -> Self {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
-        let fake = Self {
-            url,
-            ledger: Arc::default(),
-        };
+        let fake = Self { url, ledger: Arc::default() };
         let app = Router::new()
             .route("/2010-04-01/Accounts/{account}", get(account))
             .route("/2010-04-01/Accounts/{account}/Messages.json", post(create_message))
@@ -112,10 +106,7 @@ async fn account(State(fake): State<FakeTwilio>, Path(account): Path<String>, he
     if let Some(refused) = fake.admit(sid, &headers) {
         return refused;
     }
-    (
-        StatusCode::OK,
-        Json(json!({ "sid": sid, "friendly_name": "Test account", "status": "active" })),
-    )
+    (StatusCode::OK, Json(json!({ "sid": sid, "friendly_name": "Test account", "status": "active" })))
 }
 
 async fn create_message(
@@ -131,12 +122,7 @@ async fn create_message(
         return twilio_error(400, 20001, "Content-Type must be application/x-www-form-urlencoded");
     }
     let params: Vec<(String, String)> = url::form_urlencoded::parse(&body).into_owned().collect();
-    let param = |name: &str| {
-        params
-            .iter()
-            .find(|(key, _)| key == name)
-            .map(|(_, value)| value.clone())
-    };
+    let param = |name: &str| params.iter().find(|(key, _)| key == name).map(|(_, value)| value.clone());
     if param("To").is_none() {
         return twilio_error(400, 21604, "A 'To' phone number is required.");
     }
@@ -148,10 +134,7 @@ async fn create_message(
     }
     let mut ledger = fake.ledger.lock().unwrap();
     let sid = format!("SM{:032x}", ledger.messages.len() + 1);
-    ledger.messages.push(SentMessage {
-        sid: sid.clone(),
-        params: params.clone(),
-    });
+    ledger.messages.push(SentMessage { sid: sid.clone(), params: params.clone() });
     (
         StatusCode::CREATED,
         Json(json!({

@@ -67,25 +67,13 @@ impl TestHost {
         };
         let modules = dir.join("modules");
         if !options.bare {
-            install(
-                &modules,
-                "payment_mygateway",
-                &repo().join("manifests/payment_mygateway.yaml"),
-            );
+            install(&modules, "payment_mygateway", &repo().join("manifests/payment_mygateway.yaml"));
         }
         for identifier in &options.modules {
-            install(
-                &modules,
-                identifier,
-                &repo().join(format!("manifests/{identifier}.yaml")),
-            );
+            install(&modules, identifier, &repo().join(format!("manifests/{identifier}.yaml")));
         }
         if options.with_hostile {
-            install(
-                &modules,
-                "test_hostile",
-                &repo().join("tests/fixtures/test_hostile.yaml"),
-            );
+            install(&modules, "test_hostile", &repo().join("tests/fixtures/test_hostile.yaml"));
         }
         let config = ServeConfig {
             listen: "127.0.0.1:0".parse().unwrap(),
@@ -107,19 +95,8 @@ impl TestHost {
             .await
             .expect("host serves");
         });
-        let client = reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .unwrap();
-        Self {
-            url,
-            client,
-            app,
-            dir,
-            temp,
-            shutdown: Some(shutdown),
-            task: Some(task),
-        }
+        let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+        Self { url, client, app, dir, temp, shutdown: Some(shutdown), task: Some(task) }
     }
 
     /// Stops serving and waits for the server to finish. Returns the host's folder (if the
@@ -140,9 +117,7 @@ impl TestHost {
     }
 
     pub fn as_key(&self, key: &str, method: Method, path: &str) -> RequestBuilder {
-        self.client
-            .request(method, format!("{}{path}", self.url))
-            .bearer_auth(key)
+        self.client.request(method, format!("{}{path}", self.url)).bearer_auth(key)
     }
 
     pub fn public(&self, method: Method, path: &str) -> RequestBuilder {
@@ -162,20 +137,15 @@ impl TestHost {
 
     /// Creates an integration of `module` for `company_id`, sets credentials and enables it.
     pub async fn enabled_integration(&self, key: &str, company_id: i64, module: &str, credentials: Value) -> i64 {
-        let (status, body) = send(
-            self.as_key(key, Method::POST, "/api/integrations")
-                .json(&serde_json::json!({
-                    "company_id": company_id, "module": module, "name": format!("{module} for {company_id}"),
-                })),
-        )
+        let (status, body) = send(self.as_key(key, Method::POST, "/api/integrations").json(&serde_json::json!({
+            "company_id": company_id, "module": module, "name": format!("{module} for {company_id}"),
+        })))
         .await;
         assert_eq!(status, StatusCode::CREATED, "{body}");
         let id = body["id"].as_i64().unwrap();
-        let (status, body) = send(
-            self.as_key(key, Method::PUT, &format!("/api/integrations/{id}/credentials"))
-                .json(&credentials),
-        )
-        .await;
+        let (status, body) =
+            send(self.as_key(key, Method::PUT, &format!("/api/integrations/{id}/credentials")).json(&credentials))
+                .await;
         assert_eq!(status, StatusCode::OK, "{body}");
         let (status, body) = send(self.as_key(key, Method::POST, &format!("/api/integrations/{id}/enable"))).await;
         assert_eq!(status, StatusCode::OK, "{body}");
@@ -221,10 +191,7 @@ impl TestHost {
     pub async fn upload_module(&self, manifest: &str, component: Vec<u8>) -> (StatusCode, Value) {
         let form = reqwest::multipart::Form::new()
             .text("manifest", manifest.to_string())
-            .part(
-                "component",
-                reqwest::multipart::Part::bytes(component).file_name("module.wasm"),
-            );
+            .part("component", reqwest::multipart::Part::bytes(component).file_name("module.wasm"));
         send(self.admin(Method::POST, "/api/admin/modules").multipart(form)).await
     }
 
@@ -236,10 +203,7 @@ impl TestHost {
             if condition(&modules) {
                 return modules;
             }
-            assert!(
-                std::time::Instant::now() < deadline,
-                "modules never reached the expected state: {modules}"
-            );
+            assert!(std::time::Instant::now() < deadline, "modules never reached the expected state: {modules}");
             tokio::time::sleep(std::time::Duration::from_millis(50)).await;
         }
     }

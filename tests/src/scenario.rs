@@ -32,14 +32,8 @@ impl MyGatewayScenario {
             "mygateway_secret_key": SECRET_KEY,
             "mygateway_webhook_secret": WEBHOOK_SECRET,
         });
-        let integration_id = host
-            .enabled_integration(ADMIN_KEY, 1, "payment_mygateway", credentials)
-            .await;
-        Self {
-            host,
-            fake,
-            integration_id,
-        }
+        let integration_id = host.enabled_integration(ADMIN_KEY, 1, "payment_mygateway", credentials).await;
+        Self { host, fake, integration_id }
     }
 
     /// Initiates a payment of `amount` USD for invoice `document_id`; returns the answer.
@@ -62,10 +56,7 @@ impl MyGatewayScenario {
 
     /// The gateway session id of an initiated transaction.
     pub async fn session_id(&self, transaction_id: i64) -> String {
-        self.host.transaction(transaction_id).await["gateway_reference"]
-            .as_str()
-            .unwrap()
-            .to_string()
+        self.host.transaction(transaction_id).await["gateway_reference"].as_str().unwrap().to_string()
     }
 
     /// Delivers a MyGateway webhook signed with `secret` (None: no signature header).

@@ -41,14 +41,8 @@ pub struct StripeScenario {
 impl StripeScenario {
     pub async fn start() -> Self {
         let (host, fake) = Self::host().await;
-        let integration_id = host
-            .enabled_integration(ADMIN_KEY, 1, "payment_stripe", credentials())
-            .await;
-        Self {
-            host,
-            fake,
-            integration_id,
-        }
+        let integration_id = host.enabled_integration(ADMIN_KEY, 1, "payment_stripe", credentials()).await;
+        Self { host, fake, integration_id }
     }
 
     /// A host with the Stripe module and a fake Stripe, but no integration yet.
@@ -70,20 +64,16 @@ impl StripeScenario {
         kind: &str,
         document_id: i64,
     ) -> (StatusCode, Value) {
-        send(
-            self.host
-                .admin(Method::POST, "/api/online_payment/initiate")
-                .json(&json!({
-                    "integration_id": self.integration_id,
-                    "amount": amount,
-                    "currency": currency,
-                    "document_model": "Invoice",
-                    "document_id": document_id,
-                    "return_url": "https://erp.example/portal/invoice/42",
-                    "cancel_url": "https://erp.example/portal/invoice/42?cancelled=1",
-                    "integration_type": kind,
-                })),
-        )
+        send(self.host.admin(Method::POST, "/api/online_payment/initiate").json(&json!({
+            "integration_id": self.integration_id,
+            "amount": amount,
+            "currency": currency,
+            "document_model": "Invoice",
+            "document_id": document_id,
+            "return_url": "https://erp.example/portal/invoice/42",
+            "cancel_url": "https://erp.example/portal/invoice/42?cancelled=1",
+            "integration_type": kind,
+        })))
         .await
     }
 
@@ -127,31 +117,20 @@ impl StripeScenario {
     pub async fn refund(&self, transaction_id: i64, body: Value) -> (StatusCode, Value) {
         send(
             self.host
-                .admin(
-                    Method::POST,
-                    &format!("/api/online_payment/transaction/{transaction_id}/refund"),
-                )
+                .admin(Method::POST, &format!("/api/online_payment/transaction/{transaction_id}/refund"))
                 .json(&body),
         )
         .await
     }
 
     pub async fn sync(&self, transaction_id: i64) -> (StatusCode, Value) {
-        send(self.host.admin(
-            Method::POST,
-            &format!("/api/online_payment/transaction/{transaction_id}/sync"),
-        ))
-        .await
+        send(self.host.admin(Method::POST, &format!("/api/online_payment/transaction/{transaction_id}/sync"))).await
     }
 
     /// The payer's browser comes back to the public return URL; returns where it is sent.
     pub async fn payer_returns(&self, query: &str) -> String {
-        let response = self
-            .host
-            .public(Method::GET, &format!("/api/online_payment/return?{query}"))
-            .send()
-            .await
-            .unwrap();
+        let response =
+            self.host.public(Method::GET, &format!("/api/online_payment/return?{query}")).send().await.unwrap();
         assert_eq!(response.status(), StatusCode::SEE_OTHER);
         response.headers()["location"].to_str().unwrap().to_string()
     }
@@ -163,9 +142,7 @@ impl StripeScenario {
         let id = answer["transaction_id"].as_i64().unwrap();
         let session_id = self.gateway_reference(id).await;
         let payment_intent = self.fake.pay_checkout(&session_id);
-        let (status, body) = self
-            .deliver("checkout.session.completed", self.fake.session(&session_id))
-            .await;
+        let (status, body) = self.deliver("checkout.session.completed", self.fake.session(&session_id)).await;
         assert_eq!(status, StatusCode::OK, "{body}");
         assert_eq!(self.host.transaction(id).await["state"], "Captured");
         (id, session_id, payment_intent)
@@ -178,9 +155,7 @@ impl StripeScenario {
         let id = answer["transaction_id"].as_i64().unwrap();
         let payment_intent = self.gateway_reference(id).await;
         self.fake.succeed_intent(&payment_intent);
-        let (status, body) = self
-            .deliver("payment_intent.succeeded", self.fake.intent(&payment_intent))
-            .await;
+        let (status, body) = self.deliver("payment_intent.succeeded", self.fake.intent(&payment_intent)).await;
         assert_eq!(status, StatusCode::OK, "{body}");
         assert_eq!(self.host.transaction(id).await["state"], "Captured");
         (id, payment_intent)

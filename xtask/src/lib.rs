@@ -9,10 +9,7 @@ pub const WASM_TARGET: &str = "wasm32-wasip2";
 
 /// The repository root.
 pub fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("xtask sits in the repository")
-        .to_path_buf()
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("xtask sits in the repository").to_path_buf()
 }
 
 pub fn providers_dir() -> PathBuf {
@@ -27,10 +24,8 @@ pub fn wasm_output_dir() -> PathBuf {
 /// Fails with the `rustup` hint when the wasm target's standard library is missing.
 pub fn ensure_wasm_target() -> Result<(), String> {
     let rustc = std::env::var("RUSTC").unwrap_or_else(|_| "rustc".into());
-    let output = Command::new(&rustc)
-        .args(["--print", "sysroot"])
-        .output()
-        .map_err(|e| format!("cannot run {rustc}: {e}"))?;
+    let output =
+        Command::new(&rustc).args(["--print", "sysroot"]).output().map_err(|e| format!("cannot run {rustc}: {e}"))?;
     let sysroot = String::from_utf8_lossy(&output.stdout).trim().to_string();
     if Path::new(&sysroot).join("lib/rustlib").join(WASM_TARGET).exists() {
         Ok(())
@@ -47,9 +42,7 @@ pub fn build_providers() -> Result<PathBuf, String> {
     ensure_wasm_target()?;
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let mut command = Command::new(cargo);
-    command
-        .current_dir(providers_dir())
-        .args(["build", "--release", "--target", WASM_TARGET, "--workspace"]);
+    command.current_dir(providers_dir()).args(["build", "--release", "--target", WASM_TARGET, "--workspace"]);
     // A build script inherits the outer build's settings; none of them apply here.
     for variable in [
         "CARGO_ENCODED_RUSTFLAGS",
@@ -144,10 +137,7 @@ pub fn install_modules(modules_dir: &Path) -> Result<Vec<String>, String> {
         std::fs::create_dir_all(&target).map_err(|e| format!("{}: {e}", target.display()))?;
         let component = built.join(&module.component_file);
         std::fs::copy(&component, target.join(&module.component_file)).map_err(|e| {
-            format!(
-                "{}: {e} (is the crate's output named after runtime.component?)",
-                component.display()
-            )
+            format!("{}: {e} (is the crate's output named after runtime.component?)", component.display())
         })?;
         std::fs::copy(&module.manifest, target.join("manifest.yaml"))
             .map_err(|e| format!("{}: {e}", module.manifest.display()))?;

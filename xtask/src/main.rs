@@ -20,11 +20,7 @@ fn main() -> ExitCode {
         "serve" => serve(&rest),
         "test" => test(&rest),
         "lint" => lint(),
-        "install" => install(
-            rest.first()
-                .map(PathBuf::from)
-                .unwrap_or_else(|| repo_root().join("modules")),
-        ),
+        "install" => install(rest.first().map(PathBuf::from).unwrap_or_else(|| repo_root().join("modules"))),
         "build-providers" => build_providers().map(|dir| println!("built into {}", dir.display())),
         _ => Err("usage: cargo xtask serve [ARGS…] | test [ARGS…] | lint | install [DIR] | build-providers".into()),
     };
@@ -61,9 +57,7 @@ fn install(dir: PathBuf) -> Result<(), String> {
 fn serve(args: &[String]) -> Result<(), String> {
     install(repo_root().join("modules"))?;
     let mut command = cargo();
-    command
-        .args(["run", "--release", "-p", "integrations-host", "--", "serve"])
-        .args(args);
+    command.args(["run", "--release", "-p", "integrations-host", "--", "serve"]).args(args);
     run(command)
 }
 

@@ -22,15 +22,8 @@ impl FromRequestParts<Arc<App>> for Caller {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, app: &Arc<App>) -> Result<Self, Self::Rejection> {
-        let header = parts
-            .headers
-            .get(axum::http::header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok());
-        let Some(key) = header
-            .and_then(|h| h.strip_prefix("Bearer "))
-            .map(str::trim)
-            .filter(|k| !k.is_empty())
-        else {
+        let header = parts.headers.get(axum::http::header::AUTHORIZATION).and_then(|v| v.to_str().ok());
+        let Some(key) = header.and_then(|h| h.strip_prefix("Bearer ")).map(str::trim).filter(|k| !k.is_empty()) else {
             return Err(ApiError::new(
                 StatusCode::UNAUTHORIZED,
                 "missing_api_key",
@@ -41,16 +34,9 @@ impl FromRequestParts<Arc<App>> for Caller {
         if bool::from(hash.as_bytes().ct_eq(app.admin_key_hash.as_bytes())) {
             return Ok(Caller::Admin);
         }
-        match api_keys::find(app.db.pool(), &hash)
-            .await
-            .map_err(crate::services::ServiceError::from)?
-        {
+        match api_keys::find(app.db.pool(), &hash).await.map_err(crate::services::ServiceError::from)? {
             Some((key_id, company_id)) => Ok(Caller::Company { key_id, company_id }),
-            None => Err(ApiError::new(
-                StatusCode::UNAUTHORIZED,
-                "invalid_api_key",
-                "The API key is not valid.",
-            )),
+            None => Err(ApiError::new(StatusCode::UNAUTHORIZED, "invalid_api_key", "The API key is not valid.")),
         }
     }
 }
@@ -59,10 +45,8 @@ impl FromRequestParts<Arc<App>> for Caller {
 pub fn require_admin(caller: Caller) -> Result<(), ApiError> {
     match caller {
         Caller::Admin => Ok(()),
-        Caller::Company { .. } => Err(ApiError::new(
-            StatusCode::FORBIDDEN,
-            "admin_only",
-            "Only the admin key may do this.",
-        )),
+        Caller::Company { .. } => {
+            Err(ApiError::new(StatusCode::FORBIDDEN, "admin_only", "Only the admin key may do this."))
+        }
     }
 }

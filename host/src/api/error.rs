@@ -20,12 +20,7 @@ pub struct ApiError {
 
 impl ApiError {
     pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
-        Self {
-            status,
-            code,
-            message: message.into(),
-            context: Vec::new(),
-        }
+        Self { status, code, message: message.into(), context: Vec::new() }
     }
 
     /// A webhook whose signature the provider rejected.
@@ -60,16 +55,9 @@ impl From<ServiceError> for ApiError {
             ServiceError::Invalid { code, message } => Self::new(StatusCode::UNPROCESSABLE_ENTITY, code, message),
             ServiceError::Conflict { code, message } => Self::new(StatusCode::CONFLICT, code, message),
             ServiceError::Gateway(error) => gateway_error(error),
-            ServiceError::PaymentFailed {
-                transaction_id,
-                reference,
-                error,
-            } => {
+            ServiceError::PaymentFailed { transaction_id, reference, error } => {
                 let mut answer = gateway_error(error);
-                answer.context = vec![
-                    ("transaction_id", transaction_id.into()),
-                    ("reference", reference.into()),
-                ];
+                answer.context = vec![("transaction_id", transaction_id.into()), ("reference", reference.into())];
                 answer
             }
             ServiceError::MessageFailed { message_id, error } => {

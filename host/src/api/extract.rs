@@ -58,11 +58,7 @@ impl<S: Send + Sync> FromRequestParts<S> for Id {
             .and_then(|Path(text)| text.parse().ok())
             .map(Self)
             .ok_or_else(|| {
-                ApiError::new(
-                    StatusCode::BAD_REQUEST,
-                    "invalid_id",
-                    "The id in the path must be an integer.",
-                )
+                ApiError::new(StatusCode::BAD_REQUEST, "invalid_id", "The id in the path must be an integer.")
             })
     }
 }

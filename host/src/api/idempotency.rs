@@ -54,15 +54,10 @@ where
     };
     match claim {
         Claim::Replay { status, body } => {
-            let mut response = (
-                StatusCode::from_u16(status).unwrap_or(StatusCode::OK),
-                [("content-type", "application/json")],
-                body,
-            )
-                .into_response();
-            response
-                .headers_mut()
-                .insert("idempotent-replayed", HeaderValue::from_static("true"));
+            let mut response =
+                (StatusCode::from_u16(status).unwrap_or(StatusCode::OK), [("content-type", "application/json")], body)
+                    .into_response();
+            response.headers_mut().insert("idempotent-replayed", HeaderValue::from_static("true"));
             response
         }
         Claim::Mismatch => ApiError::new(

@@ -36,9 +36,7 @@ pub struct ListQuery {
 }
 
 pub async fn list(State(app): State<Arc<App>>, caller: Caller, ApiQuery(query): ApiQuery<ListQuery>) -> JsonResult {
-    let rows = app
-        .list_integrations(caller, query.company_id, query.category.as_deref())
-        .await?;
+    let rows = app.list_integrations(caller, query.company_id, query.category.as_deref()).await?;
     let mut shown = Vec::with_capacity(rows.len());
     for row in rows {
         shown.push(views::integration(&app.integration_view(row).await?));
@@ -79,9 +77,7 @@ pub async fn delete(State(app): State<Arc<App>>, caller: Caller, Id(id): Id) -> 
 /// The integration's IntegrationMapper entries (local id ↔ remote id per model).
 pub async fn mappings(State(app): State<Arc<App>>, caller: Caller, Id(id): Id) -> JsonResult {
     let row = app.visible_integration(caller, id).await?;
-    let mappings = crate::store::mappings::list(&app.db, row.id)
-        .await
-        .map_err(crate::services::ServiceError::from)?;
+    let mappings = crate::store::mappings::list(&app.db, row.id).await.map_err(crate::services::ServiceError::from)?;
     Ok(Json(
         mappings
             .iter()

@@ -47,9 +47,7 @@ pub async fn list(
     caller: Caller,
     ApiQuery(query): ApiQuery<ListQuery>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    let rows = app
-        .list_messages(caller, query.company_id, query.direction.as_deref())
-        .await?;
+    let rows = app.list_messages(caller, query.company_id, query.direction.as_deref()).await?;
     Ok(Json(rows.iter().map(|row| views::message(row, &[])).collect()))
 }
 

@@ -3,6 +3,7 @@
 
 mod auth;
 mod error;
+mod events;
 mod extract;
 mod idempotency;
 mod integrations;
@@ -36,6 +37,10 @@ pub fn router(app: Arc<App>) -> Router {
     Router::new()
         .route("/healthz", get(ops::healthz))
         .route("/api/admin/api_keys", post(modules::create_api_key))
+        .route("/api/events", get(events::pull))
+        .route("/api/admin/event_endpoints", post(events::add_endpoint))
+        .route("/api/admin/events/{id}", get(events::show))
+        .route("/api/admin/events/{id}/redeliver", post(events::redeliver))
         .route("/api/modules", get(modules::list))
         .route("/api/modules/{identifier}/versions", get(modules::versions))
         .route(
@@ -43,16 +48,11 @@ pub fn router(app: Arc<App>) -> Router {
             post(modules::install).layer(DefaultBodyLimit::max(MAX_COMPONENT_BYTES + MAX_BODY_BYTES)),
         )
         .route("/api/admin/modules/{identifier}/activate", post(modules::activate))
-        .route(
-            "/api/admin/modules/{identifier}",
-            axum::routing::delete(modules::uninstall),
-        )
+        .route("/api/admin/modules/{identifier}", axum::routing::delete(modules::uninstall))
         .route("/api/integrations", post(integrations::create).get(integrations::list))
         .route(
             "/api/integrations/{id}",
-            get(integrations::show)
-                .patch(integrations::patch)
-                .delete(integrations::delete),
+            get(integrations::show).patch(integrations::patch).delete(integrations::delete),
         )
         .route("/api/integrations/{id}/credentials", put(integrations::set_credentials))
         .route("/api/integrations/{id}/enable", post(integrations::enable))
@@ -61,10 +61,7 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/api/online_payment/integrations", get(online_payment::integrations))
         .route("/api/online_payment/initiate", post(online_payment::initiate))
         .route("/api/online_payment/transaction/{id}", get(online_payment::transaction))
-        .route(
-            "/api/online_payment/transaction/{id}/refund",
-            post(online_payment::refund),
-        )
+        .route("/api/online_payment/transaction/{id}/refund", post(online_payment::refund))
         .route("/api/online_payment/transaction/{id}/sync", post(online_payment::sync))
         .route("/api/online_payment/payments", get(online_payment::payments))
         .route("/api/online_payment/return", get(online_payment::payer_returned))

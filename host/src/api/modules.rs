@@ -58,41 +58,21 @@ pub async fn install(
     require_admin(caller)?;
     let (mut manifest, mut component) = (None, None);
     let bad = |message: String| ApiError::new(StatusCode::BAD_REQUEST, "invalid_upload", message);
-    while let Some(field) = form
-        .next_field()
-        .await
-        .map_err(|e| upload_error(e.status(), e.body_text()))?
-    {
+    while let Some(field) = form.next_field().await.map_err(|e| upload_error(e.status(), e.body_text()))? {
         match field.name() {
             Some("manifest") => {
-                manifest = Some(
-                    field
-                        .text()
-                        .await
-                        .map_err(|e| upload_error(e.status(), e.body_text()))?,
-                )
+                manifest = Some(field.text().await.map_err(|e| upload_error(e.status(), e.body_text()))?)
             }
             Some("component") => {
-                component = Some(
-                    field
-                        .bytes()
-                        .await
-                        .map_err(|e| upload_error(e.status(), e.body_text()))?
-                        .to_vec(),
-                )
+                component = Some(field.bytes().await.map_err(|e| upload_error(e.status(), e.body_text()))?.to_vec())
             }
             other => {
-                return Err(bad(format!(
-                    "unexpected part `{}`; send `manifest` and `component`",
-                    other.unwrap_or("")
-                )))
+                return Err(bad(format!("unexpected part `{}`; send `manifest` and `component`", other.unwrap_or(""))))
             }
         }
     }
     let (Some(manifest), Some(component)) = (manifest, component) else {
-        return Err(bad(
-            "send both a `manifest` part (YAML) and a `component` part (wasm)".into()
-        ));
+        return Err(bad("send both a `manifest` part (YAML) and a `component` part (wasm)".into()));
     };
     match app.install_module(manifest, component, None).await? {
         Installed::Activated { module, previous } => {
@@ -102,9 +82,7 @@ pub async fn install(
         }
         Installed::Unchanged { version } => {
             let live = app.registry.all().into_iter().find(|m| m.manifest.version == version);
-            let body = live
-                .map(|m| views::module(&m))
-                .unwrap_or_else(|| json!({ "version": version }));
+            let body = live.map(|m| views::module(&m)).unwrap_or_else(|| json!({ "version": version }));
             Ok((StatusCode::OK, Json(body)))
         }
     }

@@ -32,13 +32,8 @@ pub async fn integrations(
     caller: Caller,
     ApiQuery(query): ApiQuery<CompanyQuery>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    let rows = app
-        .list_integrations(
-            caller,
-            query.company_id,
-            Some(IntegrationCategory::OnlinePayment.as_str()),
-        )
-        .await?;
+    let rows =
+        app.list_integrations(caller, query.company_id, Some(IntegrationCategory::OnlinePayment.as_str())).await?;
     let listed: Vec<_> = rows
         .iter()
         .filter(|row| row.is_enabled())
@@ -110,11 +105,7 @@ pub async fn refund(
 ) -> Response {
     let route = format!("refund:{id}");
     idempotent(&app, caller, &headers, &route, &body, || async {
-        let request = if body.iter().all(u8::is_ascii_whitespace) {
-            parse_json(b"{}")?
-        } else {
-            parse_json(&body)?
-        };
+        let request = if body.iter().all(u8::is_ascii_whitespace) { parse_json(b"{}")? } else { parse_json(&body)? };
         let outcome = app.refund(caller, id, request).await?;
         Ok((StatusCode::OK, refund_answer(&outcome)))
     })
@@ -123,9 +114,7 @@ pub async fn refund(
 
 fn refund_answer(outcome: &RefundOutcome) -> serde_json::Value {
     let transaction = &outcome.transaction;
-    let refunded = Currency::parse(&transaction.currency)
-        .map(|c| format_minor(transaction.refunded_minor, c))
-        .ok();
+    let refunded = Currency::parse(&transaction.currency).map(|c| format_minor(transaction.refunded_minor, c)).ok();
     json!({
         "success": outcome.success,
         "refund_reference": outcome.refund_reference,
@@ -151,16 +140,12 @@ pub async fn payments(
     ApiQuery(query): ApiQuery<PaymentsQuery>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     let company = caller.company_filter(query.company_id)?;
-    let rows = app
-        .payments_of(company, query.document_model.as_deref(), query.document_id)
-        .await?;
+    let rows = app.payments_of(company, query.document_model.as_deref(), query.document_id).await?;
     Ok(Json(rows.iter().map(views::payment).collect()))
 }
 
 fn query_pairs(raw: Option<String>) -> Vec<(String, String)> {
-    url::form_urlencoded::parse(raw.unwrap_or_default().as_bytes())
-        .into_owned()
-        .collect()
+    url::form_urlencoded::parse(raw.unwrap_or_default().as_bytes()).into_owned().collect()
 }
 
 fn txn_of(pairs: &[(String, String)]) -> Result<String, ApiError> {
@@ -168,13 +153,7 @@ fn txn_of(pairs: &[(String, String)]) -> Result<String, ApiError> {
         .iter()
         .find(|(name, _)| name == "txn")
         .map(|(_, value)| value.clone())
-        .ok_or_else(|| {
-            ApiError::new(
-                StatusCode::BAD_REQUEST,
-                "missing_txn",
-                "The `txn` query parameter is required.",
-            )
-        })
+        .ok_or_else(|| ApiError::new(StatusCode::BAD_REQUEST, "missing_txn", "The `txn` query parameter is required."))
 }
 
 /// Public: the payer's browser returns here from the gateway.

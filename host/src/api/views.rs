@@ -18,9 +18,7 @@ fn decimal(minor: i64, currency: &str) -> Value {
 }
 
 fn stored_json(text: &Option<String>) -> Value {
-    text.as_deref()
-        .and_then(|t| serde_json::from_str(t).ok())
-        .unwrap_or(Value::Null)
+    text.as_deref().and_then(|t| serde_json::from_str(t).ok()).unwrap_or(Value::Null)
 }
 
 pub fn module(module: &LoadedModule) -> Value {

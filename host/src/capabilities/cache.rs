@@ -47,10 +47,7 @@ impl ProviderCache {
         if entries.len() >= MAX_ENTRIES_PER_INTEGRATION && !entries.contains_key(&key) {
             entries.retain(|_, (_, expires)| *expires > now);
             if entries.len() >= MAX_ENTRIES_PER_INTEGRATION {
-                let soonest = entries
-                    .iter()
-                    .min_by_key(|(_, (_, expires))| *expires)
-                    .map(|(k, _)| k.clone());
+                let soonest = entries.iter().min_by_key(|(_, (_, expires))| *expires).map(|(k, _)| k.clone());
                 if let Some(soonest) = soonest {
                     entries.remove(&soonest);
                 }
@@ -73,9 +70,7 @@ impl cache::Host for CallContext {
 
     async fn set(&mut self, key: String, value: String, ttl_seconds: u32) -> wasmtime::Result<()> {
         let ttl = Duration::from_secs(u64::from(ttl_seconds));
-        self.services
-            .cache
-            .set(self.integration.integration_id, key, value, ttl);
+        self.services.cache.set(self.integration.integration_id, key, value, ttl);
         Ok(())
     }
 
@@ -107,12 +102,7 @@ mod tests {
             cache.set(1, format!("k{i}"), "v".into(), Duration::from_secs(60));
         }
         assert_eq!(cache.entries.lock().unwrap()[&1].len(), MAX_ENTRIES_PER_INTEGRATION);
-        cache.set(
-            1,
-            "big".into(),
-            "x".repeat(MAX_VALUE_BYTES + 1),
-            Duration::from_secs(60),
-        );
+        cache.set(1, "big".into(), "x".repeat(MAX_VALUE_BYTES + 1), Duration::from_secs(60));
         assert_eq!(cache.get(1, "big"), None);
     }
 }

@@ -44,20 +44,13 @@ impl CredentialSet {
 
     /// Every secret value, for masking.
     pub fn secret_values(&self) -> impl Iterator<Item = &str> {
-        self.fields
-            .values()
-            .filter(|(_, secret)| *secret)
-            .filter_map(|(value, _)| value.as_deref())
+        self.fields.values().filter(|(_, secret)| *secret).filter_map(|(value, _)| value.as_deref())
     }
 }
 
 impl fmt::Debug for CredentialSet {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let mut names: Vec<_> = self
-            .fields
-            .iter()
-            .map(|(name, (value, _))| (name, value.is_some()))
-            .collect();
+        let mut names: Vec<_> = self.fields.iter().map(|(name, (value, _))| (name, value.is_some())).collect();
         names.sort();
         f.debug_struct("CredentialSet").field("set", &names).finish()
     }

@@ -56,30 +56,15 @@ mod tests {
     fn matches_published_test_vectors() {
         // RFC 4231 test case 2 and RFC 2202 test case 2.
         assert_eq!(
-            hmac_encoded(
-                HmacAlgorithm::Sha256,
-                b"Jefe",
-                b"what do ya want for nothing?",
-                Encoding::Hex
-            ),
+            hmac_encoded(HmacAlgorithm::Sha256, b"Jefe", b"what do ya want for nothing?", Encoding::Hex),
             "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
         );
         assert_eq!(
-            hmac_encoded(
-                HmacAlgorithm::Sha1,
-                b"Jefe",
-                b"what do ya want for nothing?",
-                Encoding::Hex
-            ),
+            hmac_encoded(HmacAlgorithm::Sha1, b"Jefe", b"what do ya want for nothing?", Encoding::Hex),
             "effcdf6ae5eb2fa2d27416d5f184df9c259a7c79"
         );
         assert_eq!(
-            hmac_encoded(
-                HmacAlgorithm::Sha1,
-                b"Jefe",
-                b"what do ya want for nothing?",
-                Encoding::Base64
-            ),
+            hmac_encoded(HmacAlgorithm::Sha1, b"Jefe", b"what do ya want for nothing?", Encoding::Base64),
             "7/zfauXrL6LSdBbV8YTfnCWafHk="
         );
     }

@@ -86,32 +86,20 @@ impl CallContext {
         let target = format!("{}://{}{}", url.scheme(), url.host_str().unwrap_or(""), url.path());
         let fail = |error| Err((target.clone(), error));
         if !url.username().is_empty() || url.password().is_some() {
-            return fail(HttpError::InvalidRequest(
-                "credentials in URLs are refused; use a basic header".into(),
-            ));
+            return fail(HttpError::InvalidRequest("credentials in URLs are refused; use a basic header".into()));
         }
         if !self.module.allowed_hosts.allows(&url) {
             tracing::warn!(module = %self.module.identifier, integration_id = self.integration.integration_id, target, "outbound request denied: host not allowed");
             let origin = url.origin().ascii_serialization();
-            return fail(HttpError::Denied(format!(
-                "{origin} is not on the allowlist of {}",
-                self.module.identifier
-            )));
+            return fail(HttpError::Denied(format!("{origin} is not on the allowlist of {}", self.module.identifier)));
         }
         if self.http_requests_left == 0 {
             return fail(HttpError::TooManyRequests);
         }
         self.http_requests_left -= 1;
         let limits = &self.services.http;
-        if request
-            .body
-            .as_ref()
-            .is_some_and(|body| body.len() > limits.max_request_bytes)
-        {
-            return fail(HttpError::InvalidRequest(format!(
-                "request body over {} bytes",
-                limits.max_request_bytes
-            )));
+        if request.body.as_ref().is_some_and(|body| body.len() > limits.max_request_bytes) {
+            return fail(HttpError::InvalidRequest(format!("request body over {} bytes", limits.max_request_bytes)));
         }
 
         let method = match request.method {
@@ -129,12 +117,7 @@ impl CallContext {
         for header in &request.headers {
             let name = match HeaderName::from_bytes(header.name.as_bytes()) {
                 Ok(name) => name,
-                Err(_) => {
-                    return fail(HttpError::InvalidRequest(format!(
-                        "`{}` is not a header name",
-                        header.name
-                    )))
-                }
+                Err(_) => return fail(HttpError::InvalidRequest(format!("`{}` is not a header name", header.name))),
             };
             let value = match self.header_value(&header.value) {
                 Ok(value) => value,
@@ -155,12 +138,7 @@ impl CallContext {
         let headers = response
             .headers()
             .iter()
-            .map(|(name, value)| {
-                (
-                    name.as_str().to_string(),
-                    String::from_utf8_lossy(value.as_bytes()).into_owned(),
-                )
-            })
+            .map(|(name, value)| (name.as_str().to_string(), String::from_utf8_lossy(value.as_bytes()).into_owned()))
             .collect();
         let mut body = Vec::new();
         let mut stream = response.bytes_stream();
@@ -182,9 +160,9 @@ impl CallContext {
     fn header_value(&self, value: &HeaderValue) -> Result<ReqwestHeaderValue, HttpError> {
         let credential = |name: &str| match self.credentials.value_for_host(name) {
             Ok(value) => Ok(value.to_string()),
-            Err(CredentialLookup::Unknown) => Err(HttpError::UnknownCredential(format!(
-                "`{name}` is not declared in the manifest"
-            ))),
+            Err(CredentialLookup::Unknown) => {
+                Err(HttpError::UnknownCredential(format!("`{name}` is not declared in the manifest")))
+            }
             Err(CredentialLookup::NotSet) => Err(HttpError::UnknownCredential(format!("`{name}` is not set"))),
         };
         let (text, sensitive) = match value {
@@ -192,10 +170,7 @@ impl CallContext {
             HeaderValue::Bearer(name) => (format!("Bearer {}", credential(name)?), true),
             HeaderValue::Basic((user, password)) => {
                 let pair = format!("{}:{}", credential(user)?, credential(password)?);
-                (
-                    format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(pair)),
-                    true,
-                )
+                (format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(pair)), true)
             }
             HeaderValue::Secret(name) => (credential(name)?, true),
         };
@@ -209,11 +184,7 @@ impl CallContext {
 /// A transport error's cause without the URL (which reqwest includes in its Display).
 fn connection_reason(error: &reqwest::Error) -> String {
     let mut source: Option<&dyn std::error::Error> = std::error::Error::source(error);
-    let mut reason = String::from(if error.is_connect() {
-        "connection failed"
-    } else {
-        "request failed"
-    });
+    let mut reason = String::from(if error.is_connect() { "connection failed" } else { "request failed" });
     while let Some(cause) = source {
         reason = format!("{reason}: {cause}");
         source = cause.source();

@@ -16,14 +16,7 @@ impl mapper::Host for CallContext {
     }
 
     async fn put(&mut self, model: String, local_id: String, remote_id: String) -> wasmtime::Result<()> {
-        mappings::put(
-            &self.services.db,
-            self.integration.integration_id,
-            &model,
-            &local_id,
-            &remote_id,
-        )
-        .await?;
+        mappings::put(&self.services.db, self.integration.integration_id, &model, &local_id, &remote_id).await?;
         Ok(())
     }
 }

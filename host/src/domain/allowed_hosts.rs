@@ -39,11 +39,7 @@ impl AllowedHosts {
                     Some(parent) => HostMatch::SubdomainOf(parent.to_string()),
                     None => HostMatch::Exact(host),
                 };
-                Some(Rule {
-                    scheme: "https".into(),
-                    host,
-                    port,
-                })
+                Some(Rule { scheme: "https".into(), host, port })
             })
             .collect();
         Self { rules }

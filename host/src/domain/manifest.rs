@@ -153,12 +153,7 @@ pub struct ManifestError {
 
 impl ManifestError {
     fn one(field: &str, reason: impl Into<String>) -> Self {
-        Self {
-            problems: vec![ManifestProblem {
-                field: field.into(),
-                reason: reason.into(),
-            }],
-        }
+        Self { problems: vec![ManifestProblem { field: field.into(), reason: reason.into() }] }
     }
 }
 
@@ -182,11 +177,7 @@ impl Manifest {
     pub fn parse(yaml: &str) -> Result<Self, ManifestError> {
         let manifest: Manifest = serde_yaml::from_str(yaml).map_err(|e| {
             let reason = e.to_string();
-            let field = reason
-                .split(':')
-                .next()
-                .filter(|f| !f.contains(' '))
-                .unwrap_or("manifest");
+            let field = reason.split(':').next().filter(|f| !f.contains(' ')).unwrap_or("manifest");
             ManifestError::one(field, reason.clone())
         })?;
         manifest.validate()?;
@@ -207,19 +198,12 @@ impl Manifest {
 
     /// The full world name this manifest's category requires, if any.
     pub fn expected_world(&self) -> Option<String> {
-        self.category()
-            .world()
-            .map(|world| format!("{WIT_PACKAGE}/{world}@{WIT_VERSION}"))
+        self.category().world().map(|world| format!("{WIT_PACKAGE}/{world}@{WIT_VERSION}"))
     }
 
     fn validate(&self) -> Result<(), ManifestError> {
         let mut problems = Vec::new();
-        let mut problem = |field: &str, reason: String| {
-            problems.push(ManifestProblem {
-                field: field.into(),
-                reason,
-            })
-        };
+        let mut problem = |field: &str, reason: String| problems.push(ManifestProblem { field: field.into(), reason });
 
         if self.name.trim().is_empty() {
             problem("name", "must not be empty".into());
@@ -234,16 +218,10 @@ impl Manifest {
             );
         }
         if ModuleVersion::parse(&self.version).is_none() {
-            problem(
-                "version",
-                format!("`{}` must be dot-separated numbers such as '1.0'", self.version),
-            );
+            problem("version", format!("`{}` must be dot-separated numbers such as '1.0'", self.version));
         }
         if self.category != MODULE_CATEGORY {
-            problem(
-                "category",
-                format!("must be `{MODULE_CATEGORY}`, not `{}`", self.category),
-            );
+            problem("category", format!("must be `{MODULE_CATEGORY}`, not `{}`", self.category));
         }
         match IntegrationCategory::parse(&self.integration_category) {
             None => problem(
@@ -257,20 +235,13 @@ impl Manifest {
                 if !self.dependencies.iter().any(|d| d == category.backbone()) {
                     problem(
                         "dependencies",
-                        format!(
-                            "must include `{}`, the backbone of {}",
-                            category.backbone(),
-                            category.as_str()
-                        ),
+                        format!("must include `{}`, the backbone of {}", category.backbone(), category.as_str()),
                     );
                 }
                 match category.world() {
                     None => problem(
                         "integration_category",
-                        format!(
-                            "{} is reserved: this host has no provider world for it yet",
-                            category.as_str()
-                        ),
+                        format!("{} is reserved: this host has no provider world for it yet", category.as_str()),
                     ),
                     Some(world) => {
                         let expected = format!("{WIT_PACKAGE}/{world}@{WIT_VERSION}");
@@ -341,19 +312,13 @@ impl Manifest {
         for (index, credential) in self.runtime.credentials.iter().enumerate() {
             let field = format!("runtime.credentials[{index}].name");
             if !is_identifier(&credential.name) {
-                problem(
-                    &field,
-                    format!("`{}` must be lower-case letters, digits and `_`", credential.name),
-                );
+                problem(&field, format!("`{}` must be lower-case letters, digits and `_`", credential.name));
             }
             if !seen.insert(credential.name.as_str()) {
                 problem(&field, format!("`{}` is declared twice", credential.name));
             }
             if credential.description.trim().is_empty() {
-                problem(
-                    &format!("runtime.credentials[{index}].description"),
-                    "must not be empty".into(),
-                );
+                problem(&format!("runtime.credentials[{index}].description"), "must not be empty".into());
             }
         }
         if self.runtime.limits.memory_mb == Some(0) {
@@ -420,31 +385,16 @@ mod tests {
     #[test]
     fn problems_name_their_field() {
         assert_eq!(
-            fields(with(
-                "integration_category: Online Payment",
-                "integration_category: Telepathy"
-            )),
+            fields(with("integration_category: Online Payment", "integration_category: Telepathy")),
             ["integration_category"]
         );
         assert_eq!(fields(with("- online_payment", "- messaging")), ["dependencies"]);
-        assert_eq!(
-            fields(with("payment-provider@1.0.0", "messaging-provider@1.0.0")),
-            ["runtime.world"]
-        );
-        assert_eq!(
-            fields(with("category: module_category_integrations", "category: other")),
-            ["category"]
-        );
+        assert_eq!(fields(with("payment-provider@1.0.0", "messaging-provider@1.0.0")), ["runtime.world"]);
+        assert_eq!(fields(with("category: module_category_integrations", "category: other")), ["category"]);
         assert_eq!(fields(with("version: '1.0'", "version: 'one'")), ["version"]);
+        assert_eq!(fields(with("component: payment_mygateway.wasm", "component: ../x.wasm")), ["runtime.component"]);
         assert_eq!(
-            fields(with("component: payment_mygateway.wasm", "component: ../x.wasm")),
-            ["runtime.component"]
-        );
-        assert_eq!(
-            fields(with(
-                "allowed_hosts: [api.mygateway.com]",
-                "allowed_hosts: [other.example]"
-            )),
+            fields(with("allowed_hosts: [api.mygateway.com]", "allowed_hosts: [other.example]")),
             ["runtime.endpoints.api.live"]
         );
     }

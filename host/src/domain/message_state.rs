@@ -21,14 +21,8 @@ pub enum MessageState {
 pub type MessageTransition = Transition<MessageState>;
 
 impl MessageState {
-    pub const ALL: [MessageState; 6] = [
-        Self::Queued,
-        Self::Sent,
-        Self::Delivered,
-        Self::Failed,
-        Self::Undelivered,
-        Self::Received,
-    ];
+    pub const ALL: [MessageState; 6] =
+        [Self::Queued, Self::Sent, Self::Delivered, Self::Failed, Self::Undelivered, Self::Received];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -42,10 +36,7 @@ impl MessageState {
     }
 
     pub fn is_final(self) -> bool {
-        matches!(
-            self,
-            Self::Delivered | Self::Failed | Self::Undelivered | Self::Received
-        )
+        matches!(self, Self::Delivered | Self::Failed | Self::Undelivered | Self::Received)
     }
 
     fn rank(self) -> u8 {
@@ -79,10 +70,7 @@ impl FromStr for MessageState {
     type Err = String;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Self::ALL
-            .into_iter()
-            .find(|state| state.as_str() == s)
-            .ok_or_else(|| format!("unknown message state `{s}`"))
+        Self::ALL.into_iter().find(|state| state.as_str() == s).ok_or_else(|| format!("unknown message state `{s}`"))
     }
 }
 
@@ -108,11 +96,7 @@ mod tests {
     fn follows_the_documented_lifecycle() {
         assert_eq!(Queued.transition(Sent), Transition::Advance(Sent));
         assert_eq!(Sent.transition(Delivered), Transition::Advance(Delivered));
-        assert_eq!(
-            Queued.transition(Delivered),
-            Transition::Advance(Delivered),
-            "a lost `sent` callback"
-        );
+        assert_eq!(Queued.transition(Delivered), Transition::Advance(Delivered), "a lost `sent` callback");
         assert_eq!(Queued.transition(Failed), Transition::Advance(Failed));
         assert_eq!(Sent.transition(Undelivered), Transition::Advance(Undelivered));
         assert_eq!(Delivered.transition(Sent), Transition::Refused);
@@ -126,16 +110,7 @@ mod tests {
     fn recognises_e164_numbers() {
         assert!(is_e164("+14155552671"));
         assert!(is_e164("+447911123456"));
-        for bad in [
-            "14155552671",
-            "+0123456",
-            "+1",
-            "+1415555267123456",
-            "+1 415 555",
-            "+1-415",
-            "",
-            "+",
-        ] {
+        for bad in ["14155552671", "+0123456", "+1", "+1415555267123456", "+1 415 555", "+1-415", "", "+"] {
             assert!(!is_e164(bad), "{bad:?}");
         }
     }

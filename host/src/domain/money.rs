@@ -43,11 +43,7 @@ pub enum MoneyError {
     #[error("`{0}` is not a decimal amount (digits with an optional `.` and decimals)")]
     NotADecimal(String),
     #[error("{currency} has {exponent} decimal places; `{text}` has more")]
-    TooManyDecimals {
-        text: String,
-        currency: &'static str,
-        exponent: u32,
-    },
+    TooManyDecimals { text: String, currency: &'static str, exponent: u32 },
     #[error("the amount must be greater than zero")]
     NotPositive,
     #[error("the amount `{0}` is too large")]
@@ -73,11 +69,7 @@ impl Money {
         let exponent = currency.exponent();
         let fraction = fraction.trim_end_matches('0');
         if fraction.len() > exponent as usize {
-            return Err(MoneyError::TooManyDecimals {
-                text: text.to_string(),
-                currency: currency.code(),
-                exponent,
-            });
+            return Err(MoneyError::TooManyDecimals { text: text.to_string(), currency: currency.code(), exponent });
         }
         let too_large = || MoneyError::TooLarge(text.to_string());
         let mut minor: i64 = whole.parse().map_err(|_| too_large())?;
@@ -107,22 +99,12 @@ pub fn format_minor(minor: i64, currency: Currency) -> String {
     let scale = 10i64.pow(exponent);
     let sign = if minor < 0 { "-" } else { "" };
     let abs = minor.unsigned_abs();
-    format!(
-        "{sign}{}.{:0width$}",
-        abs / scale as u64,
-        abs % scale as u64,
-        width = exponent as usize
-    )
+    format!("{sign}{}.{:0width$}", abs / scale as u64, abs % scale as u64, width = exponent as usize)
 }
 
 impl fmt::Display for Money {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "{} {}",
-            format_minor(self.minor, self.currency),
-            self.currency.code()
-        )
+        write!(f, "{} {}", format_minor(self.minor, self.currency), self.currency.code())
     }
 }
 
@@ -142,22 +124,13 @@ mod tests {
         assert_eq!(Money::parse("19", usd()).unwrap().minor, 1900);
         assert_eq!(Money::parse("0.01", usd()).unwrap().minor, 1);
         assert_eq!(Money::parse("19.990", usd()).unwrap().minor, 1999);
-        assert_eq!(
-            Money::parse("1000", Currency::parse("JPY").unwrap()).unwrap().minor,
-            1000
-        );
-        assert_eq!(
-            Money::parse("1.234", Currency::parse("KWD").unwrap()).unwrap().minor,
-            1234
-        );
+        assert_eq!(Money::parse("1000", Currency::parse("JPY").unwrap()).unwrap().minor, 1000);
+        assert_eq!(Money::parse("1.234", Currency::parse("KWD").unwrap()).unwrap().minor, 1234);
     }
 
     #[test]
     fn refuses_what_is_not_an_exact_positive_amount() {
-        assert!(matches!(
-            Money::parse("19.999", usd()),
-            Err(MoneyError::TooManyDecimals { .. })
-        ));
+        assert!(matches!(Money::parse("19.999", usd()), Err(MoneyError::TooManyDecimals { .. })));
         assert!(matches!(
             Money::parse("1.5", Currency::parse("JPY").unwrap()),
             Err(MoneyError::TooManyDecimals { .. })
@@ -167,20 +140,11 @@ mod tests {
         assert_eq!(Money::parse("-5", usd()), Err(MoneyError::NotPositive));
         assert_eq!(Money::parse("-5.10", usd()), Err(MoneyError::NotPositive));
         for bad in ["", ".5", "5.", "1e3", "abc", "1,00", " 1", "+1", "1.2.3", "NaN"] {
-            assert!(
-                matches!(Money::parse(bad, usd()), Err(MoneyError::NotADecimal(_))),
-                "{bad:?}"
-            );
+            assert!(matches!(Money::parse(bad, usd()), Err(MoneyError::NotADecimal(_))), "{bad:?}");
         }
-        assert!(matches!(
-            Money::parse("99999999999999999999", usd()),
-            Err(MoneyError::TooLarge(_))
-        ));
+        assert!(matches!(Money::parse("99999999999999999999", usd()), Err(MoneyError::TooLarge(_))));
         assert!(Money::parse("92233720368547758.07", usd()).is_ok());
-        assert!(matches!(
-            Money::parse("92233720368547758.08", usd()),
-            Err(MoneyError::TooLarge(_))
-        ));
+        assert!(matches!(Money::parse("92233720368547758.08", usd()), Err(MoneyError::TooLarge(_))));
     }
 
     #[test]

@@ -29,15 +29,8 @@ pub enum Transition<S = TransactionState> {
 }
 
 impl TransactionState {
-    pub const ALL: [TransactionState; 7] = [
-        Self::Draft,
-        Self::Pending,
-        Self::Authorized,
-        Self::Captured,
-        Self::Failed,
-        Self::Cancelled,
-        Self::Refunded,
-    ];
+    pub const ALL: [TransactionState; 7] =
+        [Self::Draft, Self::Pending, Self::Authorized, Self::Captured, Self::Failed, Self::Cancelled, Self::Refunded];
 
     pub fn as_str(self) -> &'static str {
         match self {

@@ -42,20 +42,15 @@ impl EndpointOverrides {
     pub fn parse(flags: &[String]) -> Result<Self, String> {
         let mut overrides = BTreeMap::<String, BTreeMap<String, Url>>::new();
         for flag in flags {
-            let (key, url) = flag
-                .split_once('=')
-                .ok_or_else(|| format!("--endpoint `{flag}`: expected MODULE.NAME=URL"))?;
-            let (module, name) = key
-                .split_once('.')
-                .ok_or_else(|| format!("--endpoint `{flag}`: expected MODULE.NAME=URL"))?;
+            let (key, url) =
+                flag.split_once('=').ok_or_else(|| format!("--endpoint `{flag}`: expected MODULE.NAME=URL"))?;
+            let (module, name) =
+                key.split_once('.').ok_or_else(|| format!("--endpoint `{flag}`: expected MODULE.NAME=URL"))?;
             let url = Url::parse(url).map_err(|e| format!("--endpoint `{flag}`: `{url}` is not a URL ({e})"))?;
             if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
                 return Err(format!("--endpoint `{flag}`: the URL must be http(s) with a host"));
             }
-            overrides
-                .entry(module.to_string())
-                .or_default()
-                .insert(name.to_string(), url);
+            overrides.entry(module.to_string()).or_default().insert(name.to_string(), url);
         }
         Ok(Self(overrides))
     }
@@ -93,9 +88,7 @@ pub fn load_module(
         return Err(LoadError::TooLarge { size: component.len() });
     }
     let sha256 = hex::encode(Sha256::digest(component));
-    let compiled = runtime
-        .compile(component, &sha256)
-        .map_err(|e| LoadError::Compile(format!("{e:#}")))?;
+    let compiled = runtime.compile(component, &sha256).map_err(|e| LoadError::Compile(format!("{e:#}")))?;
     check_component(runtime.engine(), &compiled, &manifest).map_err(LoadError::Component)?;
     let link_error = |e: wasmtime::Error| LoadError::Link(format!("{e:#}"));
     let pre = match manifest.category() {
@@ -119,10 +112,7 @@ pub fn load_module(
     }
     let endpoints = ModuleEndpoints::new(
         &manifest,
-        module_overrides
-            .iter()
-            .map(|(name, url)| (name.clone(), url.to_string()))
-            .collect(),
+        module_overrides.iter().map(|(name, url)| (name.clone(), url.to_string())).collect(),
     );
     let grants = Arc::new(ModuleGrants {
         identifier: manifest.identifier.clone(),
@@ -130,17 +120,8 @@ pub fn load_module(
         allowed_hosts,
         endpoints,
     });
-    let limits = runtime.call_limits(
-        manifest.runtime.limits.memory_mb,
-        manifest.runtime.limits.call_timeout_ms,
-    );
-    Ok(LoadedModule {
-        sha256,
-        manifest,
-        grants,
-        limits,
-        pre,
-    })
+    let limits = runtime.call_limits(manifest.runtime.limits.memory_mb, manifest.runtime.limits.call_timeout_ms);
+    Ok(LoadedModule { sha256, manifest, grants, limits, pre })
 }
 
 /// A module folder's manifest text and component bytes.

@@ -96,9 +96,7 @@ mod conversions {
         }
 
         pub fn from_display_name(name: &str) -> Option<Self> {
-            [Self::Redirect, Self::EmbeddedJs, Self::QrCode]
-                .into_iter()
-                .find(|kind| kind.display_name() == name)
+            [Self::Redirect, Self::EmbeddedJs, Self::QrCode].into_iter().find(|kind| kind.display_name() == name)
         }
     }
 }

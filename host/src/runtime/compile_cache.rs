@@ -30,10 +30,7 @@ impl CompileCache {
             engine.precompile_compatibility_hash().hash(&mut hasher);
             root.join(format!("{:016x}", hasher.finish()))
         });
-        Self {
-            dir,
-            stats: CompileStats::default(),
-        }
+        Self { dir, stats: CompileStats::default() }
     }
 
     /// The component for `bytes`, from the cache when this engine compiled it before.
@@ -60,11 +57,7 @@ impl CompileCache {
         }
         let component = Component::new(engine, bytes)?;
         self.stats.compiled.fetch_add(1, Ordering::Relaxed);
-        tracing::info!(
-            sha256,
-            elapsed_ms = started.elapsed().as_secs_f64() * 1e3,
-            "component compiled"
-        );
+        tracing::info!(sha256, elapsed_ms = started.elapsed().as_secs_f64() * 1e3, "component compiled");
         if let Some(path) = cached {
             if let Err(error) = write_atomically(&path, &component.serialize()?) {
                 tracing::warn!(path = %path.display(), %error, "cannot write the compile cache");

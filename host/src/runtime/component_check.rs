@@ -9,17 +9,8 @@ use wasmtime::Engine;
 use crate::domain::manifest::{IntegrationCategory, Manifest, WIT_PACKAGE, WIT_VERSION};
 
 /// The interfaces a provider may import from this host.
-const HOST_INTERFACES: [&str; 9] = [
-    "types",
-    "http",
-    "credentials",
-    "crypto",
-    "endpoints",
-    "mapper",
-    "cache",
-    "log",
-    "context",
-];
+const HOST_INTERFACES: [&str; 9] =
+    ["types", "http", "credentials", "crypto", "endpoints", "mapper", "cache", "log", "context"];
 
 /// One reason a component does not fit its manifest.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -43,17 +34,14 @@ pub fn check_component(
         IntegrationCategory::OnlinePayment => "payment",
         IntegrationCategory::Messaging => "messaging",
         IntegrationCategory::Shipping => {
-            return Err(vec![ComponentProblem(
-                "this host has no provider world for Shipping yet".into(),
-            )])
+            return Err(vec![ComponentProblem("this host has no provider world for Shipping yet".into())])
         }
     };
     let expected_export = format!("{WIT_PACKAGE}/{exported_interface}@{WIT_VERSION}");
     let exports: Vec<String> = ty.exports(engine).map(|(name, _)| name.to_string()).collect();
     if !exports.contains(&expected_export) {
-        let other_version = exports
-            .iter()
-            .find_map(|name| name.strip_prefix(&format!("{WIT_PACKAGE}/{exported_interface}@")));
+        let other_version =
+            exports.iter().find_map(|name| name.strip_prefix(&format!("{WIT_PACKAGE}/{exported_interface}@")));
         problems.push(ComponentProblem(match other_version {
             Some(version) => format!(
                 "the component was built against {WIT_PACKAGE}@{version}; this host supports {WIT_PACKAGE}@{WIT_VERSION}"
@@ -93,9 +81,7 @@ fn import_problem(name: &str) -> Option<ComponentProblem> {
             return None;
         }
     }
-    Some(ComponentProblem(format!(
-        "imports `{name}`, which is outside the provider world"
-    )))
+    Some(ComponentProblem(format!("imports `{name}`, which is outside the provider world")))
 }
 
 #[cfg(test)]
@@ -110,10 +96,7 @@ mod tests {
             .unwrap()
             .0
             .contains("built against integrations:provider@2.0.0"));
-        assert!(import_problem("evil:net/raw-socket@1.0.0")
-            .unwrap()
-            .0
-            .contains("outside the provider world"));
+        assert!(import_problem("evil:net/raw-socket@1.0.0").unwrap().0.contains("outside the provider world"));
         assert!(import_problem("integrations:provider/filesystem@1.0.0")
             .unwrap()
             .0

@@ -80,9 +80,7 @@ impl ProviderRuntime {
             .max_tables_per_component(16)
             .max_memory_size((limits.max_memory_mb as usize) << 20);
         let mut config = Config::new();
-        config
-            .epoch_interruption(true)
-            .allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
+        config.epoch_interruption(true).allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
         let engine = Engine::new(&config)?;
 
         // One linker per world: both hold WASI (granting nothing) and the host services.
@@ -98,15 +96,7 @@ impl ProviderRuntime {
         let compile_cache = CompileCache::new(&engine, limits.compile_cache.as_deref());
         let ticker = EpochTicker::start(engine.clone());
         let slots = Arc::new(Semaphore::new(instances as usize));
-        Ok(Self {
-            engine,
-            payment_linker,
-            messaging_linker,
-            slots,
-            limits,
-            compile_cache,
-            _ticker: ticker,
-        })
+        Ok(Self { engine, payment_linker, messaging_linker, slots, limits, compile_cache, _ticker: ticker })
     }
 
     pub fn engine(&self) -> &Engine {
@@ -126,10 +116,7 @@ impl ProviderRuntime {
     /// Components compiled and loaded from the cache since start.
     pub fn compile_stats(&self) -> (u64, u64) {
         let stats = &self.compile_cache.stats;
-        (
-            stats.compiled.load(Ordering::Relaxed),
-            stats.from_cache.load(Ordering::Relaxed),
-        )
+        (stats.compiled.load(Ordering::Relaxed), stats.from_cache.load(Ordering::Relaxed))
     }
 
     /// Links a compiled payment component against the host services.

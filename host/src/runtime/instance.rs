@@ -48,17 +48,12 @@ struct FreshStore {
 impl ProviderRuntime {
     /// The manifest's limits, capped by the host's.
     pub fn call_limits(&self, memory_mb: Option<u64>, call_timeout_ms: Option<u64>) -> CallLimits {
-        let memory_mb = memory_mb
-            .unwrap_or(self.limits.default_memory_mb)
-            .min(self.limits.max_memory_mb);
+        let memory_mb = memory_mb.unwrap_or(self.limits.default_memory_mb).min(self.limits.max_memory_mb);
         let timeout = call_timeout_ms
             .map(Duration::from_millis)
             .unwrap_or(self.limits.default_call_timeout)
             .min(self.limits.max_call_timeout);
-        CallLimits {
-            memory_bytes: (memory_mb as usize) << 20,
-            timeout,
-        }
+        CallLimits { memory_bytes: (memory_mb as usize) << 20, timeout }
     }
 
     /// A payment provider sandbox for one operation (one or more calls sharing a deadline).
@@ -114,10 +109,7 @@ impl ProviderRuntime {
         let state = ProviderState {
             wasi,
             table: ResourceTable::new(),
-            limits: MemoryLimit {
-                max_bytes: limits.memory_bytes,
-                exceeded: false,
-            },
+            limits: MemoryLimit { max_bytes: limits.memory_bytes, exceeded: false },
             deadline,
             output,
             call,
@@ -163,28 +155,13 @@ impl<B> Sandbox<B> {
     ) -> Result<Self, ProviderFailure> {
         let FreshStore { store, deadline, slot } = fresh;
         match outcome {
-            Ok(Ok(bindings)) => Ok(Self {
-                store,
-                bindings,
-                label,
-                deadline,
-                broken: None,
-                _slot: slot,
-            }),
+            Ok(Ok(bindings)) => Ok(Self { store, bindings, label, deadline, broken: None, _slot: slot }),
             Ok(Err(error)) => {
                 let (kind, detail) = classify(&store, error);
-                let kind = if kind == FailureKind::Trap {
-                    FailureKind::Instantiation
-                } else {
-                    kind
-                };
+                let kind = if kind == FailureKind::Trap { FailureKind::Instantiation } else { kind };
                 Err(failure(&label, kind, detail))
             }
-            Err(_) => Err(failure(
-                &label,
-                FailureKind::Timeout,
-                "instantiation ran past the deadline".into(),
-            )),
+            Err(_) => Err(failure(&label, FailureKind::Timeout, "instantiation ran past the deadline".into())),
         }
     }
 
@@ -234,11 +211,7 @@ impl PaymentInstance {
         transaction: &types::Transaction,
         kind: types::IntegrationType,
     ) -> Outcome<types::Session> {
-        guest_call!(
-            self,
-            integrations_provider_payment,
-            call_create_session(transaction, kind)
-        )
+        guest_call!(self, integrations_provider_payment, call_create_session(transaction, kind))
     }
 
     pub async fn verify_webhook(&mut self, request: &types::WebhookRequest) -> Outcome<types::Verification> {
@@ -254,11 +227,7 @@ impl PaymentInstance {
         transaction: &types::Transaction,
         params: &[(String, String)],
     ) -> Outcome<types::GatewayUpdate> {
-        guest_call!(
-            self,
-            integrations_provider_payment,
-            call_process_return(transaction, params)
-        )
+        guest_call!(self, integrations_provider_payment, call_process_return(transaction, params))
     }
 
     pub async fn refund(

@@ -23,12 +23,7 @@ struct Captured {
 
 impl GuestOutput {
     pub fn new(cap: usize) -> Self {
-        Self {
-            inner: Arc::new(Mutex::new(Captured {
-                cap,
-                ..Default::default()
-            })),
-        }
+        Self { inner: Arc::new(Mutex::new(Captured { cap, ..Default::default() })) }
     }
 
     /// The captured text and how many bytes were dropped past the cap; empties the buffer.

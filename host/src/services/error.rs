@@ -23,11 +23,7 @@ pub enum ServiceError {
     /// The gateway refused or failed to start a payment; the transaction is kept as Failed
     /// with the gateway's message.
     #[error("{}", .error.message)]
-    PaymentFailed {
-        transaction_id: i64,
-        reference: String,
-        error: ProviderError,
-    },
+    PaymentFailed { transaction_id: i64, reference: String, error: ProviderError },
     /// The gateway refused a message; it is kept as Failed with the gateway's message.
     #[error("{}", .error.message)]
     MessageFailed { message_id: i64, error: ProviderError },
@@ -46,17 +42,11 @@ pub enum ServiceError {
 
 impl ServiceError {
     pub fn invalid(code: &'static str, message: impl Into<String>) -> Self {
-        Self::Invalid {
-            code,
-            message: message.into(),
-        }
+        Self::Invalid { code, message: message.into() }
     }
 
     pub fn conflict(code: &'static str, message: impl Into<String>) -> Self {
-        Self::Conflict {
-            code,
-            message: message.into(),
-        }
+        Self::Conflict { code, message: message.into() }
     }
 
     pub fn forbidden_company(company_id: i64) -> Self {

@@ -72,11 +72,7 @@ impl App {
                 flags.entry(field.name.clone()).or_insert(false);
             }
         }
-        Ok(IntegrationView {
-            row,
-            state,
-            credentials: flags,
-        })
+        Ok(IntegrationView { row, state, credentials: flags })
     }
 
     pub async fn create_integration(
@@ -86,18 +82,10 @@ impl App {
     ) -> Result<IntegrationRow, ServiceError> {
         caller.require_company(request.company_id)?;
         let module = self.registry.get(&request.module).ok_or_else(|| {
-            let installed: Vec<_> = self
-                .registry
-                .all()
-                .iter()
-                .map(|m| m.manifest.identifier.clone())
-                .collect();
+            let installed: Vec<_> = self.registry.all().iter().map(|m| m.manifest.identifier.clone()).collect();
             ServiceError::invalid(
                 "unknown_module",
-                format!(
-                    "module: `{}` is not installed; installed modules: {installed:?}",
-                    request.module
-                ),
+                format!("module: `{}` is not installed; installed modules: {installed:?}", request.module),
             )
         })?;
         let types = &module.manifest.runtime.integration_types;
@@ -164,10 +152,7 @@ impl App {
             row.name = name;
         }
         if row.name.trim().is_empty() || row.name.chars().count() > MAX_NAME {
-            return Err(ServiceError::invalid(
-                "invalid_name",
-                format!("name: must be 1 to {MAX_NAME} characters"),
-            ));
+            return Err(ServiceError::invalid("invalid_name", format!("name: must be 1 to {MAX_NAME} characters")));
         }
         if patch.description.is_some() {
             row.description = patch.description;
@@ -238,13 +223,7 @@ impl App {
             changes.push((name, value));
         }
         if !unknown.is_empty() {
-            let declared: Vec<_> = module
-                .manifest
-                .runtime
-                .credentials
-                .iter()
-                .map(|c| c.name.as_str())
-                .collect();
+            let declared: Vec<_> = module.manifest.runtime.credentials.iter().map(|c| c.name.as_str()).collect();
             return Err(ServiceError::invalid(
                 "unknown_credential",
                 format!(
@@ -268,12 +247,7 @@ impl App {
         let mut row = self.visible_integration(caller, id).await?;
         let module = self.module_of(&row)?;
         let values = credentials::all(self.db.pool(), row.id).await?;
-        let missing = module
-            .manifest
-            .runtime
-            .credentials
-            .iter()
-            .find(|c| c.required && !values.contains_key(&c.name));
+        let missing = module.manifest.runtime.credentials.iter().find(|c| c.required && !values.contains_key(&c.name));
 
         let verdict = match IntegrationCategory::parse(&row.integration_category) {
             Some(IntegrationCategory::OnlinePayment) => {

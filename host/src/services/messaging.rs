@@ -8,11 +8,12 @@ use crate::domain::message_state::{is_e164, MessageState, MAX_BODY_CHARS};
 use crate::domain::transaction_state::Transition;
 use crate::runtime::bindings::v1::messaging::{self, MessageUpdate, OutboundMessage};
 use crate::runtime::bindings::v1::types::{ProviderError, Verification, WebhookRequest};
+use crate::store::events;
 use crate::store::integrations::{self, IntegrationRow};
 use crate::store::messages::{self, HistoryRow, MessageRow};
 use crate::store::webhook_log::{self, NewWebhookLog};
 
-use super::{App, Caller, ServiceError};
+use super::{event_data, App, Caller, ServiceError};
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -30,9 +31,7 @@ pub struct SendRequest {
 
 /// What the messaging webhook answers the gateway.
 pub enum MessagingWebhookVerdict {
-    Accepted {
-        response: Option<messaging::WebhookResponse>,
-    },
+    Accepted { response: Option<messaging::WebhookResponse> },
     Rejected,
 }
 
@@ -63,10 +62,7 @@ impl App {
                 if row.company_id != request.company_id {
                     return Err(ServiceError::invalid(
                         "company_mismatch",
-                        format!(
-                            "Integration {id} belongs to company {}, not {}.",
-                            row.company_id, request.company_id
-                        ),
+                        format!("Integration {id} belongs to company {}, not {}.", row.company_id, request.company_id),
                     ));
                 }
                 row
@@ -138,15 +134,10 @@ impl App {
             updated_at: String::new(),
         };
         let mut conn = self.db.pool().acquire().await?;
-        let queued = messages::insert(&mut conn, &queued)
-            .await?
-            .expect("a new message has no remote id yet");
+        let queued = messages::insert(&mut conn, &queued).await?.expect("a new message has no remote id yet");
         drop(conn);
 
-        let outbound = OutboundMessage {
-            to: request.to,
-            body: request.body,
-        };
+        let outbound = OutboundMessage { to: request.to, body: request.body };
         let answer = async {
             let mut provider = self.messaging_provider(&integration).await?;
             Ok::<_, ServiceError>(provider.send(&outbound).await?)
@@ -164,10 +155,7 @@ impl App {
             }
             Ok(Err(error)) => {
                 let message = self.fail_message(queued.id, &error.message).await?;
-                Err(ServiceError::MessageFailed {
-                    message_id: message.id,
-                    error,
-                })
+                Err(ServiceError::MessageFailed { message_id: message.id, error })
             }
             Err(error) => {
                 // The provider crashed: whether the gateway got the message is unknown.
@@ -210,7 +198,16 @@ impl App {
                 return Ok(row);
             }
             if messages::update_if_state(&mut tx, &next, &row.state).await? {
+                let changed = next.state != row.state;
+                if changed {
+                    let data = event_data::message(&next, Some(&row.state));
+                    events::record(&mut tx, "message.state_changed", next.company_id, &format!("message:{id}"), &data)
+                        .await?;
+                }
                 tx.commit().await?;
+                if changed {
+                    self.events_ready.notify_one();
+                }
                 tracing::info!(message_id = id, from = %row.state, to = %next.state, "message update");
                 return Ok(next);
             }
@@ -258,18 +255,12 @@ impl App {
     ) -> Result<MessagingWebhookVerdict, ServiceError> {
         let integration = match integrations::get(self.db.pool(), integration_id).await? {
             Some(row) if row.integration_category == IntegrationCategory::Messaging.as_str() => row,
-            _ => {
-                return Err(ServiceError::NotFound(format!(
-                    "Integration {integration_id} does not exist."
-                )))
-            }
+            _ => return Err(ServiceError::NotFound(format!("Integration {integration_id} does not exist."))),
         };
         let received_at = crate::store::now();
         let mut provider = self.messaging_provider(&integration).await?;
-        if let Verification::Rejected(reason) = provider
-            .verify_webhook(&request)
-            .await?
-            .map_err(ServiceError::Gateway)?
+        if let Verification::Rejected(reason) =
+            provider.verify_webhook(&request).await?.map_err(ServiceError::Gateway)?
         {
             self.log_rejected_webhook(integration_id, &received_at, &reason).await?;
             return Ok(MessagingWebhookVerdict::Rejected);
@@ -310,7 +301,21 @@ impl App {
             };
             let mut tx = self.db.begin().await?;
             let stored = messages::insert(&mut tx, &row).await?;
+            if let Some(message) = &stored {
+                let data = event_data::message(message, None);
+                events::record(
+                    &mut tx,
+                    "message.received",
+                    message.company_id,
+                    &format!("message:{}", message.id),
+                    &data,
+                )
+                .await?;
+            }
             tx.commit().await?;
+            if stored.is_some() {
+                self.events_ready.notify_one();
+            }
             tracing::info!(integration_id, remote_id = %inbound.remote_id, duplicate = stored.is_none(), "inbound message");
         }
         let entry = NewWebhookLog {
@@ -319,15 +324,9 @@ impl App {
             received_at: &received_at,
             event_type: Some(&parsed.event_type),
             signature_valid: true,
-            outcome: &format!(
-                "{} status updates, {} inbound",
-                parsed.updates.len(),
-                parsed.inbound.len()
-            ),
+            outcome: &format!("{} status updates, {} inbound", parsed.updates.len(), parsed.inbound.len()),
         };
         webhook_log::insert(self.db.pool(), &entry).await?;
-        Ok(MessagingWebhookVerdict::Accepted {
-            response: parsed.response,
-        })
+        Ok(MessagingWebhookVerdict::Accepted { response: parsed.response })
     }
 }

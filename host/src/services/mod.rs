@@ -2,6 +2,8 @@
 //! handlers call these; nothing here knows HTTP framework types.
 
 mod error;
+mod event_data;
+pub mod event_delivery;
 pub mod integrations;
 pub mod messaging;
 pub mod module_admin;
@@ -34,6 +36,10 @@ pub struct App {
     pub admin_key_hash: String,
     /// One install, activation or uninstall at a time.
     pub install_lock: tokio::sync::Mutex<()>,
+    /// Wakes the event delivery worker when new events are committed.
+    pub events_ready: tokio::sync::Notify,
+    /// How events are retried.
+    pub delivery: event_delivery::DeliveryPolicy,
 }
 
 impl App {

@@ -21,10 +21,7 @@ use super::{App, ServiceError};
 /// What an install did.
 pub enum Installed {
     /// The version is now live; `previous` was live before.
-    Activated {
-        module: Arc<LoadedModule>,
-        previous: Option<String>,
-    },
+    Activated { module: Arc<LoadedModule>, previous: Option<String> },
     /// This exact version was already recorded; nothing changed.
     Unchanged { version: String },
 }
@@ -71,9 +68,7 @@ impl App {
         let sha256 = hex::encode(Sha256::digest(&component));
         if let Some(same) = recorded.iter().find(|row| row.version == manifest.version) {
             if same.sha256 == sha256 {
-                return Ok(Installed::Unchanged {
-                    version: same.version.clone(),
-                });
+                return Ok(Installed::Unchanged { version: same.version.clone() });
             }
             return Err(ServiceError::conflict(
                 "version_exists",
@@ -83,14 +78,8 @@ impl App {
                 ),
             ));
         }
-        let newest = recorded
-            .iter()
-            .filter_map(|row| ModuleVersion::parse(&row.version))
-            .max();
-        if newest
-            .as_ref()
-            .is_some_and(|newest| manifest.parsed_version() <= *newest)
-        {
+        let newest = recorded.iter().filter_map(|row| ModuleVersion::parse(&row.version)).max();
+        if newest.as_ref().is_some_and(|newest| manifest.parsed_version() <= *newest) {
             return Err(ServiceError::conflict(
                 "version_not_newer",
                 format!(
@@ -133,9 +122,7 @@ impl App {
     /// payments; nothing is deleted, and activating a version brings it back.
     pub async fn uninstall_module(&self, identifier: &str) -> Result<(), ServiceError> {
         let _installing = self.install_lock.lock().await;
-        let state = modules::state(self.db.pool(), identifier)
-            .await?
-            .filter(|state| state.installed != 0);
+        let state = modules::state(self.db.pool(), identifier).await?.filter(|state| state.installed != 0);
         let Some(state) = state else {
             return Err(ServiceError::NotFound(format!("Module {identifier} is not installed.")));
         };
@@ -148,21 +135,10 @@ impl App {
     pub async fn module_versions(&self, identifier: &str) -> Result<Vec<VersionView>, ServiceError> {
         let rows = modules::versions(self.db.pool(), identifier).await?;
         if rows.is_empty() {
-            return Err(ServiceError::NotFound(format!(
-                "Module {identifier} has no recorded versions."
-            )));
+            return Err(ServiceError::NotFound(format!("Module {identifier} has no recorded versions.")));
         }
-        let live = self
-            .registry
-            .get(identifier)
-            .map(|module| module.manifest.version.clone());
-        Ok(rows
-            .into_iter()
-            .map(|row| VersionView {
-                active: Some(&row.version) == live.as_ref(),
-                row,
-            })
-            .collect())
+        let live = self.registry.get(identifier).map(|module| module.manifest.version.clone());
+        Ok(rows.into_iter().map(|row| VersionView { active: Some(&row.version) == live.as_ref(), row }).collect())
     }
 
     /// At start: brings back the live version of every installed module from the database.
@@ -171,10 +147,7 @@ impl App {
             if state.installed == 0 {
                 continue;
             }
-            match self
-                .activate_module_version(&state.identifier, &state.active_version)
-                .await
-            {
+            match self.activate_module_version(&state.identifier, &state.active_version).await {
                 Ok(_) => {}
                 Err(error) => {
                     tracing::error!(module = %state.identifier, version = %state.active_version, %error, "module not restored")
@@ -188,11 +161,7 @@ impl App {
     /// The folder must be named after the module's identifier. Failures are logged; the live
     /// version keeps serving.
     pub async fn sync_module_folder(&self, folder: &Path) {
-        let name = folder
-            .file_name()
-            .and_then(|n| n.to_str())
-            .unwrap_or_default()
-            .to_string();
+        let name = folder.file_name().and_then(|n| n.to_str()).unwrap_or_default().to_string();
         let read = tokio::task::spawn_blocking({
             let folder = folder.to_path_buf();
             move || read_module_dir(&folder)
@@ -226,12 +195,7 @@ impl App {
     /// Instantiates a new module once, serving no integration, so a component that traps as it
     /// starts is refused before it goes live.
     async fn start_once(&self, module: &LoadedModule) -> Result<(), ServiceError> {
-        let info = IntegrationInfo {
-            integration_id: 0,
-            company_id: 0,
-            test_mode: true,
-            webhook_url: String::new(),
-        };
+        let info = IntegrationInfo { integration_id: 0, company_id: 0, test_mode: true, webhook_url: String::new() };
         let call = CallContext::new(
             self.services.clone(),
             module.grants.clone(),
@@ -245,16 +209,10 @@ impl App {
             integration_id: 0,
         };
         let started = match module.pre() {
-            ProviderPre::Payment(pre) => self
-                .runtime
-                .payment_instance(pre, label, module.limits, call)
-                .await
-                .map(drop),
-            ProviderPre::Messaging(pre) => self
-                .runtime
-                .messaging_instance(pre, label, module.limits, call)
-                .await
-                .map(drop),
+            ProviderPre::Payment(pre) => self.runtime.payment_instance(pre, label, module.limits, call).await.map(drop),
+            ProviderPre::Messaging(pre) => {
+                self.runtime.messaging_instance(pre, label, module.limits, call).await.map(drop)
+            }
         };
         started.map_err(|failure| {
             ServiceError::invalid(

@@ -12,6 +12,7 @@ use crate::store::integrations::{self, IntegrationRow};
 use crate::store::transactions::{self, TransactionRow};
 use crate::store::{refunds, webhook_log};
 
+use super::transaction_updates::RefundNote;
 use super::{App, Caller, ServiceError};
 
 #[derive(Debug, Deserialize)]
@@ -80,9 +81,7 @@ pub fn amount_text(raw: &RawValue) -> Result<String, ServiceError> {
     if text.starts_with(|c: char| c.is_ascii_digit() || c == '-') {
         return Ok(text.to_string());
     }
-    Err(invalid_amount(
-        "amount must be a JSON number or a decimal string such as \"19.99\"",
-    ))
+    Err(invalid_amount("amount must be a JSON number or a decimal string such as \"19.99\""))
 }
 
 fn invalid_amount(message: impl Into<String>) -> ServiceError {
@@ -102,10 +101,7 @@ fn parse_currency(code: &str) -> Result<Currency, ServiceError> {
 fn http_url(field: &str, text: &str) -> Result<Url, ServiceError> {
     match Url::parse(text) {
         Ok(url) if matches!(url.scheme(), "http" | "https") && url.host_str().is_some() => Ok(url),
-        _ => Err(ServiceError::invalid(
-            "invalid_url",
-            format!("{field}: `{text}` is not an absolute http(s) URL"),
-        )),
+        _ => Err(ServiceError::invalid("invalid_url", format!("{field}: `{text}` is not an absolute http(s) URL"))),
     }
 }
 
@@ -143,32 +139,17 @@ impl App {
 
     /// What a provider sees of a transaction.
     pub fn provider_view(&self, row: &TransactionRow) -> types::Transaction {
-        let contact = row
-            .contact
-            .as_deref()
-            .and_then(|text| serde_json::from_str::<serde_json::Value>(text).ok())
-            .map(|c| {
+        let contact =
+            row.contact.as_deref().and_then(|text| serde_json::from_str::<serde_json::Value>(text).ok()).map(|c| {
                 let field = |name: &str| c.get(name).and_then(|v| v.as_str()).map(str::to_string);
-                types::Contact {
-                    id: field("id"),
-                    name: field("name"),
-                    email: field("email"),
-                    phone: field("phone"),
-                }
+                types::Contact { id: field("id"), name: field("name"), email: field("email"), phone: field("phone") }
             });
         let reference = &row.reference;
         types::Transaction {
             reference: reference.clone(),
-            amount: types::Money {
-                amount_minor: row.amount_minor,
-                currency: row.currency.clone(),
-            },
+            amount: types::Money { amount_minor: row.amount_minor, currency: row.currency.clone() },
             refunded_minor: row.refunded_minor,
-            state: row
-                .state
-                .parse::<TransactionState>()
-                .unwrap_or(TransactionState::Draft)
-                .into(),
+            state: row.state.parse::<TransactionState>().unwrap_or(TransactionState::Draft).into(),
             integration_type: IntegrationType::from_display_name(&row.integration_type)
                 .unwrap_or(IntegrationType::Redirect),
             gateway_reference: row.gateway_reference.clone(),
@@ -202,10 +183,8 @@ impl App {
         }
         let currency = parse_currency(&request.currency)?;
         let money = parse_money(&request.amount, currency)?;
-        let type_name = request
-            .integration_type
-            .clone()
-            .unwrap_or_else(|| integration.payment_integration_type.clone());
+        let type_name =
+            request.integration_type.clone().unwrap_or_else(|| integration.payment_integration_type.clone());
         let kind = IntegrationType::from_display_name(&type_name)
             .filter(|_| module.manifest.runtime.integration_types.contains(&type_name))
             .ok_or_else(|| {
@@ -258,10 +237,7 @@ impl App {
 
         let session = async {
             let mut provider = self.payment_provider(&integration).await?;
-            provider
-                .create_session(&self.provider_view(&draft), kind)
-                .await?
-                .map_err(ServiceError::Gateway)
+            provider.create_session(&self.provider_view(&draft), kind).await?.map_err(ServiceError::Gateway)
         }
         .await
         .and_then(|session| validate_action(&session.action).map(|()| session));
@@ -301,11 +277,7 @@ impl App {
             provider_data: session.provider_data.clone(),
         };
         let applied = self.apply_update(draft.id, &update, None).await?;
-        Ok(Initiated {
-            transaction: applied.transaction,
-            integration_type: kind,
-            action: session.action,
-        })
+        Ok(Initiated { transaction: applied.transaction, integration_type: kind, action: session.action })
     }
 
     /// Refunds `amount` (or all that is left). The amount is reserved before the gateway is
@@ -315,10 +287,7 @@ impl App {
         if row.state != TransactionState::Captured.as_str() {
             return Err(ServiceError::conflict(
                 "not_refundable",
-                format!(
-                    "Transaction {} is {}; only a Captured payment can be refunded.",
-                    row.reference, row.state
-                ),
+                format!("Transaction {} is {}; only a Captured payment can be refunded.", row.reference, row.state),
             ));
         }
         let currency = parse_currency(&row.currency)?;
@@ -332,9 +301,7 @@ impl App {
         self.module_of(&integration)?;
 
         let mut tx = self.db.begin().await?;
-        let committed = refunds::committed_total(&mut *tx, row.id)
-            .await?
-            .max(row.refunded_minor);
+        let committed = refunds::committed_total(&mut *tx, row.id).await?.max(row.refunded_minor);
         let left = row.amount_minor - committed;
         let amount = requested.unwrap_or(left);
         if left <= 0 || amount > left {
@@ -351,10 +318,7 @@ impl App {
         let reservation = refunds::reserve(&mut *tx, row.id, amount).await?;
         tx.commit().await?;
 
-        let money = types::Money {
-            amount_minor: amount,
-            currency: row.currency.clone(),
-        };
+        let money = types::Money { amount_minor: amount, currency: row.currency.clone() };
         let result = async {
             let mut provider = self.payment_provider(&integration).await?;
             Ok::<_, ServiceError>(provider.refund(&self.provider_view(&row), &money).await?)
@@ -362,18 +326,12 @@ impl App {
         .await;
         match result {
             Ok(Ok(refund)) => {
-                refunds::confirm(self.db.pool(), reservation, &refund.refund_reference).await?;
-                let total = refunds::committed_total(self.db.pool(), row.id).await?;
-                let update = GatewayUpdate {
-                    reference: None,
-                    gateway_reference: None,
-                    state: None,
-                    gateway_status: None,
-                    error_message: None,
-                    refunded_minor: Some(total),
-                    provider_data: None,
+                let note = RefundNote {
+                    reservation_id: reservation,
+                    reference: &refund.refund_reference,
+                    amount_minor: amount,
                 };
-                let applied = self.apply_update(row.id, &update, None).await?;
+                let applied = self.apply_refund(row.id, note).await?;
                 Ok(RefundOutcome {
                     success: true,
                     refund_reference: Some(refund.refund_reference),
@@ -428,10 +386,7 @@ impl App {
             .await?
             .ok_or_else(|| ServiceError::NotFound("integration".into()))?;
         let mut provider = self.payment_provider(&integration).await?;
-        provider
-            .process_return(&self.provider_view(row), &params)
-            .await?
-            .map_err(ServiceError::Gateway)
+        provider.process_return(&self.provider_view(row), &params).await?.map_err(ServiceError::Gateway)
     }
 
     /// Asks the gateway for a transaction's state (the provider's `sync`) and applies it.
@@ -441,10 +396,7 @@ impl App {
             .await?
             .ok_or_else(|| ServiceError::NotFound(format!("Integration {} does not exist.", row.integration_id)))?;
         let mut provider = self.payment_provider(&integration).await?;
-        let update = provider
-            .sync(&self.provider_view(&row))
-            .await?
-            .map_err(ServiceError::Gateway)?;
+        let update = provider.sync(&self.provider_view(&row)).await?.map_err(ServiceError::Gateway)?;
         drop(provider);
         Ok(self.apply_update(row.id, &update, None).await?.transaction)
     }

@@ -79,9 +79,6 @@ impl App {
 fn wrong_world(integration: &IntegrationRow, what: &str) -> ServiceError {
     ServiceError::invalid(
         "wrong_category",
-        format!(
-            "Integration {} ({}) is not {what} integration.",
-            integration.id, integration.module
-        ),
+        format!("Integration {} ({}) is not {what} integration.", integration.id, integration.module),
     )
 }

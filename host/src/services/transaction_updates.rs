@@ -7,7 +7,9 @@ use crate::domain::transaction_state::{TransactionState, Transition};
 use crate::runtime::bindings::v1::types::GatewayUpdate;
 use crate::store::transactions::{self, TransactionRow};
 use crate::store::webhook_log::{self, NewWebhookLog};
-use crate::store::{payments, payments::PaymentRow};
+use crate::store::{events, payments, payments::PaymentRow, refunds};
+
+use super::event_data;
 
 use super::{App, ServiceError};
 
@@ -17,6 +19,43 @@ pub struct Applied {
     pub transaction: TransactionRow,
     pub outcome: String,
     pub payment_created: bool,
+}
+
+/// A refund the gateway accepted, for [`App::apply_refund`].
+pub struct RefundNote<'a> {
+    /// The refund's reservation row.
+    pub reservation_id: i64,
+    /// The gateway's refund reference.
+    pub reference: &'a str,
+    pub amount_minor: i64,
+}
+
+/// Writes the events a transaction change produces, in its database transaction: the state
+/// change, the Payment, the refund. Returns how many.
+async fn record_transaction_events(
+    tx: &mut crate::store::Tx,
+    before: &TransactionRow,
+    after: &TransactionRow,
+    payment_created: bool,
+    refund_reference: Option<&str>,
+) -> Result<usize, ServiceError> {
+    let subject = format!("transaction:{}", after.id);
+    let mut recorded = 0;
+    if after.state != before.state {
+        let data = event_data::state_changed(before, after);
+        events::record(tx, "transaction.state_changed", after.company_id, &subject, &data).await?;
+        recorded += 1;
+    }
+    if payment_created {
+        events::record(tx, "payment.created", after.company_id, &subject, &event_data::payment_created(after)).await?;
+        recorded += 1;
+    }
+    if after.refunded_minor > before.refunded_minor {
+        let data = event_data::refund_created(after, after.refunded_minor - before.refunded_minor, refund_reference);
+        events::record(tx, "refund.created", after.company_id, &subject, &data).await?;
+        recorded += 1;
+    }
+    Ok(recorded)
 }
 
 /// The webhook attempt an update came from, logged in the same database transaction.
@@ -50,10 +89,8 @@ pub fn decide(row: &TransactionRow, update: &GatewayUpdate) -> (Option<Transacti
                     next.error_message = update.error_message.clone();
                 }
                 if to == TransactionState::Refunded {
-                    next.refunded_minor = update
-                        .refunded_minor
-                        .unwrap_or(row.amount_minor)
-                        .clamp(row.refunded_minor, row.amount_minor);
+                    next.refunded_minor =
+                        update.refunded_minor.unwrap_or(row.amount_minor).clamp(row.refunded_minor, row.amount_minor);
                 }
                 format!("{current} → {to}")
             }
@@ -97,13 +134,51 @@ impl App {
         update: &GatewayUpdate,
         webhook: Option<WebhookNote<'_>>,
     ) -> Result<Applied, ServiceError> {
+        self.apply(id, update, webhook, None).await
+    }
+
+    /// Records a refund the gateway accepted: confirms its reservation, raises the refunded
+    /// amount (Refunded once everything is), and writes the events, in one database
+    /// transaction.
+    pub async fn apply_refund(&self, id: i64, refund: RefundNote<'_>) -> Result<Applied, ServiceError> {
+        let nothing = GatewayUpdate {
+            reference: None,
+            gateway_reference: None,
+            state: None,
+            gateway_status: None,
+            error_message: None,
+            refunded_minor: None,
+            provider_data: None,
+        };
+        self.apply(id, &nothing, None, Some(refund)).await
+    }
+
+    async fn apply(
+        &self,
+        id: i64,
+        update: &GatewayUpdate,
+        webhook: Option<WebhookNote<'_>>,
+        refund: Option<RefundNote<'_>>,
+    ) -> Result<Applied, ServiceError> {
         loop {
             let mut tx = self.db.begin().await?;
             let row = transactions::get(&mut *tx, id)
                 .await?
                 .ok_or_else(|| ServiceError::NotFound(format!("Transaction {id} does not exist.")))?;
-            let (next, outcome) = decide(&row, update);
+            let (mut next, mut outcome) = decide(&row, update);
+            if let Some(refund) = &refund {
+                let mut refunded = next.unwrap_or_else(|| row.clone());
+                refunded.refunded_minor = (refunded.refunded_minor + refund.amount_minor).min(row.amount_minor);
+                if refunded.refunded_minor == row.amount_minor && refunded.state == TransactionState::Captured.as_str()
+                {
+                    refunded.state = TransactionState::Refunded.as_str().into();
+                }
+                outcome = format!("refund {} of {} minor units", refund.reference, refund.amount_minor);
+                refunds::confirm(&mut *tx, refund.reservation_id, refund.reference).await?;
+                next = Some(refunded);
+            }
             let mut payment_created = false;
+            let mut events = 0;
             if let Some(next) = &next {
                 if !transactions::update_if_state(&mut *tx, next, &row.state).await? {
                     tx.rollback().await?;
@@ -112,6 +187,14 @@ impl App {
                 if next.state == TransactionState::Captured.as_str() && row.state != next.state {
                     payment_created = payments::create_once(&mut *tx, next).await?;
                 }
+                events = record_transaction_events(
+                    &mut tx,
+                    &row,
+                    next,
+                    payment_created,
+                    refund.as_ref().map(|r| r.reference),
+                )
+                .await?;
             }
             if let Some(note) = &webhook {
                 let entry = NewWebhookLog {
@@ -125,13 +208,12 @@ impl App {
                 webhook_log::insert(&mut *tx, &entry).await?;
             }
             tx.commit().await?;
+            if events > 0 {
+                self.events_ready.notify_one();
+            }
             let transaction = next.unwrap_or(row);
             tracing::info!(transaction = %transaction.reference, %outcome, payment_created, "transaction update");
-            return Ok(Applied {
-                transaction,
-                outcome,
-                payment_created,
-            });
+            return Ok(Applied { transaction, outcome, payment_created });
         }
     }
 
@@ -196,15 +278,9 @@ mod tests {
         let mut captured = row("Captured");
         captured.gateway_status = Some("event".into());
         let (next, outcome) = decide(&captured, &update(Some(Wit::Captured), None));
-        assert!(
-            next.is_none() && outcome.starts_with("duplicate"),
-            "a repeated event changes nothing: {outcome}"
-        );
+        assert!(next.is_none() && outcome.starts_with("duplicate"), "a repeated event changes nothing: {outcome}");
         let (next, _) = decide(&captured, &update(Some(Wit::Pending), None));
-        assert!(
-            next.is_none(),
-            "a refused event changes nothing, not even the gateway status"
-        );
+        assert!(next.is_none(), "a refused event changes nothing, not even the gateway status");
         let (next, outcome) = decide(&row("Captured"), &update(Some(Wit::Pending), None));
         assert!(next.is_none() && outcome.starts_with("ignored"), "{outcome}");
     }
@@ -218,10 +294,6 @@ mod tests {
         let next = next.unwrap();
         assert_eq!((next.state.as_str(), next.refunded_minor), ("Refunded", 1000));
         let (next, _) = decide(&row("Captured"), &update(Some(Wit::Refunded), None));
-        assert_eq!(
-            next.unwrap().refunded_minor,
-            1000,
-            "a refund without an amount is a full refund"
-        );
+        assert_eq!(next.unwrap().refunded_minor, 1000, "a refund without an amount is a full refund");
     }
 }

@@ -25,18 +25,12 @@ impl App {
     ) -> Result<WebhookVerdict, ServiceError> {
         let integration = match integrations::get(self.db.pool(), integration_id).await? {
             Some(row) if row.integration_category == IntegrationCategory::OnlinePayment.as_str() => row,
-            _ => {
-                return Err(ServiceError::NotFound(format!(
-                    "Integration {integration_id} does not exist."
-                )))
-            }
+            _ => return Err(ServiceError::NotFound(format!("Integration {integration_id} does not exist."))),
         };
         let received_at = now();
         let mut provider = self.payment_provider(&integration).await?;
-        if let Verification::Rejected(reason) = provider
-            .verify_webhook(&request)
-            .await?
-            .map_err(ServiceError::Gateway)?
+        if let Verification::Rejected(reason) =
+            provider.verify_webhook(&request).await?.map_err(ServiceError::Gateway)?
         {
             self.log_rejected_webhook(integration_id, &received_at, &reason).await?;
             return Ok(WebhookVerdict::Rejected);
@@ -59,10 +53,7 @@ impl App {
             match found {
                 Some(transaction) => {
                     matched += 1;
-                    let note = WebhookNote {
-                        received_at: &received_at,
-                        event_type: &parsed.event_type,
-                    };
+                    let note = WebhookNote { received_at: &received_at, event_type: &parsed.event_type };
                     self.apply_update(transaction.id, update, Some(note)).await?;
                 }
                 None => {

@@ -16,8 +16,5 @@ pub async fn insert<'e>(exec: impl Exec<'e>, company_id: i64, name: &str, key_ha
 
 /// The (key id, company id) a key hash belongs to.
 pub async fn find<'e>(exec: impl Exec<'e>, key_hash: &str) -> DbResult<Option<(i64, i64)>> {
-    sqlx::query_as("SELECT id, company_id FROM api_keys WHERE key_hash = $1")
-        .bind(key_hash)
-        .fetch_optional(exec)
-        .await
+    sqlx::query_as("SELECT id, company_id FROM api_keys WHERE key_hash = $1").bind(key_hash).fetch_optional(exec).await
 }

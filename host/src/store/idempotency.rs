@@ -38,10 +38,7 @@ pub async fn claim<'e, E: Exec<'e> + Copy>(exec: E, scope: &str, key: &str, requ
     .await?;
     Ok(match (hash == request_hash, status, body) {
         (false, _, _) => Claim::Mismatch,
-        (true, Some(status), Some(body)) => Claim::Replay {
-            status: status as u16,
-            body,
-        },
+        (true, Some(status), Some(body)) => Claim::Replay { status: status as u16, body },
         (true, _, _) if is_abandoned(&created_at) => {
             // The first request never finished (the host stopped mid-way): take the key over.
             let taken = sqlx::query("UPDATE idempotency_keys SET created_at = $3 WHERE scope = $1 AND key = $2 AND status_code IS NULL AND created_at = $4")
@@ -98,44 +95,26 @@ mod tests {
     #[tokio::test]
     async fn a_key_is_owned_once_replayed_after_and_taken_over_when_abandoned() {
         let dir = tempfile::tempdir().unwrap();
-        let db = Db::connect(&format!("sqlite://{}/db.sqlite", dir.path().display()))
-            .await
-            .unwrap();
+        let db = Db::connect(&format!("sqlite://{}/db.sqlite", dir.path().display())).await.unwrap();
         let pool = db.pool();
         assert!(matches!(claim(pool, "admin", "k", "h1").await.unwrap(), Claim::Owned));
-        assert!(matches!(
-            claim(pool, "admin", "k", "h1").await.unwrap(),
-            Claim::InProgress
-        ));
-        assert!(matches!(
-            claim(pool, "admin", "k", "h2").await.unwrap(),
-            Claim::Mismatch
-        ));
+        assert!(matches!(claim(pool, "admin", "k", "h1").await.unwrap(), Claim::InProgress));
+        assert!(matches!(claim(pool, "admin", "k", "h2").await.unwrap(), Claim::Mismatch));
 
         let long_ago =
             (chrono::Utc::now() - chrono::Duration::minutes(6)).to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
-        sqlx::query("UPDATE idempotency_keys SET created_at = $1")
-            .bind(&long_ago)
-            .execute(pool)
-            .await
-            .unwrap();
+        sqlx::query("UPDATE idempotency_keys SET created_at = $1").bind(&long_ago).execute(pool).await.unwrap();
         assert!(
             matches!(claim(pool, "admin", "k", "h1").await.unwrap(), Claim::Owned),
             "an abandoned claim is taken over"
         );
-        assert!(
-            matches!(claim(pool, "admin", "k", "h1").await.unwrap(), Claim::InProgress),
-            "but only once"
-        );
+        assert!(matches!(claim(pool, "admin", "k", "h1").await.unwrap(), Claim::InProgress), "but only once");
 
         complete(pool, "admin", "k", 201, "{\"ok\":true}").await.unwrap();
         match claim(pool, "admin", "k", "h1").await.unwrap() {
             Claim::Replay { status, body } => assert_eq!((status, body.as_str()), (201, "{\"ok\":true}")),
             _ => panic!("expected a replay"),
         }
-        assert!(
-            matches!(claim(pool, "key:1", "k", "h1").await.unwrap(), Claim::Owned),
-            "keys are per caller"
-        );
+        assert!(matches!(claim(pool, "key:1", "k", "h1").await.unwrap(), Claim::Owned), "keys are per caller");
     }
 }

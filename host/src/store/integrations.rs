@@ -57,10 +57,7 @@ pub async fn insert<'e>(exec: impl Exec<'e>, row: &IntegrationRow) -> DbResult<I
 }
 
 pub async fn get<'e>(exec: impl Exec<'e>, id: i64) -> DbResult<Option<IntegrationRow>> {
-    sqlx::query_as(&format!("SELECT {COLUMNS} FROM integrations WHERE id = $1"))
-        .bind(id)
-        .fetch_optional(exec)
-        .await
+    sqlx::query_as(&format!("SELECT {COLUMNS} FROM integrations WHERE id = $1")).bind(id).fetch_optional(exec).await
 }
 
 /// Integrations filtered by company and category, in payment sequence order.
@@ -101,16 +98,10 @@ pub async fn update<'e>(exec: impl Exec<'e>, row: &IntegrationRow) -> DbResult<(
 }
 
 pub async fn delete<'e>(exec: impl Exec<'e>, id: i64) -> DbResult<()> {
-    sqlx::query("DELETE FROM integrations WHERE id = $1")
-        .bind(id)
-        .execute(exec)
-        .await?;
+    sqlx::query("DELETE FROM integrations WHERE id = $1").bind(id).execute(exec).await?;
     Ok(())
 }
 
 pub async fn transaction_count<'e>(exec: impl Exec<'e>, id: i64) -> DbResult<i64> {
-    sqlx::query_scalar("SELECT COUNT(*) FROM transactions WHERE integration_id = $1")
-        .bind(id)
-        .fetch_one(exec)
-        .await
+    sqlx::query_scalar("SELECT COUNT(*) FROM transactions WHERE integration_id = $1").bind(id).fetch_one(exec).await
 }

@@ -73,10 +73,7 @@ async fn add_history<'e>(exec: impl Exec<'e>, message_id: i64, state: &str, at: 
 }
 
 pub async fn get<'e>(exec: impl Exec<'e>, id: i64) -> DbResult<Option<MessageRow>> {
-    sqlx::query_as(&format!("SELECT {COLUMNS} FROM messages WHERE id = $1"))
-        .bind(id)
-        .fetch_optional(exec)
-        .await
+    sqlx::query_as(&format!("SELECT {COLUMNS} FROM messages WHERE id = $1")).bind(id).fetch_optional(exec).await
 }
 
 pub async fn by_remote_id<'e>(
@@ -84,13 +81,11 @@ pub async fn by_remote_id<'e>(
     integration_id: i64,
     remote_id: &str,
 ) -> DbResult<Option<MessageRow>> {
-    sqlx::query_as(&format!(
-        "SELECT {COLUMNS} FROM messages WHERE integration_id = $1 AND remote_id = $2"
-    ))
-    .bind(integration_id)
-    .bind(remote_id)
-    .fetch_optional(exec)
-    .await
+    sqlx::query_as(&format!("SELECT {COLUMNS} FROM messages WHERE integration_id = $1 AND remote_id = $2"))
+        .bind(integration_id)
+        .bind(remote_id)
+        .fetch_optional(exec)
+        .await
 }
 
 pub async fn history<'e>(exec: impl Exec<'e>, message_id: i64) -> DbResult<Vec<HistoryRow>> {

@@ -5,6 +5,7 @@
 
 pub mod api_keys;
 pub mod credentials;
+pub mod events;
 pub mod idempotency;
 pub mod integrations;
 pub mod mappings;
@@ -56,11 +57,7 @@ impl Db {
                         .map_err(|e| anyhow::anyhow!("cannot create the database folder {}: {e}", parent.display()))?;
                 }
             }
-            let query = if query.is_empty() {
-                "mode=rwc".to_string()
-            } else {
-                query.to_string()
-            };
+            let query = if query.is_empty() { "mode=rwc".to_string() } else { query.to_string() };
             let options = AnyConnectOptions::from_str(&format!("sqlite://{file}?{query}"))?;
             let pool = AnyPoolOptions::new()
                 .max_connections(8)
@@ -74,10 +71,7 @@ impl Db {
                 .connect_with(options)
                 .await?;
             SQLITE_MIGRATIONS.run(&pool).await?;
-            return Ok(Self {
-                pool,
-                backend: Backend::Sqlite,
-            });
+            return Ok(Self { pool, backend: Backend::Sqlite });
         }
         if url.starts_with("postgres://") || url.starts_with("postgresql://") {
             anyhow::bail!("--database: PostgreSQL is not supported by this build yet; use a sqlite:// URL");

@@ -36,9 +36,6 @@ pub async fn confirm<'e>(exec: impl Exec<'e>, id: i64, refund_reference: &str) -
 }
 
 pub async fn release<'e>(exec: impl Exec<'e>, id: i64) -> DbResult<()> {
-    sqlx::query("DELETE FROM refunds WHERE id = $1")
-        .bind(id)
-        .execute(exec)
-        .await?;
+    sqlx::query("DELETE FROM refunds WHERE id = $1").bind(id).execute(exec).await?;
     Ok(())
 }

@@ -3,10 +3,7 @@
 use super::{DbResult, Exec};
 
 pub async fn get<'e>(exec: impl Exec<'e>, key: &str) -> DbResult<Option<String>> {
-    sqlx::query_scalar("SELECT value FROM settings WHERE key = $1")
-        .bind(key)
-        .fetch_optional(exec)
-        .await
+    sqlx::query_scalar("SELECT value FROM settings WHERE key = $1").bind(key).fetch_optional(exec).await
 }
 
 pub async fn set<'e>(exec: impl Exec<'e>, key: &str, value: &str) -> DbResult<()> {

@@ -62,10 +62,7 @@ pub async fn insert<'e>(exec: impl Exec<'e>, row: &TransactionRow) -> DbResult<T
 }
 
 pub async fn get<'e>(exec: impl Exec<'e>, id: i64) -> DbResult<Option<TransactionRow>> {
-    sqlx::query_as(&format!("SELECT {COLUMNS} FROM transactions WHERE id = $1"))
-        .bind(id)
-        .fetch_optional(exec)
-        .await
+    sqlx::query_as(&format!("SELECT {COLUMNS} FROM transactions WHERE id = $1")).bind(id).fetch_optional(exec).await
 }
 
 pub async fn by_reference<'e>(exec: impl Exec<'e>, reference: &str) -> DbResult<Option<TransactionRow>> {
@@ -118,9 +115,6 @@ pub async fn update_if_state<'e>(exec: impl Exec<'e>, row: &TransactionRow, expe
 
 /// Removes a transaction that never got past Draft (its session could not be created).
 pub async fn delete_draft<'e>(exec: impl Exec<'e>, id: i64) -> DbResult<()> {
-    sqlx::query("DELETE FROM transactions WHERE id = $1 AND state = 'Draft'")
-        .bind(id)
-        .execute(exec)
-        .await?;
+    sqlx::query("DELETE FROM transactions WHERE id = $1 AND state = 'Draft'").bind(id).execute(exec).await?;
     Ok(())
 }

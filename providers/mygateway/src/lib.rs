@@ -31,26 +31,17 @@ struct MyGateway;
 impl Guest for MyGateway {
     fn validate_credentials() -> Result<(), ProviderError> {
         if !is_set(API_KEY) {
-            return Err(error(
-                ErrorKind::InvalidCredentials,
-                "Please enter your MyGateway API Key.",
-            ));
+            return Err(error(ErrorKind::InvalidCredentials, "Please enter your MyGateway API Key."));
         }
         if !is_set(SECRET_KEY) {
-            return Err(error(
-                ErrorKind::InvalidCredentials,
-                "Please enter your MyGateway Secret Key.",
-            ));
+            return Err(error(ErrorKind::InvalidCredentials, "Please enter your MyGateway Secret Key."));
         }
         Ok(())
     }
 
     fn create_session(transaction: Transaction, integration_type: IntegrationType) -> Result<Session, ProviderError> {
         if integration_type == IntegrationType::QrCode {
-            return Err(error(
-                ErrorKind::Unsupported,
-                "MyGateway does not offer QR code payments.",
-            ));
+            return Err(error(ErrorKind::Unsupported, "MyGateway does not offer QR code payments."));
         }
         let request = wire::CreateSession {
             amount: transaction.amount.amount_minor,
@@ -67,11 +58,7 @@ impl Guest for MyGateway {
             }
             _ => SessionAction::Redirect(created.checkout_url),
         };
-        Ok(Session {
-            gateway_reference: Some(created.id),
-            action,
-            provider_data: None,
-        })
+        Ok(Session { gateway_reference: Some(created.id), action, provider_data: None })
     }
 
     fn verify_webhook(request: WebhookRequest) -> Result<Verification, ProviderError> {
@@ -81,20 +68,14 @@ impl Guest for MyGateway {
         if !is_set(WEBHOOK_SECRET) {
             return Ok(Verification::Rejected("no webhook secret is configured".into()));
         }
-        let expected = crypto::hmac(
-            crypto::HmacAlgorithm::Sha256,
-            WEBHOOK_SECRET,
-            &request.body,
-            crypto::Encoding::Hex,
-        )
-        .map_err(|e| error(ErrorKind::Internal, &format!("cannot compute the signature: {e:?}")))?;
+        let expected =
+            crypto::hmac(crypto::HmacAlgorithm::Sha256, WEBHOOK_SECRET, &request.body, crypto::Encoding::Hex)
+                .map_err(|e| error(ErrorKind::Internal, &format!("cannot compute the signature: {e:?}")))?;
         let given = signature.trim().to_ascii_lowercase();
         if crypto::constant_time_equals(expected.as_bytes(), given.as_bytes()) {
             Ok(Verification::Accepted)
         } else {
-            Ok(Verification::Rejected(
-                "X-MyGateway-Signature does not match the body".into(),
-            ))
+            Ok(Verification::Rejected("X-MyGateway-Signature does not match the body".into()))
         }
     }
 
@@ -110,10 +91,7 @@ impl Guest for MyGateway {
             refunded_minor: None,
             provider_data: None,
         };
-        Ok(ParsedWebhook {
-            event_type: event.kind,
-            updates: vec![update],
-        })
+        Ok(ParsedWebhook { event_type: event.kind, updates: vec![update] })
     }
 
     fn process_return(
@@ -125,21 +103,12 @@ impl Guest for MyGateway {
     }
 
     fn refund(transaction: Transaction, amount: Money) -> Result<RefundResult, ProviderError> {
-        let payment_id = transaction.gateway_reference.ok_or_else(|| {
-            error(
-                ErrorKind::InvalidRequest,
-                "This payment has no MyGateway session to refund.",
-            )
-        })?;
-        let request = wire::CreateRefund {
-            payment_id: &payment_id,
-            amount: amount.amount_minor,
-        };
+        let payment_id = transaction
+            .gateway_reference
+            .ok_or_else(|| error(ErrorKind::InvalidRequest, "This payment has no MyGateway session to refund."))?;
+        let request = wire::CreateRefund { payment_id: &payment_id, amount: amount.amount_minor };
         let refund: wire::RefundCreated = call_api(Method::Post, "/v1/refunds", Some(&request))?;
-        Ok(RefundResult {
-            refund_reference: refund.id,
-            pending: false,
-        })
+        Ok(RefundResult { refund_reference: refund.id, pending: false })
     }
 
     fn sync(transaction: Transaction) -> Result<GatewayUpdate, ProviderError> {
@@ -175,27 +144,16 @@ fn call_api<T: serde::de::DeserializeOwned>(
 ) -> Result<T, ProviderError> {
     let base = endpoints::base_url("api")
         .ok_or_else(|| error(ErrorKind::Internal, "The manifest names no `api` endpoint."))?;
-    let mut headers = vec![Header {
-        name: "authorization".into(),
-        value: HeaderValue::Bearer(SECRET_KEY.into()),
-    }];
+    let mut headers = vec![Header { name: "authorization".into(), value: HeaderValue::Bearer(SECRET_KEY.into()) }];
     let body = match body {
         Some(body) => {
-            headers.push(Header {
-                name: "content-type".into(),
-                value: HeaderValue::Text("application/json".into()),
-            });
+            headers.push(Header { name: "content-type".into(), value: HeaderValue::Text("application/json".into()) });
             Some(serde_json::to_vec(body).map_err(|e| error(ErrorKind::Internal, &e.to_string()))?)
         }
         None => None,
     };
-    let response = http::send(&Request {
-        method,
-        url: format!("{base}{path}"),
-        headers,
-        body,
-    })
-    .map_err(transport_error)?;
+    let response =
+        http::send(&Request { method, url: format!("{base}{path}"), headers, body }).map_err(transport_error)?;
     if !(200..300).contains(&response.status) {
         return Err(status_error(response.status, &response.body));
     }
@@ -209,29 +167,17 @@ fn call_api<T: serde::de::DeserializeOwned>(
 fn status_error(status: u16, body: &[u8]) -> ProviderError {
     let message = wire::error_message(body);
     let (kind, retryable, fallback) = match status {
-        401 | 403 => (
-            ErrorKind::InvalidCredentials,
-            false,
-            "MyGateway refused the API credentials.",
-        ),
+        401 | 403 => (ErrorKind::InvalidCredentials, false, "MyGateway refused the API credentials."),
         404 => (ErrorKind::NotFound, false, "MyGateway does not know this payment."),
         402 => (ErrorKind::Declined, false, "MyGateway declined the request."),
         400..=499 => (ErrorKind::InvalidRequest, false, "MyGateway refused the request."),
-        _ => (
-            ErrorKind::GatewayUnavailable,
-            true,
-            "MyGateway is unavailable; try again later.",
-        ),
+        _ => (ErrorKind::GatewayUnavailable, true, "MyGateway is unavailable; try again later."),
     };
     let message = match message {
         Some(text) => format!("MyGateway: {text}"),
         None => format!("{fallback} (HTTP {status})"),
     };
-    ProviderError {
-        kind,
-        message,
-        retryable,
-    }
+    ProviderError { kind, message, retryable }
 }
 
 fn transport_error(e: http::HttpError) -> ProviderError {
@@ -247,10 +193,7 @@ fn transport_error(e: http::HttpError) -> ProviderError {
             message: format!("Cannot reach MyGateway: {why}"),
             retryable: true,
         },
-        other => error(
-            ErrorKind::Internal,
-            &format!("The host refused the request to MyGateway: {other:?}"),
-        ),
+        other => error(ErrorKind::Internal, &format!("The host refused the request to MyGateway: {other:?}")),
     }
 }
 
@@ -261,25 +204,14 @@ fn is_set(name: &str) -> bool {
 fn plain_credential(name: &str) -> Result<String, ProviderError> {
     match credentials::get(name) {
         Ok(Some(value)) => Ok(value),
-        _ => Err(error(
-            ErrorKind::InvalidCredentials,
-            "Please enter your MyGateway API Key.",
-        )),
+        _ => Err(error(ErrorKind::InvalidCredentials, "Please enter your MyGateway API Key.")),
     }
 }
 
 fn header<'a>(request: &'a WebhookRequest, name: &str) -> Option<&'a str> {
-    request
-        .headers
-        .iter()
-        .find(|(key, _)| key == name)
-        .map(|(_, value)| value.as_str())
+    request.headers.iter().find(|(key, _)| key == name).map(|(_, value)| value.as_str())
 }
 
 fn error(kind: ErrorKind, message: &str) -> ProviderError {
-    ProviderError {
-        kind,
-        message: message.to_string(),
-        retryable: false,
-    }
+    ProviderError { kind, message: message.to_string(), retryable: false }
 }

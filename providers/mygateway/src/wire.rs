@@ -100,7 +100,5 @@ pub fn error_message(body: &[u8]) -> Option<String> {
 
 /// Keeps a gateway id from escaping its URL path segment.
 pub fn path_segment(id: &str) -> String {
-    id.chars()
-        .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-'))
-        .collect()
+    id.chars().filter(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-')).collect()
 }

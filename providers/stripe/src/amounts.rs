@@ -14,9 +14,8 @@
 //! Nothing is ever rounded: an amount Stripe cannot express is refused with a message.
 
 /// Stripe's zero-decimal currencies.
-const STRIPE_ZERO_DECIMAL: &[&str] = &[
-    "BIF", "CLP", "DJF", "GNF", "JPY", "KMF", "KRW", "MGA", "PYG", "RWF", "UGX", "VND", "VUV", "XAF", "XOF", "XPF",
-];
+const STRIPE_ZERO_DECIMAL: &[&str] =
+    &["BIF", "CLP", "DJF", "GNF", "JPY", "KMF", "KRW", "MGA", "PYG", "RWF", "UGX", "VND", "VUV", "XAF", "XOF", "XPF"];
 
 /// Stripe's three-decimal currencies, whose amounts must end in 0.
 const STRIPE_THREE_DECIMAL: &[&str] = &["BHD", "JOD", "KWD", "OMR", "TND"];
@@ -35,10 +34,7 @@ const ISO_EXPONENTS: &[(u32, &[&str])] = &[
 ];
 
 fn iso_exponent(currency: &str) -> u32 {
-    ISO_EXPONENTS
-        .iter()
-        .find(|(_, codes)| codes.contains(&currency))
-        .map_or(2, |(exponent, _)| *exponent)
+    ISO_EXPONENTS.iter().find(|(_, codes)| codes.contains(&currency)).map_or(2, |(exponent, _)| *exponent)
 }
 
 fn stripe_exponent(currency: &str) -> u32 {
@@ -57,12 +53,7 @@ fn decimal(minor: i64, exponent: u32) -> String {
         return minor.to_string();
     }
     let factor = 10i64.pow(exponent);
-    format!(
-        "{}.{:0width$}",
-        minor / factor,
-        (minor % factor).abs(),
-        width = exponent as usize
-    )
+    format!("{}.{:0width$}", minor / factor, (minor % factor).abs(), width = exponent as usize)
 }
 
 /// The host's amount (ISO minor units) in Stripe's units, or why Stripe cannot charge it.

@@ -80,10 +80,7 @@ impl Guest for Stripe {
                     .set("mode", "payment")
                     .set("line_items[0][price_data][currency]", &currency)
                     .set("line_items[0][price_data][unit_amount]", amount)
-                    .set(
-                        "line_items[0][price_data][product_data][name]",
-                        product_name(&transaction),
-                    )
+                    .set("line_items[0][price_data][product_data][name]", product_name(&transaction))
                     .set("line_items[0][quantity]", 1)
                     .set("success_url", &transaction.return_url)
                     .set("cancel_url", &transaction.cancel_url)
@@ -92,10 +89,7 @@ impl Guest for Stripe {
                 let session: wire::CheckoutSession =
                     call_api(Method::Post, "/v1/checkout/sessions", Some(form), Some(reference))?;
                 let url = session.url.clone().ok_or_else(|| {
-                    error(
-                        ErrorKind::GatewayError,
-                        "Stripe created a Checkout Session without a URL.",
-                    )
+                    error(ErrorKind::GatewayError, "Stripe created a Checkout Session without a URL.")
                 })?;
                 Ok(Session {
                     gateway_reference: Some(session.id),
@@ -104,17 +98,12 @@ impl Guest for Stripe {
                 })
             }
             IntegrationType::EmbeddedJs => {
-                let form = Form::new()
-                    .set("amount", amount)
-                    .set("currency", &currency)
-                    .set("metadata[reference]", reference);
+                let form =
+                    Form::new().set("amount", amount).set("currency", &currency).set("metadata[reference]", reference);
                 let intent: wire::PaymentIntent =
                     call_api(Method::Post, "/v1/payment_intents", Some(form), Some(reference))?;
                 let client_secret = intent.client_secret.as_deref().ok_or_else(|| {
-                    error(
-                        ErrorKind::GatewayError,
-                        "Stripe created a PaymentIntent without a client secret.",
-                    )
+                    error(ErrorKind::GatewayError, "Stripe created a PaymentIntent without a client secret.")
                 })?;
                 mapper::put(PAYMENT_INTENT_MODEL, reference, &intent.id);
                 Ok(Session {
@@ -136,32 +125,21 @@ impl Guest for Stripe {
         };
         let signature = match signature::parse(header) {
             Ok(signature) => signature,
-            Err(why) => {
-                return Ok(Verification::Rejected(format!(
-                    "malformed Stripe-Signature header: {why}"
-                )))
-            }
+            Err(why) => return Ok(Verification::Rejected(format!("malformed Stripe-Signature header: {why}"))),
         };
         if !is_set(WEBHOOK_SECRET) {
             return Ok(Verification::Rejected("no webhook signing secret is configured".into()));
         }
         let mut payload = format!("{}.", signature.timestamp_text).into_bytes();
         payload.extend_from_slice(&request.body);
-        let expected = crypto::hmac(
-            crypto::HmacAlgorithm::Sha256,
-            WEBHOOK_SECRET,
-            &payload,
-            crypto::Encoding::Hex,
-        )
-        .map_err(|e| error(ErrorKind::Internal, &format!("cannot compute the signature: {e:?}")))?;
+        let expected = crypto::hmac(crypto::HmacAlgorithm::Sha256, WEBHOOK_SECRET, &payload, crypto::Encoding::Hex)
+            .map_err(|e| error(ErrorKind::Internal, &format!("cannot compute the signature: {e:?}")))?;
         // Compare with every v1 value (no early exit), accept if any matches.
         let matched = signature.v1.iter().fold(false, |matched, given| {
             crypto::constant_time_equals(expected.as_bytes(), given.as_bytes()) | matched
         });
         if !matched {
-            return Ok(Verification::Rejected(
-                "no v1 signature in Stripe-Signature matches the body".into(),
-            ));
+            return Ok(Verification::Rejected("no v1 signature in Stripe-Signature matches the body".into()));
         }
         if request.received_at.saturating_sub(signature.timestamp) > TOLERANCE_SECONDS {
             return Ok(Verification::Rejected(format!(
@@ -252,10 +230,7 @@ impl Guest for Stripe {
             // Stripe sends many other events; they change nothing here.
             _ => Vec::new(),
         };
-        Ok(ParsedWebhook {
-            event_type: event.kind,
-            updates,
-        })
+        Ok(ParsedWebhook { event_type: event.kind, updates })
     }
 
     fn process_return(
@@ -273,13 +248,8 @@ impl Guest for Stripe {
             .map_err(|message| error(ErrorKind::InvalidRequest, &message))?;
         // Stable for a retry of this very refund, different for the next one: what was already
         // refunded changes once this one succeeds.
-        let key = format!(
-            "{}-refund-{}-{}",
-            transaction.reference, transaction.refunded_minor, amount.amount_minor
-        );
-        let form = Form::new()
-            .set("payment_intent", &payment_intent)
-            .set("amount", stripe_amount);
+        let key = format!("{}-refund-{}-{}", transaction.reference, transaction.refunded_minor, amount.amount_minor);
+        let form = Form::new().set("payment_intent", &payment_intent).set("amount", stripe_amount);
         let refund: wire::Refund = call_api(Method::Post, "/v1/refunds", Some(form), Some(&key))?;
         match refund.status.as_deref() {
             Some("failed" | "canceled") => Err(error(
@@ -384,12 +354,7 @@ fn product_name(transaction: &Transaction) -> String {
 /// The PaymentIntent that paid a transaction: the gateway reference itself for Embedded JS;
 /// for Checkout the one remembered from the completed session, else read from the session.
 fn payment_intent_of(transaction: &Transaction) -> Result<String, ProviderError> {
-    let no_payment = || {
-        error(
-            ErrorKind::InvalidRequest,
-            "This payment has no Stripe PaymentIntent to refund.",
-        )
-    };
+    let no_payment = || error(ErrorKind::InvalidRequest, "This payment has no Stripe PaymentIntent to refund.");
     let gateway_reference = transaction.gateway_reference.clone().ok_or_else(no_payment)?;
     if transaction.integration_type == IntegrationType::EmbeddedJs {
         return Ok(gateway_reference);
@@ -419,10 +384,7 @@ fn remember_payment_intent(reference: Option<&str>, payment_intent: Option<&str>
 /// `/v1/{collection}/{id}`, refusing ids that are not Stripe ids (nothing may steer the path).
 fn object_path(collection: &str, id: &str) -> Result<String, ProviderError> {
     if !wire::is_id(id) {
-        return Err(error(
-            ErrorKind::InvalidRequest,
-            "The stored Stripe reference is not a Stripe id.",
-        ));
+        return Err(error(ErrorKind::InvalidRequest, "The stored Stripe reference is not a Stripe id."));
     }
     Ok(format!("/v1/{collection}/{id}"))
 }
@@ -440,20 +402,11 @@ fn call_api<T: serde::de::DeserializeOwned>(
     let base = endpoints::base_url("api")
         .ok_or_else(|| error(ErrorKind::Internal, "The manifest names no `api` endpoint."))?;
     let mut headers = vec![
-        Header {
-            name: "authorization".into(),
-            value: HeaderValue::Bearer(SECRET_KEY.into()),
-        },
-        Header {
-            name: "stripe-version".into(),
-            value: HeaderValue::Text(API_VERSION.into()),
-        },
+        Header { name: "authorization".into(), value: HeaderValue::Bearer(SECRET_KEY.into()) },
+        Header { name: "stripe-version".into(), value: HeaderValue::Text(API_VERSION.into()) },
     ];
     if let Some(key) = idempotency_key {
-        headers.push(Header {
-            name: "idempotency-key".into(),
-            value: HeaderValue::Text(key.into()),
-        });
+        headers.push(Header { name: "idempotency-key".into(), value: HeaderValue::Text(key.into()) });
     }
     let body = form.map(|form| {
         headers.push(Header {
@@ -462,12 +415,7 @@ fn call_api<T: serde::de::DeserializeOwned>(
         });
         form.encode().into_bytes()
     });
-    let request = Request {
-        method,
-        url: format!("{base}{path}"),
-        headers,
-        body,
-    };
+    let request = Request { method, url: format!("{base}{path}"), headers, body };
     let mut response = http::send(&request);
     let retry = match &response {
         Err(http::HttpError::ConnectionFailed(_)) => true,
@@ -489,10 +437,7 @@ fn call_api<T: serde::de::DeserializeOwned>(
 }
 
 fn should_retry(response: &Response) -> bool {
-    response
-        .headers
-        .iter()
-        .any(|(name, value)| name == "stripe-should-retry" && value.trim() == "true")
+    response.headers.iter().any(|(name, value)| name == "stripe-should-retry" && value.trim() == "true")
 }
 
 fn status_error(status: u16, body: &[u8]) -> ProviderError {
@@ -502,23 +447,11 @@ fn status_error(status: u16, body: &[u8]) -> ProviderError {
         401 | 403 => (ErrorKind::InvalidCredentials, false, "Stripe refused the API key."),
         402 => (ErrorKind::Declined, false, "Stripe declined the request."),
         404 => (ErrorKind::NotFound, false, "Stripe does not know this object."),
-        409 => (
-            ErrorKind::InvalidRequest,
-            true,
-            "Stripe is still processing the same request; try again shortly.",
-        ),
-        429 => (
-            ErrorKind::GatewayUnavailable,
-            true,
-            "Stripe is rate-limiting requests; try again shortly.",
-        ),
+        409 => (ErrorKind::InvalidRequest, true, "Stripe is still processing the same request; try again shortly."),
+        429 => (ErrorKind::GatewayUnavailable, true, "Stripe is rate-limiting requests; try again shortly."),
         400..=499 if card_error => (ErrorKind::Declined, false, "Stripe declined the payment method."),
         400..=499 => (ErrorKind::InvalidRequest, false, "Stripe refused the request."),
-        500..=599 => (
-            ErrorKind::GatewayUnavailable,
-            true,
-            "Stripe is unavailable; try again later.",
-        ),
+        500..=599 => (ErrorKind::GatewayUnavailable, true, "Stripe is unavailable; try again later."),
         _ => (ErrorKind::GatewayError, false, "Stripe answered unexpectedly."),
     };
     let message = match stripe.as_ref().and_then(|e| e.message.as_deref()) {
@@ -528,11 +461,7 @@ fn status_error(status: u16, body: &[u8]) -> ProviderError {
             None => format!("{fallback} (HTTP {status})"),
         },
     };
-    ProviderError {
-        kind,
-        message,
-        retryable,
-    }
+    ProviderError { kind, message, retryable }
 }
 
 fn transport_error(e: http::HttpError) -> ProviderError {
@@ -548,18 +477,11 @@ fn transport_error(e: http::HttpError) -> ProviderError {
             message: format!("Cannot reach Stripe: {why}"),
             retryable: true,
         },
-        ResponseTooLarge => error(
-            ErrorKind::GatewayError,
-            "Stripe's answer was larger than the host allows.",
-        ),
-        UnknownCredential(why) => error(
-            ErrorKind::InvalidCredentials,
-            &format!("A Stripe credential is missing: {why}"),
-        ),
-        other => error(
-            ErrorKind::Internal,
-            &format!("The host refused the request to Stripe: {other:?}"),
-        ),
+        ResponseTooLarge => error(ErrorKind::GatewayError, "Stripe's answer was larger than the host allows."),
+        UnknownCredential(why) => {
+            error(ErrorKind::InvalidCredentials, &format!("A Stripe credential is missing: {why}"))
+        }
+        other => error(ErrorKind::Internal, &format!("The host refused the request to Stripe: {other:?}")),
     }
 }
 
@@ -572,11 +494,7 @@ fn is_set(name: &str) -> bool {
 }
 
 fn header<'a>(request: &'a WebhookRequest, name: &str) -> Option<&'a str> {
-    request
-        .headers
-        .iter()
-        .find(|(key, _)| key == name)
-        .map(|(_, value)| value.as_str())
+    request.headers.iter().find(|(key, _)| key == name).map(|(_, value)| value.as_str())
 }
 
 fn credentials_error(message: &str) -> ProviderError {
@@ -584,9 +502,5 @@ fn credentials_error(message: &str) -> ProviderError {
 }
 
 fn error(kind: ErrorKind, message: &str) -> ProviderError {
-    ProviderError {
-        kind,
-        message: message.to_string(),
-        retryable: false,
-    }
+    ProviderError { kind, message: message.to_string(), retryable: false }
 }

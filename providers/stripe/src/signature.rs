@@ -43,9 +43,5 @@ pub fn parse(header: &str) -> Result<SignatureHeader, &'static str> {
     if v1.is_empty() {
         return Err("no v1 signature");
     }
-    Ok(SignatureHeader {
-        timestamp_text,
-        timestamp,
-        v1,
-    })
+    Ok(SignatureHeader { timestamp_text, timestamp, v1 })
 }

@@ -49,9 +49,7 @@ impl CheckoutSession {
 
     /// Our reference, as we sent it.
     pub fn reference(&self) -> Option<String> {
-        self.client_reference_id
-            .clone()
-            .or_else(|| self.metadata.as_ref().and_then(|m| m.reference.clone()))
+        self.client_reference_id.clone().or_else(|| self.metadata.as_ref().and_then(|m| m.reference.clone()))
     }
 
     /// Paid (or nothing to pay): the money is Stripe's to settle.
@@ -166,17 +164,11 @@ pub struct ProviderData {
 
 impl ProviderData {
     pub fn parse(text: Option<&str>) -> Self {
-        text.and_then(|text| serde_json::from_str(text).ok())
-            .unwrap_or_default()
+        text.and_then(|text| serde_json::from_str(text).ok()).unwrap_or_default()
     }
 
     pub fn with_payment_intent(payment_intent: Option<String>) -> Option<String> {
-        payment_intent.map(|id| {
-            serde_json::to_string(&ProviderData {
-                payment_intent: Some(id),
-            })
-            .unwrap_or_default()
-        })
+        payment_intent.map(|id| serde_json::to_string(&ProviderData { payment_intent: Some(id) }).unwrap_or_default())
     }
 }
 
@@ -225,9 +217,8 @@ pub fn redact_secrets(text: &str) -> String {
         for prefix in ["sk_", "rk_", "whsec_"] {
             let at_word_start = out.chars().last().is_none_or(|c| !c.is_ascii_alphanumeric());
             if at_word_start && rest.starts_with(prefix) {
-                let end = rest
-                    .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == '*'))
-                    .unwrap_or(rest.len());
+                let end =
+                    rest.find(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == '*')).unwrap_or(rest.len());
                 out.push_str(prefix);
                 out.push('…');
                 rest = &rest[end..];

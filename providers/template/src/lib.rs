@@ -36,20 +36,14 @@ impl Guest for ExamplePay {
     /// Runs when the merchant enables the integration: say what is missing, in their words.
     fn validate_credentials() -> Result<(), ProviderError> {
         if !credentials::is_set(API_KEY).unwrap_or(false) {
-            return Err(refusal(
-                ErrorKind::InvalidCredentials,
-                "Please enter your ExamplePay API Key.",
-            ));
+            return Err(refusal(ErrorKind::InvalidCredentials, "Please enter your ExamplePay API Key."));
         }
         Ok(())
     }
 
     fn create_session(transaction: Transaction, kind: IntegrationType) -> Result<Session, ProviderError> {
         if kind != IntegrationType::Redirect {
-            return Err(refusal(
-                ErrorKind::Unsupported,
-                "ExamplePay only supports redirect payments.",
-            ));
+            return Err(refusal(ErrorKind::Unsupported, "ExamplePay only supports redirect payments."));
         }
         let base = endpoints::base_url("api").ok_or_else(|| refusal(ErrorKind::Internal, "No `api` endpoint."))?;
         let body = serde_json::json!({
@@ -64,19 +58,10 @@ impl Guest for ExamplePay {
             url: format!("{base}/payments"),
             headers: vec![
                 // The host puts the key in; this code never sees it.
-                Header {
-                    name: "authorization".into(),
-                    value: HeaderValue::Bearer(API_KEY.into()),
-                },
-                Header {
-                    name: "content-type".into(),
-                    value: HeaderValue::Text("application/json".into()),
-                },
+                Header { name: "authorization".into(), value: HeaderValue::Bearer(API_KEY.into()) },
+                Header { name: "content-type".into(), value: HeaderValue::Text("application/json".into()) },
                 // Lets the gateway recognise a retry of the same payment.
-                Header {
-                    name: "idempotency-key".into(),
-                    value: HeaderValue::Text(transaction.reference.clone()),
-                },
+                Header { name: "idempotency-key".into(), value: HeaderValue::Text(transaction.reference.clone()) },
             ],
             body: Some(body.to_string().into_bytes()),
         };
@@ -86,11 +71,7 @@ impl Guest for ExamplePay {
             retryable: true,
         })?;
         if response.status >= 400 {
-            let kind = if response.status >= 500 {
-                ErrorKind::GatewayUnavailable
-            } else {
-                ErrorKind::InvalidRequest
-            };
+            let kind = if response.status >= 500 { ErrorKind::GatewayUnavailable } else { ErrorKind::InvalidRequest };
             return Err(ProviderError {
                 kind,
                 message: format!("ExamplePay refused the payment (HTTP {}).", response.status),
@@ -102,12 +83,8 @@ impl Guest for ExamplePay {
             id: String,
             pay_url: String,
         }
-        let created: Created = serde_json::from_slice(&response.body).map_err(|e| {
-            refusal(
-                ErrorKind::GatewayError,
-                &format!("ExamplePay answered something unexpected: {e}"),
-            )
-        })?;
+        let created: Created = serde_json::from_slice(&response.body)
+            .map_err(|e| refusal(ErrorKind::GatewayError, &format!("ExamplePay answered something unexpected: {e}")))?;
         Ok(Session {
             gateway_reference: Some(created.id),
             action: SessionAction::Redirect(created.pay_url),
@@ -120,12 +97,9 @@ impl Guest for ExamplePay {
         let Some((_, given)) = request.headers.iter().find(|(name, _)| name == "x-example-signature") else {
             return Ok(Verification::Rejected("no X-Example-Signature header".into()));
         };
-        let Ok(expected) = crypto::hmac(
-            crypto::HmacAlgorithm::Sha256,
-            WEBHOOK_SECRET,
-            &request.body,
-            crypto::Encoding::Hex,
-        ) else {
+        let Ok(expected) =
+            crypto::hmac(crypto::HmacAlgorithm::Sha256, WEBHOOK_SECRET, &request.body, crypto::Encoding::Hex)
+        else {
             return Ok(Verification::Rejected("no webhook secret is configured".into()));
         };
         if crypto::constant_time_equals(expected.as_bytes(), given.as_bytes()) {
@@ -159,10 +133,7 @@ impl Guest for ExamplePay {
             refunded_minor: None,
             provider_data: None,
         };
-        Ok(ParsedWebhook {
-            event_type: format!("payment.{}", event.status),
-            updates: vec![update],
-        })
+        Ok(ParsedWebhook { event_type: format!("payment.{}", event.status), updates: vec![update] })
     }
 
     /// The payer came back. The webhook is the source of truth; here we say "still pending"
@@ -183,17 +154,11 @@ impl Guest for ExamplePay {
     }
 
     fn refund(_transaction: Transaction, _amount: Money) -> Result<RefundResult, ProviderError> {
-        Err(refusal(
-            ErrorKind::Unsupported,
-            "Refunds are not implemented in the template yet.",
-        ))
+        Err(refusal(ErrorKind::Unsupported, "Refunds are not implemented in the template yet."))
     }
 
     fn sync(_transaction: Transaction) -> Result<GatewayUpdate, ProviderError> {
-        Err(refusal(
-            ErrorKind::Unsupported,
-            "Sync is not implemented in the template yet.",
-        ))
+        Err(refusal(ErrorKind::Unsupported, "Sync is not implemented in the template yet."))
     }
 
     fn client_config() -> Result<String, ProviderError> {
@@ -204,9 +169,5 @@ impl Guest for ExamplePay {
 export!(ExamplePay);
 
 fn refusal(kind: ErrorKind, message: &str) -> ProviderError {
-    ProviderError {
-        kind,
-        message: message.into(),
-        retryable: false,
-    }
+    ProviderError { kind, message: message.into(), retryable: false }
 }

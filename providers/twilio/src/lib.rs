@@ -35,10 +35,7 @@ impl Guest for Twilio {
     fn validate_credentials() -> Result<(), ProviderError> {
         let sid = account_sid()?;
         if !is_set(AUTH_TOKEN) {
-            return Err(error(
-                ErrorKind::InvalidCredentials,
-                "Please enter your Twilio Auth Token.",
-            ));
+            return Err(error(ErrorKind::InvalidCredentials, "Please enter your Twilio Auth Token."));
         }
         sender()?;
         call_api::<wire::Account>(Method::Get, &format!("/2010-04-01/Accounts/{sid}.json"), None).map(|_| ())
@@ -54,15 +51,9 @@ impl Guest for Twilio {
             Sender::Number(number) => form.append_pair("From", &number),
         };
         form.append_pair("StatusCallback", &callback);
-        let sent: wire::Message = call_api(
-            Method::Post,
-            &format!("/2010-04-01/Accounts/{sid}/Messages.json"),
-            Some(form.finish()),
-        )?;
-        Ok(SendResult {
-            remote_id: sent.sid,
-            state: wire::state(&sent.status),
-        })
+        let sent: wire::Message =
+            call_api(Method::Post, &format!("/2010-04-01/Accounts/{sid}/Messages.json"), Some(form.finish()))?;
+        Ok(SendResult { remote_id: sent.sid, state: wire::state(&sent.status) })
     }
 
     fn verify_webhook(request: WebhookRequest) -> Result<Verification, ProviderError> {
@@ -85,23 +76,13 @@ impl Guest for Twilio {
                 return Ok(Verification::Accepted);
             }
         }
-        Ok(Verification::Rejected(
-            "X-Twilio-Signature does not match the URL and parameters".into(),
-        ))
+        Ok(Verification::Rejected("X-Twilio-Signature does not match the URL and parameters".into()))
     }
 
     fn parse_webhook(request: WebhookRequest) -> Result<ParsedWebhook, ProviderError> {
         let params = form_params(&request);
-        let param = |name: &str| {
-            params
-                .iter()
-                .find(|(key, _)| key == name)
-                .map(|(_, value)| value.clone())
-        };
-        let response = Some(WebhookResponse {
-            content_type: "text/xml".into(),
-            body: EMPTY_TWIML.into(),
-        });
+        let param = |name: &str| params.iter().find(|(key, _)| key == name).map(|(_, value)| value.clone());
+        let response = Some(WebhookResponse { content_type: "text/xml".into(), body: EMPTY_TWIML.into() });
         let sid = param("MessageSid").or_else(|| param("SmsSid"));
         if let (Some(status), Some(sid)) = (param("MessageStatus").or_else(|| param("SmsStatus")), sid.clone()) {
             if status != "received" && status != "receiving" {
@@ -123,20 +104,10 @@ impl Guest for Twilio {
             (Some(remote_id), Some(from), Some(to), Some(body)) => Ok(ParsedWebhook {
                 event_type: "message.inbound".into(),
                 updates: vec![],
-                inbound: vec![InboundMessage {
-                    remote_id,
-                    from,
-                    to,
-                    body,
-                }],
+                inbound: vec![InboundMessage { remote_id, from, to, body }],
                 response,
             }),
-            _ => Ok(ParsedWebhook {
-                event_type: "unknown".into(),
-                updates: vec![],
-                inbound: vec![],
-                response,
-            }),
+            _ => Ok(ParsedWebhook { event_type: "unknown".into(), updates: vec![], inbound: vec![], response }),
         }
     }
 }
@@ -152,10 +123,7 @@ enum Sender {
 fn sender() -> Result<Sender, ProviderError> {
     if let Some(service) = plain(MESSAGING_SERVICE_SID) {
         if !service.starts_with("MG") {
-            return Err(error(
-                ErrorKind::InvalidCredentials,
-                "The Twilio Messaging Service SID starts with MG.",
-            ));
+            return Err(error(ErrorKind::InvalidCredentials, "The Twilio Messaging Service SID starts with MG."));
         }
         return Ok(Sender::Service(service));
     }
@@ -165,24 +133,19 @@ fn sender() -> Result<Sender, ProviderError> {
             ErrorKind::InvalidCredentials,
             "The Twilio From number must be in E.164 form, such as +14155552671.",
         )),
-        None => Err(error(
-            ErrorKind::InvalidCredentials,
-            "Please enter a Twilio From number or a Messaging Service SID.",
-        )),
+        None => {
+            Err(error(ErrorKind::InvalidCredentials, "Please enter a Twilio From number or a Messaging Service SID."))
+        }
     }
 }
 
 fn account_sid() -> Result<String, ProviderError> {
     match plain(ACCOUNT_SID) {
         Some(sid) if sid.starts_with("AC") && sid.len() == 34 => Ok(sid),
-        Some(_) => Err(error(
-            ErrorKind::InvalidCredentials,
-            "The Twilio Account SID starts with AC and has 34 characters.",
-        )),
-        None => Err(error(
-            ErrorKind::InvalidCredentials,
-            "Please enter your Twilio Account SID.",
-        )),
+        Some(_) => {
+            Err(error(ErrorKind::InvalidCredentials, "The Twilio Account SID starts with AC and has 34 characters."))
+        }
+        None => Err(error(ErrorKind::InvalidCredentials, "Please enter your Twilio Account SID.")),
     }
 }
 
@@ -196,14 +159,8 @@ fn call_api<T: serde::de::DeserializeOwned>(
     let base = endpoints::base_url("api")
         .ok_or_else(|| error(ErrorKind::Internal, "The manifest names no `api` endpoint."))?;
     let mut headers = vec![
-        Header {
-            name: "authorization".into(),
-            value: HeaderValue::Basic((ACCOUNT_SID.into(), AUTH_TOKEN.into())),
-        },
-        Header {
-            name: "accept".into(),
-            value: HeaderValue::Text("application/json".into()),
-        },
+        Header { name: "authorization".into(), value: HeaderValue::Basic((ACCOUNT_SID.into(), AUTH_TOKEN.into())) },
+        Header { name: "accept".into(), value: HeaderValue::Text("application/json".into()) },
     ];
     if form.is_some() {
         headers.push(Header {
@@ -211,12 +168,7 @@ fn call_api<T: serde::de::DeserializeOwned>(
             value: HeaderValue::Text("application/x-www-form-urlencoded".into()),
         });
     }
-    let request = Request {
-        method,
-        url: format!("{base}{path}"),
-        headers,
-        body: form.map(String::into_bytes),
-    };
+    let request = Request { method, url: format!("{base}{path}"), headers, body: form.map(String::into_bytes) };
     let response = http::send(&request).map_err(transport_error)?;
     if !(200..300).contains(&response.status) {
         return Err(wire::status_error(response.status, &response.body));
@@ -240,10 +192,7 @@ fn transport_error(e: http::HttpError) -> ProviderError {
             message: format!("Cannot reach Twilio: {why}"),
             retryable: true,
         },
-        other => error(
-            ErrorKind::Internal,
-            &format!("The host refused the request to Twilio: {other:?}"),
-        ),
+        other => error(ErrorKind::Internal, &format!("The host refused the request to Twilio: {other:?}")),
     }
 }
 
@@ -265,17 +214,9 @@ fn is_set(name: &str) -> bool {
 }
 
 fn header<'a>(request: &'a WebhookRequest, name: &str) -> Option<&'a str> {
-    request
-        .headers
-        .iter()
-        .find(|(key, _)| key == name)
-        .map(|(_, value)| value.as_str())
+    request.headers.iter().find(|(key, _)| key == name).map(|(_, value)| value.as_str())
 }
 
 fn error(kind: ErrorKind, message: &str) -> ProviderError {
-    ProviderError {
-        kind,
-        message: message.to_string(),
-        retryable: false,
-    }
+    ProviderError { kind, message: message.to_string(), retryable: false }
 }

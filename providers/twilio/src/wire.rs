@@ -39,13 +39,8 @@ pub fn status_error(status: u16, body: &[u8]) -> ProviderError {
     }
     let parsed: Option<TwilioError> = serde_json::from_slice(body).ok();
     let detail = match parsed {
-        Some(TwilioError {
-            code: Some(code),
-            message: Some(message),
-        }) => format!("Twilio error {code}: {message}"),
-        Some(TwilioError {
-            message: Some(message), ..
-        }) => format!("Twilio: {message}"),
+        Some(TwilioError { code: Some(code), message: Some(message) }) => format!("Twilio error {code}: {message}"),
+        Some(TwilioError { message: Some(message), .. }) => format!("Twilio: {message}"),
         _ => format!("Twilio answered HTTP {status}"),
     };
     let (kind, retryable) = match status {
@@ -55,9 +50,5 @@ pub fn status_error(status: u16, body: &[u8]) -> ProviderError {
         400..=499 => (ErrorKind::InvalidRequest, false),
         _ => (ErrorKind::GatewayUnavailable, true),
     };
-    ProviderError {
-        kind,
-        message: detail,
-        retryable,
-    }
+    ProviderError { kind, message: detail, retryable }
 }

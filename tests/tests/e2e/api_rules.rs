@@ -16,25 +16,13 @@ fn initiate_body(integration_id: i64, amount: Value, currency: &str) -> Value {
 async fn requests_without_a_valid_key_are_refused() {
     let host = TestHost::start(HostOptions::default()).await;
     let (status, body) = send(host.public(Method::GET, "/api/modules")).await;
-    assert_eq!(
-        (status, body["error"]["code"].as_str()),
-        (StatusCode::UNAUTHORIZED, Some("missing_api_key"))
-    );
+    assert_eq!((status, body["error"]["code"].as_str()), (StatusCode::UNAUTHORIZED, Some("missing_api_key")));
     let (status, body) = send(host.as_key("wrong", Method::GET, "/api/modules")).await;
-    assert_eq!(
-        (status, body["error"]["code"].as_str()),
-        (StatusCode::UNAUTHORIZED, Some("invalid_api_key"))
-    );
+    assert_eq!((status, body["error"]["code"].as_str()), (StatusCode::UNAUTHORIZED, Some("invalid_api_key")));
     let key = host.company_key(1).await;
-    let (status, body) = send(
-        host.as_key(&key, Method::POST, "/api/admin/api_keys")
-            .json(&json!({"company_id": 1, "name": "x"})),
-    )
-    .await;
-    assert_eq!(
-        (status, body["error"]["code"].as_str()),
-        (StatusCode::FORBIDDEN, Some("admin_only"))
-    );
+    let (status, body) =
+        send(host.as_key(&key, Method::POST, "/api/admin/api_keys").json(&json!({"company_id": 1, "name": "x"}))).await;
+    assert_eq!((status, body["error"]["code"].as_str()), (StatusCode::FORBIDDEN, Some("admin_only")));
     let (status, body) = send(host.public(Method::GET, "/healthz")).await;
     assert_eq!((status, body["status"].as_str()), (StatusCode::OK, Some("ok")));
 }
@@ -86,10 +74,7 @@ async fn enabling_needs_the_providers_consent() {
     );
     assert!(body["error"]["message"].as_str().unwrap().contains("nonsense"));
     let (_, shown) = send(host.admin(Method::GET, &format!("/api/integrations/{id}"))).await;
-    assert_eq!(
-        shown["credentials"]["mygateway_secret_key"]["set"], false,
-        "a refused update changes nothing"
-    );
+    assert_eq!(shown["credentials"]["mygateway_secret_key"]["set"], false, "a refused update changes nothing");
 
     send(
         host.admin(Method::PUT, &format!("/api/integrations/{id}/credentials"))
@@ -99,10 +84,7 @@ async fn enabling_needs_the_providers_consent() {
     let (status, body) = send(host.admin(Method::POST, &format!("/api/integrations/{id}/enable"))).await;
     assert_eq!((status, body["state"].as_str()), (StatusCode::OK, Some("Enabled")));
     assert_eq!(body["credentials"]["mygateway_secret_key"], json!({"set": true}));
-    assert!(
-        !body.to_string().contains("sk_secret"),
-        "credential values never leave the host"
-    );
+    assert!(!body.to_string().contains("sk_secret"), "credential values never leave the host");
     let (_, body) = send(host.admin(Method::POST, &format!("/api/integrations/{id}/disable"))).await;
     assert_eq!(body["state"], "Installed");
     let (status, _) = send(host.admin(Method::DELETE, &format!("/api/integrations/{id}"))).await;
@@ -117,29 +99,15 @@ async fn bad_requests_get_codes_that_name_the_problem() {
     let initiate = |body: Value| send(s.host.admin(Method::POST, "/api/online_payment/initiate").json(&body));
     let id = s.integration_id;
 
-    let (status, body) = send(
-        s.host
-            .admin(Method::POST, "/api/online_payment/initiate")
-            .body("{not json"),
-    )
-    .await;
-    assert_eq!(
-        (status, body["error"]["code"].as_str()),
-        (StatusCode::BAD_REQUEST, Some("malformed_json"))
-    );
+    let (status, body) = send(s.host.admin(Method::POST, "/api/online_payment/initiate").body("{not json")).await;
+    assert_eq!((status, body["error"]["code"].as_str()), (StatusCode::BAD_REQUEST, Some("malformed_json")));
     let mut extra = initiate_body(id, json!("1.00"), "USD");
     extra["surprise"] = json!(1);
     let (status, body) = initiate(extra).await;
-    assert_eq!(
-        (status, body["error"]["code"].as_str()),
-        (StatusCode::BAD_REQUEST, Some("unknown_field"))
-    );
+    assert_eq!((status, body["error"]["code"].as_str()), (StatusCode::BAD_REQUEST, Some("unknown_field")));
     assert!(body["error"]["message"].as_str().unwrap().contains("surprise"));
     let (status, body) = initiate(json!({"integration_id": id})).await;
-    assert_eq!(
-        (status, body["error"]["code"].as_str()),
-        (StatusCode::UNPROCESSABLE_ENTITY, Some("missing_field"))
-    );
+    assert_eq!((status, body["error"]["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("missing_field")));
 
     for (amount, currency, code) in [
         (json!("19.999"), "USD", "invalid_amount"),
@@ -169,18 +137,13 @@ async fn bad_requests_get_codes_that_name_the_problem() {
         (StatusCode::UNPROCESSABLE_ENTITY, Some("unsupported_integration_type"))
     );
     let (status, body) = initiate(initiate_body(999, json!("1"), "USD")).await;
-    assert_eq!(
-        (status, body["error"]["code"].as_str()),
-        (StatusCode::NOT_FOUND, Some("not_found"))
-    );
+    assert_eq!((status, body["error"]["code"].as_str()), (StatusCode::NOT_FOUND, Some("not_found")));
     assert_eq!(s.fake.session_count(), 0, "no bad request reached the gateway");
 
     // Exact amounts in each currency's exponent.
-    for (amount, currency, minor) in [
-        (json!("1000"), "JPY", 1000),
-        (json!("1.234"), "KWD", 1234),
-        (json!(19.99), "USD", 1999),
-    ] {
+    for (amount, currency, minor) in
+        [(json!("1000"), "JPY", 1000), (json!("1.234"), "KWD", 1234), (json!(19.99), "USD", 1999)]
+    {
         let (status, body) = initiate(initiate_body(id, amount, currency)).await;
         assert_eq!(status, StatusCode::CREATED, "{body}");
         let transaction = s.host.transaction(body["transaction_id"].as_i64().unwrap()).await;
@@ -192,18 +155,12 @@ async fn bad_requests_get_codes_that_name_the_problem() {
 async fn an_idempotency_key_replays_the_first_answer() {
     let s = MyGatewayScenario::start().await;
     let body = initiate_body(s.integration_id, json!("4.20"), "USD");
-    let first = s
-        .host
-        .admin(Method::POST, "/api/online_payment/initiate")
-        .header("Idempotency-Key", "order-77")
-        .json(&body);
+    let first =
+        s.host.admin(Method::POST, "/api/online_payment/initiate").header("Idempotency-Key", "order-77").json(&body);
     let (status, first) = send(first).await;
     assert_eq!(status, StatusCode::CREATED);
-    let again = s
-        .host
-        .admin(Method::POST, "/api/online_payment/initiate")
-        .header("Idempotency-Key", "order-77")
-        .json(&body);
+    let again =
+        s.host.admin(Method::POST, "/api/online_payment/initiate").header("Idempotency-Key", "order-77").json(&body);
     let response = again.send().await.unwrap();
     assert_eq!(response.status(), StatusCode::CREATED);
     assert_eq!(response.headers()["idempotent-replayed"], "true");
@@ -220,10 +177,7 @@ async fn an_idempotency_key_replays_the_first_answer() {
             .json(&different),
     )
     .await;
-    assert_eq!(
-        (status, answer["error"]["code"].as_str()),
-        (StatusCode::CONFLICT, Some("idempotency_key_reused"))
-    );
+    assert_eq!((status, answer["error"]["code"].as_str()), (StatusCode::CONFLICT, Some("idempotency_key_reused")));
 
     // The same key from another API key is another request.
     let key = s.host.company_key(1).await;
@@ -242,15 +196,9 @@ async fn an_idempotency_key_replays_the_first_answer() {
 async fn payment_integrations_are_listed_in_sequence_order() {
     let host = TestHost::start(HostOptions::default()).await;
     let credentials = json!({"mygateway_api_key": "pk", "mygateway_secret_key": "sk"});
-    let first = host
-        .enabled_integration("test-admin-key", 3, "payment_mygateway", credentials.clone())
-        .await;
-    let second = host
-        .enabled_integration("test-admin-key", 3, "payment_mygateway", credentials.clone())
-        .await;
-    let disabled = host
-        .enabled_integration("test-admin-key", 3, "payment_mygateway", credentials)
-        .await;
+    let first = host.enabled_integration("test-admin-key", 3, "payment_mygateway", credentials.clone()).await;
+    let second = host.enabled_integration("test-admin-key", 3, "payment_mygateway", credentials.clone()).await;
+    let disabled = host.enabled_integration("test-admin-key", 3, "payment_mygateway", credentials).await;
     send(host.admin(Method::POST, &format!("/api/integrations/{disabled}/disable"))).await;
 
     let (status, body) = send(host.admin(Method::PATCH, &format!("/api/integrations/{second}")).json(&json!({
@@ -258,13 +206,9 @@ async fn payment_integrations_are_listed_in_sequence_order() {
     })))
     .await;
     assert_eq!(status, StatusCode::OK, "{body}");
-    assert_eq!(
-        (body["payment_sequence"].as_i64(), body["payment_state"].as_str()),
-        (Some(1), Some("Live"))
-    );
+    assert_eq!((body["payment_sequence"].as_i64(), body["payment_state"].as_str()), (Some(1), Some("Live")));
     let (status, body) = send(
-        host.admin(Method::PATCH, &format!("/api/integrations/{second}"))
-            .json(&json!({"payment_state": "Production"})),
+        host.admin(Method::PATCH, &format!("/api/integrations/{second}")).json(&json!({"payment_state": "Production"})),
     )
     .await;
     assert_eq!(
@@ -283,31 +227,17 @@ async fn payment_integrations_are_listed_in_sequence_order() {
 
     let (status, listed) = send(host.admin(Method::GET, "/api/online_payment/integrations?company_id=3")).await;
     assert_eq!(status, StatusCode::OK);
-    let ids: Vec<_> = listed
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|i| i["id"].as_i64().unwrap())
-        .collect();
+    let ids: Vec<_> = listed.as_array().unwrap().iter().map(|i| i["id"].as_i64().unwrap()).collect();
     assert_eq!(ids, [second, first], "enabled only, lowest sequence first");
     assert_eq!(listed[0]["display_name"], "Pay by card");
     assert_eq!(listed[0]["integration_type"], "Embedded JS");
-    assert_eq!(
-        (listed[0]["test_mode"].as_bool(), listed[1]["test_mode"].as_bool()),
-        (Some(false), Some(true))
-    );
+    assert_eq!((listed[0]["test_mode"].as_bool(), listed[1]["test_mode"].as_bool()), (Some(false), Some(true)));
     assert_eq!(listed[0]["image"], "/static/img/mygateway_logo.png");
 
     let (_, all) = send(host.admin(Method::GET, "/api/integrations?company_id=3&category=Online%20Payment")).await;
     assert_eq!(all.as_array().unwrap().len(), 3);
     let (status, body) = send(host.admin(Method::GET, "/api/integrations?category=Banking")).await;
-    assert_eq!(
-        (status, body["error"]["code"].as_str()),
-        (StatusCode::UNPROCESSABLE_ENTITY, Some("invalid_category"))
-    );
+    assert_eq!((status, body["error"]["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("invalid_category")));
     let (status, body) = send(host.admin(Method::GET, "/api/integrations?colour=red")).await;
-    assert_eq!(
-        (status, body["error"]["code"].as_str()),
-        (StatusCode::BAD_REQUEST, Some("invalid_query"))
-    );
+    assert_eq!((status, body["error"]["code"].as_str()), (StatusCode::BAD_REQUEST, Some("invalid_query")));
 }

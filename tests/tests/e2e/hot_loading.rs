@@ -21,30 +21,18 @@ fn versions_of(modules: &Value, identifier: &str) -> Option<String> {
 #[tokio::test]
 async fn a_module_installed_through_the_api_takes_payments_at_once() {
     let fake = FakeMyGateway::start(SECRET_KEY).await;
-    let host = TestHost::start(HostOptions {
-        bare: true,
-        endpoints: vec![fake.endpoint_flag()],
-        ..HostOptions::default()
-    })
-    .await;
+    let host =
+        TestHost::start(HostOptions { bare: true, endpoints: vec![fake.endpoint_flag()], ..HostOptions::default() })
+            .await;
     let (_, modules) = send(host.admin(Method::GET, "/api/modules")).await;
     assert_eq!(modules, json!([]));
 
-    let (status, body) = host
-        .upload_module(
-            &manifest("payment_mygateway", "1.0"),
-            component("payment_mygateway.wasm"),
-        )
-        .await;
+    let (status, body) =
+        host.upload_module(&manifest("payment_mygateway", "1.0"), component("payment_mygateway.wasm")).await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
-    assert_eq!(
-        (body["version"].as_str(), body["previous_version"].as_str()),
-        (Some("1.0"), None)
-    );
+    assert_eq!((body["version"].as_str(), body["previous_version"].as_str()), (Some("1.0"), None));
     let credentials = json!({"mygateway_api_key": API_KEY, "mygateway_secret_key": SECRET_KEY, "mygateway_webhook_secret": WEBHOOK_SECRET});
-    let id = host
-        .enabled_integration(ADMIN_KEY, 1, "payment_mygateway", credentials)
-        .await;
+    let id = host.enabled_integration(ADMIN_KEY, 1, "payment_mygateway", credentials).await;
     let response = host
         .admin(Method::POST, "/api/online_payment/initiate")
         .json(
@@ -57,20 +45,13 @@ async fn a_module_installed_through_the_api_takes_payments_at_once() {
     assert_eq!(response.headers()["integrations-module"], "payment_mygateway@1.0");
 
     // The same upload again changes nothing; a company key may not install.
-    let (status, _) = host
-        .upload_module(
-            &manifest("payment_mygateway", "1.0"),
-            component("payment_mygateway.wasm"),
-        )
-        .await;
+    let (status, _) =
+        host.upload_module(&manifest("payment_mygateway", "1.0"), component("payment_mygateway.wasm")).await;
     assert_eq!(status, StatusCode::OK);
     let key = host.company_key(1).await;
     let form = reqwest::multipart::Form::new()
         .text("manifest", manifest("payment_mygateway", "9.0"))
-        .part(
-            "component",
-            reqwest::multipart::Part::bytes(component("payment_mygateway.wasm")),
-        );
+        .part("component", reqwest::multipart::Part::bytes(component("payment_mygateway.wasm")));
     let (status, _) = send(host.as_key(&key, Method::POST, "/api/admin/modules").multipart(form)).await;
     assert_eq!(status, StatusCode::FORBIDDEN);
 }
@@ -80,19 +61,10 @@ async fn broken_or_mismatched_modules_are_refused_and_the_live_version_keeps_ser
     let s = MyGatewayScenario::start().await;
     let live = manifest("payment_mygateway", "2.0");
     for (manifest_text, bytes, needle) in [
+        (live.clone(), b"\0asm\x01\0\0\0garbage".to_vec(), "not a valid WebAssembly component"),
+        (live.clone(), component("sms_twilio.wasm"), "does not export `integrations:provider/payment@1.0.0`"),
         (
-            live.clone(),
-            b"\0asm\x01\0\0\0garbage".to_vec(),
-            "not a valid WebAssembly component",
-        ),
-        (
-            live.clone(),
-            component("sms_twilio.wasm"),
-            "does not export `integrations:provider/payment@1.0.0`",
-        ),
-        (
-            live.replace("test_hostile", "x")
-                .replace("payment_mygateway.wasm", "test_fails_to_start.wasm"),
+            live.replace("test_hostile", "x").replace("payment_mygateway.wasm", "test_fails_to_start.wasm"),
             component("test_fails_to_start.wasm"),
             "failed to start",
         ),
@@ -111,41 +83,23 @@ async fn broken_or_mismatched_modules_are_refused_and_the_live_version_keeps_ser
         assert!(body["error"]["message"].as_str().unwrap().contains(needle), "{body}");
     }
     // Not newer, and another build under a recorded version.
-    let (status, body) = s
-        .host
-        .upload_module(
-            &manifest("payment_mygateway", "0.9"),
-            component("payment_mygateway.wasm"),
-        )
-        .await;
-    assert_eq!(
-        (status, body["error"]["code"].as_str()),
-        (StatusCode::CONFLICT, Some("version_not_newer"))
-    );
-    let (status, body) = s
-        .host
-        .upload_module(&manifest("payment_mygateway", "1.0"), component("test_hostile.wasm"))
-        .await;
-    assert_eq!(
-        (status, body["error"]["code"].as_str()),
-        (StatusCode::CONFLICT, Some("version_exists"))
-    );
+    let (status, body) =
+        s.host.upload_module(&manifest("payment_mygateway", "0.9"), component("payment_mygateway.wasm")).await;
+    assert_eq!((status, body["error"]["code"].as_str()), (StatusCode::CONFLICT, Some("version_not_newer")));
+    let (status, body) =
+        s.host.upload_module(&manifest("payment_mygateway", "1.0"), component("test_hostile.wasm")).await;
+    assert_eq!((status, body["error"]["code"].as_str()), (StatusCode::CONFLICT, Some("version_exists")));
 
     let (_, modules) = send(s.host.admin(Method::GET, "/api/modules")).await;
     assert_eq!(versions_of(&modules, "payment_mygateway").as_deref(), Some("1.0"));
     let answer = s.initiate(json!("1.00"), "Redirect", 1).await;
-    assert!(answer["redirect_url"]
-        .as_str()
-        .unwrap()
-        .starts_with("https://checkout.mygateway.com/"));
+    assert!(answer["redirect_url"].as_str().unwrap().starts_with("https://checkout.mygateway.com/"));
 }
 
 #[tokio::test]
 async fn upgrades_and_rollbacks_under_load_fail_no_request() {
     let s = Arc::new(MyGatewayScenario::start().await);
-    let pending = s.initiate(json!("3.00"), "Redirect", 77).await["transaction_id"]
-        .as_i64()
-        .unwrap();
+    let pending = s.initiate(json!("3.00"), "Redirect", 77).await["transaction_id"].as_i64().unwrap();
     let session_id = s.session_id(pending).await;
 
     let stop = Arc::new(AtomicBool::new(false));
@@ -168,15 +122,9 @@ async fn upgrades_and_rollbacks_under_load_fail_no_request() {
                 }));
                 for request in [webhook, initiate] {
                     let response = request.send().await.unwrap();
-                    let version = response
-                        .headers()
-                        .get("integrations-module")
-                        .map(|v| v.to_str().unwrap().to_string());
-                    assert!(
-                        response.status().is_success(),
-                        "{} during the upgrade",
-                        response.status()
-                    );
+                    let version =
+                        response.headers().get("integrations-module").map(|v| v.to_str().unwrap().to_string());
+                    assert!(response.status().is_success(), "{} during the upgrade", response.status());
                     served_by.push(version.expect("every answer names the version that served it"));
                 }
             }
@@ -185,13 +133,8 @@ async fn upgrades_and_rollbacks_under_load_fail_no_request() {
     };
 
     for version in ["1.1", "1.2"] {
-        let (status, body) = s
-            .host
-            .upload_module(
-                &manifest("payment_mygateway", version),
-                component("payment_mygateway.wasm"),
-            )
-            .await;
+        let (status, body) =
+            s.host.upload_module(&manifest("payment_mygateway", version), component("payment_mygateway.wasm")).await;
         assert_eq!(status, StatusCode::CREATED, "{body}");
     }
     for version in ["1.0", "1.2", "1.1", "1.2"] {
@@ -201,28 +144,15 @@ async fn upgrades_and_rollbacks_under_load_fail_no_request() {
                 .json(&json!({ "version": version })),
         )
         .await;
-        assert_eq!(
-            (status, body["version"].as_str()),
-            (StatusCode::OK, Some(version)),
-            "{body}"
-        );
+        assert_eq!((status, body["version"].as_str()), (StatusCode::OK, Some(version)), "{body}");
     }
     stop.store(true, Ordering::SeqCst);
     let served_by = load.await.unwrap();
 
     let distinct: BTreeSet<&str> = served_by.iter().map(String::as_str).collect();
-    assert!(
-        distinct.iter().all(|label| !label.contains(',')),
-        "a request was served by two versions: {distinct:?}"
-    );
-    assert!(
-        distinct.contains("payment_mygateway@1.2"),
-        "the last version served: {distinct:?}"
-    );
-    assert!(
-        distinct.len() >= 2,
-        "the switch is visible in the answers: {distinct:?}"
-    );
+    assert!(distinct.iter().all(|label| !label.contains(',')), "a request was served by two versions: {distinct:?}");
+    assert!(distinct.contains("payment_mygateway@1.2"), "the last version served: {distinct:?}");
+    assert!(distinct.len() >= 2, "the switch is visible in the answers: {distinct:?}");
     assert_eq!(s.host.payments("Invoice", 77).await.len(), 1);
 
     let (_, versions) = send(s.host.admin(Method::GET, "/api/modules/payment_mygateway/versions")).await;
@@ -240,11 +170,7 @@ async fn an_uninstalled_module_refuses_payments_clearly_and_can_come_back() {
     let s = MyGatewayScenario::start().await;
     let (status, _) = send(s.host.admin(Method::DELETE, "/api/admin/modules/payment_mygateway")).await;
     assert_eq!(status, StatusCode::NO_CONTENT);
-    let (_, integration) = send(
-        s.host
-            .admin(Method::GET, &format!("/api/integrations/{}", s.integration_id)),
-    )
-    .await;
+    let (_, integration) = send(s.host.admin(Method::GET, &format!("/api/integrations/{}", s.integration_id))).await;
     assert_eq!(integration["state"], "Not Installed");
     let (status, body) = send(s.host.admin(Method::POST, "/api/online_payment/initiate").json(&json!({
         "integration_id": s.integration_id, "amount": "1.00", "currency": "USD", "return_url": "https://erp.example/r",
@@ -259,21 +185,12 @@ async fn an_uninstalled_module_refuses_payments_clearly_and_can_come_back() {
     assert_eq!(status, StatusCode::NOT_FOUND);
 
     let (status, _) = send(
-        s.host
-            .admin(Method::POST, "/api/admin/modules/payment_mygateway/activate")
-            .json(&json!({"version": "1.0"})),
+        s.host.admin(Method::POST, "/api/admin/modules/payment_mygateway/activate").json(&json!({"version": "1.0"})),
     )
     .await;
     assert_eq!(status, StatusCode::OK);
-    let (_, integration) = send(
-        s.host
-            .admin(Method::GET, &format!("/api/integrations/{}", s.integration_id)),
-    )
-    .await;
-    assert_eq!(
-        integration["state"], "Enabled",
-        "its integrations come back as they were"
-    );
+    let (_, integration) = send(s.host.admin(Method::GET, &format!("/api/integrations/{}", s.integration_id))).await;
+    assert_eq!(integration["state"], "Enabled", "its integrations come back as they were");
 }
 
 #[tokio::test]
@@ -281,31 +198,19 @@ async fn a_module_folder_dropped_in_is_picked_up_without_a_restart() {
     let s = MyGatewayScenario::start().await;
     let modules = s.host.dir.join("modules");
     // A new module folder.
-    e2e::host::install(
-        &modules,
-        "test_hostile",
-        &e2e::host::repo().join("tests/fixtures/test_hostile.yaml"),
-    );
-    s.host
-        .wait_for_modules(|m| versions_of(m, "test_hostile").is_some())
-        .await;
+    e2e::host::install(&modules, "test_hostile", &e2e::host::repo().join("tests/fixtures/test_hostile.yaml"));
+    s.host.wait_for_modules(|m| versions_of(m, "test_hostile").is_some()).await;
 
     // A new version replacing the old files.
     let folder = modules.join("payment_mygateway");
     std::fs::write(folder.join("manifest.yaml"), manifest("payment_mygateway", "1.5")).unwrap();
-    s.host
-        .wait_for_modules(|m| versions_of(m, "payment_mygateway").as_deref() == Some("1.5"))
-        .await;
+    s.host.wait_for_modules(|m| versions_of(m, "payment_mygateway").as_deref() == Some("1.5")).await;
 
     // A broken replacement is refused; 1.5 keeps serving.
     std::fs::write(folder.join("payment_mygateway.wasm"), b"broken").unwrap();
     std::fs::write(folder.join("manifest.yaml"), manifest("payment_mygateway", "1.6")).unwrap();
     // A later valid change proves the broken one was seen and passed over.
-    e2e::host::install(
-        &modules,
-        "test_hostile",
-        &e2e::host::repo().join("tests/fixtures/test_hostile.yaml"),
-    );
+    e2e::host::install(&modules, "test_hostile", &e2e::host::repo().join("tests/fixtures/test_hostile.yaml"));
     std::fs::write(
         modules.join("test_hostile/manifest.yaml"),
         std::fs::read_to_string(e2e::host::repo().join("tests/fixtures/test_hostile.yaml"))
@@ -313,10 +218,7 @@ async fn a_module_folder_dropped_in_is_picked_up_without_a_restart() {
             .replace("version: '1.0'", "version: '1.1'"),
     )
     .unwrap();
-    let live = s
-        .host
-        .wait_for_modules(|m| versions_of(m, "test_hostile").as_deref() == Some("1.1"))
-        .await;
+    let live = s.host.wait_for_modules(|m| versions_of(m, "test_hostile").as_deref() == Some("1.1")).await;
     assert_eq!(versions_of(&live, "payment_mygateway").as_deref(), Some("1.5"));
     let answer = s.initiate(json!("1.00"), "Redirect", 2).await;
     assert!(answer["redirect_url"].is_string());

@@ -12,28 +12,17 @@ async fn a_company_key_cannot_reach_another_company() {
     let host = &s.host;
     let (theirs, their_integration) = (host.company_key(1).await, s.integration_id);
     let ours = host.company_key(2).await;
-    let their_transaction = s.initiate(json!("9.00"), "Redirect", 5).await["transaction_id"]
-        .as_i64()
-        .unwrap();
+    let their_transaction = s.initiate(json!("9.00"), "Redirect", 5).await["transaction_id"].as_i64().unwrap();
 
     for (method, path) in [
         (Method::GET, format!("/api/integrations/{their_integration}")),
         (Method::PATCH, format!("/api/integrations/{their_integration}")),
-        (
-            Method::PUT,
-            format!("/api/integrations/{their_integration}/credentials"),
-        ),
+        (Method::PUT, format!("/api/integrations/{their_integration}/credentials")),
         (Method::POST, format!("/api/integrations/{their_integration}/enable")),
         (Method::POST, format!("/api/integrations/{their_integration}/disable")),
         (Method::DELETE, format!("/api/integrations/{their_integration}")),
-        (
-            Method::GET,
-            format!("/api/online_payment/transaction/{their_transaction}"),
-        ),
-        (
-            Method::POST,
-            format!("/api/online_payment/transaction/{their_transaction}/refund"),
-        ),
+        (Method::GET, format!("/api/online_payment/transaction/{their_transaction}")),
+        (Method::POST, format!("/api/online_payment/transaction/{their_transaction}/refund")),
     ] {
         let (status, body) = send(host.as_key(&ours, method.clone(), &path).json(&json!({}))).await;
         assert_eq!(status, StatusCode::NOT_FOUND, "{method} {path}: {body}");
@@ -70,11 +59,7 @@ async fn a_company_key_cannot_reach_another_company() {
 
 #[tokio::test]
 async fn provider_code_sees_only_the_credentials_of_the_integration_it_serves() {
-    let host = TestHost::start(HostOptions {
-        with_hostile: true,
-        ..HostOptions::default()
-    })
-    .await;
+    let host = TestHost::start(HostOptions { with_hostile: true, ..HostOptions::default() }).await;
     let a = host
         .enabled_integration(
             ADMIN_KEY,
@@ -91,10 +76,9 @@ async fn provider_code_sees_only_the_credentials_of_the_integration_it_serves() 
             json!({"api_key": "key-of-company-b", "secret_key": "secret-b"}),
         )
         .await;
-    for (integration, own, other) in [
-        (a, "key-of-company-a", "key-of-company-b"),
-        (b, "key-of-company-b", "key-of-company-a"),
-    ] {
+    for (integration, own, other) in
+        [(a, "key-of-company-a", "key-of-company-b"), (b, "key-of-company-b", "key-of-company-a")]
+    {
         let (status, body) = send(host.admin(Method::POST, "/api/online_payment/initiate").json(&json!({
             "integration_id": integration, "amount": "1", "currency": "USD", "return_url": "https://erp.example/r",
             "document_model": "leak-credential",

@@ -16,35 +16,16 @@ async fn redirect_payment_is_captured_by_a_signed_webhook() {
 
     // The gateway got exactly what API.md §4 says, with the secret key injected by the host.
     let session_id = s.session_id(transaction_id).await;
-    assert_eq!(
-        answer["redirect_url"],
-        format!("https://checkout.mygateway.com/session/{session_id}")
-    );
+    assert_eq!(answer["redirect_url"], format!("https://checkout.mygateway.com/session/{session_id}"));
     let session = s.fake.session(&session_id);
-    assert_eq!(
-        (session.amount, session.currency.as_str(), session.reference.as_str()),
-        (1999, "USD", reference)
-    );
-    assert_eq!(
-        session.success_url,
-        format!("{}/api/online_payment/return?txn={reference}", s.host.url)
-    );
-    assert_eq!(
-        session.cancel_url,
-        format!("{}/api/online_payment/cancel?txn={reference}", s.host.url)
-    );
-    assert_eq!(
-        s.fake.requests()[0].authorization.as_deref(),
-        Some(format!("Bearer {SECRET_KEY}").as_str())
-    );
+    assert_eq!((session.amount, session.currency.as_str(), session.reference.as_str()), (1999, "USD", reference));
+    assert_eq!(session.success_url, format!("{}/api/online_payment/return?txn={reference}", s.host.url));
+    assert_eq!(session.cancel_url, format!("{}/api/online_payment/cancel?txn={reference}", s.host.url));
+    assert_eq!(s.fake.requests()[0].authorization.as_deref(), Some(format!("Bearer {SECRET_KEY}").as_str()));
 
     let transaction = s.host.transaction(transaction_id).await;
     assert_eq!(
-        (
-            transaction["state"].as_str(),
-            transaction["amount"].as_str(),
-            transaction["amount_minor"].as_i64()
-        ),
+        (transaction["state"].as_str(), transaction["amount"].as_str(), transaction["amount_minor"].as_i64()),
         (Some("Pending"), Some("19.99"), Some(1999))
     );
     assert!(s.host.payments("Invoice", 42).await.is_empty());
@@ -60,10 +41,7 @@ async fn redirect_payment_is_captured_by_a_signed_webhook() {
 
     let payments = s.host.payments("Invoice", 42).await;
     assert_eq!(payments.len(), 1);
-    assert_eq!(
-        (payments[0]["amount"].as_str(), payments[0]["reference"].as_str()),
-        (Some("19.99"), Some(reference))
-    );
+    assert_eq!((payments[0]["amount"].as_str(), payments[0]["reference"].as_str()), (Some("19.99"), Some(reference)));
 }
 
 #[tokio::test]
@@ -83,19 +61,13 @@ async fn embedded_js_returns_the_client_config() {
 async fn the_return_asks_the_gateway_and_sends_the_payer_on() {
     let s = MyGatewayScenario::start().await;
     let answer = s.initiate(json!("10.00"), "Redirect", 1).await;
-    let (id, reference) = (
-        answer["transaction_id"].as_i64().unwrap(),
-        answer["reference"].as_str().unwrap().to_string(),
-    );
+    let (id, reference) =
+        (answer["transaction_id"].as_i64().unwrap(), answer["reference"].as_str().unwrap().to_string());
     let session_id = s.session_id(id).await;
 
     // Still open at the gateway: Pending, payer goes to the ERP's return URL.
-    let response = s
-        .host
-        .public(Method::GET, &format!("/api/online_payment/return?txn={reference}"))
-        .send()
-        .await
-        .unwrap();
+    let response =
+        s.host.public(Method::GET, &format!("/api/online_payment/return?txn={reference}")).send().await.unwrap();
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
     assert_eq!(
         response.headers()["location"],
@@ -106,10 +78,7 @@ async fn the_return_asks_the_gateway_and_sends_the_payer_on() {
     s.fake.set_status(&session_id, "completed");
     let response = s
         .host
-        .public(
-            Method::GET,
-            &format!("/api/online_payment/return?txn={reference}&session_id={session_id}"),
-        )
+        .public(Method::GET, &format!("/api/online_payment/return?txn={reference}&session_id={session_id}"))
         .send()
         .await
         .unwrap();
@@ -119,17 +88,11 @@ async fn the_return_asks_the_gateway_and_sends_the_payer_on() {
 
     // Expired at the gateway: Cancelled, payer goes to the cancel URL.
     let answer = s.initiate(json!("3.00"), "Redirect", 2).await;
-    let (id, reference) = (
-        answer["transaction_id"].as_i64().unwrap(),
-        answer["reference"].as_str().unwrap().to_string(),
-    );
+    let (id, reference) =
+        (answer["transaction_id"].as_i64().unwrap(), answer["reference"].as_str().unwrap().to_string());
     s.fake.set_status(&s.session_id(id).await, "expired");
-    let response = s
-        .host
-        .public(Method::GET, &format!("/api/online_payment/return?txn={reference}"))
-        .send()
-        .await
-        .unwrap();
+    let response =
+        s.host.public(Method::GET, &format!("/api/online_payment/return?txn={reference}")).send().await.unwrap();
     assert_eq!(
         response.headers()["location"],
         format!("https://erp.example/portal/invoice/42?cancelled=1&txn={reference}").as_str()
@@ -141,16 +104,10 @@ async fn the_return_asks_the_gateway_and_sends_the_payer_on() {
 async fn a_cancelled_payment_stays_cancelled() {
     let s = MyGatewayScenario::start().await;
     let answer = s.initiate(json!("5.00"), "Redirect", 3).await;
-    let (id, reference) = (
-        answer["transaction_id"].as_i64().unwrap(),
-        answer["reference"].as_str().unwrap().to_string(),
-    );
-    let response = s
-        .host
-        .public(Method::GET, &format!("/api/online_payment/cancel?txn={reference}"))
-        .send()
-        .await
-        .unwrap();
+    let (id, reference) =
+        (answer["transaction_id"].as_i64().unwrap(), answer["reference"].as_str().unwrap().to_string());
+    let response =
+        s.host.public(Method::GET, &format!("/api/online_payment/cancel?txn={reference}")).send().await.unwrap();
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
     assert_eq!(
         response.headers()["location"],
@@ -159,23 +116,15 @@ async fn a_cancelled_payment_stays_cancelled() {
     assert_eq!(s.host.transaction(id).await["state"], "Cancelled");
 
     // A late completion cannot resurrect it, and creates no Payment.
-    let (status, _) = s
-        .deliver("payment.completed", &s.session_id(id).await, Some(WEBHOOK_SECRET))
-        .await;
+    let (status, _) = s.deliver("payment.completed", &s.session_id(id).await, Some(WEBHOOK_SECRET)).await;
     assert_eq!(status, StatusCode::OK);
     let transaction = s.host.transaction(id).await;
     assert_eq!(transaction["state"], "Cancelled");
-    assert_eq!(
-        transaction["webhook_log"][0]["outcome"],
-        "ignored: Cancelled cannot become Captured"
-    );
+    assert_eq!(transaction["webhook_log"][0]["outcome"], "ignored: Cancelled cannot become Captured");
     assert!(s.host.payments("Invoice", 3).await.is_empty());
 
     let (status, body) = send(s.host.public(Method::GET, "/api/online_payment/cancel?txn=TXN-UNKNOWN")).await;
-    assert_eq!(
-        (status, body["error"]["code"].as_str()),
-        (StatusCode::NOT_FOUND, Some("not_found"))
-    );
+    assert_eq!((status, body["error"]["code"].as_str()), (StatusCode::NOT_FOUND, Some("not_found")));
 }
 
 async fn captured(s: &MyGatewayScenario, amount: &str, document_id: i64) -> i64 {
@@ -189,12 +138,7 @@ async fn captured(s: &MyGatewayScenario, amount: &str, document_id: i64) -> i64 
 }
 
 async fn refund(s: &MyGatewayScenario, id: i64, body: serde_json::Value) -> (StatusCode, serde_json::Value) {
-    send(
-        s.host
-            .admin(Method::POST, &format!("/api/online_payment/transaction/{id}/refund"))
-            .json(&body),
-    )
-    .await
+    send(s.host.admin(Method::POST, &format!("/api/online_payment/transaction/{id}/refund")).json(&body)).await
 }
 
 #[tokio::test]
@@ -205,11 +149,7 @@ async fn refunds_full_and_partial_and_never_more_than_paid() {
     let (status, body) = refund(&s, full, json!({})).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(
-        (
-            body["success"].as_bool(),
-            body["state"].as_str(),
-            body["refunded_amount"].as_str()
-        ),
+        (body["success"].as_bool(), body["state"].as_str(), body["refunded_amount"].as_str()),
         (Some(true), Some("Refunded"), Some("20.00"))
     );
     assert!(body["refund_reference"].as_str().unwrap().starts_with("re_"));
@@ -219,37 +159,23 @@ async fn refunds_full_and_partial_and_never_more_than_paid() {
     let partial = captured(&s, "30.00", 11).await;
     let (status, body) = refund(&s, partial, json!({"amount": "10.50"})).await;
     assert_eq!(status, StatusCode::OK, "{body}");
-    assert_eq!(
-        (body["state"].as_str(), body["refunded_amount"].as_str()),
-        (Some("Captured"), Some("10.50"))
-    );
+    assert_eq!((body["state"].as_str(), body["refunded_amount"].as_str()), (Some("Captured"), Some("10.50")));
     let (status, body) = refund(&s, partial, json!({"amount": "19.51"})).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
     assert_eq!(body["error"]["code"], "refund_exceeds_remaining");
     assert!(body["error"]["message"].as_str().unwrap().contains("19.50"), "{body}");
     let (status, body) = refund(&s, partial, json!({"amount": 19.5})).await;
     assert_eq!(status, StatusCode::OK, "{body}");
-    assert_eq!(
-        (body["state"].as_str(), body["refunded_amount"].as_str()),
-        (Some("Refunded"), Some("30.00"))
-    );
+    assert_eq!((body["state"].as_str(), body["refunded_amount"].as_str()), (Some("Refunded"), Some("30.00")));
     let (status, body) = refund(&s, partial, json!({"amount": "0.01"})).await;
     assert_eq!(status, StatusCode::CONFLICT, "{body}");
     let transaction = s.host.transaction(partial).await;
-    assert_eq!(
-        (transaction["refunded_minor"].as_i64(), transaction["state"].as_str()),
-        (Some(3000), Some("Refunded"))
-    );
+    assert_eq!((transaction["refunded_minor"].as_i64(), transaction["state"].as_str()), (Some(3000), Some("Refunded")));
 
     // A transaction that was never captured cannot be refunded.
-    let pending = s.initiate(json!("1.00"), "Redirect", 12).await["transaction_id"]
-        .as_i64()
-        .unwrap();
+    let pending = s.initiate(json!("1.00"), "Redirect", 12).await["transaction_id"].as_i64().unwrap();
     let (status, body) = refund(&s, pending, json!({})).await;
-    assert_eq!(
-        (status, body["error"]["code"].as_str()),
-        (StatusCode::CONFLICT, Some("not_refundable"))
-    );
+    assert_eq!((status, body["error"]["code"].as_str()), (StatusCode::CONFLICT, Some("not_refundable")));
 }
 
 #[tokio::test]
@@ -260,28 +186,16 @@ async fn a_gateway_refusal_of_a_refund_changes_nothing() {
     let (status, body) = refund(&s, id, json!({"amount": "2.00"})).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(body["success"], false);
-    assert_eq!(
-        body["error_message"],
-        "MyGateway: Refunds are disabled for this account."
-    );
+    assert_eq!(body["error_message"], "MyGateway: Refunds are disabled for this account.");
     s.fake.set_outage(Some((503, "maintenance")));
     let (status, body) = refund(&s, id, json!({"amount": "2.00"})).await;
-    assert_eq!(
-        (status, body["error"]["code"].as_str()),
-        (StatusCode::BAD_GATEWAY, Some("gateway_error"))
-    );
+    assert_eq!((status, body["error"]["code"].as_str()), (StatusCode::BAD_GATEWAY, Some("gateway_error")));
     s.fake.set_outage(None);
     let transaction = s.host.transaction(id).await;
-    assert_eq!(
-        (transaction["refunded_minor"].as_i64(), transaction["state"].as_str()),
-        (Some(0), Some("Captured"))
-    );
+    assert_eq!((transaction["refunded_minor"].as_i64(), transaction["state"].as_str()), (Some(0), Some("Captured")));
     // The released reservations leave the whole amount refundable.
     let (status, body) = refund(&s, id, json!({})).await;
-    assert_eq!(
-        (status, body["refunded_amount"].as_str()),
-        (StatusCode::OK, Some("8.00"))
-    );
+    assert_eq!((status, body["refunded_amount"].as_str()), (StatusCode::OK, Some("8.00")));
 }
 
 #[tokio::test]
@@ -289,12 +203,7 @@ async fn a_gateway_failure_at_initiate_leaves_a_failed_transaction_with_its_mess
     let s = MyGatewayScenario::start().await;
     for (status, message, expected_status, code) in [
         (500, "internal error", StatusCode::BAD_GATEWAY, "gateway_error"),
-        (
-            400,
-            "currency not enabled for this account",
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "gateway_refused",
-        ),
+        (400, "currency not enabled for this account", StatusCode::UNPROCESSABLE_ENTITY, "gateway_refused"),
     ] {
         s.fake.set_outage(Some((status, message)));
         let (answer_status, body) = send(s.host.admin(Method::POST, "/api/online_payment/initiate").json(&json!({
@@ -302,16 +211,9 @@ async fn a_gateway_failure_at_initiate_leaves_a_failed_transaction_with_its_mess
             "document_id": 99, "return_url": "https://erp.example/r",
         })))
         .await;
-        assert_eq!(
-            (answer_status, body["error"]["code"].as_str()),
-            (expected_status, Some(code)),
-            "{body}"
-        );
+        assert_eq!((answer_status, body["error"]["code"].as_str()), (expected_status, Some(code)), "{body}");
         assert_eq!(body["error"]["message"], format!("MyGateway: {message}"));
-        let transaction = s
-            .host
-            .transaction(body["error"]["transaction_id"].as_i64().unwrap())
-            .await;
+        let transaction = s.host.transaction(body["error"]["transaction_id"].as_i64().unwrap()).await;
         assert_eq!(transaction["state"], "Failed");
         assert_eq!(transaction["error_message"], format!("MyGateway: {message}"));
         assert_eq!(transaction["reference"], body["error"]["reference"]);
@@ -321,15 +223,8 @@ async fn a_gateway_failure_at_initiate_leaves_a_failed_transaction_with_its_mess
 #[tokio::test]
 async fn sync_asks_the_gateway_when_a_webhook_was_lost() {
     let s = MyGatewayScenario::start().await;
-    let id = s.initiate(json!("4.00"), "Redirect", 30).await["transaction_id"]
-        .as_i64()
-        .unwrap();
-    let sync = || {
-        send(
-            s.host
-                .admin(Method::POST, &format!("/api/online_payment/transaction/{id}/sync")),
-        )
-    };
+    let id = s.initiate(json!("4.00"), "Redirect", 30).await["transaction_id"].as_i64().unwrap();
+    let sync = || send(s.host.admin(Method::POST, &format!("/api/online_payment/transaction/{id}/sync")));
     let (status, body) = sync().await;
     assert_eq!((status, body["state"].as_str()), (StatusCode::OK, Some("Pending")));
     s.fake.set_status(&s.session_id(id).await, "completed");
@@ -341,8 +236,5 @@ async fn sync_asks_the_gateway_when_a_webhook_was_lost() {
     assert_eq!(s.host.payments("Invoice", 30).await.len(), 1);
     s.fake.set_outage(Some((503, "maintenance")));
     let (status, body) = sync().await;
-    assert_eq!(
-        (status, body["error"]["code"].as_str()),
-        (StatusCode::BAD_GATEWAY, Some("gateway_error"))
-    );
+    assert_eq!((status, body["error"]["code"].as_str()), (StatusCode::BAD_GATEWAY, Some("gateway_error")));
 }

@@ -8,19 +8,12 @@ use reqwest::{Method, StatusCode};
 use serde_json::json;
 
 async fn pending_payment(s: &MyGatewayScenario, document_id: i64) -> (i64, String) {
-    let id = s.initiate(json!("12.34"), "Redirect", document_id).await["transaction_id"]
-        .as_i64()
-        .unwrap();
+    let id = s.initiate(json!("12.34"), "Redirect", document_id).await["transaction_id"].as_i64().unwrap();
     (id, s.session_id(id).await)
 }
 
 fn outcomes(transaction: &serde_json::Value) -> Vec<String> {
-    transaction["webhook_log"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["outcome"].as_str().unwrap().to_string())
-        .collect()
+    transaction["webhook_log"].as_array().unwrap().iter().map(|e| e["outcome"].as_str().unwrap().to_string()).collect()
 }
 
 #[tokio::test]
@@ -50,11 +43,7 @@ async fn twenty_concurrent_deliveries_make_one_payment_and_one_state_change() {
     assert_eq!(s.host.payments("Invoice", 51).await.len(), 1);
     let outcomes = outcomes(&s.host.transaction(id).await);
     assert_eq!(outcomes.len(), 20);
-    assert_eq!(
-        outcomes.iter().filter(|o| *o == "Pending → Captured").count(),
-        1,
-        "{outcomes:?}"
-    );
+    assert_eq!(outcomes.iter().filter(|o| *o == "Pending → Captured").count(), 1, "{outcomes:?}");
 }
 
 #[tokio::test]
@@ -62,24 +51,14 @@ async fn bad_or_missing_signatures_are_refused_and_change_nothing() {
     let s = MyGatewayScenario::start().await;
     let (id, session_id) = pending_payment(&s, 52).await;
 
-    let (status, body) = s
-        .deliver("payment.completed", &session_id, Some("not-the-secret"))
-        .await;
-    assert_eq!(
-        (status, body["error"]["code"].as_str()),
-        (StatusCode::UNAUTHORIZED, Some("invalid_signature"))
-    );
+    let (status, body) = s.deliver("payment.completed", &session_id, Some("not-the-secret")).await;
+    assert_eq!((status, body["error"]["code"].as_str()), (StatusCode::UNAUTHORIZED, Some("invalid_signature")));
     let (status, _) = s.deliver("payment.completed", &session_id, None).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
     // A valid signature over a different body.
     let signed = json!({ "type": "payment.failed", "data": { "payment_id": session_id } }).to_string();
-    let mut request = s
-        .host
-        .public(Method::POST, &format!("/payment/webhook/{}", s.integration_id));
-    request = request.header(
-        "X-MyGateway-Signature",
-        e2e::hmac_sha256_hex(WEBHOOK_SECRET, signed.as_bytes()),
-    );
+    let mut request = s.host.public(Method::POST, &format!("/payment/webhook/{}", s.integration_id));
+    request = request.header("X-MyGateway-Signature", e2e::hmac_sha256_hex(WEBHOOK_SECRET, signed.as_bytes()));
     let tampered = json!({ "type": "payment.completed", "data": { "payment_id": session_id } }).to_string();
     let (status, _) = send(request.body(tampered)).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
@@ -89,10 +68,7 @@ async fn bad_or_missing_signatures_are_refused_and_change_nothing() {
     assert!(s.host.payments("Invoice", 52).await.is_empty());
 
     let (status, body) = send(s.host.public(Method::POST, "/payment/webhook/999").body("{}")).await;
-    assert_eq!(
-        (status, body["error"]["code"].as_str()),
-        (StatusCode::NOT_FOUND, Some("not_found"))
-    );
+    assert_eq!((status, body["error"]["code"].as_str()), (StatusCode::NOT_FOUND, Some("not_found")));
 }
 
 #[tokio::test]
@@ -101,10 +77,7 @@ async fn without_a_webhook_secret_every_webhook_is_refused() {
     let (id, session_id) = pending_payment(&s, 53).await;
     let (status, _) = send(
         s.host
-            .admin(
-                Method::PUT,
-                &format!("/api/integrations/{}/credentials", s.integration_id),
-            )
+            .admin(Method::PUT, &format!("/api/integrations/{}/credentials", s.integration_id))
             .json(&json!({ "mygateway_webhook_secret": null })),
     )
     .await;

@@ -32,14 +32,9 @@ async fn fake_examplepay() -> (String, Arc<Mutex<Vec<Value>>>) {
         let mut payments = payments.lock().unwrap();
         payments.push(body);
         let id = format!("pay_{}", payments.len());
-        (
-            StatusCode::OK,
-            Json(json!({ "id": id, "pay_url": format!("https://pay.examplepay.test/{id}") })),
-        )
+        (StatusCode::OK, Json(json!({ "id": id, "pay_url": format!("https://pay.examplepay.test/{id}") })))
     }
-    let app = Router::new()
-        .route("/payments", post(create))
-        .with_state(payments.clone());
+    let app = Router::new().route("/payments", post(create)).with_state(payments.clone());
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
     (url, payments)
 }
@@ -49,17 +44,11 @@ fn check_accepts_the_template_and_names_what_is_wrong_otherwise() {
     let manifest = repo().join("providers/template/manifest.yaml");
     let component = std::path::Path::new(WASM_DIR).join("payment_example.wasm");
     let summary = check_module(&manifest, &component).unwrap();
-    assert!(
-        summary.starts_with("ok: payment_example 1.0 (integrations:provider/payment-provider@1.0.0)"),
-        "{summary}"
-    );
+    assert!(summary.starts_with("ok: payment_example 1.0 (integrations:provider/payment-provider@1.0.0)"), "{summary}");
 
     let twilio = std::path::Path::new(WASM_DIR).join("sms_twilio.wasm");
     let reasons = check_module(&manifest, &twilio).unwrap_err();
-    assert!(
-        reasons.contains("does not export `integrations:provider/payment@1.0.0`"),
-        "{reasons}"
-    );
+    assert!(reasons.contains("does not export `integrations:provider/payment@1.0.0`"), "{reasons}");
 }
 
 #[tokio::test]
@@ -72,9 +61,7 @@ async fn the_template_installs_on_a_running_host_and_takes_a_payment() {
     })
     .await;
     let manifest = std::fs::read_to_string(repo().join("providers/template/manifest.yaml")).unwrap();
-    let (status, body) = host
-        .upload_module(&manifest, e2e::host::component("payment_example.wasm"))
-        .await;
+    let (status, body) = host.upload_module(&manifest, e2e::host::component("payment_example.wasm")).await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
 
     let (_, created) = send(
@@ -86,10 +73,7 @@ async fn the_template_installs_on_a_running_host_and_takes_a_payment() {
     let (status, body) = send(host.admin(Method::POST, &format!("/api/integrations/{id}/enable"))).await;
     assert_eq!(
         (status, body["error"]["message"].as_str()),
-        (
-            StatusCode::UNPROCESSABLE_ENTITY,
-            Some("Please enter your ExamplePay API Key.")
-        )
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("Please enter your ExamplePay API Key."))
     );
     let id = host
         .enabled_integration(
@@ -117,8 +101,5 @@ async fn the_template_installs_on_a_running_host_and_takes_a_payment() {
     )
     .await;
     assert_eq!(status, StatusCode::OK);
-    assert_eq!(
-        host.transaction(answer["transaction_id"].as_i64().unwrap()).await["state"],
-        "Captured"
-    );
+    assert_eq!(host.transaction(answer["transaction_id"].as_i64().unwrap()).await["state"], "Captured");
 }

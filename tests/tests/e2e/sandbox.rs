@@ -12,18 +12,9 @@ use serde_json::{json, Value};
 const SECRET: &str = "TOPSECRET-sandbox-4711";
 
 async fn hostile_host() -> (TestHost, i64) {
-    let host = TestHost::start(HostOptions {
-        with_hostile: true,
-        ..HostOptions::default()
-    })
-    .await;
+    let host = TestHost::start(HostOptions { with_hostile: true, ..HostOptions::default() }).await;
     let id = host
-        .enabled_integration(
-            ADMIN_KEY,
-            1,
-            "test_hostile",
-            json!({"api_key": "plain-key", "secret_key": SECRET}),
-        )
+        .enabled_integration(ADMIN_KEY, 1, "test_hostile", json!({"api_key": "plain-key", "secret_key": SECRET}))
         .await;
     (host, id)
 }
@@ -39,10 +30,7 @@ async fn create_session(host: &TestHost, integration: i64, behaviour: &str, cont
 async fn assert_next_call_works(host: &TestHost, integration: i64) {
     let (status, body) = create_session(host, integration, "normal", "").await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
-    assert!(body["redirect_url"]
-        .as_str()
-        .unwrap()
-        .starts_with("https://hostile.example/pay/TXN-"));
+    assert!(body["redirect_url"].as_str().unwrap().starts_with("https://hostile.example/pay/TXN-"));
 }
 
 /// Generous: the manifest's deadline is 500 ms; without interruption the call never returns.
@@ -58,15 +46,8 @@ async fn an_endless_loop_is_stopped_at_its_deadline_without_blocking_others() {
     });
     let elapsed = started.elapsed();
     let (status, body) = looping;
-    assert_eq!(
-        (status, body["error"]["code"].as_str()),
-        (StatusCode::BAD_GATEWAY, Some("provider_failed")),
-        "{body}"
-    );
-    assert!(
-        body["error"]["message"].as_str().unwrap().contains("time limit"),
-        "{body}"
-    );
+    assert_eq!((status, body["error"]["code"].as_str()), (StatusCode::BAD_GATEWAY, Some("provider_failed")), "{body}");
+    assert!(body["error"]["message"].as_str().unwrap().contains("time limit"), "{body}");
     assert!(elapsed < STOPPED_WITHIN, "took {elapsed:?}");
     let ((status, _), _) = normal;
     assert_eq!(status, StatusCode::CREATED, "a call beside the loop is served");
@@ -77,15 +58,8 @@ async fn an_endless_loop_is_stopped_at_its_deadline_without_blocking_others() {
 async fn unbounded_allocation_hits_the_memory_cap() {
     let (host, id) = hostile_host().await;
     let (status, body) = create_session(&host, id, "alloc", "").await;
-    assert_eq!(
-        (status, body["error"]["code"].as_str()),
-        (StatusCode::BAD_GATEWAY, Some("provider_failed")),
-        "{body}"
-    );
-    assert!(
-        body["error"]["message"].as_str().unwrap().contains("out of memory"),
-        "{body}"
-    );
+    assert_eq!((status, body["error"]["code"].as_str()), (StatusCode::BAD_GATEWAY, Some("provider_failed")), "{body}");
+    assert!(body["error"]["message"].as_str().unwrap().contains("out of memory"), "{body}");
     assert_next_call_works(&host, id).await;
 }
 
@@ -93,11 +67,7 @@ async fn unbounded_allocation_hits_the_memory_cap() {
 async fn a_panic_fails_only_its_call() {
     let (host, id) = hostile_host().await;
     let (status, body) = create_session(&host, id, "panic", "").await;
-    assert_eq!(
-        (status, body["error"]["code"].as_str()),
-        (StatusCode::BAD_GATEWAY, Some("provider_failed")),
-        "{body}"
-    );
+    assert_eq!((status, body["error"]["code"].as_str()), (StatusCode::BAD_GATEWAY, Some("provider_failed")), "{body}");
     assert!(body["error"]["message"].as_str().unwrap().contains("crashed"), "{body}");
     assert_next_call_works(&host, id).await;
 }
@@ -116,13 +86,7 @@ async fn hosts_off_the_allowlist_are_never_contacted() {
     });
     let (status, body) = create_session(&host, id, "forbidden-host", &target).await;
     assert_eq!(status, StatusCode::BAD_GATEWAY, "{body}");
-    assert!(
-        body["error"]["message"]
-            .as_str()
-            .unwrap()
-            .contains("is not on the allowlist of test_hostile"),
-        "{body}"
-    );
+    assert!(body["error"]["message"].as_str().unwrap().contains("is not on the allowlist of test_hostile"), "{body}");
     // The host refused before connecting: the request above has completed, so any
     // connection it made would already have been counted.
     assert_eq!(connections.load(Ordering::SeqCst), 0);
@@ -134,13 +98,7 @@ async fn secret_credentials_cannot_be_read() {
     let (host, id) = hostile_host().await;
     let (status, body) = create_session(&host, id, "read-secret", "").await;
     assert_eq!(status, StatusCode::BAD_GATEWAY, "{body}");
-    assert!(
-        body["error"]["message"]
-            .as_str()
-            .unwrap()
-            .contains("secret not readable"),
-        "{body}"
-    );
+    assert!(body["error"]["message"].as_str().unwrap().contains("secret not readable"), "{body}");
     assert!(!body.to_string().contains(SECRET));
     assert_next_call_works(&host, id).await;
 }
@@ -159,10 +117,7 @@ async fn no_files_no_sockets_no_environment() {
     let target = listener.local_addr().unwrap().to_string();
     let (status, body) = create_session(&host, id, "probe", &target).await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
-    assert_eq!(
-        body["redirect_url"],
-        "https://hostile.example/probe?file=denied&socket=denied&env=0&args=0"
-    );
+    assert_eq!(body["redirect_url"], "https://hostile.example/probe?file=denied&socket=denied&env=0&args=0");
     // Nothing connected: accepting now would return at once if a connection were queued.
     let accepted = tokio::time::timeout(Duration::from_millis(1), listener.accept()).await;
     assert!(accepted.is_err(), "the guest reached a socket");

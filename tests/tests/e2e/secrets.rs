@@ -15,11 +15,7 @@ async fn secrets_stay_out_of_logs_and_answers() {
     let id = answer["transaction_id"].as_i64().unwrap();
     answers.push(answer);
     let session_id = s.session_id(id).await;
-    answers.push(
-        s.deliver("payment.completed", &session_id, Some(WEBHOOK_SECRET))
-            .await
-            .1,
-    );
+    answers.push(s.deliver("payment.completed", &session_id, Some(WEBHOOK_SECRET)).await.1);
     answers.push(s.deliver("payment.completed", &session_id, Some("forged")).await.1);
     answers.push(
         send(
@@ -31,22 +27,12 @@ async fn secrets_stay_out_of_logs_and_answers() {
         .1,
     );
     s.fake.set_outage(Some((401, "Invalid API key provided.")));
-    let (status, refused) = send(
-        s.host
-            .admin(Method::POST, &format!("/api/online_payment/transaction/{id}/refund"))
-            .json(&json!({})),
-    )
-    .await;
+    let (status, refused) =
+        send(s.host.admin(Method::POST, &format!("/api/online_payment/transaction/{id}/refund")).json(&json!({})))
+            .await;
     assert_eq!(status, StatusCode::OK);
     answers.push(refused);
-    answers.push(
-        send(
-            s.host
-                .admin(Method::GET, &format!("/api/integrations/{}", s.integration_id)),
-        )
-        .await
-        .1,
-    );
+    answers.push(send(s.host.admin(Method::GET, &format!("/api/integrations/{}", s.integration_id))).await.1);
     answers.push(s.host.transaction(id).await);
 
     let logged = logs::text();
@@ -55,10 +41,7 @@ async fn secrets_stay_out_of_logs_and_answers() {
     for secret in [SECRET_KEY, WEBHOOK_SECRET] {
         assert!(!logged.contains(secret), "a secret reached the log");
         for answer in &answers {
-            assert!(
-                !answer.to_string().contains(secret),
-                "a secret reached an answer: {answer}"
-            );
+            assert!(!answer.to_string().contains(secret), "a secret reached an answer: {answer}");
         }
     }
     // The plain publishable key is meant for the browser.

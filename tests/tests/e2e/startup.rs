@@ -17,11 +17,7 @@ fn repo_file(path: &str) -> String {
 }
 
 fn refusal(manifest: &str, component: &[u8]) -> String {
-    let runtime = ProviderRuntime::new(HostLimits {
-        max_instances: 2,
-        ..HostLimits::default()
-    })
-    .unwrap();
+    let runtime = ProviderRuntime::new(HostLimits { max_instances: 2, ..HostLimits::default() }).unwrap();
     match load_module(&runtime, manifest, component, &EndpointOverrides::default()) {
         Ok(_) => panic!("loaded"),
         Err(error) => error.to_string(),
@@ -34,35 +30,19 @@ fn components_that_do_not_fit_their_manifest_are_refused() {
     let mygateway = std::fs::read(Path::new(WASM_DIR).join("payment_mygateway.wasm")).unwrap();
 
     let error = refusal(&manifest, b"\0asm not really");
-    assert!(
-        error.starts_with("component: not a valid WebAssembly component"),
-        "{error}"
-    );
+    assert!(error.starts_with("component: not a valid WebAssembly component"), "{error}");
 
     let as_messaging = manifest
-        .replace(
-            "integration_category: Online Payment",
-            "integration_category: Messaging",
-        )
+        .replace("integration_category: Online Payment", "integration_category: Messaging")
         .replace("- online_payment", "- messaging")
         .replace("payment-provider@1.0.0", "messaging-provider@1.0.0");
     let error = refusal(&as_messaging, &mygateway);
-    assert!(
-        error.contains("does not export `integrations:provider/messaging@1.0.0`"),
-        "{error}"
-    );
+    assert!(error.contains("does not export `integrations:provider/messaging@1.0.0`"), "{error}");
 
-    let error = refusal(
-        &manifest.replace("payment-provider@1.0.0", "payment-provider@2.0.0"),
-        &mygateway,
-    );
+    let error = refusal(&manifest.replace("payment-provider@1.0.0", "payment-provider@2.0.0"), &mygateway);
     assert!(error.contains("runtime.world"), "{error}");
 
-    let runtime = ProviderRuntime::new(HostLimits {
-        max_instances: 2,
-        ..HostLimits::default()
-    })
-    .unwrap();
+    let runtime = ProviderRuntime::new(HostLimits { max_instances: 2, ..HostLimits::default() }).unwrap();
     let module = load_module(&runtime, &manifest, &mygateway, &EndpointOverrides::default()).unwrap();
     assert_eq!(module.manifest.identifier, "payment_mygateway");
     assert!(matches!(
@@ -82,18 +62,9 @@ async fn a_broken_module_folder_does_not_stop_the_others() {
     )
     .unwrap();
     std::fs::write(broken.join("payment_broken.wasm"), b"not wasm").unwrap();
-    let host = TestHost::start(HostOptions {
-        dir: Some(dir.path().to_path_buf()),
-        ..HostOptions::default()
-    })
-    .await;
+    let host = TestHost::start(HostOptions { dir: Some(dir.path().to_path_buf()), ..HostOptions::default() }).await;
     let (_, modules) = send(host.admin(Method::GET, "/api/modules")).await;
-    let identifiers: Vec<_> = modules
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|m| m["identifier"].as_str().unwrap())
-        .collect();
+    let identifiers: Vec<_> = modules.as_array().unwrap().iter().map(|m| m["identifier"].as_str().unwrap()).collect();
     assert_eq!(identifiers, ["payment_mygateway"]);
 }
 
@@ -101,26 +72,17 @@ async fn a_broken_module_folder_does_not_stop_the_others() {
 async fn a_restart_keeps_integrations_transactions_and_keys() {
     let s = MyGatewayScenario::start().await;
     let key = s.host.company_key(1).await;
-    let id = s.initiate(json!("6.00"), "Redirect", 90).await["transaction_id"]
-        .as_i64()
-        .unwrap();
+    let id = s.initiate(json!("6.00"), "Redirect", 90).await["transaction_id"].as_i64().unwrap();
     let session_id = s.session_id(id).await;
     let dir = s.host.dir.clone();
     let fake = s.fake.clone();
     let _kept = s.host.stop().await;
 
-    let options = HostOptions {
-        dir: Some(dir),
-        endpoints: vec![fake.endpoint_flag()],
-        ..HostOptions::default()
-    };
+    let options = HostOptions { dir: Some(dir), endpoints: vec![fake.endpoint_flag()], ..HostOptions::default() };
     let host = TestHost::start(options).await;
     let (status, integration) =
         send(host.as_key(&key, Method::GET, &format!("/api/integrations/{}", s.integration_id))).await;
-    assert_eq!(
-        (status, integration["state"].as_str()),
-        (StatusCode::OK, Some("Enabled"))
-    );
+    assert_eq!((status, integration["state"].as_str()), (StatusCode::OK, Some("Enabled")));
     assert_eq!(host.transaction(id).await["state"], "Pending");
     let body = json!({ "type": "payment.completed", "data": { "payment_id": session_id } }).to_string();
     let signature = e2e::hmac_sha256_hex(WEBHOOK_SECRET, body.as_bytes());

@@ -31,11 +31,7 @@ impl Sms {
             credentials[name] = value.clone();
         }
         let integration_id = host.enabled_integration(ADMIN_KEY, 1, "sms_twilio", credentials).await;
-        Self {
-            host,
-            fake,
-            integration_id,
-        }
+        Self { host, fake, integration_id }
     }
 
     async fn send(&self, to: &str, body: &str) -> (StatusCode, Value) {
@@ -53,9 +49,7 @@ impl Sms {
 
     /// Posts a form to the webhook, signed over `signed_url` (None: unsigned).
     async fn callback(&self, params: &[(&str, &str)], signed_url: Option<&str>, token: &str) -> reqwest::Response {
-        let body = url::form_urlencoded::Serializer::new(String::new())
-            .extend_pairs(params)
-            .finish();
+        let body = url::form_urlencoded::Serializer::new(String::new()).extend_pairs(params).finish();
         let mut request = self
             .host
             .public(Method::POST, &format!("/messaging/webhook/{}", self.integration_id))
@@ -74,12 +68,7 @@ impl Sms {
 }
 
 fn states(message: &Value) -> Vec<&str> {
-    message["history"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|h| h["state"].as_str().unwrap())
-        .collect()
+    message["history"].as_array().unwrap().iter().map(|h| h["state"].as_str().unwrap()).collect()
 }
 
 #[tokio::test]
@@ -87,10 +76,7 @@ async fn sends_from_a_number_with_a_status_callback_to_the_public_url() {
     let sms = Sms::start(json!({ "twilio_from_number": OUR_NUMBER }), None).await;
     let (status, message) = sms.send(CUSTOMER, "Your invoice is ready.").await;
     assert_eq!(status, StatusCode::CREATED, "{message}");
-    assert_eq!(
-        (message["state"].as_str(), message["direction"].as_str()),
-        (Some("Queued"), Some("outbound"))
-    );
+    assert_eq!((message["state"].as_str(), message["direction"].as_str()), (Some("Queued"), Some("outbound")));
     let sent = &sms.fake.messages()[0];
     assert_eq!(message["remote_id"].as_str(), Some(sent.sid.as_str()));
     assert_eq!(sent.param("To"), Some(CUSTOMER));
@@ -102,18 +88,11 @@ async fn sends_from_a_number_with_a_status_callback_to_the_public_url() {
 
 #[tokio::test]
 async fn sends_through_a_messaging_service() {
-    let sms = Sms::start(
-        json!({ "twilio_messaging_service_sid": "MG0123456789abcdef0123456789abcdef" }),
-        None,
-    )
-    .await;
+    let sms = Sms::start(json!({ "twilio_messaging_service_sid": "MG0123456789abcdef0123456789abcdef" }), None).await;
     let (status, _) = sms.send(CUSTOMER, "Hello").await;
     assert_eq!(status, StatusCode::CREATED);
     let sent = &sms.fake.messages()[0];
-    assert_eq!(
-        sent.param("MessagingServiceSid"),
-        Some("MG0123456789abcdef0123456789abcdef")
-    );
+    assert_eq!(sent.param("MessagingServiceSid"), Some("MG0123456789abcdef0123456789abcdef"));
     assert_eq!(sent.param("From"), None, "never both");
 }
 
@@ -127,11 +106,7 @@ async fn status_callbacks_never_move_a_message_backwards() {
     for status in ["sent", "delivered"] {
         let response = sms
             .callback(
-                &[
-                    ("MessageSid", &sid),
-                    ("MessageStatus", status),
-                    ("AccountSid", ACCOUNT_SID),
-                ],
+                &[("MessageSid", &sid), ("MessageStatus", status), ("AccountSid", ACCOUNT_SID)],
                 Some(&url),
                 AUTH_TOKEN,
             )
@@ -147,12 +122,7 @@ async fn status_callbacks_never_move_a_message_backwards() {
     let (_, second) = sms.send(CUSTOMER, "two").await;
     let sid = second["remote_id"].as_str().unwrap().to_string();
     for status in ["delivered", "sent", "queued"] {
-        sms.callback(
-            &[("MessageSid", &sid), ("MessageStatus", status)],
-            Some(&url),
-            AUTH_TOKEN,
-        )
-        .await;
+        sms.callback(&[("MessageSid", &sid), ("MessageStatus", status)], Some(&url), AUTH_TOKEN).await;
     }
     let message = sms.message(second["id"].as_i64().unwrap()).await;
     assert_eq!(message["state"], "Delivered");
@@ -162,20 +132,13 @@ async fn status_callbacks_never_move_a_message_backwards() {
     let (_, third) = sms.send(CUSTOMER, "three").await;
     let sid = third["remote_id"].as_str().unwrap().to_string();
     sms.callback(
-        &[
-            ("MessageSid", &sid),
-            ("MessageStatus", "undelivered"),
-            ("ErrorCode", "30003"),
-        ],
+        &[("MessageSid", &sid), ("MessageStatus", "undelivered"), ("ErrorCode", "30003")],
         Some(&url),
         AUTH_TOKEN,
     )
     .await;
     let message = sms.message(third["id"].as_i64().unwrap()).await;
-    assert_eq!(
-        (message["state"].as_str(), message["error_code"].as_str()),
-        (Some("Undelivered"), Some("30003"))
-    );
+    assert_eq!((message["state"].as_str(), message["error_code"].as_str()), (Some("Undelivered"), Some("30003")));
 }
 
 #[tokio::test]
@@ -193,20 +156,13 @@ async fn inbound_messages_are_stored_once() {
         let response = sms.callback(&params, Some(&url), AUTH_TOKEN).await;
         assert_eq!(response.status(), StatusCode::OK);
     }
-    let (status, inbound) = send(
-        sms.host
-            .admin(Method::GET, "/api/messaging/messages?company_id=1&direction=inbound"),
-    )
-    .await;
+    let (status, inbound) =
+        send(sms.host.admin(Method::GET, "/api/messaging/messages?company_id=1&direction=inbound")).await;
     assert_eq!(status, StatusCode::OK);
     let inbound = inbound.as_array().unwrap();
     assert_eq!(inbound.len(), 1, "a retried webhook stores nothing new");
     assert_eq!(
-        (
-            inbound[0]["state"].as_str(),
-            inbound[0]["from"].as_str(),
-            inbound[0]["body"].as_str()
-        ),
+        (inbound[0]["state"].as_str(), inbound[0]["from"].as_str(), inbound[0]["body"].as_str()),
         (Some("Received"), Some(CUSTOMER), Some("STOP please"))
     );
 }
@@ -218,20 +174,12 @@ async fn bad_or_missing_signatures_store_nothing() {
     let (_, sent) = sms.send(CUSTOMER, "hello").await;
     let sid = sent["remote_id"].as_str().unwrap().to_string();
     let status_update = [("MessageSid", sid.as_str()), ("MessageStatus", "delivered")];
-    let inbound = [
-        ("MessageSid", "SM0000000000000000000000000000beef"),
-        ("From", CUSTOMER),
-        ("To", OUR_NUMBER),
-        ("Body", "hi"),
-    ];
+    let inbound =
+        [("MessageSid", "SM0000000000000000000000000000beef"), ("From", CUSTOMER), ("To", OUR_NUMBER), ("Body", "hi")];
     for (params, signed_url, token) in [
         (&status_update[..], None, AUTH_TOKEN),
         (&status_update[..], Some(url.as_str()), "wrong-token"),
-        (
-            &inbound[..],
-            Some("https://elsewhere.example/messaging/webhook/1"),
-            AUTH_TOKEN,
-        ),
+        (&inbound[..], Some("https://elsewhere.example/messaging/webhook/1"), AUTH_TOKEN),
         (&inbound[..], None, AUTH_TOKEN),
     ] {
         let response = sms.callback(params, signed_url, token).await;
@@ -245,29 +193,15 @@ async fn bad_or_missing_signatures_store_nothing() {
 #[tokio::test]
 async fn signatures_cover_repeated_parameters_query_strings_and_default_ports_behind_a_proxy() {
     // Behind a proxy: Twilio calls https://sms.example.com, the host listens on 127.0.0.1.
-    let sms = Sms::start(
-        json!({ "twilio_from_number": OUR_NUMBER }),
-        Some("https://sms.example.com"),
-    )
-    .await;
+    let sms = Sms::start(json!({ "twilio_from_number": OUR_NUMBER }), Some("https://sms.example.com")).await;
     let path = format!("/messaging/webhook/{}", sms.integration_id);
     let (_, sent) = sms.send(CUSTOMER, "hello").await;
-    assert_eq!(
-        sms.fake.messages()[0].param("StatusCallback"),
-        Some(format!("https://sms.example.com{path}").as_str())
-    );
+    assert_eq!(sms.fake.messages()[0].param("StatusCallback"), Some(format!("https://sms.example.com{path}").as_str()));
     let sid = sent["remote_id"].as_str().unwrap().to_string();
 
     // A query string in the URL and a repeated parameter name, sorted by name then value.
-    let params = [
-        ("MessageSid", sid.as_str()),
-        ("MessageStatus", "sent"),
-        ("Tag", "b"),
-        ("Tag", "a"),
-    ];
-    let body = url::form_urlencoded::Serializer::new(String::new())
-        .extend_pairs(params)
-        .finish();
+    let params = [("MessageSid", sid.as_str()), ("MessageStatus", "sent"), ("Tag", "b"), ("Tag", "a")];
+    let body = url::form_urlencoded::Serializer::new(String::new()).extend_pairs(params).finish();
     let signed = |url: &str| twilio_signature(AUTH_TOKEN, url, &params);
     let post = |signature: String| {
         sms.host
@@ -284,24 +218,15 @@ async fn signatures_cover_repeated_parameters_query_strings_and_default_ports_be
         "the public URL is what is signed"
     );
     assert_eq!(
-        post(signed(&format!("https://sms.example.com{path}?channel=sms")))
-            .await
-            .unwrap()
-            .status(),
+        post(signed(&format!("https://sms.example.com{path}?channel=sms"))).await.unwrap().status(),
         StatusCode::OK
     );
     assert_eq!(
-        post(signed(&format!("https://sms.example.com:443{path}?channel=sms")))
-            .await
-            .unwrap()
-            .status(),
+        post(signed(&format!("https://sms.example.com:443{path}?channel=sms"))).await.unwrap().status(),
         StatusCode::OK
     );
     assert_eq!(
-        post(signed(&format!("https://sms.example.com:8443{path}?channel=sms")))
-            .await
-            .unwrap()
-            .status(),
+        post(signed(&format!("https://sms.example.com:8443{path}?channel=sms"))).await.unwrap().status(),
         StatusCode::UNAUTHORIZED
     );
     assert_eq!(sms.message(sent["id"].as_i64().unwrap()).await["state"], "Sent");
@@ -310,11 +235,7 @@ async fn signatures_cover_repeated_parameters_query_strings_and_default_ports_be
 #[tokio::test]
 async fn twilio_errors_reach_the_erp_with_twilios_message() {
     let sms = Sms::start(json!({ "twilio_from_number": OUR_NUMBER }), None).await;
-    sms.fake.set_outage(Some((
-        400,
-        21211,
-        "The 'To' number +14155550100 is not a valid phone number.",
-    )));
+    sms.fake.set_outage(Some((400, 21211, "The 'To' number +14155550100 is not a valid phone number.")));
     let (status, body) = sms.send(CUSTOMER, "hello").await;
     assert_eq!(
         (status, body["error"]["code"].as_str()),
@@ -324,17 +245,11 @@ async fn twilio_errors_reach_the_erp_with_twilios_message() {
     let expected = "Twilio error 21211: The 'To' number +14155550100 is not a valid phone number.";
     assert_eq!(body["error"]["message"], expected);
     let message = sms.message(body["error"]["message_id"].as_i64().unwrap()).await;
-    assert_eq!(
-        (message["state"].as_str(), message["error_message"].as_str()),
-        (Some("Failed"), Some(expected))
-    );
+    assert_eq!((message["state"].as_str(), message["error_message"].as_str()), (Some("Failed"), Some(expected)));
 
     sms.fake.set_outage(Some((503, 20503, "Service unavailable")));
     let (status, body) = sms.send(CUSTOMER, "hello").await;
-    assert_eq!(
-        (status, body["error"]["code"].as_str()),
-        (StatusCode::BAD_GATEWAY, Some("gateway_error"))
-    );
+    assert_eq!((status, body["error"]["code"].as_str()), (StatusCode::BAD_GATEWAY, Some("gateway_error")));
     sms.fake.set_outage(None);
     let (status, _) = sms.send(CUSTOMER, "hello").await;
     assert_eq!(status, StatusCode::CREATED);
@@ -356,27 +271,17 @@ async fn a_wrong_auth_token_cannot_be_enabled() {
     .await;
     let id = created["id"].as_i64().unwrap();
     let enable = || send(host.admin(Method::POST, &format!("/api/integrations/{id}/enable")));
-    let credentials = |value: Value| {
-        send(
-            host.admin(Method::PUT, &format!("/api/integrations/{id}/credentials"))
-                .json(&value),
-        )
-    };
+    let credentials =
+        |value: Value| send(host.admin(Method::PUT, &format!("/api/integrations/{id}/credentials")).json(&value));
     credentials(json!({"twilio_account_sid": ACCOUNT_SID, "twilio_auth_token": "not-the-token", "twilio_from_number": OUR_NUMBER})).await;
     let (status, body) = enable().await;
     assert_eq!(
         (status, body["error"]["message"].as_str()),
-        (
-            StatusCode::UNPROCESSABLE_ENTITY,
-            Some("Twilio error 20003: Authenticate")
-        )
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("Twilio error 20003: Authenticate"))
     );
     credentials(json!({"twilio_from_number": null})).await;
     let (_, body) = enable().await;
-    assert_eq!(
-        body["error"]["message"],
-        "Please enter a Twilio From number or a Messaging Service SID."
-    );
+    assert_eq!(body["error"]["message"], "Please enter a Twilio From number or a Messaging Service SID.");
     credentials(json!({"twilio_auth_token": AUTH_TOKEN, "twilio_from_number": OUR_NUMBER})).await;
     let (status, body) = enable().await;
     assert_eq!((status, body["state"].as_str()), (StatusCode::OK, Some("Enabled")));
@@ -393,10 +298,7 @@ async fn numbers_and_bodies_are_checked_before_anything_is_sent() {
         (CUSTOMER, &"x".repeat(1601), "invalid_body"),
     ] {
         let (status, answer) = sms.send(to, body).await;
-        assert_eq!(
-            (status, answer["error"]["code"].as_str()),
-            (StatusCode::UNPROCESSABLE_ENTITY, Some(code))
-        );
+        assert_eq!((status, answer["error"]["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some(code)));
     }
     let (status, _) = sms.send(CUSTOMER, &"é".repeat(1600)).await;
     assert_eq!(status, StatusCode::CREATED, "1,600 characters, not bytes");
@@ -416,10 +318,7 @@ async fn a_retried_send_with_an_idempotency_key_sends_once() {
     };
     let (first_status, first) = send(request()).await;
     let (second_status, second) = send(request()).await;
-    assert_eq!(
-        (first_status, second_status),
-        (StatusCode::CREATED, StatusCode::CREATED)
-    );
+    assert_eq!((first_status, second_status), (StatusCode::CREATED, StatusCode::CREATED));
     assert_eq!(first["id"], second["id"]);
     assert_eq!(sms.fake.messages().len(), 1);
 }

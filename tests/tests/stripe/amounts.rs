@@ -10,11 +10,9 @@ use crate::StripeScenario;
 /// The amount and currency of the last Checkout Session or PaymentIntent Stripe was asked for.
 fn last_amount_sent(s: &StripeScenario, kind: &str) -> (String, String) {
     let (path, amount, currency) = match kind {
-        "Redirect" => (
-            "/v1/checkout/sessions",
-            "/line_items/0/price_data/unit_amount",
-            "/line_items/0/price_data/currency",
-        ),
+        "Redirect" => {
+            ("/v1/checkout/sessions", "/line_items/0/price_data/unit_amount", "/line_items/0/price_data/currency")
+        }
         _ => ("/v1/payment_intents", "/amount", "/currency"),
     };
     let sent = s.fake.requests_to("POST", path);
@@ -67,10 +65,7 @@ async fn amounts_stripe_cannot_charge_are_refused_before_reaching_stripe() {
         );
         let message = body["error"]["message"].as_str().unwrap();
         assert!(message.contains(says), "{message}");
-        let transaction = s
-            .host
-            .transaction(body["error"]["transaction_id"].as_i64().unwrap())
-            .await;
+        let transaction = s.host.transaction(body["error"]["transaction_id"].as_i64().unwrap()).await;
         assert_eq!(transaction["state"], "Failed");
         assert_eq!(s.fake.requests().len(), before, "Stripe was not asked");
     }
@@ -81,70 +76,40 @@ async fn refunds_and_refund_events_convert_both_ways() {
     let s = StripeScenario::start().await;
 
     // JPY through Checkout: a partial refund of 1000 yen is 1000 at Stripe.
-    let id = s.initiate_in(json!("3000"), "JPY", "Redirect", 310).await["transaction_id"]
-        .as_i64()
-        .unwrap();
+    let id = s.initiate_in(json!("3000"), "JPY", "Redirect", 310).await["transaction_id"].as_i64().unwrap();
     let session = s.gateway_reference(id).await;
     s.fake.pay_checkout(&session);
     s.deliver("checkout.session.completed", s.fake.session(&session)).await;
     let (status, body) = s.refund(id, json!({"amount": "1000"})).await;
-    assert_eq!(
-        (status, body["refunded_amount"].as_str()),
-        (StatusCode::OK, Some("1000")),
-        "{body}"
-    );
+    assert_eq!((status, body["refunded_amount"].as_str()), (StatusCode::OK, Some("1000")), "{body}");
     assert_eq!(s.fake.refunds()[0]["amount"], 1000);
 
     // ISK through a PaymentIntent: 200 krónur is 20000 at Stripe, and a refund reported by
     // Stripe in hundredths comes back as krónur.
-    let id = s.initiate_in(json!("500"), "ISK", "Embedded JS", 311).await["transaction_id"]
-        .as_i64()
-        .unwrap();
+    let id = s.initiate_in(json!("500"), "ISK", "Embedded JS", 311).await["transaction_id"].as_i64().unwrap();
     let payment_intent = s.gateway_reference(id).await;
     s.fake.succeed_intent(&payment_intent);
-    s.deliver("payment_intent.succeeded", s.fake.intent(&payment_intent))
-        .await;
+    s.deliver("payment_intent.succeeded", s.fake.intent(&payment_intent)).await;
     let (status, body) = s.refund(id, json!({"amount": "200"})).await;
-    assert_eq!(
-        (status, body["refunded_amount"].as_str()),
-        (StatusCode::OK, Some("200")),
-        "{body}"
-    );
+    assert_eq!((status, body["refunded_amount"].as_str()), (StatusCode::OK, Some("200")), "{body}");
     assert_eq!(s.fake.refunds()[1]["amount"], 20000);
     let charge = s.fake.refund_in_dashboard(&payment_intent, 10000);
     assert_eq!(charge["amount_refunded"], 30000);
     s.deliver("charge.refunded", charge).await;
     let transaction = s.host.transaction(id).await;
-    assert_eq!(
-        (transaction["refunded_minor"].as_i64(), transaction["state"].as_str()),
-        (Some(300), Some("Captured"))
-    );
+    assert_eq!((transaction["refunded_minor"].as_i64(), transaction["state"].as_str()), (Some(300), Some("Captured")));
 
     // KWD: a refund Stripe cannot express is refused without asking Stripe.
-    let id = s.initiate_in(json!("10.000"), "KWD", "Embedded JS", 312).await["transaction_id"]
-        .as_i64()
-        .unwrap();
+    let id = s.initiate_in(json!("10.000"), "KWD", "Embedded JS", 312).await["transaction_id"].as_i64().unwrap();
     let payment_intent = s.gateway_reference(id).await;
     s.fake.succeed_intent(&payment_intent);
-    s.deliver("payment_intent.succeeded", s.fake.intent(&payment_intent))
-        .await;
+    s.deliver("payment_intent.succeeded", s.fake.intent(&payment_intent)).await;
     let refunds_before = s.fake.requests_to("POST", "/v1/refunds").len();
     let (status, body) = s.refund(id, json!({"amount": "1.005"})).await;
-    assert_eq!(
-        (status, body["success"].as_bool()),
-        (StatusCode::OK, Some(false)),
-        "{body}"
-    );
-    assert!(
-        body["error_message"].as_str().unwrap().contains("steps of 0.010"),
-        "{body}"
-    );
+    assert_eq!((status, body["success"].as_bool()), (StatusCode::OK, Some(false)), "{body}");
+    assert!(body["error_message"].as_str().unwrap().contains("steps of 0.010"), "{body}");
     assert_eq!(s.fake.requests_to("POST", "/v1/refunds").len(), refunds_before);
     let (status, body) = s.refund(id, json!({"amount": "1.010"})).await;
-    assert_eq!(
-        (status, body["success"].as_bool()),
-        (StatusCode::OK, Some(true)),
-        "{body}"
-    );
+    assert_eq!((status, body["success"].as_bool()), (StatusCode::OK, Some(true)), "{body}");
     assert_eq!(s.fake.refunds().last().unwrap()["amount"], 1010);
 }

@@ -8,12 +8,7 @@ use serde_json::json;
 use crate::{StripeScenario, SECRET_KEY};
 
 fn outcomes(transaction: &serde_json::Value) -> Vec<String> {
-    transaction["webhook_log"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["outcome"].as_str().unwrap().to_string())
-        .collect()
+    transaction["webhook_log"].as_array().unwrap().iter().map(|e| e["outcome"].as_str().unwrap().to_string()).collect()
 }
 
 #[tokio::test]
@@ -35,15 +30,9 @@ async fn checkout_is_created_as_stripe_expects_and_captured_by_a_signed_webhook(
     let created = s.fake.requests_to("POST", "/v1/checkout/sessions");
     assert_eq!(created.len(), 1);
     let request = &created[0];
-    assert_eq!(
-        request.authorization.as_deref(),
-        Some(format!("Bearer {SECRET_KEY}").as_str())
-    );
+    assert_eq!(request.authorization.as_deref(), Some(format!("Bearer {SECRET_KEY}").as_str()));
     assert_eq!(request.idempotency_key.as_deref(), Some(reference));
-    assert_eq!(
-        request.content_type.as_deref(),
-        Some("application/x-www-form-urlencoded")
-    );
+    assert_eq!(request.content_type.as_deref(), Some("application/x-www-form-urlencoded"));
     assert!(request.stripe_version.is_some(), "the API version is pinned");
     assert_eq!(
         request.params,
@@ -60,17 +49,12 @@ async fn checkout_is_created_as_stripe_expects_and_captured_by_a_signed_webhook(
         })
     );
     let transaction = s.host.transaction(id).await;
-    assert_eq!(
-        (transaction["state"].as_str(), transaction["amount_minor"].as_i64()),
-        (Some("Pending"), Some(1999))
-    );
+    assert_eq!((transaction["state"].as_str(), transaction["amount_minor"].as_i64()), (Some("Pending"), Some(1999)));
     assert!(s.host.payments("Invoice", 42).await.is_empty());
 
     // The payer pays; Stripe reports the completed session.
     s.fake.pay_checkout(&session_id);
-    let (status, body) = s
-        .deliver("checkout.session.completed", s.fake.session(&session_id))
-        .await;
+    let (status, body) = s.deliver("checkout.session.completed", s.fake.session(&session_id)).await;
     assert_eq!((status, body["matched"].as_i64()), (StatusCode::OK, Some(1)), "{body}");
     let transaction = s.host.transaction(id).await;
     assert_eq!(transaction["state"], "Captured");
@@ -79,15 +63,10 @@ async fn checkout_is_created_as_stripe_expects_and_captured_by_a_signed_webhook(
     assert_eq!(outcomes(&transaction), ["Pending → Captured"]);
     let payments = s.host.payments("Invoice", 42).await;
     assert_eq!(payments.len(), 1);
-    assert_eq!(
-        (payments[0]["amount"].as_str(), payments[0]["reference"].as_str()),
-        (Some("19.99"), Some(reference))
-    );
+    assert_eq!((payments[0]["amount"].as_str(), payments[0]["reference"].as_str()), (Some("19.99"), Some(reference)));
 
     // Stripe delivers at least once: a redelivery changes nothing.
-    let (status, _) = s
-        .deliver("checkout.session.completed", s.fake.session(&session_id))
-        .await;
+    let (status, _) = s.deliver("checkout.session.completed", s.fake.session(&session_id)).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(s.host.payments("Invoice", 42).await.len(), 1);
     let outcomes = outcomes(&s.host.transaction(id).await);
@@ -99,9 +78,7 @@ async fn delayed_payments_wait_for_stripes_verdict_and_expired_sessions_are_canc
     let s = StripeScenario::start().await;
 
     // Completed but unpaid (a bank debit): Pending until the payment settles.
-    let settles = s.initiate("50.00", "Redirect", 43).await["transaction_id"]
-        .as_i64()
-        .unwrap();
+    let settles = s.initiate("50.00", "Redirect", 43).await["transaction_id"].as_i64().unwrap();
     let session = s.gateway_reference(settles).await;
     s.fake.complete_checkout_unpaid(&session);
     let (status, _) = s.deliver("checkout.session.completed", s.fake.session(&session)).await;
@@ -109,9 +86,7 @@ async fn delayed_payments_wait_for_stripes_verdict_and_expired_sessions_are_canc
     assert_eq!(s.host.transaction(settles).await["state"], "Pending");
     assert!(s.host.payments("Invoice", 43).await.is_empty());
     s.fake.settle_checkout(&session, true);
-    let (status, _) = s
-        .deliver("checkout.session.async_payment_succeeded", s.fake.session(&session))
-        .await;
+    let (status, _) = s.deliver("checkout.session.async_payment_succeeded", s.fake.session(&session)).await;
     assert_eq!(status, StatusCode::OK);
     let transaction = s.host.transaction(settles).await;
     assert_eq!(
@@ -121,16 +96,12 @@ async fn delayed_payments_wait_for_stripes_verdict_and_expired_sessions_are_canc
     assert_eq!(s.host.payments("Invoice", 43).await.len(), 1);
 
     // The delayed payment fails.
-    let fails = s.initiate("50.00", "Redirect", 44).await["transaction_id"]
-        .as_i64()
-        .unwrap();
+    let fails = s.initiate("50.00", "Redirect", 44).await["transaction_id"].as_i64().unwrap();
     let session = s.gateway_reference(fails).await;
     s.fake.complete_checkout_unpaid(&session);
     s.deliver("checkout.session.completed", s.fake.session(&session)).await;
     s.fake.settle_checkout(&session, false);
-    let (status, _) = s
-        .deliver("checkout.session.async_payment_failed", s.fake.session(&session))
-        .await;
+    let (status, _) = s.deliver("checkout.session.async_payment_failed", s.fake.session(&session)).await;
     assert_eq!(status, StatusCode::OK);
     let transaction = s.host.transaction(fails).await;
     assert_eq!(transaction["state"], "Failed");
@@ -138,9 +109,7 @@ async fn delayed_payments_wait_for_stripes_verdict_and_expired_sessions_are_canc
     assert!(s.host.payments("Invoice", 44).await.is_empty());
 
     // The payer never pays: the session expires.
-    let expires = s.initiate("5.00", "Redirect", 45).await["transaction_id"]
-        .as_i64()
-        .unwrap();
+    let expires = s.initiate("5.00", "Redirect", 45).await["transaction_id"].as_i64().unwrap();
     let session = s.gateway_reference(expires).await;
     s.fake.expire_checkout(&session);
     let (status, _) = s.deliver("checkout.session.expired", s.fake.session(&session)).await;
@@ -152,33 +121,17 @@ async fn delayed_payments_wait_for_stripes_verdict_and_expired_sessions_are_canc
 async fn the_return_asks_stripe_and_ignores_what_the_query_claims() {
     let s = StripeScenario::start().await;
     let answer = s.initiate("10.00", "Redirect", 1).await;
-    let (id, reference) = (
-        answer["transaction_id"].as_i64().unwrap(),
-        answer["reference"].as_str().unwrap().to_string(),
-    );
+    let (id, reference) =
+        (answer["transaction_id"].as_i64().unwrap(), answer["reference"].as_str().unwrap().to_string());
     let session = s.gateway_reference(id).await;
 
     // The query says "succeeded" and names another session; Stripe says the session is open.
-    let location = s
-        .payer_returns(&format!(
-            "txn={reference}&session_id=cs_test_forged&redirect_status=succeeded"
-        ))
-        .await;
-    assert_eq!(
-        location,
-        format!("https://erp.example/portal/invoice/42?txn={reference}")
-    );
+    let location =
+        s.payer_returns(&format!("txn={reference}&session_id=cs_test_forged&redirect_status=succeeded")).await;
+    assert_eq!(location, format!("https://erp.example/portal/invoice/42?txn={reference}"));
     assert_eq!(s.host.transaction(id).await["state"], "Pending");
-    assert_eq!(
-        s.fake
-            .requests_to("GET", &format!("/v1/checkout/sessions/{session}"))
-            .len(),
-        1
-    );
-    assert!(s
-        .fake
-        .requests_to("GET", "/v1/checkout/sessions/cs_test_forged")
-        .is_empty());
+    assert_eq!(s.fake.requests_to("GET", &format!("/v1/checkout/sessions/{session}")).len(), 1);
+    assert!(s.fake.requests_to("GET", "/v1/checkout/sessions/cs_test_forged").is_empty());
 
     s.fake.pay_checkout(&session);
     s.payer_returns(&format!("txn={reference}")).await;
@@ -187,34 +140,22 @@ async fn the_return_asks_stripe_and_ignores_what_the_query_claims() {
 
     // Expired at Stripe: Cancelled, and the payer goes to the cancel URL.
     let answer = s.initiate("3.00", "Redirect", 2).await;
-    let (id, reference) = (
-        answer["transaction_id"].as_i64().unwrap(),
-        answer["reference"].as_str().unwrap().to_string(),
-    );
+    let (id, reference) =
+        (answer["transaction_id"].as_i64().unwrap(), answer["reference"].as_str().unwrap().to_string());
     s.fake.expire_checkout(&s.gateway_reference(id).await);
     let location = s.payer_returns(&format!("txn={reference}")).await;
-    assert_eq!(
-        location,
-        format!("https://erp.example/portal/invoice/42?cancelled=1&txn={reference}")
-    );
+    assert_eq!(location, format!("https://erp.example/portal/invoice/42?cancelled=1&txn={reference}"));
     assert_eq!(s.host.transaction(id).await["state"], "Cancelled");
 }
 
 #[tokio::test]
 async fn sync_reads_the_session_when_the_webhook_was_lost() {
     let s = StripeScenario::start().await;
-    let id = s.initiate("4.00", "Redirect", 30).await["transaction_id"]
-        .as_i64()
-        .unwrap();
+    let id = s.initiate("4.00", "Redirect", 30).await["transaction_id"].as_i64().unwrap();
     let session = s.gateway_reference(id).await;
     let (status, body) = s.sync(id).await;
     assert_eq!((status, body["state"].as_str()), (StatusCode::OK, Some("Pending")));
-    assert_eq!(
-        s.fake
-            .requests_to("GET", &format!("/v1/checkout/sessions/{session}"))
-            .len(),
-        1
-    );
+    assert_eq!(s.fake.requests_to("GET", &format!("/v1/checkout/sessions/{session}")).len(), 1);
     let payment_intent = s.fake.pay_checkout(&session);
     let (status, body) = s.sync(id).await;
     assert_eq!(
@@ -225,11 +166,7 @@ async fn sync_reads_the_session_when_the_webhook_was_lost() {
 
     // What sync learned (the session's PaymentIntent) is what a refund needs.
     let (status, body) = s.refund(id, json!({})).await;
-    assert_eq!(
-        (status, body["state"].as_str()),
-        (StatusCode::OK, Some("Refunded")),
-        "{body}"
-    );
+    assert_eq!((status, body["state"].as_str()), (StatusCode::OK, Some("Refunded")), "{body}");
     let refunds = s.fake.refunds();
     assert_eq!(
         (refunds[0]["payment_intent"].as_str(), refunds[0]["amount"].as_i64()),
@@ -245,11 +182,7 @@ async fn refunds_full_and_partial_reach_stripe_each_with_its_own_idempotency_key
     let (status, body) = s.refund(id, json!({"amount": "10.50"})).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(
-        (
-            body["success"].as_bool(),
-            body["state"].as_str(),
-            body["refunded_amount"].as_str()
-        ),
+        (body["success"].as_bool(), body["state"].as_str(), body["refunded_amount"].as_str()),
         (Some(true), Some("Captured"), Some("10.50"))
     );
     assert!(body["refund_reference"].as_str().unwrap().starts_with("re_"));
@@ -262,14 +195,8 @@ async fn refunds_full_and_partial_reach_stripe_each_with_its_own_idempotency_key
 
     let sent = s.fake.requests_to("POST", "/v1/refunds");
     assert_eq!(sent.len(), 2);
-    assert_eq!(
-        sent[0].params,
-        json!({ "payment_intent": payment_intent, "amount": "1050" })
-    );
-    assert_eq!(
-        sent[1].params,
-        json!({ "payment_intent": payment_intent, "amount": "1950" })
-    );
+    assert_eq!(sent[0].params, json!({ "payment_intent": payment_intent, "amount": "1050" }));
+    assert_eq!(sent[1].params, json!({ "payment_intent": payment_intent, "amount": "1950" }));
     let keys: Vec<_> = sent.iter().map(|r| r.idempotency_key.clone().unwrap()).collect();
     assert_ne!(keys[0], keys[1], "two refunds, two keys");
     let refunded: i64 = s.fake.refunds().iter().map(|r| r["amount"].as_i64().unwrap()).sum();
@@ -285,11 +212,7 @@ async fn a_refund_whose_answer_was_lost_is_not_made_twice_when_retried() {
     // Stripe refunds, but the answer never arrives: the ERP sees a gateway error.
     s.fake.script(Method::POST, "/v1/refunds", Script::LoseAnswer);
     let (status, body) = s.refund(id, json!({"amount": "5.00"})).await;
-    assert_eq!(
-        (status, body["error"]["code"].as_str()),
-        (StatusCode::BAD_GATEWAY, Some("gateway_error")),
-        "{body}"
-    );
+    assert_eq!((status, body["error"]["code"].as_str()), (StatusCode::BAD_GATEWAY, Some("gateway_error")), "{body}");
     assert_eq!(s.host.transaction(id).await["refunded_minor"], 0);
     assert_eq!(s.fake.refunds().len(), 1);
 
@@ -309,11 +232,7 @@ async fn a_refund_whose_answer_was_lost_is_not_made_twice_when_retried() {
 
     // The next refund of the same amount is a new refund.
     let (status, body) = s.refund(id, json!({"amount": "5.00"})).await;
-    assert_eq!(
-        (status, body["refunded_amount"].as_str()),
-        (StatusCode::OK, Some("10.00")),
-        "{body}"
-    );
+    assert_eq!((status, body["refunded_amount"].as_str()), (StatusCode::OK, Some("10.00")), "{body}");
     assert_eq!(s.fake.refunds().len(), 2);
 }
 

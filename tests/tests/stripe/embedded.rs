@@ -32,10 +32,7 @@ async fn embedded_js_creates_a_payment_intent_and_hands_out_its_client_secret() 
         json!({ "amount": "2500", "currency": "eur", "metadata": { "reference": reference } })
     );
     assert_eq!(created[0].idempotency_key.as_deref(), Some(reference));
-    assert_eq!(
-        created[0].authorization.as_deref(),
-        Some(format!("Bearer {SECRET_KEY}").as_str())
-    );
+    assert_eq!(created[0].authorization.as_deref(), Some(format!("Bearer {SECRET_KEY}").as_str()));
     assert_eq!(s.fake.session_count(), 0);
 }
 
@@ -45,47 +42,29 @@ async fn payment_intent_events_drive_embedded_transactions() {
 
     // Succeeded: Captured, one Payment however often Stripe says so.
     let (captured, payment_intent) = s.captured_intent("12.00", 20).await;
-    let (status, _) = s
-        .deliver("payment_intent.succeeded", s.fake.intent(&payment_intent))
-        .await;
+    let (status, _) = s.deliver("payment_intent.succeeded", s.fake.intent(&payment_intent)).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(s.host.payments("Invoice", 20).await.len(), 1);
-    assert_eq!(
-        s.host.transaction(captured).await["gateway_status"],
-        "payment_intent.succeeded"
-    );
+    assert_eq!(s.host.transaction(captured).await["gateway_status"], "payment_intent.succeeded");
 
     // Authorized first (manual capture), captured later.
-    let id = s.initiate("30.00", "Embedded JS", 21).await["transaction_id"]
-        .as_i64()
-        .unwrap();
+    let id = s.initiate("30.00", "Embedded JS", 21).await["transaction_id"].as_i64().unwrap();
     let payment_intent = s.gateway_reference(id).await;
     s.fake.set_intent_status(&payment_intent, "requires_capture");
-    let (status, _) = s
-        .deliver(
-            "payment_intent.amount_capturable_updated",
-            s.fake.intent(&payment_intent),
-        )
-        .await;
+    let (status, _) = s.deliver("payment_intent.amount_capturable_updated", s.fake.intent(&payment_intent)).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(s.host.transaction(id).await["state"], "Authorized");
     assert!(s.host.payments("Invoice", 21).await.is_empty());
     s.fake.succeed_intent(&payment_intent);
-    s.deliver("payment_intent.succeeded", s.fake.intent(&payment_intent))
-        .await;
+    s.deliver("payment_intent.succeeded", s.fake.intent(&payment_intent)).await;
     assert_eq!(s.host.transaction(id).await["state"], "Captured");
     assert_eq!(s.host.payments("Invoice", 21).await.len(), 1);
 
     // Declined: Failed, with Stripe's message for the payer.
-    let id = s.initiate("9.00", "Embedded JS", 22).await["transaction_id"]
-        .as_i64()
-        .unwrap();
+    let id = s.initiate("9.00", "Embedded JS", 22).await["transaction_id"].as_i64().unwrap();
     let payment_intent = s.gateway_reference(id).await;
-    s.fake
-        .decline_intent(&payment_intent, "Your card has insufficient funds.");
-    let (status, _) = s
-        .deliver("payment_intent.payment_failed", s.fake.intent(&payment_intent))
-        .await;
+    s.fake.decline_intent(&payment_intent, "Your card has insufficient funds.");
+    let (status, _) = s.deliver("payment_intent.payment_failed", s.fake.intent(&payment_intent)).await;
     assert_eq!(status, StatusCode::OK);
     let transaction = s.host.transaction(id).await;
     assert_eq!(
@@ -94,39 +73,26 @@ async fn payment_intent_events_drive_embedded_transactions() {
     );
 
     // Cancelled.
-    let id = s.initiate("9.00", "Embedded JS", 23).await["transaction_id"]
-        .as_i64()
-        .unwrap();
+    let id = s.initiate("9.00", "Embedded JS", 23).await["transaction_id"].as_i64().unwrap();
     let payment_intent = s.gateway_reference(id).await;
     s.fake.set_intent_status(&payment_intent, "canceled");
-    s.deliver("payment_intent.canceled", s.fake.intent(&payment_intent))
-        .await;
+    s.deliver("payment_intent.canceled", s.fake.intent(&payment_intent)).await;
     assert_eq!(s.host.transaction(id).await["state"], "Cancelled");
 
     // The PaymentIntent of a Checkout Session carries none of our references: its events
     // match nothing (the session's own events speak for it).
     let (checkout, _, checkout_intent) = s.captured_checkout("6.00", 24).await;
-    let (status, body) = s
-        .deliver("payment_intent.succeeded", s.fake.intent(&checkout_intent))
-        .await;
+    let (status, body) = s.deliver("payment_intent.succeeded", s.fake.intent(&checkout_intent)).await;
     assert_eq!((status, body["matched"].as_i64()), (StatusCode::OK, Some(0)));
-    assert_eq!(
-        s.host.transaction(checkout).await["webhook_log"]
-            .as_array()
-            .unwrap()
-            .len(),
-        1
-    );
+    assert_eq!(s.host.transaction(checkout).await["webhook_log"].as_array().unwrap().len(), 1);
 }
 
 #[tokio::test]
 async fn the_return_and_sync_read_the_payment_intent() {
     let s = StripeScenario::start().await;
     let answer = s.initiate("15.00", "Embedded JS", 25).await;
-    let (id, reference) = (
-        answer["transaction_id"].as_i64().unwrap(),
-        answer["reference"].as_str().unwrap().to_string(),
-    );
+    let (id, reference) =
+        (answer["transaction_id"].as_i64().unwrap(), answer["reference"].as_str().unwrap().to_string());
     let payment_intent = s.gateway_reference(id).await;
 
     // Stripe.js sends the payer back with the intent in the query; the query proves nothing.
@@ -135,17 +101,9 @@ async fn the_return_and_sync_read_the_payment_intent() {
             "txn={reference}&payment_intent={payment_intent}&payment_intent_client_secret=x&redirect_status=succeeded"
         ))
         .await;
-    assert_eq!(
-        location,
-        format!("https://erp.example/portal/invoice/42?txn={reference}")
-    );
+    assert_eq!(location, format!("https://erp.example/portal/invoice/42?txn={reference}"));
     assert_eq!(s.host.transaction(id).await["state"], "Pending");
-    assert_eq!(
-        s.fake
-            .requests_to("GET", &format!("/v1/payment_intents/{payment_intent}"))
-            .len(),
-        1
-    );
+    assert_eq!(s.fake.requests_to("GET", &format!("/v1/payment_intents/{payment_intent}")).len(), 1);
 
     s.fake.set_intent_status(&payment_intent, "requires_capture");
     let (status, body) = s.sync(id).await;
@@ -161,11 +119,7 @@ async fn the_return_and_sync_read_the_payment_intent() {
 
     // A full refund goes to the intent.
     let (status, body) = s.refund(id, json!({})).await;
-    assert_eq!(
-        (status, body["state"].as_str()),
-        (StatusCode::OK, Some("Refunded")),
-        "{body}"
-    );
+    assert_eq!((status, body["state"].as_str()), (StatusCode::OK, Some("Refunded")), "{body}");
     assert_eq!(
         s.fake.requests_to("POST", "/v1/refunds")[0].params,
         json!({ "payment_intent": payment_intent, "amount": "1500" })

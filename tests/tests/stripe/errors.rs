@@ -10,15 +10,8 @@ use crate::{StripeScenario, SECRET_KEY, WEBHOOK_SECRET};
 /// The initiate failed: returns the Failed transaction after checking the answer.
 async fn failed_initiate(s: &StripeScenario, answer: (StatusCode, Value), status: StatusCode, code: &str) -> Value {
     let (answer_status, body) = answer;
-    assert_eq!(
-        (answer_status, body["error"]["code"].as_str()),
-        (status, Some(code)),
-        "{body}"
-    );
-    let transaction = s
-        .host
-        .transaction(body["error"]["transaction_id"].as_i64().unwrap())
-        .await;
+    assert_eq!((answer_status, body["error"]["code"].as_str()), (status, Some(code)), "{body}");
+    let transaction = s.host.transaction(body["error"]["transaction_id"].as_i64().unwrap()).await;
     assert_eq!(transaction["state"], "Failed");
     assert_eq!(transaction["reference"], body["error"]["reference"]);
     assert_eq!(transaction["error_message"], body["error"]["message"]);
@@ -84,10 +77,7 @@ async fn stripe_errors_at_initiate_leave_a_failed_transaction_with_stripes_messa
     s.fake.script(Method::POST, "/v1/payment_intents", Script::LoseAnswer);
     let answer = s.initiate_raw(json!("1.00"), "USD", "Embedded JS", 110).await;
     let transaction = failed_initiate(&s, answer, StatusCode::BAD_GATEWAY, "gateway_error").await;
-    assert_eq!(
-        transaction["error_message"],
-        "Stripe is unavailable; try again later. (HTTP 502)"
-    );
+    assert_eq!(transaction["error_message"], "Stripe is unavailable; try again later. (HTTP 502)");
 }
 
 #[tokio::test]
@@ -96,10 +86,7 @@ async fn a_refused_api_key_is_reported_without_revealing_it() {
     let wrong = "sk_test_51WrongKeyPastedHere98765";
     let (status, _) = send(
         s.host
-            .admin(
-                Method::PUT,
-                &format!("/api/integrations/{}/credentials", s.integration_id),
-            )
+            .admin(Method::PUT, &format!("/api/integrations/{}/credentials", s.integration_id))
             .json(&json!({ "stripe_secret_key": wrong })),
     )
     .await;
@@ -110,9 +97,7 @@ async fn a_refused_api_key_is_reported_without_revealing_it() {
     assert!(message.starts_with("Stripe: Invalid API Key provided"), "{message}");
     assert!(!message.contains(&wrong[8..]) && !message.contains("8765"), "{message}");
     assert_eq!(
-        s.fake.requests_to("POST", "/v1/checkout/sessions")[0]
-            .authorization
-            .as_deref(),
+        s.fake.requests_to("POST", "/v1/checkout/sessions")[0].authorization.as_deref(),
         Some(format!("Bearer {wrong}").as_str())
     );
 }
@@ -134,8 +119,7 @@ async fn a_stripe_that_never_answers_fails_the_payment_cleanly() {
 #[tokio::test]
 async fn a_retry_stripe_asks_for_reuses_the_idempotency_key() {
     let s = StripeScenario::start().await;
-    s.fake
-        .script(Method::POST, "/v1/checkout/sessions", Script::RetryableFailure);
+    s.fake.script(Method::POST, "/v1/checkout/sessions", Script::RetryableFailure);
     let answer = s.initiate("7.00", "Redirect", 140).await;
     let sent = s.fake.requests_to("POST", "/v1/checkout/sessions");
     assert_eq!(sent.len(), 2, "Stripe-Should-Retry: true is honoured once");
@@ -185,25 +169,15 @@ async fn a_retried_initiate_creates_one_stripe_object() {
 async fn the_fake_keeps_stripes_idempotency_rules() {
     // What the provider's keys rely on: same key and parameters replay, other parameters fail.
     let fake = FakeStripe::start(SECRET_KEY, WEBHOOK_SECRET).await;
-    let (status, first, replayed) = fake
-        .post_direct("/v1/payment_intents", "key-1", "amount=500&currency=usd")
-        .await;
+    let (status, first, replayed) = fake.post_direct("/v1/payment_intents", "key-1", "amount=500&currency=usd").await;
     assert_eq!((status, replayed), (StatusCode::OK, false), "{first}");
-    let (status, again, replayed) = fake
-        .post_direct("/v1/payment_intents", "key-1", "amount=500&currency=usd")
-        .await;
+    let (status, again, replayed) = fake.post_direct("/v1/payment_intents", "key-1", "amount=500&currency=usd").await;
     assert_eq!((status, replayed, &again["id"]), (StatusCode::OK, true, &first["id"]));
-    let (status, other, _) = fake
-        .post_direct("/v1/payment_intents", "key-1", "amount=600&currency=usd")
-        .await;
-    assert_eq!(
-        (status, other["error"]["type"].as_str()),
-        (StatusCode::BAD_REQUEST, Some("idempotency_error"))
-    );
+    let (status, other, _) = fake.post_direct("/v1/payment_intents", "key-1", "amount=600&currency=usd").await;
+    assert_eq!((status, other["error"]["type"].as_str()), (StatusCode::BAD_REQUEST, Some("idempotency_error")));
     assert_eq!(fake.intent_count(), 1);
-    let (status, unknown, _) = fake
-        .post_direct("/v1/payment_intents", "key-2", "amount=500&currency=usd&colour=blue")
-        .await;
+    let (status, unknown, _) =
+        fake.post_direct("/v1/payment_intents", "key-2", "amount=500&currency=usd&colour=blue").await;
     assert_eq!(
         (status, unknown["error"]["message"].as_str()),
         (StatusCode::BAD_REQUEST, Some("Received unknown parameter: colour"))
@@ -228,31 +202,16 @@ async fn refund_and_sync_failures_change_nothing() {
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(
         (body["success"].as_bool(), body["error_message"].as_str()),
-        (
-            Some(false),
-            Some("Stripe: Charge ch_1 has been charged back; cannot issue a refund.")
-        )
+        (Some(false), Some("Stripe: Charge ch_1 has been charged back; cannot issue a refund."))
     );
     s.fake.set_outage(Some((503, "Service unavailable")));
     let (status, body) = s.refund(id, json!({"amount": "2.00"})).await;
-    assert_eq!(
-        (status, body["error"]["code"].as_str()),
-        (StatusCode::BAD_GATEWAY, Some("gateway_error"))
-    );
+    assert_eq!((status, body["error"]["code"].as_str()), (StatusCode::BAD_GATEWAY, Some("gateway_error")));
     let (status, body) = s.sync(id).await;
-    assert_eq!(
-        (status, body["error"]["code"].as_str()),
-        (StatusCode::BAD_GATEWAY, Some("gateway_error"))
-    );
+    assert_eq!((status, body["error"]["code"].as_str()), (StatusCode::BAD_GATEWAY, Some("gateway_error")));
     s.fake.set_outage(None);
     let transaction = s.host.transaction(id).await;
-    assert_eq!(
-        (transaction["refunded_minor"].as_i64(), transaction["state"].as_str()),
-        (Some(0), Some("Captured"))
-    );
+    assert_eq!((transaction["refunded_minor"].as_i64(), transaction["state"].as_str()), (Some(0), Some("Captured")));
     let (status, body) = s.refund(id, json!({})).await;
-    assert_eq!(
-        (status, body["refunded_amount"].as_str()),
-        (StatusCode::OK, Some("8.00"))
-    );
+    assert_eq!((status, body["refunded_amount"].as_str()), (StatusCode::OK, Some("8.00")));
 }

@@ -18,35 +18,18 @@ fn the_shipped_module_talks_to_stripe_itself() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
     let manifest = std::fs::read_to_string(root.join("manifests/payment_stripe.yaml")).unwrap();
     let component = std::fs::read(Path::new(WASM_DIR).join("payment_stripe.wasm")).unwrap();
-    let runtime = ProviderRuntime::new(HostLimits {
-        max_instances: 2,
-        ..HostLimits::default()
-    })
-    .unwrap();
+    let runtime = ProviderRuntime::new(HostLimits { max_instances: 2, ..HostLimits::default() }).unwrap();
     let module = load_module(&runtime, &manifest, &component, &EndpointOverrides::default()).unwrap();
     assert_eq!(module.manifest.identifier, "payment_stripe");
     assert_eq!(module.manifest.runtime.integration_types, ["Redirect", "Embedded JS"]);
     assert_eq!(module.manifest.runtime.allowed_hosts, ["api.stripe.com"]);
     for test_mode in [true, false] {
-        assert_eq!(
-            module.grants.endpoints.base_url("api", test_mode).as_deref(),
-            Some("https://api.stripe.com")
-        );
+        assert_eq!(module.grants.endpoints.base_url("api", test_mode).as_deref(), Some("https://api.stripe.com"));
     }
-    let credentials: Vec<_> = module
-        .manifest
-        .runtime
-        .credentials
-        .iter()
-        .map(|c| (c.name.as_str(), c.secret))
-        .collect();
+    let credentials: Vec<_> = module.manifest.runtime.credentials.iter().map(|c| (c.name.as_str(), c.secret)).collect();
     assert_eq!(
         credentials,
-        [
-            ("stripe_publishable_key", false),
-            ("stripe_secret_key", true),
-            ("stripe_webhook_secret", true)
-        ]
+        [("stripe_publishable_key", false), ("stripe_secret_key", true), ("stripe_webhook_secret", true)]
     );
 }
 
@@ -61,11 +44,8 @@ async fn integration(host: &TestHost, payment_state: &str) -> i64 {
 }
 
 async fn enable_with(host: &TestHost, id: i64, credentials: Value) -> (StatusCode, Value) {
-    let (status, body) = send(
-        host.admin(Method::PUT, &format!("/api/integrations/{id}/credentials"))
-            .json(&credentials),
-    )
-    .await;
+    let (status, body) =
+        send(host.admin(Method::PUT, &format!("/api/integrations/{id}/credentials")).json(&credentials)).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     send(host.admin(Method::POST, &format!("/api/integrations/{id}/enable"))).await
 }
@@ -91,21 +71,10 @@ async fn enabling_checks_the_keys_and_that_they_fit_the_mode() {
     let pasted_secret = "sk_test_51PastedIntoThePublicField";
     let (status, body) = enable_with(&host, test, json!({ "stripe_publishable_key": pasted_secret })).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
-    assert!(
-        body["error"]["message"]
-            .as_str()
-            .unwrap()
-            .contains("holds a secret key"),
-        "{body}"
-    );
+    assert!(body["error"]["message"].as_str().unwrap().contains("holds a secret key"), "{body}");
     assert!(!body.to_string().contains(pasted_secret));
-    refused(
-        &host,
-        test,
-        json!({ "stripe_publishable_key": "pub_51Abc" }),
-        "must start with pk_test_ or pk_live_",
-    )
-    .await;
+    refused(&host, test, json!({ "stripe_publishable_key": "pub_51Abc" }), "must start with pk_test_ or pk_live_")
+        .await;
     refused(
         &host,
         test,
@@ -121,11 +90,7 @@ async fn enabling_checks_the_keys_and_that_they_fit_the_mode() {
     )
     .await;
     let (status, body) = enable_with(&host, test, json!({ "stripe_secret_key": SECRET_KEY })).await;
-    assert_eq!(
-        (status, body["state"].as_str()),
-        (StatusCode::OK, Some("Enabled")),
-        "{body}"
-    );
+    assert_eq!((status, body["state"].as_str()), (StatusCode::OK, Some("Enabled")), "{body}");
 
     let live = integration(&host, "Live").await;
     refused(
@@ -136,11 +101,7 @@ async fn enabling_checks_the_keys_and_that_they_fit_the_mode() {
     )
     .await;
     let (status, body) = enable_with(&host, live, json!({ "stripe_publishable_key": "pk_live_51LiveKey" })).await;
-    assert_eq!(
-        (status, body["state"].as_str()),
-        (StatusCode::OK, Some("Enabled")),
-        "{body}"
-    );
+    assert_eq!((status, body["state"].as_str()), (StatusCode::OK, Some("Enabled")), "{body}");
 
     // The check is local: enabling never called Stripe.
     assert!(fake.requests().is_empty());
@@ -157,20 +118,12 @@ async fn secrets_stay_out_of_logs_and_answers() {
     let forged = s.fake.event("payment_intent.succeeded", s.fake.intent(&payment_intent));
     answers.push(s.deliver_raw(forged, Some("t=1,v1=00".into())).await.1);
     answers.push(s.refund(id, json!({"amount": "1.00"})).await.1);
-    s.fake
-        .set_outage(Some((401, "Invalid API Key provided: sk_test_****7431")));
+    s.fake.set_outage(Some((401, "Invalid API Key provided: sk_test_****7431")));
     let (status, refused) = s.refund(id, json!({})).await;
     assert_eq!((status, refused["success"].as_bool()), (StatusCode::OK, Some(false)));
     answers.push(refused);
     s.fake.set_outage(None);
-    answers.push(
-        send(
-            s.host
-                .admin(Method::GET, &format!("/api/integrations/{}", s.integration_id)),
-        )
-        .await
-        .1,
-    );
+    answers.push(send(s.host.admin(Method::GET, &format!("/api/integrations/{}", s.integration_id))).await.1);
 
     let logged = logs::text();
     assert!(logged.contains("outbound request"), "the capture sees the host's logs");
@@ -178,10 +131,7 @@ async fn secrets_stay_out_of_logs_and_answers() {
     for secret in [SECRET_KEY, WEBHOOK_SECRET] {
         assert!(!logged.contains(secret), "a secret reached the log");
         for answer in &answers {
-            assert!(
-                !answer.to_string().contains(secret),
-                "a secret reached an answer: {answer}"
-            );
+            assert!(!answer.to_string().contains(secret), "a secret reached an answer: {answer}");
         }
     }
 }

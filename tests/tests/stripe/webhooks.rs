@@ -13,9 +13,7 @@ use crate::{StripeScenario, WEBHOOK_SECRET};
 
 /// A paid Checkout Session whose transaction is still Pending; returns (id, event body).
 async fn paid_but_unreported(s: &StripeScenario, document_id: i64) -> (i64, String) {
-    let id = s.initiate("12.34", "Redirect", document_id).await["transaction_id"]
-        .as_i64()
-        .unwrap();
+    let id = s.initiate("12.34", "Redirect", document_id).await["transaction_id"].as_i64().unwrap();
     let session = s.gateway_reference(id).await;
     s.fake.pay_checkout(&session);
     (id, s.fake.event("checkout.session.completed", s.fake.session(&session)))
@@ -28,28 +26,13 @@ async fn only_a_fresh_v1_signature_with_the_signing_secret_is_accepted() {
     let now = unix_now();
     let v1 = |secret: &str, t: u64| sign(secret, t, &body);
     let refused = [
-        (
-            "wrong secret",
-            format!("t={now},v1={}", v1("whsec_not_the_secret", now)),
-        ),
-        (
-            "older than 300 s",
-            format!("t={},v1={}", now - 400, v1(WEBHOOK_SECRET, now - 400)),
-        ),
+        ("wrong secret", format!("t={now},v1={}", v1("whsec_not_the_secret", now))),
+        ("older than 300 s", format!("t={},v1={}", now - 400, v1(WEBHOOK_SECRET, now - 400))),
         ("v0 only", format!("t={now},v0={}", v1(WEBHOOK_SECRET, now))),
-        (
-            "signed for another timestamp",
-            format!("t={now},v1={}", v1(WEBHOOK_SECRET, now - 1)),
-        ),
+        ("signed for another timestamp", format!("t={now},v1={}", v1(WEBHOOK_SECRET, now - 1))),
         ("no timestamp", format!("v1={}", v1(WEBHOOK_SECRET, now))),
-        (
-            "timestamp not a number",
-            format!("t=soon,v1={}", v1(WEBHOOK_SECRET, now)),
-        ),
-        (
-            "two timestamps",
-            format!("t={now},t={now},v1={}", v1(WEBHOOK_SECRET, now)),
-        ),
+        ("timestamp not a number", format!("t=soon,v1={}", v1(WEBHOOK_SECRET, now))),
+        ("two timestamps", format!("t={now},t={now},v1={}", v1(WEBHOOK_SECRET, now))),
         ("no v1", format!("t={now}")),
         ("garbage", "sha256=deadbeef".to_string()),
         ("empty", String::new()),
@@ -81,22 +64,14 @@ async fn only_a_fresh_v1_signature_with_the_signing_secret_is_accepted() {
         v1("whsec_legacy", now)
     );
     let (status, answer) = s.deliver_raw(body.clone(), Some(header)).await;
-    assert_eq!(
-        (status, answer["matched"].as_i64()),
-        (StatusCode::OK, Some(1)),
-        "{answer}"
-    );
+    assert_eq!((status, answer["matched"].as_i64()), (StatusCode::OK, Some(1)), "{answer}");
     assert_eq!(s.host.transaction(id).await["state"], "Captured");
 
     // Four minutes late is within Stripe's tolerance.
     let (late, body) = paid_but_unreported(&s, 53).await;
     let t = now - 240;
-    let (status, answer) = s
-        .deliver_raw(
-            body.clone(),
-            Some(format!("t={t},v1={}", sign(WEBHOOK_SECRET, t, &body))),
-        )
-        .await;
+    let (status, answer) =
+        s.deliver_raw(body.clone(), Some(format!("t={t},v1={}", sign(WEBHOOK_SECRET, t, &body)))).await;
     assert_eq!(status, StatusCode::OK, "{answer}");
     assert_eq!(s.host.transaction(late).await["state"], "Captured");
 }
@@ -107,10 +82,7 @@ async fn without_a_signing_secret_every_webhook_is_refused() {
     let (id, body) = paid_but_unreported(&s, 54).await;
     let (status, _) = send(
         s.host
-            .admin(
-                Method::PUT,
-                &format!("/api/integrations/{}/credentials", s.integration_id),
-            )
+            .admin(Method::PUT, &format!("/api/integrations/{}/credentials", s.integration_id))
             .json(&json!({ "stripe_webhook_secret": null })),
     )
     .await;
@@ -119,9 +91,7 @@ async fn without_a_signing_secret_every_webhook_is_refused() {
     let (status, _) = s.deliver_raw(body.clone(), Some(signature)).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
     let now = unix_now();
-    let (status, _) = s
-        .deliver_raw(body.clone(), Some(format!("t={now},v1={}", sign("", now, &body))))
-        .await;
+    let (status, _) = s.deliver_raw(body.clone(), Some(format!("t={now},v1={}", sign("", now, &body)))).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED, "signed with an empty key");
     assert_eq!(s.host.transaction(id).await["state"], "Pending");
 }
@@ -132,10 +102,7 @@ async fn unknown_events_are_acknowledged_and_change_nothing() {
     let (id, _) = paid_but_unreported(&s, 55).await;
     let reference = s.host.transaction(id).await["reference"].clone();
     for (kind, object) in [
-        (
-            "customer.created",
-            json!({ "id": "cus_1", "object": "customer", "metadata": { "reference": reference } }),
-        ),
+        ("customer.created", json!({ "id": "cus_1", "object": "customer", "metadata": { "reference": reference } })),
         (
             "payment_intent.processing",
             json!({ "id": "pi_1", "object": "payment_intent", "status": "processing",
@@ -143,11 +110,7 @@ async fn unknown_events_are_acknowledged_and_change_nothing() {
         ),
     ] {
         let (status, body) = s.deliver(kind, object).await;
-        assert_eq!(
-            (status, body["matched"].as_i64()),
-            (StatusCode::OK, Some(0)),
-            "{kind}: {body}"
-        );
+        assert_eq!((status, body["matched"].as_i64()), (StatusCode::OK, Some(0)), "{kind}: {body}");
     }
     let transaction = s.host.transaction(id).await;
     assert_eq!(transaction["state"], "Pending");
@@ -167,9 +130,7 @@ async fn hosts_named_in_an_event_are_never_contacted() {
         }
     });
 
-    let id = s.initiate("9.00", "Redirect", 60).await["transaction_id"]
-        .as_i64()
-        .unwrap();
+    let id = s.initiate("9.00", "Redirect", 60).await["transaction_id"].as_i64().unwrap();
     let session_id = s.gateway_reference(id).await;
     s.fake.pay_checkout(&session_id);
     // A (validly signed) event whose URL and PaymentIntent point somewhere else.
@@ -182,18 +143,8 @@ async fn hosts_named_in_an_event_are_never_contacted() {
 
     // The refund names that "PaymentIntent" to Stripe, as a parameter: Stripe refuses it.
     let (status, body) = s.refund(id, json!({})).await;
-    assert_eq!(
-        (status, body["success"].as_bool()),
-        (StatusCode::OK, Some(false)),
-        "{body}"
-    );
-    assert!(
-        body["error_message"]
-            .as_str()
-            .unwrap()
-            .starts_with("Stripe: No such payment_intent"),
-        "{body}"
-    );
+    assert_eq!((status, body["success"].as_bool()), (StatusCode::OK, Some(false)), "{body}");
+    assert!(body["error_message"].as_str().unwrap().starts_with("Stripe: No such payment_intent"), "{body}");
     let (status, _) = s.sync(id).await;
     assert_eq!(status, StatusCode::OK);
 

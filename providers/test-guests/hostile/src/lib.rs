@@ -46,12 +46,7 @@ impl Guest for Hostile {
             "panic" => panic!("the hostile provider panics on purpose"),
             "forbidden-host" => {
                 let target = transaction.contact.and_then(|c| c.name).unwrap_or_default();
-                let request = Request {
-                    method: Method::Get,
-                    url: target,
-                    headers: vec![],
-                    body: None,
-                };
+                let request = Request { method: Method::Get, url: target, headers: vec![], body: None };
                 match http::send(&request) {
                     Ok(response) => format!("https://hostile.example/reached/{}", response.status),
                     Err(e) => return Err(failure(format!("outbound request refused: {e:?}"))),
@@ -70,13 +65,11 @@ impl Guest for Hostile {
             }
             "probe" => {
                 // What the sandbox lets through: files, sockets, environment.
-                let file = std::fs::read("/etc/passwd")
-                    .map(|b| b.len().to_string())
-                    .unwrap_or_else(|_| "denied".into());
+                let file =
+                    std::fs::read("/etc/passwd").map(|b| b.len().to_string()).unwrap_or_else(|_| "denied".into());
                 let socket_target = transaction.contact.and_then(|c| c.name).unwrap_or_default();
-                let socket = std::net::TcpStream::connect(socket_target.as_str())
-                    .map(|_| "connected")
-                    .unwrap_or("denied");
+                let socket =
+                    std::net::TcpStream::connect(socket_target.as_str()).map(|_| "connected").unwrap_or("denied");
                 let env = std::env::vars().count();
                 let args = std::env::args().count();
                 format!("https://hostile.example/probe?file={file}&socket={socket}&env={env}&args={args}")
@@ -95,9 +88,7 @@ impl Guest for Hostile {
     }
 
     fn verify_webhook(_request: WebhookRequest) -> Result<Verification, ProviderError> {
-        Ok(Verification::Rejected(
-            "the hostile provider accepts no webhooks".into(),
-        ))
+        Ok(Verification::Rejected("the hostile provider accepts no webhooks".into()))
     }
 
     fn parse_webhook(_request: WebhookRequest) -> Result<ParsedWebhook, ProviderError> {
@@ -124,9 +115,5 @@ impl Guest for Hostile {
 export!(Hostile);
 
 fn failure(message: String) -> ProviderError {
-    ProviderError {
-        kind: ErrorKind::Internal,
-        message,
-        retryable: false,
-    }
+    ProviderError { kind: ErrorKind::Internal, message, retryable: false }
 }

@@ -1,0 +1,226 @@
+//! The outbox: events recorded in the caller's database transaction, one delivery row per
+//! matching endpoint, and every delivery attempt.
+
+use super::{now, DbResult, Exec};
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct EventRow {
+    pub id: i64,
+    #[sqlx(rename = "type")]
+    pub kind: String,
+    pub company_id: i64,
+    pub subject: String,
+    pub data: String,
+    pub created_at: String,
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct EndpointRow {
+    pub id: i64,
+    pub url: String,
+    pub secret: String,
+    pub company_id: Option<i64>,
+    pub types: Option<String>,
+    pub created_at: String,
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct DeliveryRow {
+    pub event_id: i64,
+    pub endpoint_id: i64,
+    pub subject: String,
+    pub state: String,
+    pub attempts: i64,
+    pub next_attempt_at: String,
+    pub created_at: String,
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct AttemptRow {
+    pub endpoint_id: i64,
+    pub attempted_at: String,
+    pub status_code: Option<i64>,
+    pub error: Option<String>,
+    pub succeeded: i64,
+}
+
+const EVENT_COLUMNS: &str = "id, type, company_id, subject, data, created_at";
+
+/// Records an event and queues it for every endpoint that wants it. Run it inside the
+/// database transaction of the change the event reports.
+pub async fn record(
+    conn: &mut sqlx::AnyConnection,
+    kind: &str,
+    company_id: i64,
+    subject: &str,
+    data: &serde_json::Value,
+) -> DbResult<i64> {
+    let now = now();
+    let id: i64 = sqlx::query_scalar(
+        "INSERT INTO events (type, company_id, subject, data, created_at) VALUES ($1, $2, $3, $4, $5) RETURNING id",
+    )
+    .bind(kind)
+    .bind(company_id)
+    .bind(subject)
+    .bind(data.to_string())
+    .bind(&now)
+    .fetch_one(&mut *conn)
+    .await?;
+    let endpoints: Vec<EndpointRow> = sqlx::query_as(
+        "SELECT id, url, secret, company_id, types, created_at FROM event_endpoints WHERE company_id IS NULL OR company_id = $1",
+    )
+    .bind(company_id)
+    .fetch_all(&mut *conn)
+    .await?;
+    for endpoint in endpoints.iter().filter(|e| wants(e, kind)) {
+        sqlx::query(
+            "INSERT INTO event_deliveries (event_id, endpoint_id, subject, state, attempts, next_attempt_at, created_at)
+             VALUES ($1, $2, $3, 'pending', 0, $4, $4)",
+        )
+        .bind(id)
+        .bind(endpoint.id)
+        .bind(subject)
+        .bind(&now)
+        .execute(&mut *conn)
+        .await?;
+    }
+    Ok(id)
+}
+
+fn wants(endpoint: &EndpointRow, kind: &str) -> bool {
+    match &endpoint.types {
+        None => true,
+        Some(types) => serde_json::from_str::<Vec<String>>(types).is_ok_and(|types| types.iter().any(|t| t == kind)),
+    }
+}
+
+pub async fn add_endpoint<'e>(
+    exec: impl Exec<'e>,
+    url: &str,
+    secret: &str,
+    company_id: Option<i64>,
+    types: Option<&[String]>,
+) -> DbResult<EndpointRow> {
+    sqlx::query_as(
+        "INSERT INTO event_endpoints (url, secret, company_id, types, created_at) VALUES ($1, $2, $3, $4, $5)
+         RETURNING id, url, secret, company_id, types, created_at",
+    )
+    .bind(url)
+    .bind(secret)
+    .bind(company_id)
+    .bind(types.map(|t| serde_json::to_string(t).expect("strings serialize")))
+    .bind(now())
+    .fetch_one(exec)
+    .await
+}
+
+pub async fn endpoint<'e>(exec: impl Exec<'e>, id: i64) -> DbResult<Option<EndpointRow>> {
+    sqlx::query_as("SELECT id, url, secret, company_id, types, created_at FROM event_endpoints WHERE id = $1")
+        .bind(id)
+        .fetch_optional(exec)
+        .await
+}
+
+pub async fn get<'e>(exec: impl Exec<'e>, id: i64) -> DbResult<Option<EventRow>> {
+    sqlx::query_as(&format!("SELECT {EVENT_COLUMNS} FROM events WHERE id = $1")).bind(id).fetch_optional(exec).await
+}
+
+/// Events after `after`, oldest first, for one company (all when None).
+pub async fn after<'e>(
+    exec: impl Exec<'e>,
+    company_id: Option<i64>,
+    after: i64,
+    limit: i64,
+) -> DbResult<Vec<EventRow>> {
+    sqlx::query_as(&format!(
+        "SELECT {EVENT_COLUMNS} FROM events WHERE id > $1 AND ($2 IS NULL OR company_id = $2) ORDER BY id LIMIT $3"
+    ))
+    .bind(after)
+    .bind(company_id)
+    .bind(limit)
+    .fetch_all(exec)
+    .await
+}
+
+/// Pending deliveries that are due and first in line for their endpoint and subject.
+pub async fn due<'e>(exec: impl Exec<'e>, now: &str, limit: i64) -> DbResult<Vec<DeliveryRow>> {
+    sqlx::query_as(
+        "SELECT event_id, endpoint_id, subject, state, attempts, next_attempt_at, created_at FROM event_deliveries d
+         WHERE d.state = 'pending' AND d.next_attempt_at <= $1
+           AND NOT EXISTS (SELECT 1 FROM event_deliveries e WHERE e.endpoint_id = d.endpoint_id AND e.subject = d.subject
+                           AND e.state = 'pending' AND e.event_id < d.event_id)
+         ORDER BY d.event_id LIMIT $2",
+    )
+    .bind(now)
+    .bind(limit)
+    .fetch_all(exec)
+    .await
+}
+
+/// When the next pending delivery is due, if any.
+pub async fn next_due<'e>(exec: impl Exec<'e>) -> DbResult<Option<String>> {
+    sqlx::query_scalar("SELECT MIN(next_attempt_at) FROM event_deliveries WHERE state = 'pending'")
+        .fetch_one(exec)
+        .await
+}
+
+pub async fn deliveries_of<'e>(exec: impl Exec<'e>, event_id: i64) -> DbResult<Vec<DeliveryRow>> {
+    sqlx::query_as(
+        "SELECT event_id, endpoint_id, subject, state, attempts, next_attempt_at, created_at FROM event_deliveries
+         WHERE event_id = $1 ORDER BY endpoint_id",
+    )
+    .bind(event_id)
+    .fetch_all(exec)
+    .await
+}
+
+pub async fn attempts_of<'e>(exec: impl Exec<'e>, event_id: i64) -> DbResult<Vec<AttemptRow>> {
+    sqlx::query_as(
+        "SELECT endpoint_id, attempted_at, status_code, error, succeeded FROM delivery_attempts WHERE event_id = $1 ORDER BY id",
+    )
+    .bind(event_id)
+    .fetch_all(exec)
+    .await
+}
+
+/// Records an attempt and moves the delivery to `state` (next try at `next_attempt_at`).
+pub async fn settle(
+    conn: &mut sqlx::AnyConnection,
+    delivery: &DeliveryRow,
+    status_code: Option<u16>,
+    error: Option<&str>,
+    state: &str,
+    next_attempt_at: &str,
+) -> DbResult<()> {
+    sqlx::query(
+        "INSERT INTO delivery_attempts (event_id, endpoint_id, attempted_at, status_code, error, succeeded) VALUES ($1, $2, $3, $4, $5, $6)",
+    )
+    .bind(delivery.event_id)
+    .bind(delivery.endpoint_id)
+    .bind(now())
+    .bind(status_code.map(i64::from))
+    .bind(error)
+    .bind(i64::from(state == "delivered"))
+    .execute(&mut *conn)
+    .await?;
+    sqlx::query("UPDATE event_deliveries SET state = $3, attempts = attempts + 1, next_attempt_at = $4 WHERE event_id = $1 AND endpoint_id = $2")
+        .bind(delivery.event_id)
+        .bind(delivery.endpoint_id)
+        .bind(state)
+        .bind(next_attempt_at)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+/// Queues an event again for every endpoint it was meant for. Returns how many.
+pub async fn redeliver<'e>(exec: impl Exec<'e>, event_id: i64) -> DbResult<u64> {
+    let result = sqlx::query(
+        "UPDATE event_deliveries SET state = 'pending', next_attempt_at = $2, created_at = $2 WHERE event_id = $1",
+    )
+    .bind(event_id)
+    .bind(now())
+    .execute(exec)
+    .await?;
+    Ok(result.rows_affected())
+}
