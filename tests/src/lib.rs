@@ -2,6 +2,7 @@
 //! components, and fake gateways that speak the gateways' wire formats.
 
 pub mod fake_mygateway;
+pub mod fake_paypal;
 pub mod host;
 pub mod logs;
 pub mod scenario;
