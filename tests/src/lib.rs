@@ -2,6 +2,7 @@
 //! components, and fake gateways that speak the gateways' wire formats.
 
 pub mod fake_mygateway;
+pub mod fake_paypal;
 pub mod fake_stripe;
 pub mod fake_twilio;
 pub mod host;

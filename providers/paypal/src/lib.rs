@@ -1,0 +1,673 @@
+//! PayPal Checkout (Orders v2) as a payment provider component.
+//!
+//! - OAuth: `POST {api}/v1/oauth2/token` with HTTP Basic client id + secret (built by the
+//!   host: the secret never enters this sandbox), `grant_type=client_credentials`. The access
+//!   token is kept in the host's per-integration cache until shortly before it expires, and
+//!   renewed once when PayPal answers 401 to it.
+//! - Redirect: `POST {api}/v2/checkout/orders` (intent CAPTURE, our reference as `custom_id`,
+//!   `invoice_id` and `PayPal-Request-Id`); the payer goes to the `payer-action` link.
+//! - Return / sync / `CHECKOUT.ORDER.APPROVED`: `POST /v2/checkout/orders/{id}/capture` with
+//!   the stable `PayPal-Request-Id` `capture-{order id}`; an order already captured is read
+//!   back with `GET /v2/checkout/orders/{id}`. The capture id is kept as provider data. (A
+//!   capture refused before the payer approved may be replayed by PayPal for that id: then
+//!   one more attempt uses `capture-{order id}-approved`.)
+//! - Refund: `POST /v2/payments/captures/{capture id}/refund`, `{}` for the whole capture,
+//!   an `amount` for a part.
+//! - Webhooks: verified by PayPal itself (`POST /v1/notifications/verify-webhook-signature`)
+//!   with the `PAYPAL-*` headers and the configured webhook id; nothing a webhook names is
+//!   ever fetched.
+//!
+//! Requests answered 5xx (or not answered at all) are retried once, with the same
+//! `PayPal-Request-Id`, so PayPal never acts twice.
+
+wit_bindgen::generate!({
+    world: "payment-provider",
+    path: "../../wit",
+});
+
+mod money;
+mod wire;
+
+use exports::integrations::provider::payment::{Guest, ParsedWebhook, RefundResult};
+use integrations::provider::http::{self, Header, HeaderValue, Method, Request, Response};
+use integrations::provider::log::{self, Level};
+use integrations::provider::types::{
+    ErrorKind, GatewayUpdate, IntegrationType, Money, ProviderError, Session, SessionAction, Transaction,
+    TransactionState, Verification, WebhookRequest,
+};
+use integrations::provider::{cache, credentials, endpoints, mapper};
+use serde_json::value::RawValue;
+
+const CLIENT_ID: &str = "paypal_client_id";
+const CLIENT_SECRET: &str = "paypal_client_secret";
+const WEBHOOK_ID: &str = "paypal_webhook_id";
+
+/// Mapper model: our reference ↔ the PayPal order created for it. Only orders found here
+/// are captured on `CHECKOUT.ORDER.APPROVED` (the same PayPal app may serve other shops).
+const ORDER_MODEL: &str = "paypal.order";
+
+/// A cached token is dropped this long before PayPal says it expires.
+const TOKEN_MARGIN_S: u64 = 60;
+/// The host's cache keeps entries for at most a day.
+const MAX_CACHE_TTL_S: u64 = 86_400;
+
+/// The `PAYPAL-*` headers a webhook must carry, in the verify API's field order.
+const TRANSMISSION_HEADERS: [&str; 5] = [
+    "paypal-auth-algo",
+    "paypal-cert-url",
+    "paypal-transmission-id",
+    "paypal-transmission-sig",
+    "paypal-transmission-time",
+];
+
+/// 422 issues that mean the payer's money did not come through (as opposed to a bad request).
+const DECLINE_ISSUES: &[&str] = &[
+    "INSTRUMENT_DECLINED",
+    "TRANSACTION_REFUSED",
+    "PAYER_CANNOT_PAY",
+    "PAYEE_BLOCKED_TRANSACTION",
+    "COMPLIANCE_VIOLATION",
+    "MAX_NUMBER_OF_PAYMENT_ATTEMPTS_EXCEEDED",
+    "REDIRECT_PAYER_FOR_ALTERNATE_FUNDING",
+];
+
+struct PayPal;
+
+impl Guest for PayPal {
+    fn validate_credentials() -> Result<(), ProviderError> {
+        let api = Api::open()?;
+        api.fetch_token().map(|_| ()).map_err(Into::into)
+    }
+
+    fn create_session(transaction: Transaction, integration_type: IntegrationType) -> Result<Session, ProviderError> {
+        if integration_type != IntegrationType::Redirect {
+            return Err(error(
+                ErrorKind::Unsupported,
+                "PayPal payments use the Redirect integration type.",
+            ));
+        }
+        let amount = &transaction.amount;
+        let value = money::to_paypal(amount.amount_minor, &amount.currency).map_err(amount_error)?;
+        let reference = transaction.reference.as_str();
+        let order = wire::CreateOrder {
+            intent: "CAPTURE",
+            purchase_units: [wire::NewPurchaseUnit {
+                custom_id: reference,
+                invoice_id: reference,
+                amount: wire::Amount {
+                    currency_code: &amount.currency,
+                    value,
+                },
+            }],
+            payment_source: wire::PaymentSource {
+                paypal: wire::PayPalSource {
+                    experience_context: wire::ExperienceContext {
+                        return_url: &transaction.return_url,
+                        cancel_url: &transaction.cancel_url,
+                        user_action: "PAY_NOW",
+                        shipping_preference: "NO_SHIPPING",
+                    },
+                },
+            },
+        };
+        let api = Api::open()?;
+        let response = api.send(
+            Method::Post,
+            "/v2/checkout/orders",
+            Some(json_body(&order)?),
+            Some(reference),
+        )?;
+        let order: wire::Order = decode(&response)?;
+        let link = wire::approval_link(&order).ok_or_else(|| {
+            error(
+                ErrorKind::GatewayError,
+                "PayPal created the order but sent no approval link for the payer.",
+            )
+        })?;
+        mapper::put(ORDER_MODEL, reference, &order.id);
+        log::log(
+            Level::Info,
+            &format!("PayPal order {} created for {reference}", order.id),
+        );
+        Ok(Session {
+            gateway_reference: Some(order.id.clone()),
+            action: SessionAction::Redirect(link.to_string()),
+            provider_data: None,
+        })
+    }
+
+    fn verify_webhook(request: WebhookRequest) -> Result<Verification, ProviderError> {
+        let mut values = Vec::with_capacity(TRANSMISSION_HEADERS.len());
+        for name in TRANSMISSION_HEADERS {
+            match header(&request, name) {
+                Some(value) if !value.trim().is_empty() => values.push(value.trim()),
+                _ => return Ok(Verification::Rejected(format!("missing {name} header"))),
+            }
+        }
+        let webhook_id = match credentials::get(WEBHOOK_ID) {
+            Ok(Some(id)) if !id.trim().is_empty() => id.trim().to_string(),
+            _ => return Ok(Verification::Rejected("no PayPal webhook ID is configured".into())),
+        };
+        let event = match serde_json::from_slice::<&RawValue>(&request.body) {
+            Ok(event) if event.get().starts_with('{') => event,
+            _ => return Ok(Verification::Rejected("the body is not a JSON object".into())),
+        };
+        let body = wire::VerifySignature {
+            auth_algo: values[0],
+            cert_url: values[1],
+            transmission_id: values[2],
+            transmission_sig: values[3],
+            transmission_time: values[4],
+            webhook_id: &webhook_id,
+            webhook_event: event,
+        };
+        let api = Api::open()?;
+        let response = api.send(
+            Method::Post,
+            "/v1/notifications/verify-webhook-signature",
+            Some(json_body(&body)?),
+            None,
+        )?;
+        match response.status {
+            200..=299 => {
+                let answer: wire::VerifyAnswer = decode(&response)?;
+                if answer.verification_status == "SUCCESS" {
+                    Ok(Verification::Accepted)
+                } else {
+                    Ok(Verification::Rejected(format!(
+                        "PayPal's verification answered {}",
+                        answer.verification_status
+                    )))
+                }
+            }
+            // PayPal refused to check this transmission (malformed fields, unknown webhook
+            // id): it is not verified. Credentials, rate limits and outages stay errors, so
+            // the host answers 5xx and PayPal delivers again later.
+            400 | 404 | 422 => Ok(Verification::Rejected(format!(
+                "PayPal refused to verify: {}",
+                status_error(response.status, &response.body).message
+            ))),
+            status => Err(status_error(status, &response.body)),
+        }
+    }
+
+    fn parse_webhook(request: WebhookRequest) -> Result<ParsedWebhook, ProviderError> {
+        let event: wire::WebhookEvent = serde_json::from_slice(&request.body)
+            .map_err(|e| error(ErrorKind::InvalidRequest, &format!("unreadable PayPal event: {e}")))?;
+        let kind = event.event_type.clone();
+        let unreadable =
+            |e: serde_json::Error| error(ErrorKind::InvalidRequest, &format!("unreadable {kind} resource: {e}"));
+        let updates = match kind.as_str() {
+            "PAYMENT.CAPTURE.COMPLETED"
+            | "PAYMENT.CAPTURE.PENDING"
+            | "PAYMENT.CAPTURE.DECLINED"
+            | "PAYMENT.CAPTURE.DENIED" => {
+                let capture: wire::Capture = serde_json::from_value(event.resource).map_err(unreadable)?;
+                let mut update = wire::capture_update(&capture, None, Some(kind.clone()));
+                if kind == "PAYMENT.CAPTURE.DENIED" {
+                    update.state = Some(TransactionState::Failed);
+                    update.error_message = Some("PayPal denied the payment.".into());
+                }
+                vec![update]
+            }
+            "PAYMENT.CAPTURE.REFUNDED" => {
+                let refund: wire::Refund = serde_json::from_value(event.resource).map_err(unreadable)?;
+                vec![wire::refund_update(&refund, &kind)]
+            }
+            "CHECKOUT.ORDER.APPROVED" => {
+                let order: wire::Order = serde_json::from_value(event.resource).map_err(unreadable)?;
+                approved_order(&order, &kind)?.into_iter().collect()
+            }
+            "CHECKOUT.PAYMENT-APPROVAL.REVERSED" => {
+                let reversed: wire::ApprovalReversed = serde_json::from_value(event.resource).map_err(unreadable)?;
+                let unit = reversed.purchase_units.first();
+                vec![GatewayUpdate {
+                    reference: unit.and_then(|u| u.custom_id.clone().or_else(|| u.invoice_id.clone())),
+                    gateway_reference: reversed.order_id,
+                    state: Some(TransactionState::Cancelled),
+                    gateway_status: Some(kind.clone()),
+                    error_message: Some("PayPal reversed the payer's approval.".into()),
+                    refunded_minor: None,
+                    provider_data: None,
+                }]
+            }
+            // Other events change no state.
+            _ => Vec::new(),
+        };
+        Ok(ParsedWebhook {
+            event_type: kind,
+            updates,
+        })
+    }
+
+    fn process_return(transaction: Transaction, params: Vec<(String, String)>) -> Result<GatewayUpdate, ProviderError> {
+        let order_id = order_of(&transaction)?;
+        // The return URL is unsigned: the order we created decides, never the query.
+        if let Some((_, token)) = params.iter().find(|(name, _)| name == "token") {
+            if token != &order_id {
+                log::log(
+                    Level::Warn,
+                    &format!(
+                        "return for {} names order {token:?}, not its order {order_id}; capturing {order_id}",
+                        transaction.reference
+                    ),
+                );
+            }
+        }
+        let api = Api::open()?;
+        api.capture(&order_id)
+    }
+
+    fn refund(transaction: Transaction, amount: Money) -> Result<RefundResult, ProviderError> {
+        if amount.currency != transaction.amount.currency {
+            return Err(error(
+                ErrorKind::InvalidRequest,
+                "A refund must be in the payment's currency.",
+            ));
+        }
+        let api = Api::open()?;
+        let capture_id = match wire::capture_id_of(transaction.provider_data.as_deref()) {
+            Some(id) => id,
+            None => {
+                let order = api.order(&order_of(&transaction)?)?;
+                let capture = order
+                    .purchase_units
+                    .first()
+                    .and_then(|u| u.payments.captures.first())
+                    .ok_or_else(|| error(ErrorKind::InvalidRequest, "This PayPal order has no capture to refund."))?;
+                capture.id.clone()
+            }
+        };
+        let whole = transaction.refunded_minor == 0 && amount.amount_minor == transaction.amount.amount_minor;
+        let body = if whole {
+            b"{}".to_vec()
+        } else {
+            let value = money::to_paypal(amount.amount_minor, &amount.currency).map_err(amount_error)?;
+            json_body(&wire::PartialRefund {
+                amount: wire::Amount {
+                    currency_code: &amount.currency,
+                    value,
+                },
+            })?
+        };
+        // Stable for a retry of the same refund, different for the next partial refund.
+        let request_id = format!(
+            "{}-refund-{}-{}",
+            transaction.reference, transaction.refunded_minor, amount.amount_minor
+        );
+        let path = format!("/v2/payments/captures/{}/refund", wire::path_segment(&capture_id));
+        let response = api.send(Method::Post, &path, Some(body), Some(&request_id))?;
+        let refund: wire::Refund = decode(&response)?;
+        match refund.status.as_str() {
+            "COMPLETED" => Ok(RefundResult {
+                refund_reference: refund.id,
+                pending: false,
+            }),
+            "PENDING" => Ok(RefundResult {
+                refund_reference: refund.id,
+                pending: true,
+            }),
+            _ => Err(error(
+                ErrorKind::Declined,
+                &format!("PayPal did not refund: {}.", wire::refund_status_text(&refund)),
+            )),
+        }
+    }
+
+    fn sync(transaction: Transaction) -> Result<GatewayUpdate, ProviderError> {
+        let api = Api::open()?;
+        let order = api.order(&order_of(&transaction)?)?;
+        if order.status == "APPROVED" && wire::order_update(&order).provider_data.is_none() {
+            // The payer approved but the return (and the webhook) never reached us.
+            return api.capture(&order.id);
+        }
+        Ok(wire::order_update(&order))
+    }
+
+    fn client_config() -> Result<String, ProviderError> {
+        Err(error(
+            ErrorKind::Unsupported,
+            "PayPal payments use the Redirect integration type.",
+        ))
+    }
+}
+
+export!(PayPal);
+
+/// `CHECKOUT.ORDER.APPROVED`: capture an order we created (if it is not captured yet).
+fn approved_order(order: &wire::Order, kind: &str) -> Result<Option<GatewayUpdate>, ProviderError> {
+    if mapper::get_local(ORDER_MODEL, &order.id).is_none() {
+        log::log(
+            Level::Info,
+            &format!("{kind} for order {} not created by this integration; ignored", order.id),
+        );
+        return Ok(None);
+    }
+    let update = wire::order_update(order);
+    if update.provider_data.is_some() || order.status != "APPROVED" {
+        return Ok(Some(update));
+    }
+    Api::open()?.capture(&order.id).map(Some)
+}
+
+/// The PayPal order of a transaction.
+fn order_of(transaction: &Transaction) -> Result<String, ProviderError> {
+    transaction
+        .gateway_reference
+        .clone()
+        .ok_or_else(|| error(ErrorKind::InvalidRequest, "This payment has no PayPal order yet."))
+}
+
+/// A provider error carrying PayPal's status and issue, so callers can act on specific
+/// answers (an order already captured, not yet approved, …).
+struct ApiError {
+    error: ProviderError,
+    issue: Option<String>,
+}
+
+impl From<ApiError> for ProviderError {
+    fn from(e: ApiError) -> Self {
+        e.error
+    }
+}
+
+impl From<ProviderError> for ApiError {
+    fn from(error: ProviderError) -> Self {
+        Self { error, issue: None }
+    }
+}
+
+/// PayPal's REST API for the integration being served.
+struct Api {
+    base: String,
+    token_key: String,
+}
+
+impl Api {
+    /// Checks the credentials are present and finds the endpoint (Live or Sandbox by the
+    /// integration's mode, or the operator's override).
+    fn open() -> Result<Self, ProviderError> {
+        let client_id = match credentials::get(CLIENT_ID) {
+            Ok(Some(id)) if !id.trim().is_empty() => id,
+            _ => {
+                return Err(error(
+                    ErrorKind::InvalidCredentials,
+                    "Please enter your PayPal Client ID.",
+                ))
+            }
+        };
+        if !credentials::is_set(CLIENT_SECRET).unwrap_or(false) {
+            return Err(error(
+                ErrorKind::InvalidCredentials,
+                "Please enter your PayPal Client Secret.",
+            ));
+        }
+        let base = endpoints::base_url("api")
+            .ok_or_else(|| error(ErrorKind::Internal, "The manifest names no `api` endpoint."))?;
+        // A token belongs to one app on one PayPal environment.
+        let token_key = format!(
+            "paypal-access-token-{:016x}",
+            wire::fnv1a(&format!("{base}\n{client_id}"))
+        );
+        Ok(Self { base, token_key })
+    }
+
+    /// A new access token from PayPal, cached until shortly before it expires.
+    fn fetch_token(&self) -> Result<String, ApiError> {
+        let request = Request {
+            method: Method::Post,
+            url: format!("{}/v1/oauth2/token", self.base),
+            headers: vec![
+                Header {
+                    name: "authorization".into(),
+                    value: HeaderValue::Basic((CLIENT_ID.into(), CLIENT_SECRET.into())),
+                },
+                text_header("content-type", "application/x-www-form-urlencoded"),
+                text_header("accept", "application/json"),
+            ],
+            body: Some(b"grant_type=client_credentials".to_vec()),
+        };
+        let response = send_retrying(&request)?;
+        if !(200..300).contains(&response.status) {
+            let mut failure = api_error(response.status, &response.body);
+            if response.status == 401 {
+                failure.error.kind = ErrorKind::InvalidCredentials;
+                failure.error.message = format!(
+                    "PayPal refused the Client ID and Secret: {}",
+                    wire::ErrorBody::parse(&response.body)
+                        .error_description
+                        .unwrap_or_else(|| "authentication failed".into())
+                );
+            }
+            return Err(failure);
+        }
+        let token: wire::AccessToken = decode(&response)?;
+        let ttl = token.expires_in.saturating_sub(TOKEN_MARGIN_S).min(MAX_CACHE_TTL_S);
+        if ttl > 0 {
+            cache::set(&self.token_key, &token.access_token, ttl as u32);
+        }
+        Ok(token.access_token)
+    }
+
+    /// Sends an authenticated request. A cached token PayPal no longer accepts is renewed
+    /// once; the request is repeated as it was (same `PayPal-Request-Id`).
+    fn send(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<Vec<u8>>,
+        request_id: Option<&str>,
+    ) -> Result<Response, ApiError> {
+        let (mut token, mut cached) = match cache::get(&self.token_key) {
+            Some(token) => (token, true),
+            None => (self.fetch_token()?, false),
+        };
+        loop {
+            let mut headers = vec![
+                text_header("authorization", &format!("Bearer {token}")),
+                text_header("accept", "application/json"),
+            ];
+            if path.starts_with("/v2/") {
+                // The whole order, capture or refund, not just its id and links.
+                headers.push(text_header("prefer", "return=representation"));
+            }
+            if body.is_some() {
+                headers.push(text_header("content-type", "application/json"));
+            }
+            if let Some(id) = request_id {
+                headers.push(text_header("paypal-request-id", id));
+            }
+            let request = Request {
+                method,
+                url: format!("{}{path}", self.base),
+                headers,
+                body: body.clone(),
+            };
+            let response = send_retrying(&request)?;
+            if response.status == 401 && cached {
+                log::log(Level::Info, "PayPal refused the cached access token; renewing it");
+                cache::delete(&self.token_key);
+                token = self.fetch_token()?;
+                cached = false;
+                continue;
+            }
+            return Ok(response);
+        }
+    }
+
+    fn order(&self, order_id: &str) -> Result<wire::Order, ApiError> {
+        let path = format!("/v2/checkout/orders/{}", wire::path_segment(order_id));
+        decode(&self.send(Method::Get, &path, None, None)?)
+    }
+
+    /// Captures an approved order and says what became of it. An order captured before (by
+    /// an earlier return, webhook or sync) is read back instead.
+    fn capture(&self, order_id: &str) -> Result<GatewayUpdate, ProviderError> {
+        let request_id = format!("capture-{}", wire::path_segment(order_id));
+        self.capture_with(order_id, &request_id, true)
+    }
+
+    fn capture_with(&self, order_id: &str, request_id: &str, may_retry: bool) -> Result<GatewayUpdate, ProviderError> {
+        let path = format!("/v2/checkout/orders/{}/capture", wire::path_segment(order_id));
+        let response = self.send(Method::Post, &path, Some(b"{}".to_vec()), Some(request_id))?;
+        let failure = match decode::<wire::Order>(&response) {
+            Ok(order) => return Ok(wire::order_update(&order)),
+            Err(failure) => failure,
+        };
+        match failure.issue.as_deref() {
+            Some("ORDER_ALREADY_CAPTURED") => Ok(wire::order_update(&self.order(order_id)?)),
+            Some("ORDER_NOT_APPROVED") => {
+                let order = self.order(order_id)?;
+                if order.status == "APPROVED" && may_retry {
+                    // PayPal answers a reused PayPal-Request-Id with the earlier outcome: this
+                    // refusal dates from an attempt before the payer approved.
+                    let retry_id = format!("{request_id}-approved");
+                    return self.capture_with(order_id, &retry_id, false);
+                }
+                Ok(wire::order_update(&order))
+            }
+            Some(issue) if DECLINE_ISSUES.contains(&issue) => Ok(GatewayUpdate {
+                reference: None,
+                gateway_reference: Some(order_id.to_string()),
+                state: Some(TransactionState::Failed),
+                gateway_status: Some(issue.to_string()),
+                error_message: Some(failure.error.message),
+                refunded_minor: None,
+                provider_data: None,
+            }),
+            _ => Err(failure.error),
+        }
+    }
+}
+
+/// Sends a request, once more when PayPal answered 5xx or could not be reached (never after
+/// a timeout: the call's time is spent).
+fn send_retrying(request: &Request) -> Result<Response, ApiError> {
+    let mut retried = false;
+    loop {
+        match http::send(request) {
+            Ok(response) if response.status >= 500 && !retried => {}
+            Err(http::HttpError::ConnectionFailed(_)) if !retried => {}
+            Ok(response) => return Ok(response),
+            Err(e) => return Err(transport_error(e).into()),
+        }
+        retried = true;
+    }
+}
+
+/// Decodes a 2xx JSON answer; anything else becomes an error with PayPal's own words.
+fn decode<T: serde::de::DeserializeOwned>(response: &Response) -> Result<T, ApiError> {
+    if !(200..300).contains(&response.status) {
+        return Err(api_error(response.status, &response.body));
+    }
+    serde_json::from_slice(&response.body).map_err(|e| {
+        ProviderError {
+            kind: ErrorKind::GatewayError,
+            message: format!("PayPal answered with an unexpected body: {e}"),
+            retryable: false,
+        }
+        .into()
+    })
+}
+
+fn api_error(status: u16, body: &[u8]) -> ApiError {
+    let parsed = wire::ErrorBody::parse(body);
+    ApiError {
+        error: status_error(status, body),
+        issue: parsed.issue().map(str::to_string),
+    }
+}
+
+fn status_error(status: u16, body: &[u8]) -> ProviderError {
+    let parsed = wire::ErrorBody::parse(body);
+    let declined = parsed.issue().is_some_and(|issue| DECLINE_ISSUES.contains(&issue));
+    let (kind, retryable, fallback) = match status {
+        401 | 403 => (
+            ErrorKind::InvalidCredentials,
+            false,
+            "PayPal refused the integration's credentials.",
+        ),
+        404 => (ErrorKind::NotFound, false, "PayPal does not know this payment."),
+        422 if declined => (ErrorKind::Declined, false, "PayPal declined the payment."),
+        429 => (
+            ErrorKind::GatewayUnavailable,
+            true,
+            "PayPal is rate limiting; try again later.",
+        ),
+        400..=499 => (ErrorKind::InvalidRequest, false, "PayPal refused the request."),
+        _ => (
+            ErrorKind::GatewayUnavailable,
+            true,
+            "PayPal is unavailable; try again later.",
+        ),
+    };
+    let message = match parsed.text() {
+        Some(text) => format!("PayPal: {text}"),
+        None => format!("{fallback} (HTTP {status})"),
+    };
+    ProviderError {
+        kind,
+        message,
+        retryable,
+    }
+}
+
+fn transport_error(e: http::HttpError) -> ProviderError {
+    use http::HttpError::*;
+    match e {
+        Timeout => ProviderError {
+            kind: ErrorKind::GatewayUnavailable,
+            message: "PayPal did not answer in time.".into(),
+            retryable: true,
+        },
+        ConnectionFailed(why) => ProviderError {
+            kind: ErrorKind::GatewayUnavailable,
+            message: format!("Cannot reach PayPal: {why}"),
+            retryable: true,
+        },
+        UnknownCredential(_) => error(
+            ErrorKind::InvalidCredentials,
+            "Please enter your PayPal Client ID and Client Secret.",
+        ),
+        ResponseTooLarge => error(ErrorKind::GatewayError, "PayPal's answer was too large."),
+        other => error(
+            ErrorKind::Internal,
+            &format!("The host refused the request to PayPal: {other:?}"),
+        ),
+    }
+}
+
+fn amount_error(e: money::AmountError) -> ProviderError {
+    let kind = match e {
+        money::AmountError::NotPositive => ErrorKind::InvalidRequest,
+        _ => ErrorKind::Unsupported,
+    };
+    error(kind, &e.to_string())
+}
+
+fn json_body(value: &impl serde::Serialize) -> Result<Vec<u8>, ProviderError> {
+    serde_json::to_vec(value).map_err(|e| error(ErrorKind::Internal, &e.to_string()))
+}
+
+fn text_header(name: &str, value: &str) -> Header {
+    Header {
+        name: name.into(),
+        value: HeaderValue::Text(value.into()),
+    }
+}
+
+fn header<'a>(request: &'a WebhookRequest, name: &str) -> Option<&'a str> {
+    request
+        .headers
+        .iter()
+        .find(|(key, _)| key == name)
+        .map(|(_, value)| value.as_str())
+}
+
+fn error(kind: ErrorKind, message: &str) -> ProviderError {
+    ProviderError {
+        kind,
+        message: message.to_string(),
+        retryable: false,
+    }
+}
