@@ -130,6 +130,7 @@ async fn serve(args: ServeArgs, log_format: Option<LogFormat>) -> anyhow::Result
         endpoints: if args.endpoints.is_empty() { file.endpoint.unwrap_or_default() } else { args.endpoints },
         limits: HostLimits::default(),
         delivery: Default::default(),
+        sync: Default::default(),
     };
     let host = RunningHost::start(config).await?;
     if let Some(key) = &host.generated_admin_key {

@@ -13,6 +13,7 @@ use crate::capabilities::{HostServices, OutboundHttp, ProviderCache};
 use crate::registry::{watch_modules, EndpointOverrides, ModuleRegistry, ModulesWatcher};
 use crate::runtime::{HostLimits, ProviderRuntime};
 use crate::services::event_delivery::DeliveryPolicy;
+use crate::services::scheduled_sync::SyncPolicy;
 use crate::services::{random_token, App};
 use crate::store::{settings, Db};
 
@@ -28,6 +29,7 @@ pub struct ServeConfig {
     pub endpoints: Vec<String>,
     pub limits: HostLimits,
     pub delivery: DeliveryPolicy,
+    pub sync: SyncPolicy,
 }
 
 impl Default for ServeConfig {
@@ -41,6 +43,7 @@ impl Default for ServeConfig {
             endpoints: Vec::new(),
             limits: HostLimits::default(),
             delivery: DeliveryPolicy::default(),
+            sync: SyncPolicy::default(),
         }
     }
 }
@@ -54,8 +57,8 @@ pub struct RunningHost {
     listener: TcpListener,
     /// Watches the modules folder while the host runs.
     watcher: ModulesWatcher,
-    /// Delivers events while the host runs.
-    delivery: tokio::task::JoinHandle<()>,
+    /// Event delivery and scheduled sync, stopped with the server.
+    background: [tokio::task::JoinHandle<()>; 2],
 }
 
 const ADMIN_KEY_SETTING: &str = "admin_key_sha256";
@@ -94,19 +97,22 @@ impl RunningHost {
             install_lock: tokio::sync::Mutex::new(()),
             events_ready: tokio::sync::Notify::new(),
             delivery: config.delivery.clone(),
+            sync: config.sync.clone(),
+            syncs_running: Default::default(),
         });
         let watcher = load_modules(&app, &config.modules_dir).await?;
         let delivery = app.spawn_event_delivery();
-        Ok(Self { app, address, generated_admin_key, listener, watcher, delivery })
+        let syncing = app.spawn_scheduled_sync();
+        Ok(Self { app, address, generated_admin_key, listener, watcher, background: [delivery, syncing] })
     }
 
     /// Serves until `shutdown` resolves.
     pub async fn serve(self, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
         tracing::info!(address = %self.address, public_url = %self.app.public_url, "serving");
-        let Self { app, listener, watcher, delivery, .. } = self;
+        let Self { app, listener, watcher, background, .. } = self;
         axum::serve(listener, router(app)).with_graceful_shutdown(shutdown).await?;
         drop(watcher);
-        delivery.abort();
+        background.iter().for_each(tokio::task::JoinHandle::abort);
         Ok(())
     }
 }

@@ -225,10 +225,7 @@ fn reply((status, body): (u16, Value)) -> Response {
 fn parse_amount(amount: &Value, currency_expected: Option<&str>) -> Result<(String, String, i64), (u16, Value)> {
     let (Some(currency), Some(value)) = (amount.get("currency_code").and_then(Value::as_str), amount.get("value"))
     else {
-        return Err(invalid(
-            "MISSING_REQUIRED_PARAMETER",
-            "A required field / parameter is missing.",
-        ));
+        return Err(invalid("MISSING_REQUIRED_PARAMETER", "A required field / parameter is missing."));
     };
     let Some(value) = value.as_str() else {
         return Err(invalid(
@@ -259,10 +256,7 @@ fn parse_amount(amount: &Value, currency_expected: Option<&str>) -> Result<(Stri
         ));
     }
     if decimals == 0 && value.contains('.') {
-        return Err(unprocessable(
-            "DECIMALS_NOT_SUPPORTED",
-            "Currency code does not support decimals.",
-        ));
+        return Err(unprocessable("DECIMALS_NOT_SUPPORTED", "Currency code does not support decimals."));
     }
     if fraction.len() > decimals as usize {
         return Err(unprocessable(
@@ -277,10 +271,7 @@ fn parse_amount(amount: &Value, currency_expected: Option<&str>) -> Result<(Stri
             fraction.parse::<i64>().unwrap() * 10i64.pow(decimals - fraction.len() as u32)
         };
     if units <= 0 {
-        return Err(unprocessable(
-            "CANNOT_BE_ZERO_OR_NEGATIVE",
-            "Must be greater than zero.",
-        ));
+        return Err(unprocessable("CANNOT_BE_ZERO_OR_NEGATIVE", "Must be greater than zero."));
     }
     Ok((currency.to_string(), value.to_string(), units))
 }
@@ -353,11 +344,7 @@ impl FakePayPal {
     pub fn approve(&self, order_id: &str) {
         let mut ledger = self.ledger();
         let order = ledger.order_mut(order_id).expect("known order");
-        assert!(
-            matches!(order.status.as_str(), "CREATED" | "PAYER_ACTION_REQUIRED"),
-            "{}",
-            order.status
-        );
+        assert!(matches!(order.status.as_str(), "CREATED" | "PAYER_ACTION_REQUIRED"), "{}", order.status);
         order.status = "APPROVED".into();
     }
 
@@ -368,10 +355,7 @@ impl FakePayPal {
     /// PayPal changes a capture's status (a pending capture completes, …).
     pub fn set_capture_status(&self, order_id: &str, status: &str) {
         let mut ledger = self.ledger();
-        let capture = ledger
-            .order_mut(order_id)
-            .and_then(|o| o.capture.as_mut())
-            .expect("captured order");
+        let capture = ledger.order_mut(order_id).and_then(|o| o.capture.as_mut()).expect("captured order");
         capture.status = status.into();
         capture.reason = None;
     }
@@ -382,12 +366,7 @@ impl FakePayPal {
         let id = ledger.next_id("CAP");
         let order = ledger.order_mut(order_id).expect("known order");
         order.status = "COMPLETED".into();
-        order.capture = Some(Capture {
-            id,
-            status: "COMPLETED".into(),
-            reason: None,
-            refunds: Vec::new(),
-        });
+        order.capture = Some(Capture { id, status: "COMPLETED".into(), reason: None, refunds: Vec::new() });
     }
 
     /// An order some other shop on the same PayPal app created, already approved.
@@ -419,18 +398,10 @@ impl FakePayPal {
         let order = ledger.order_mut(order_id).expect("known order");
         let total = order.units;
         let capture = order.capture.as_mut().expect("captured order");
-        capture.refunds.push(Refund {
-            id,
-            units,
-            status: "COMPLETED".into(),
-        });
+        capture.refunds.push(Refund { id, units, status: "COMPLETED".into() });
         let refunded: i64 = capture.refunds.iter().map(|r| r.units).sum();
         assert!(refunded <= total, "more refunded than captured");
-        capture.status = if refunded == total {
-            "REFUNDED".into()
-        } else {
-            "PARTIALLY_REFUNDED".into()
-        };
+        capture.status = if refunded == total { "REFUNDED".into() } else { "PARTIALLY_REFUNDED".into() };
     }
 
     pub fn set_refund_outcome(&self, status: &str) {
@@ -678,11 +649,7 @@ impl Ledger {
     }
 
     fn order_json(&self, order: &Order, url: &str) -> Value {
-        let approval_rel = if order.with_payment_source {
-            "payer-action"
-        } else {
-            "approve"
-        };
+        let approval_rel = if order.with_payment_source { "payer-action" } else { "approve" };
         let mut links =
             vec![json!({ "href": format!("{url}/v2/checkout/orders/{}", order.id), "rel": "self", "method": "GET" })];
         if matches!(order.status.as_str(), "CREATED" | "PAYER_ACTION_REQUIRED") {
@@ -846,24 +813,17 @@ async fn token(State(fake): State<FakePayPal>, headers: HeaderMap, body: Bytes) 
 
 async fn create_order(State(fake): State<FakePayPal>, headers: HeaderMap, body: Bytes) -> Response {
     let url = fake.url.clone();
-    fake.serve(
-        Route::CreateOrder,
-        "POST",
-        "/v2/checkout/orders",
-        &headers,
-        &body,
-        |ledger| {
-            if let Err(refusal) = ledger.bearer(&headers, false) {
-                return refusal;
-            }
-            if !is_json(&headers) {
-                return unsupported_media();
-            }
-            ledger.idempotent(Route::CreateOrder, "", &headers, |ledger| {
-                new_order(ledger, &body, &url).unwrap_or_else(|refusal| refusal)
-            })
-        },
-    )
+    fake.serve(Route::CreateOrder, "POST", "/v2/checkout/orders", &headers, &body, |ledger| {
+        if let Err(refusal) = ledger.bearer(&headers, false) {
+            return refusal;
+        }
+        if !is_json(&headers) {
+            return unsupported_media();
+        }
+        ledger.idempotent(Route::CreateOrder, "", &headers, |ledger| {
+            new_order(ledger, &body, &url).unwrap_or_else(|refusal| refusal)
+        })
+    })
     .await
 }
 
@@ -880,10 +840,7 @@ fn new_order(ledger: &mut Ledger, body: &Bytes, url: &str) -> Result<(u16, Value
         .filter(|u| !u.is_empty())
         .ok_or_else(|| invalid("MISSING_REQUIRED_PARAMETER", "A required field / parameter is missing."))?;
     if units.len() > 1 {
-        return Err(invalid(
-            "INVALID_ARRAY_MAX_ITEMS",
-            "The number of items in an array parameter is too large.",
-        ));
+        return Err(invalid("INVALID_ARRAY_MAX_ITEMS", "The number of items in an array parameter is too large."));
     }
     let unit = &units[0];
     let (currency, value, amount_units) = parse_amount(unit.get("amount").unwrap_or(&Value::Null), None)?;
@@ -891,10 +848,7 @@ fn new_order(ledger: &mut Ledger, body: &Bytes, url: &str) -> Result<(u16, Value
         match unit.get(name) {
             None => Ok(None),
             Some(Value::String(s)) if !s.is_empty() && s.len() <= 127 => Ok(Some(s.clone())),
-            Some(_) => Err(invalid(
-                "INVALID_STRING_LENGTH",
-                "The value of a field is either too short or too long.",
-            )),
+            Some(_) => Err(invalid("INVALID_STRING_LENGTH", "The value of a field is either too short or too long.")),
         }
     };
     let (custom_id, invoice_id) = (text("custom_id")?, text("invoice_id")?);
@@ -915,11 +869,7 @@ fn new_order(ledger: &mut Ledger, body: &Bytes, url: &str) -> Result<(u16, Value
     let order = Order {
         id,
         intent: intent.into(),
-        status: if with_payment_source {
-            "PAYER_ACTION_REQUIRED".into()
-        } else {
-            "CREATED".into()
-        },
+        status: if with_payment_source { "PAYER_ACTION_REQUIRED".into() } else { "CREATED".into() },
         currency,
         value,
         units: amount_units,
@@ -997,10 +947,7 @@ fn capture(ledger: &mut Ledger, id: &str, url: &str) -> (u16, Value) {
         }
     }
     let duplicate_invoice = order.invoice_id.is_some()
-        && ledger
-            .orders
-            .iter()
-            .any(|o| o.id != order.id && o.capture.is_some() && o.invoice_id == order.invoice_id);
+        && ledger.orders.iter().any(|o| o.id != order.id && o.capture.is_some() && o.invoice_id == order.invoice_id);
     if duplicate_invoice {
         return unprocessable(
             "DUPLICATE_INVOICE_ID",
@@ -1021,12 +968,7 @@ fn capture(ledger: &mut Ledger, id: &str, url: &str) -> (u16, Value) {
     let capture_id = ledger.next_id("3C");
     let order = ledger.order_mut(id).unwrap();
     order.status = "COMPLETED".into();
-    order.capture = Some(Capture {
-        id: capture_id,
-        status: status.into(),
-        reason,
-        refunds: Vec::new(),
-    });
+    order.capture = Some(Capture { id: capture_id, status: status.into(), reason, refunds: Vec::new() });
     let order = ledger.order(id).unwrap();
     (201, ledger.order_json(order, url))
 }
@@ -1054,11 +996,7 @@ async fn refund_capture(
 }
 
 fn refund(ledger: &mut Ledger, capture_id: &str, body: &Bytes, url: &str) -> Result<(u16, Value), (u16, Value)> {
-    let Some(order) = ledger
-        .orders
-        .iter()
-        .find(|o| o.capture.as_ref().is_some_and(|c| c.id == capture_id))
-        .cloned()
+    let Some(order) = ledger.orders.iter().find(|o| o.capture.as_ref().is_some_and(|c| c.id == capture_id)).cloned()
     else {
         return Err(not_found());
     };
@@ -1084,12 +1022,7 @@ fn refund(ledger: &mut Ledger, capture_id: &str, body: &Bytes, url: &str) -> Res
             ))
         }
     }
-    let refunded: i64 = capture
-        .refunds
-        .iter()
-        .filter(|r| r.status == "COMPLETED")
-        .map(|r| r.units)
-        .sum();
+    let refunded: i64 = capture.refunds.iter().filter(|r| r.status == "COMPLETED").map(|r| r.units).sum();
     let left = order.units - refunded;
     let units = match request.get("amount") {
         None => left,
@@ -1105,24 +1038,13 @@ fn refund(ledger: &mut Ledger, capture_id: &str, body: &Bytes, url: &str) -> Res
     let status = ledger.refund_outcome.clone();
     let order_id = order.id.clone();
     let stored = ledger.order_mut(&order_id).unwrap().capture.as_mut().unwrap();
-    stored.refunds.push(Refund {
-        id: id.clone(),
-        units,
-        status: status.clone(),
-    });
+    stored.refunds.push(Refund { id: id.clone(), units, status: status.clone() });
     if status == "COMPLETED" {
-        stored.status = if refunded + units == order.units {
-            "REFUNDED".into()
-        } else {
-            "PARTIALLY_REFUNDED".into()
-        };
+        stored.status = if refunded + units == order.units { "REFUNDED".into() } else { "PARTIALLY_REFUNDED".into() };
     }
     let order = ledger.order(&order_id).unwrap();
     let capture = order.capture.as_ref().unwrap();
-    Ok((
-        201,
-        ledger.refund_json(order, capture, capture.refunds.last().unwrap(), url),
-    ))
+    Ok((201, ledger.refund_json(order, capture, capture.refunds.last().unwrap(), url)))
 }
 
 async fn verify_signature(State(fake): State<FakePayPal>, headers: HeaderMap, body: Bytes) -> Response {
@@ -1149,14 +1071,8 @@ async fn verify_signature(State(fake): State<FakePayPal>, headers: HeaderMap, bo
             return validation("body", "MALFORMED_REQUEST_JSON");
         };
         let mut fields = HashMap::new();
-        for field in [
-            "auth_algo",
-            "cert_url",
-            "transmission_id",
-            "transmission_sig",
-            "transmission_time",
-            "webhook_id",
-        ] {
+        for field in ["auth_algo", "cert_url", "transmission_id", "transmission_sig", "transmission_time", "webhook_id"]
+        {
             match request.get(field).and_then(Value::as_str) {
                 Some(value) if !value.is_empty() => {
                     fields.insert(field, value.to_string());

@@ -30,6 +30,10 @@ pub struct HostOptions {
     pub public_url: Option<String>,
     /// Start without MyGateway in the modules folder.
     pub bare: bool,
+    /// Event delivery retries (default: the host's).
+    pub delivery: Option<integrations_host::services::event_delivery::DeliveryPolicy>,
+    /// Scheduled sync timing (default: the host's).
+    pub sync: Option<integrations_host::services::scheduled_sync::SyncPolicy>,
 }
 
 pub struct TestHost {
@@ -82,6 +86,8 @@ impl TestHost {
             public_url: options.public_url.clone(),
             admin_key: Some(ADMIN_KEY.into()),
             endpoints: options.endpoints.clone(),
+            delivery: options.delivery.clone().unwrap_or_default(),
+            sync: options.sync.clone().unwrap_or_default(),
             ..ServeConfig::default()
         };
         let host = RunningHost::start(config).await.expect("host starts");

@@ -36,28 +36,20 @@ impl PayPal {
             "paypal_client_secret": CLIENT_SECRET,
             "paypal_webhook_id": WEBHOOK_ID,
         });
-        let integration_id = host
-            .enabled_integration(ADMIN_KEY, 1, "payment_paypal", credentials)
-            .await;
-        Self {
-            host,
-            fake,
-            integration_id,
-        }
+        let integration_id = host.enabled_integration(ADMIN_KEY, 1, "payment_paypal", credentials).await;
+        Self { host, fake, integration_id }
     }
 
     fn initiate_request(&self, amount: Value, currency: &str, document_id: i64) -> reqwest::RequestBuilder {
-        self.host
-            .admin(Method::POST, "/api/online_payment/initiate")
-            .json(&json!({
-                "integration_id": self.integration_id,
-                "amount": amount,
-                "currency": currency,
-                "document_model": "Invoice",
-                "document_id": document_id,
-                "return_url": "https://erp.example/portal/invoice/42",
-                "cancel_url": "https://erp.example/portal/invoice/42?cancelled=1",
-            }))
+        self.host.admin(Method::POST, "/api/online_payment/initiate").json(&json!({
+            "integration_id": self.integration_id,
+            "amount": amount,
+            "currency": currency,
+            "document_model": "Invoice",
+            "document_id": document_id,
+            "return_url": "https://erp.example/portal/invoice/42",
+            "cancel_url": "https://erp.example/portal/invoice/42?cancelled=1",
+        }))
     }
 
     async fn try_initiate(&self, amount: Value, currency: &str, document_id: i64) -> (StatusCode, Value) {
@@ -99,27 +91,17 @@ impl PayPal {
         let id = answer["transaction_id"].as_i64().unwrap();
         let order_id = self.order_id(id).await;
         self.fake.approve(&order_id);
-        self.payer_returns(answer["reference"].as_str().unwrap(), &order_id)
-            .await;
+        self.payer_returns(answer["reference"].as_str().unwrap(), &order_id).await;
         assert_eq!(self.host.transaction(id).await["state"], "Captured");
         (id, order_id)
     }
 
     async fn refund(&self, id: i64, body: Value) -> (StatusCode, Value) {
-        send(
-            self.host
-                .admin(Method::POST, &format!("/api/online_payment/transaction/{id}/refund"))
-                .json(&body),
-        )
-        .await
+        send(self.host.admin(Method::POST, &format!("/api/online_payment/transaction/{id}/refund")).json(&body)).await
     }
 
     async fn sync(&self, id: i64) -> (StatusCode, Value) {
-        send(
-            self.host
-                .admin(Method::POST, &format!("/api/online_payment/transaction/{id}/sync")),
-        )
-        .await
+        send(self.host.admin(Method::POST, &format!("/api/online_payment/transaction/{id}/sync"))).await
     }
 
     /// Delivers `event` with a transmission the fake PayPal signed.
@@ -147,12 +129,7 @@ impl PayPal {
 }
 
 fn outcomes(transaction: &Value) -> Vec<String> {
-    transaction["webhook_log"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["outcome"].as_str().unwrap().to_string())
-        .collect()
+    transaction["webhook_log"].as_array().unwrap().iter().map(|e| e["outcome"].as_str().unwrap().to_string()).collect()
 }
 
 /// A server on 127.0.0.1 that counts every request it gets: nothing should ever call it.
@@ -197,39 +174,18 @@ async fn redirect_payment_is_created_approved_and_captured_on_return() {
 
     // The order PayPal got: intent, amount as a decimal string, our reference, our URLs.
     let order = s.fake.order(&order_id);
-    assert_eq!(
-        (order.intent.as_str(), order.currency.as_str(), order.value.as_str()),
-        ("CAPTURE", "USD", "19.99")
-    );
-    assert_eq!(
-        (order.custom_id.as_deref(), order.invoice_id.as_deref()),
-        (Some(reference), Some(reference))
-    );
-    assert_eq!(
-        order.return_url,
-        Some(format!("{}/api/online_payment/return?txn={reference}", s.host.url))
-    );
-    assert_eq!(
-        order.cancel_url,
-        Some(format!("{}/api/online_payment/cancel?txn={reference}", s.host.url))
-    );
+    assert_eq!((order.intent.as_str(), order.currency.as_str(), order.value.as_str()), ("CAPTURE", "USD", "19.99"));
+    assert_eq!((order.custom_id.as_deref(), order.invoice_id.as_deref()), (Some(reference), Some(reference)));
+    assert_eq!(order.return_url, Some(format!("{}/api/online_payment/return?txn={reference}", s.host.url)));
+    assert_eq!(order.cancel_url, Some(format!("{}/api/online_payment/cancel?txn={reference}", s.host.url)));
     assert_eq!(order.status, "PAYER_ACTION_REQUIRED");
-    assert_eq!(
-        answer["redirect_url"],
-        format!("https://www.sandbox.paypal.com/checkoutnow?token={order_id}")
-    );
+    assert_eq!(answer["redirect_url"], format!("https://www.sandbox.paypal.com/checkoutnow?token={order_id}"));
     let created = s.fake.requests_to(Route::CreateOrder);
     assert_eq!(created.len(), 1);
     assert_eq!(created[0].header("paypal-request-id"), Some(reference));
     let token = s.fake.issued_tokens()[0].clone();
-    assert_eq!(
-        created[0].header("authorization"),
-        Some(format!("Bearer {token}").as_str())
-    );
-    assert_eq!(
-        created[0].json()["purchase_units"][0]["amount"],
-        json!({"currency_code": "USD", "value": "19.99"})
-    );
+    assert_eq!(created[0].header("authorization"), Some(format!("Bearer {token}").as_str()));
+    assert_eq!(created[0].json()["purchase_units"][0]["amount"], json!({"currency_code": "USD", "value": "19.99"}));
     assert_eq!(s.host.transaction(id).await["state"], "Pending");
 
     // The payer approves at PayPal and comes back; we capture.
@@ -242,10 +198,7 @@ async fn redirect_payment_is_created_approved_and_captured_on_return() {
     let captures = s.fake.requests_to(Route::Capture);
     assert_eq!(captures.len(), 1);
     assert_eq!(captures[0].path, format!("/v2/checkout/orders/{order_id}/capture"));
-    assert_eq!(
-        captures[0].header("paypal-request-id"),
-        Some(format!("capture-{order_id}").as_str())
-    );
+    assert_eq!(captures[0].header("paypal-request-id"), Some(format!("capture-{order_id}").as_str()));
     let transaction = s.host.transaction(id).await;
     assert_eq!(
         (transaction["state"].as_str(), transaction["gateway_status"].as_str()),
@@ -272,27 +225,15 @@ async fn a_return_before_approval_stays_pending_and_the_query_never_picks_the_or
     s.fake.approve(&order_id);
     s.payer_returns(&reference, &other).await;
     assert_eq!(s.host.transaction(id).await["state"], "Captured");
-    assert!(
-        s.fake.order(&other).capture.is_none(),
-        "the foreign order was not touched"
-    );
+    assert!(s.fake.order(&other).capture.is_none(), "the foreign order was not touched");
     let captures = s.fake.requests_to(Route::Capture);
-    assert!(captures
-        .iter()
-        .all(|r| r.path == format!("/v2/checkout/orders/{order_id}/capture")));
+    assert!(captures.iter().all(|r| r.path == format!("/v2/checkout/orders/{order_id}/capture")));
     // The refusal from before the approval is what PayPal answers to its request id again;
     // the capture after approval goes through under a request id of its own.
-    let ids: Vec<_> = captures
-        .iter()
-        .map(|r| r.header("paypal-request-id").unwrap())
-        .collect();
+    let ids: Vec<_> = captures.iter().map(|r| r.header("paypal-request-id").unwrap()).collect();
     assert_eq!(
         ids,
-        vec![
-            format!("capture-{order_id}"),
-            format!("capture-{order_id}"),
-            format!("capture-{order_id}-approved")
-        ]
+        vec![format!("capture-{order_id}"), format!("capture-{order_id}"), format!("capture-{order_id}-approved")]
     );
     assert_eq!(s.host.payments("Invoice", 1).await.len(), 1);
 }
@@ -310,11 +251,7 @@ async fn pending_and_declined_captures_map_to_pending_and_failed() {
     // PayPal clears it later: a sync reads the order and its capture.
     s.fake.set_capture_status(&order_id, "COMPLETED");
     let (status, body) = s.sync(pending).await;
-    assert_eq!(
-        (status, body["state"].as_str()),
-        (StatusCode::OK, Some("Captured")),
-        "{body}"
-    );
+    assert_eq!((status, body["state"].as_str()), (StatusCode::OK, Some("Captured")), "{body}");
 
     let (declined, reference, order_id) = s.pending("13.00", 3).await;
     s.fake.approve(&order_id);
@@ -359,16 +296,9 @@ async fn an_order_already_captured_is_read_back_instead() {
     assert_eq!(reads[0].path, format!("/v2/checkout/orders/{order_id}"));
     // The capture id read back is the one refunds go to.
     let (status, body) = s.refund(id, json!({})).await;
-    assert_eq!(
-        (status, body["success"].as_bool()),
-        (StatusCode::OK, Some(true)),
-        "{body}"
-    );
+    assert_eq!((status, body["success"].as_bool()), (StatusCode::OK, Some(true)), "{body}");
     let capture_id = s.fake.order(&order_id).capture.unwrap().id;
-    assert_eq!(
-        s.fake.requests_to(Route::Refund)[0].path,
-        format!("/v2/payments/captures/{capture_id}/refund")
-    );
+    assert_eq!(s.fake.requests_to(Route::Refund)[0].path, format!("/v2/payments/captures/{capture_id}/refund"));
 }
 
 #[tokio::test]
@@ -388,13 +318,8 @@ async fn enabling_checks_the_credentials_with_paypal() {
     assert_eq!(status, StatusCode::CREATED, "{body}");
     let other = body["id"].as_i64().unwrap();
     let enable = || send(s.host.admin(Method::POST, &format!("/api/integrations/{other}/enable")));
-    let credentials = |value: Value| {
-        send(
-            s.host
-                .admin(Method::PUT, &format!("/api/integrations/{other}/credentials"))
-                .json(&value),
-        )
-    };
+    let credentials =
+        |value: Value| send(s.host.admin(Method::PUT, &format!("/api/integrations/{other}/credentials")).json(&value));
 
     credentials(json!({"paypal_client_secret": CLIENT_SECRET})).await;
     let (status, body) = enable().await;
@@ -405,21 +330,14 @@ async fn enabling_checks_the_credentials_with_paypal() {
     let before = s.fake.token_requests();
     let (status, body) = enable().await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
-    assert_eq!(
-        body["error"]["message"],
-        "PayPal refused the Client ID and Secret: Client Authentication failed"
-    );
+    assert_eq!(body["error"]["message"], "PayPal refused the Client ID and Secret: Client Authentication failed");
     assert_eq!(s.fake.token_requests(), before + 1);
     let (_, shown) = send(s.host.admin(Method::GET, &format!("/api/integrations/{other}"))).await;
     assert_ne!(shown["state"], "Enabled");
 
     credentials(json!({"paypal_client_secret": CLIENT_SECRET})).await;
     let (status, body) = enable().await;
-    assert_eq!(
-        (status, body["state"].as_str()),
-        (StatusCode::OK, Some("Enabled")),
-        "{body}"
-    );
+    assert_eq!((status, body["state"].as_str()), (StatusCode::OK, Some("Enabled")), "{body}");
 }
 
 #[tokio::test]
@@ -452,10 +370,7 @@ async fn one_token_serves_many_calls_and_is_renewed_when_it_expires() {
     assert_eq!(refused.header("paypal-request-id"), answer["reference"].as_str());
     assert_eq!(retried.header("paypal-request-id"), answer["reference"].as_str());
     let second = s.fake.issued_tokens()[1].clone();
-    assert_eq!(
-        retried.header("authorization"),
-        Some(format!("Bearer {second}").as_str())
-    );
+    assert_eq!(retried.header("authorization"), Some(format!("Bearer {second}").as_str()));
     assert_eq!(s.fake.orders().len(), 3);
     s.pending("4.00", 9).await;
     assert_eq!(s.fake.token_requests(), 2, "the renewed token is cached again");
@@ -475,11 +390,7 @@ async fn refunds_full_and_partial_reach_paypal_as_it_expects() {
     let (status, body) = s.refund(full, json!({})).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(
-        (
-            body["success"].as_bool(),
-            body["state"].as_str(),
-            body["refunded_amount"].as_str()
-        ),
+        (body["success"].as_bool(), body["state"].as_str(), body["refunded_amount"].as_str()),
         (Some(true), Some("Refunded"), Some("20.00"))
     );
     let capture = s.fake.order(&order_id).capture.unwrap();
@@ -488,38 +399,23 @@ async fn refunds_full_and_partial_reach_paypal_as_it_expects() {
     let sent = &s.fake.requests_to(Route::Refund)[0];
     assert_eq!(sent.path, format!("/v2/payments/captures/{}/refund", capture.id));
     assert_eq!(sent.json(), json!({}), "a full refund names no amount");
-    let full_reference = s.host.transaction(full).await["reference"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let full_reference = s.host.transaction(full).await["reference"].as_str().unwrap().to_string();
 
     let (partial, order_id) = s.captured("30.00", "USD", 11).await;
     let (status, body) = s.refund(partial, json!({"amount": "10.5"})).await;
     assert_eq!(status, StatusCode::OK, "{body}");
-    assert_eq!(
-        (body["state"].as_str(), body["refunded_amount"].as_str()),
-        (Some("Captured"), Some("10.50"))
-    );
+    assert_eq!((body["state"].as_str(), body["refunded_amount"].as_str()), (Some("Captured"), Some("10.50")));
     let (status, body) = s.refund(partial, json!({})).await;
     assert_eq!(status, StatusCode::OK, "{body}");
-    assert_eq!(
-        (body["state"].as_str(), body["refunded_amount"].as_str()),
-        (Some("Refunded"), Some("30.00"))
-    );
+    assert_eq!((body["state"].as_str(), body["refunded_amount"].as_str()), (Some("Refunded"), Some("30.00")));
     let sent = s.fake.requests_to(Route::Refund);
-    assert_eq!(
-        sent[1].json(),
-        json!({"amount": {"currency_code": "USD", "value": "10.50"}})
-    );
+    assert_eq!(sent[1].json(), json!({"amount": {"currency_code": "USD", "value": "10.50"}}));
     assert_eq!(
         sent[2].json(),
         json!({"amount": {"currency_code": "USD", "value": "19.50"}}),
         "the rest of a partly refunded capture is named"
     );
-    let ids: Vec<_> = sent
-        .iter()
-        .map(|r| r.header("paypal-request-id").unwrap().to_string())
-        .collect();
+    let ids: Vec<_> = sent.iter().map(|r| r.header("paypal-request-id").unwrap().to_string()).collect();
     assert!(ids[0].starts_with(&full_reference), "{ids:?}");
     assert_ne!(ids[1], ids[2], "each refund has its own request id");
     let capture = s.fake.order(&order_id).capture.unwrap();
@@ -541,11 +437,7 @@ async fn refunds_full_and_partial_reach_paypal_as_it_expects() {
         1,
     );
     let (status, body) = s.refund(refused, json!({"amount": "2.00"})).await;
-    assert_eq!(
-        (status, body["success"].as_bool()),
-        (StatusCode::OK, Some(false)),
-        "{body}"
-    );
+    assert_eq!((status, body["success"].as_bool()), (StatusCode::OK, Some(false)), "{body}");
     let message = body["error_message"].as_str().unwrap();
     assert!(
         message.contains("Refunds not allowed on this capture due to a chargeback")
@@ -561,20 +453,19 @@ async fn a_refund_retried_after_lost_answers_is_made_once() {
     let (id, order_id) = s.captured("40.00", "USD", 13).await;
     // PayPal refunds but both answers (the provider's own retry included) are lost.
     s.fake.fault(Route::Refund, Fault::LoseAnswer, 2);
-    let (status, body) = s.refund(id, json!({"amount": "15.00"})).await;
-    assert_eq!(
-        (status, body["error"]["code"].as_str()),
-        (StatusCode::BAD_GATEWAY, Some("gateway_error")),
-        "{body}"
-    );
+    let retried = || {
+        s.host
+            .admin(Method::POST, &format!("/api/online_payment/transaction/{id}/refund"))
+            .header("Idempotency-Key", "erp-refund-13")
+            .json(&json!({"amount": "15.00"}))
+    };
+    let (status, body) = send(retried()).await;
+    assert_eq!((status, body["error"]["code"].as_str()), (StatusCode::BAD_GATEWAY, Some("gateway_error")), "{body}");
     assert_eq!(s.host.transaction(id).await["refunded_minor"], 0);
-    // The ERP retries: PayPal recognises the request id and answers with the same refund.
-    let (status, body) = s.refund(id, json!({"amount": "15.00"})).await;
-    assert_eq!(
-        (status, body["success"].as_bool()),
-        (StatusCode::OK, Some(true)),
-        "{body}"
-    );
+    // The ERP retries with the same Idempotency-Key: PayPal recognises the request id and
+    // answers with the same refund.
+    let (status, body) = send(retried()).await;
+    assert_eq!((status, body["success"].as_bool()), (StatusCode::OK, Some(true)), "{body}");
     let sent = s.fake.requests_to(Route::Refund);
     assert_eq!(sent.len(), 3);
     let first_id = sent[0].header("paypal-request-id").unwrap();
@@ -600,16 +491,10 @@ async fn a_capture_whose_answers_were_lost_is_completed_by_sync_without_a_second
     assert!(s.fake.order(&order_id).capture.is_some(), "PayPal did capture");
 
     let (status, body) = s.sync(id).await;
-    assert_eq!(
-        (status, body["state"].as_str()),
-        (StatusCode::OK, Some("Captured")),
-        "{body}"
-    );
+    assert_eq!((status, body["state"].as_str()), (StatusCode::OK, Some("Captured")), "{body}");
     let captures = s.fake.requests_to(Route::Capture);
     assert!(captures.len() >= 2);
-    assert!(captures
-        .iter()
-        .all(|r| r.header("paypal-request-id") == Some(format!("capture-{order_id}").as_str())));
+    assert!(captures.iter().all(|r| r.header("paypal-request-id") == Some(format!("capture-{order_id}").as_str())));
     assert_eq!(s.host.payments("Invoice", 14).await.len(), 1);
 }
 
@@ -620,7 +505,7 @@ async fn sync_reads_the_order_and_captures_an_approved_one() {
     let (status, body) = s.sync(id).await;
     assert_eq!(
         (status, body["state"].as_str(), body["gateway_status"].as_str()),
-        (StatusCode::OK, Some("Pending"), None),
+        (StatusCode::OK, Some("Pending"), Some("PAYER_ACTION_REQUIRED")),
         "{body}"
     );
     assert_eq!(s.fake.requests_to(Route::GetOrder).len(), 1);
@@ -655,15 +540,8 @@ async fn sync_reads_the_order_and_captures_an_approved_one() {
         2,
     );
     let (status, body) = s.sync(id).await;
-    assert_eq!(
-        (status, body["error"]["code"].as_str()),
-        (StatusCode::BAD_GATEWAY, Some("gateway_error")),
-        "{body}"
-    );
-    assert!(body["error"]["message"]
-        .as_str()
-        .unwrap()
-        .contains("Service Unavailable."));
+    assert_eq!((status, body["error"]["code"].as_str()), (StatusCode::BAD_GATEWAY, Some("gateway_error")), "{body}");
+    assert!(body["error"]["message"].as_str().unwrap().contains("Service Unavailable."));
 }
 
 #[tokio::test]
@@ -673,11 +551,7 @@ async fn webhooks_verified_by_paypal_drive_the_payment() {
     // CHECKOUT.ORDER.APPROVED: the payer approved but never came back; we capture.
     let (approved, _, order_id) = s.pending("19.99", 40).await;
     s.fake.approve(&order_id);
-    let event = s.fake.event(
-        "CHECKOUT.ORDER.APPROVED",
-        "checkout-order",
-        s.fake.order_resource(&order_id),
-    );
+    let event = s.fake.event("CHECKOUT.ORDER.APPROVED", "checkout-order", s.fake.order_resource(&order_id));
     let (status, body) = s.deliver(&event).await;
     assert_eq!((status, body["matched"].as_i64()), (StatusCode::OK, Some(1)), "{body}");
     let transaction = s.host.transaction(approved).await;
@@ -694,26 +568,15 @@ async fn webhooks_verified_by_paypal_drive_the_payment() {
     // PayPal delivers it again: the capture is not repeated, nothing changes.
     let (status, _) = s.deliver(&event).await;
     assert_eq!(status, StatusCode::OK);
-    assert_eq!(
-        outcomes(&s.host.transaction(approved).await)[1],
-        "duplicate: already Captured"
-    );
+    assert_eq!(outcomes(&s.host.transaction(approved).await)[1], "duplicate: already Captured");
     let captures = s.fake.requests_to(Route::Capture);
-    assert!(captures
-        .iter()
-        .all(|r| r.header("paypal-request-id") == Some(format!("capture-{order_id}").as_str())));
-    assert_eq!(
-        s.fake.order(&order_id).capture.unwrap().id,
-        capture_id,
-        "PayPal captured once"
-    );
+    assert!(captures.iter().all(|r| r.header("paypal-request-id") == Some(format!("capture-{order_id}").as_str())));
+    assert_eq!(s.fake.order(&order_id).capture.unwrap().id, capture_id, "PayPal captured once");
     assert_eq!(s.host.payments("Invoice", 40).await.len(), 1);
 
     // PAYMENT.CAPTURE.REFUNDED from refunds made in PayPal's dashboard.
     s.fake.refund_in_dashboard(&order_id, 500);
-    let event = s
-        .fake
-        .event("PAYMENT.CAPTURE.REFUNDED", "refund", s.fake.refund_resource(&order_id));
+    let event = s.fake.event("PAYMENT.CAPTURE.REFUNDED", "refund", s.fake.refund_resource(&order_id));
     let (status, _) = s.deliver(&event).await;
     assert_eq!(status, StatusCode::OK);
     let transaction = s.host.transaction(approved).await;
@@ -722,9 +585,7 @@ async fn webhooks_verified_by_paypal_drive_the_payment() {
         (Some("Captured"), Some("5.00"))
     );
     s.fake.refund_in_dashboard(&order_id, 1499);
-    let event = s
-        .fake
-        .event("PAYMENT.CAPTURE.REFUNDED", "refund", s.fake.refund_resource(&order_id));
+    let event = s.fake.event("PAYMENT.CAPTURE.REFUNDED", "refund", s.fake.refund_resource(&order_id));
     s.deliver(&event).await;
     let transaction = s.host.transaction(approved).await;
     assert_eq!(
@@ -737,17 +598,11 @@ async fn webhooks_verified_by_paypal_drive_the_payment() {
     s.fake.approve(&order_id);
     s.fake.set_capture_outcome(&order_id, "PENDING");
     s.payer_returns(&reference, &order_id).await;
-    let event = s
-        .fake
-        .event("PAYMENT.CAPTURE.PENDING", "capture", s.fake.capture_resource(&order_id));
+    let event = s.fake.event("PAYMENT.CAPTURE.PENDING", "capture", s.fake.capture_resource(&order_id));
     assert_eq!(s.deliver(&event).await.0, StatusCode::OK);
     assert_eq!(s.host.transaction(later).await["state"], "Pending");
     s.fake.set_capture_status(&order_id, "COMPLETED");
-    let event = s.fake.event(
-        "PAYMENT.CAPTURE.COMPLETED",
-        "capture",
-        s.fake.capture_resource(&order_id),
-    );
+    let event = s.fake.event("PAYMENT.CAPTURE.COMPLETED", "capture", s.fake.capture_resource(&order_id));
     assert_eq!(s.deliver(&event).await.1["matched"], 1);
     let transaction = s.host.transaction(later).await;
     assert_eq!(
@@ -757,11 +612,7 @@ async fn webhooks_verified_by_paypal_drive_the_payment() {
     // The capture id came with the event: the refund goes straight to it.
     let reads = s.fake.requests_to(Route::GetOrder).len();
     let (status, body) = s.refund(later, json!({"amount": "1.00"})).await;
-    assert_eq!(
-        (status, body["success"].as_bool()),
-        (StatusCode::OK, Some(true)),
-        "{body}"
-    );
+    assert_eq!((status, body["success"].as_bool()), (StatusCode::OK, Some(true)), "{body}");
     assert_eq!(s.fake.requests_to(Route::GetOrder).len(), reads);
     let capture_id = s.fake.order(&order_id).capture.unwrap().id;
     assert_eq!(
@@ -775,9 +626,7 @@ async fn webhooks_verified_by_paypal_drive_the_payment() {
     s.fake.set_capture_outcome(&order_id, "PENDING");
     s.payer_returns(&reference, &order_id).await;
     s.fake.set_capture_status(&order_id, "DECLINED");
-    let event = s
-        .fake
-        .event("PAYMENT.CAPTURE.DENIED", "capture", s.fake.capture_resource(&order_id));
+    let event = s.fake.event("PAYMENT.CAPTURE.DENIED", "capture", s.fake.capture_resource(&order_id));
     s.deliver(&event).await;
     let transaction = s.host.transaction(denied).await;
     assert_eq!(
@@ -803,11 +652,7 @@ async fn webhooks_paypal_does_not_vouch_for_are_refused() {
     let s = PayPal::start().await;
     let (id, _, order_id) = s.pending("12.34", 50).await;
     s.fake.approve(&order_id);
-    let event = s.fake.event(
-        "CHECKOUT.ORDER.APPROVED",
-        "checkout-order",
-        s.fake.order_resource(&order_id),
-    );
+    let event = s.fake.event("CHECKOUT.ORDER.APPROVED", "checkout-order", s.fake.order_resource(&order_id));
     let signed = s.fake.sign(&event, WEBHOOK_ID);
 
     // A missing PAYPAL-* header: refused without asking PayPal.
@@ -815,41 +660,26 @@ async fn webhooks_paypal_does_not_vouch_for_are_refused() {
         let mut headers = signed.clone();
         headers.remove(missing);
         let (status, body) = s.deliver_with(event.to_string(), headers).await;
-        assert_eq!(
-            (status, body["error"]["code"].as_str()),
-            (StatusCode::UNAUTHORIZED, Some("invalid_signature"))
-        );
+        assert_eq!((status, body["error"]["code"].as_str()), (StatusCode::UNAUTHORIZED, Some("invalid_signature")));
     }
     assert!(s.fake.requests_to(Route::Verify).is_empty());
 
     // A signature PayPal never issued, and a signed transmission with another body.
     let mut forged = signed.clone();
     forged[3].1 = "bm90IGEgcmVhbCBzaWduYXR1cmU=".into();
-    assert_eq!(
-        s.deliver_with(event.to_string(), forged).await.0,
-        StatusCode::UNAUTHORIZED
-    );
+    assert_eq!(s.deliver_with(event.to_string(), forged).await.0, StatusCode::UNAUTHORIZED);
     let mut tampered = event.clone();
     tampered["resource"]["purchase_units"][0]["amount"]["value"] = json!("0.01");
-    assert_eq!(
-        s.deliver_with(tampered.to_string(), signed.clone()).await.0,
-        StatusCode::UNAUTHORIZED
-    );
+    assert_eq!(s.deliver_with(tampered.to_string(), signed.clone()).await.0, StatusCode::UNAUTHORIZED);
     assert_eq!(s.fake.requests_to(Route::Verify).len(), 2);
     // Signed for another webhook (another merchant's listener).
     let elsewhere = s.fake.sign(&event, "5GP028458E2496506");
-    assert_eq!(
-        s.deliver_with(event.to_string(), elsewhere).await.0,
-        StatusCode::UNAUTHORIZED
-    );
+    assert_eq!(s.deliver_with(event.to_string(), elsewhere).await.0, StatusCode::UNAUTHORIZED);
 
     // PayPal's verify API is down: 502, so PayPal delivers again later.
     s.fake.fault(
         Route::Verify,
-        Fault::Answer(
-            503,
-            json!({"name": "SERVICE_UNAVAILABLE", "message": "Service Unavailable."}),
-        ),
+        Fault::Answer(503, json!({"name": "SERVICE_UNAVAILABLE", "message": "Service Unavailable."})),
         2,
     );
     let (status, _) = s.deliver_with(event.to_string(), signed.clone()).await;
@@ -858,10 +688,7 @@ async fn webhooks_paypal_does_not_vouch_for_are_refused() {
     // No webhook id configured: refused without asking PayPal.
     let before = s.fake.requests_to(Route::Verify).len();
     s.set_credentials(json!({"paypal_webhook_id": null})).await;
-    assert_eq!(
-        s.deliver_with(event.to_string(), signed.clone()).await.0,
-        StatusCode::UNAUTHORIZED
-    );
+    assert_eq!(s.deliver_with(event.to_string(), signed.clone()).await.0, StatusCode::UNAUTHORIZED);
     assert_eq!(s.fake.requests_to(Route::Verify).len(), before);
 
     let transaction = s.host.transaction(id).await;
@@ -880,21 +707,14 @@ async fn urls_named_in_a_webhook_are_never_fetched() {
     let (trap_url, hits) = trap().await;
     let (id, _, order_id) = s.pending("15.00", 60).await;
     s.fake.approve(&order_id);
-    let mut event = s.fake.event(
-        "CHECKOUT.ORDER.APPROVED",
-        "checkout-order",
-        s.fake.order_resource(&order_id),
-    );
+    let mut event = s.fake.event("CHECKOUT.ORDER.APPROVED", "checkout-order", s.fake.order_resource(&order_id));
 
     // A certificate URL elsewhere is handed to PayPal's verify API, which refuses it.
     let mut headers = s.fake.sign(&event, WEBHOOK_ID);
     headers[1].1 = format!("{trap_url}/certs/CERT-360caa42.pem");
     let (status, _) = s.deliver_with(event.to_string(), headers).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
-    assert_eq!(
-        s.fake.requests_to(Route::Verify)[0].json()["cert_url"],
-        format!("{trap_url}/certs/CERT-360caa42.pem")
-    );
+    assert_eq!(s.fake.requests_to(Route::Verify)[0].json()["cert_url"], format!("{trap_url}/certs/CERT-360caa42.pem"));
 
     // A genuine event whose links all point elsewhere: the capture still goes to PayPal's API.
     point_links_at(&mut event, &trap_url);
@@ -909,11 +729,7 @@ async fn urls_named_in_a_webhook_are_never_fetched() {
 async fn an_approval_of_an_order_we_did_not_create_is_not_captured() {
     let s = PayPal::start().await;
     let foreign = s.fake.foreign_approved_order("50.00");
-    let event = s.fake.event(
-        "CHECKOUT.ORDER.APPROVED",
-        "checkout-order",
-        s.fake.order_resource(&foreign),
-    );
+    let event = s.fake.event("CHECKOUT.ORDER.APPROVED", "checkout-order", s.fake.order_resource(&foreign));
     let (status, body) = s.deliver(&event).await;
     assert_eq!((status, body["matched"].as_i64()), (StatusCode::OK, Some(0)), "{body}");
     assert!(s.fake.requests_to(Route::Capture).is_empty());
@@ -983,18 +799,11 @@ async fn gateway_refusals_and_outages_at_initiate_leave_a_failed_transaction() {
         s.fake.fault(Route::CreateOrder, fault, times);
         let (answer_status, body) = s.try_initiate(json!("1.00"), "USD", 70 + document_id as i64).await;
         assert_eq!(
-            (
-                answer_status,
-                body["error"]["code"].as_str(),
-                body["error"]["message"].as_str()
-            ),
+            (answer_status, body["error"]["code"].as_str(), body["error"]["message"].as_str()),
             (status, Some(code), Some(message)),
             "{body}"
         );
-        let transaction = s
-            .host
-            .transaction(body["error"]["transaction_id"].as_i64().unwrap())
-            .await;
+        let transaction = s.host.transaction(body["error"]["transaction_id"].as_i64().unwrap()).await;
         assert_eq!(
             (transaction["state"].as_str(), transaction["error_message"].as_str()),
             (Some("Failed"), Some(message))
@@ -1004,18 +813,13 @@ async fn gateway_refusals_and_outages_at_initiate_leave_a_failed_transaction() {
     // One 5xx is retried with the same request id and the payment goes through.
     s.fake.fault(
         Route::CreateOrder,
-        Fault::Answer(
-            503,
-            json!({"name": "SERVICE_UNAVAILABLE", "message": "Service Unavailable."}),
-        ),
+        Fault::Answer(503, json!({"name": "SERVICE_UNAVAILABLE", "message": "Service Unavailable."})),
         1,
     );
     let answer = s.initiate(json!("1.00"), "USD", 79).await;
     let creates = s.fake.requests_to(Route::CreateOrder);
     let last_two = &creates[creates.len() - 2..];
-    assert!(last_two
-        .iter()
-        .all(|r| r.header("paypal-request-id") == answer["reference"].as_str()));
+    assert!(last_two.iter().all(|r| r.header("paypal-request-id") == answer["reference"].as_str()));
 }
 
 #[tokio::test]
@@ -1024,22 +828,11 @@ async fn a_gateway_that_never_answers_fails_the_payment_clearly() {
     s.fake.fault(Route::CreateOrder, Fault::Hang, 1);
     let (status, body) = s.try_initiate(json!("9.99"), "USD", 80).await;
     assert_eq!(
-        (
-            status,
-            body["error"]["code"].as_str(),
-            body["error"]["message"].as_str()
-        ),
-        (
-            StatusCode::BAD_GATEWAY,
-            Some("gateway_error"),
-            Some("PayPal did not answer in time.")
-        ),
+        (status, body["error"]["code"].as_str(), body["error"]["message"].as_str()),
+        (StatusCode::BAD_GATEWAY, Some("gateway_error"), Some("PayPal did not answer in time.")),
         "{body}"
     );
-    let transaction = s
-        .host
-        .transaction(body["error"]["transaction_id"].as_i64().unwrap())
-        .await;
+    let transaction = s.host.transaction(body["error"]["transaction_id"].as_i64().unwrap()).await;
     assert_eq!(
         (transaction["state"].as_str(), transaction["error_message"].as_str()),
         (Some("Failed"), Some("PayPal did not answer in time."))
@@ -1060,38 +853,23 @@ async fn amounts_reach_paypal_as_decimal_strings_in_its_precision() {
         let answer = s.initiate(amount.clone(), currency, 90).await;
         let order_id = s.order_id(answer["transaction_id"].as_i64().unwrap()).await;
         let order = s.fake.order(&order_id);
-        assert_eq!(
-            (order.currency.as_str(), order.value.as_str()),
-            (currency, value),
-            "{amount} {currency}"
-        );
+        assert_eq!((order.currency.as_str(), order.value.as_str()), (currency, value), "{amount} {currency}");
     }
     let orders = s.fake.orders().len();
 
     // PayPal cannot take these: refused clearly, nothing sent.
     for (amount, currency, message) in [
-        (
-            "1000.50",
-            "HUF",
-            "PayPal accepts only whole HUF amounts; 1000.50 HUF has a fraction.",
-        ),
+        ("1000.50", "HUF", "PayPal accepts only whole HUF amounts; 1000.50 HUF has a fraction."),
         ("1.234", "KWD", "PayPal does not accept payments in KWD."),
         ("10.00", "BHD", "PayPal does not accept payments in BHD."),
     ] {
         let (status, body) = s.try_initiate(json!(amount), currency, 91).await;
         assert_eq!(
-            (
-                status,
-                body["error"]["code"].as_str(),
-                body["error"]["message"].as_str()
-            ),
+            (status, body["error"]["code"].as_str(), body["error"]["message"].as_str()),
             (StatusCode::UNPROCESSABLE_ENTITY, Some("gateway_refused"), Some(message)),
             "{body}"
         );
-        let transaction = s
-            .host
-            .transaction(body["error"]["transaction_id"].as_i64().unwrap())
-            .await;
+        let transaction = s.host.transaction(body["error"]["transaction_id"].as_i64().unwrap()).await;
         assert_eq!(transaction["state"], "Failed");
     }
     assert_eq!(s.fake.orders().len(), orders);
@@ -1099,37 +877,20 @@ async fn amounts_reach_paypal_as_decimal_strings_in_its_precision() {
     // Refunds follow the same rules.
     let (yen, _) = s.captured("1500", "JPY", 92).await;
     let (status, body) = s.refund(yen, json!({"amount": 500})).await;
-    assert_eq!(
-        (status, body["refunded_amount"].as_str()),
-        (StatusCode::OK, Some("500")),
-        "{body}"
-    );
+    assert_eq!((status, body["refunded_amount"].as_str()), (StatusCode::OK, Some("500")), "{body}");
     let sent = s.fake.requests_to(Route::Refund);
-    assert_eq!(
-        sent[0].json()["amount"],
-        json!({"currency_code": "JPY", "value": "500"})
-    );
+    assert_eq!(sent[0].json()["amount"], json!({"currency_code": "JPY", "value": "500"}));
     let (forint, _) = s.captured("1000", "HUF", 93).await;
     let (status, body) = s.refund(forint, json!({"amount": "0.50"})).await;
-    assert_eq!(
-        (status, body["success"].as_bool()),
-        (StatusCode::OK, Some(false)),
-        "{body}"
-    );
-    assert_eq!(
-        body["error_message"],
-        "PayPal accepts only whole HUF amounts; 0.50 HUF has a fraction."
-    );
+    assert_eq!((status, body["success"].as_bool()), (StatusCode::OK, Some(false)), "{body}");
+    assert_eq!(body["error_message"], "PayPal accepts only whole HUF amounts; 0.50 HUF has a fraction.");
     assert_eq!(s.fake.requests_to(Route::Refund).len(), 1);
 }
 
 #[tokio::test]
 async fn a_retried_initiate_creates_one_order() {
     let s = PayPal::start().await;
-    let request = || {
-        s.initiate_request(json!("30.00"), "USD", 100)
-            .header("Idempotency-Key", "invoice-100-attempt-1")
-    };
+    let request = || s.initiate_request(json!("30.00"), "USD", 100).header("Idempotency-Key", "invoice-100-attempt-1");
     let first = request().send().await.unwrap();
     assert_eq!(first.status(), StatusCode::CREATED);
     let first: Value = first.json().await.unwrap();
@@ -1162,53 +923,23 @@ async fn secrets_and_access_tokens_stay_out_of_logs_and_answers() {
     let (id, order_id) = s.captured("7.00", "USD", 110).await;
     answers.push(s.host.transaction(id).await);
     answers.push(s.refund(id, json!({"amount": "1.00"})).await.1);
-    let event = s.fake.event(
-        "PAYMENT.CAPTURE.COMPLETED",
-        "capture",
-        s.fake.capture_resource(&order_id),
-    );
+    let event = s.fake.event("PAYMENT.CAPTURE.COMPLETED", "capture", s.fake.capture_resource(&order_id));
     answers.push(s.deliver(&event).await.1);
-    answers.push(
-        s.deliver_with(event.to_string(), vec![("PAYPAL-TRANSMISSION-ID", "x".into())])
-            .await
-            .1,
-    );
+    answers.push(s.deliver_with(event.to_string(), vec![("PAYPAL-TRANSMISSION-ID", "x".into())]).await.1);
     s.fake.advance_clock(40_000);
     answers.push(s.sync(id).await.1);
-    s.set_credentials(json!({"paypal_client_secret": "wrong-secret-value-1"}))
-        .await;
-    answers.push(
-        send(
-            s.host
-                .admin(Method::POST, &format!("/api/integrations/{}/enable", s.integration_id)),
-        )
-        .await
-        .1,
-    );
-    answers.push(
-        send(
-            s.host
-                .admin(Method::GET, &format!("/api/integrations/{}", s.integration_id)),
-        )
-        .await
-        .1,
-    );
+    s.set_credentials(json!({"paypal_client_secret": "wrong-secret-value-1"})).await;
+    answers.push(send(s.host.admin(Method::POST, &format!("/api/integrations/{}/enable", s.integration_id))).await.1);
+    answers.push(send(s.host.admin(Method::GET, &format!("/api/integrations/{}", s.integration_id))).await.1);
 
     let logged = logs::text();
     assert!(logged.contains("outbound request"), "the capture sees the host's logs");
     let tokens = s.fake.issued_tokens();
     assert_eq!(tokens.len(), 2);
-    for secret in tokens
-        .iter()
-        .map(String::as_str)
-        .chain([CLIENT_SECRET, "wrong-secret-value-1"])
-    {
+    for secret in tokens.iter().map(String::as_str).chain([CLIENT_SECRET, "wrong-secret-value-1"]) {
         assert!(!logged.contains(secret), "a secret reached the log");
         for answer in &answers {
-            assert!(
-                !answer.to_string().contains(secret),
-                "a secret reached an answer: {answer}"
-            );
+            assert!(!answer.to_string().contains(secret), "a secret reached an answer: {answer}");
         }
     }
 }
@@ -1221,22 +952,12 @@ fn the_shipped_manifest_reaches_paypal_itself_and_nothing_else() {
     let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
     let manifest = std::fs::read_to_string(repo.join("manifests/payment_paypal.yaml")).unwrap();
     let component = std::fs::read(Path::new(WASM_DIR).join("payment_paypal.wasm")).unwrap();
-    let runtime = ProviderRuntime::new(HostLimits {
-        max_instances: 2,
-        ..HostLimits::default()
-    })
-    .unwrap();
+    let runtime = ProviderRuntime::new(HostLimits { max_instances: 2, ..HostLimits::default() }).unwrap();
     let module =
         load_module(&runtime, &manifest, &component, &EndpointOverrides::default()).unwrap_or_else(|e| panic!("{e}"));
     let endpoints = &module.grants.endpoints;
-    assert_eq!(
-        endpoints.base_url("api", true).as_deref(),
-        Some("https://api-m.sandbox.paypal.com")
-    );
-    assert_eq!(
-        endpoints.base_url("api", false).as_deref(),
-        Some("https://api-m.paypal.com")
-    );
+    assert_eq!(endpoints.base_url("api", true).as_deref(), Some("https://api-m.sandbox.paypal.com"));
+    assert_eq!(endpoints.base_url("api", false).as_deref(), Some("https://api-m.paypal.com"));
     let allowed = |url: &str| module.grants.allowed_hosts.allows(&url::Url::parse(url).unwrap());
     assert!(allowed("https://api-m.paypal.com/v2/checkout/orders"));
     assert!(allowed("https://api-m.sandbox.paypal.com/v1/oauth2/token"));
@@ -1247,11 +968,7 @@ fn the_shipped_manifest_reaches_paypal_itself_and_nothing_else() {
     assert_eq!(manifest.runtime.integration_types, vec!["Redirect"]);
     let secret = |name: &str| manifest.credential(name).map(|c| c.secret);
     assert_eq!(
-        (
-            secret("paypal_client_id"),
-            secret("paypal_client_secret"),
-            secret("paypal_webhook_id")
-        ),
+        (secret("paypal_client_id"), secret("paypal_client_secret"), secret("paypal_webhook_id")),
         (Some(false), Some(true), Some(false))
     );
     // A hung request (cut by the host after 15 s) leaves the call time to report it.

@@ -85,3 +85,12 @@ pub async fn mappings(State(app): State<Arc<App>>, caller: Caller, Id(id): Id) -
             .collect(),
     ))
 }
+
+/// Runs the scheduled sync of a payment integration now.
+pub async fn sync_now(State(app): State<Arc<App>>, caller: Caller, Id(id): Id) -> JsonResult {
+    super::auth::require_admin(caller)?;
+    let report = app.sync_integration(id).await?;
+    Ok(Json(
+        serde_json::json!({ "integration_id": id, "checked": report.checked, "changed": report.changed, "failed": report.failed }),
+    ))
+}

@@ -57,6 +57,7 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/api/integrations/{id}/credentials", put(integrations::set_credentials))
         .route("/api/integrations/{id}/enable", post(integrations::enable))
         .route("/api/integrations/{id}/mappings", get(integrations::mappings))
+        .route("/api/admin/integrations/{id}/sync", post(integrations::sync_now))
         .route("/api/integrations/{id}/disable", post(integrations::disable))
         .route("/api/online_payment/integrations", get(online_payment::integrations))
         .route("/api/online_payment/initiate", post(online_payment::initiate))

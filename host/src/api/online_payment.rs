@@ -106,7 +106,8 @@ pub async fn refund(
     let route = format!("refund:{id}");
     idempotent(&app, caller, &headers, &route, &body, || async {
         let request = if body.iter().all(u8::is_ascii_whitespace) { parse_json(b"{}")? } else { parse_json(&body)? };
-        let outcome = app.refund(caller, id, request).await?;
+        let key = headers.get("idempotency-key").and_then(|v| v.to_str().ok());
+        let outcome = app.refund(caller, id, request, key).await?;
         Ok((StatusCode::OK, refund_answer(&outcome)))
     })
     .await

@@ -234,8 +234,9 @@ impl PaymentInstance {
         &mut self,
         transaction: &types::Transaction,
         amount: &types::Money,
+        refund_id: &str,
     ) -> Outcome<payment::RefundResult> {
-        guest_call!(self, integrations_provider_payment, call_refund(transaction, amount))
+        guest_call!(self, integrations_provider_payment, call_refund(transaction, amount, refund_id))
     }
 
     pub async fn sync(&mut self, transaction: &types::Transaction) -> Outcome<types::GatewayUpdate> {

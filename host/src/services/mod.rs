@@ -9,6 +9,7 @@ pub mod messaging;
 pub mod module_admin;
 pub mod online_payment;
 mod provider_calls;
+pub mod scheduled_sync;
 pub mod transaction_updates;
 pub mod webhooks;
 
@@ -40,6 +41,10 @@ pub struct App {
     pub events_ready: tokio::sync::Notify,
     /// How events are retried.
     pub delivery: event_delivery::DeliveryPolicy,
+    /// When transactions are synced with their gateway.
+    pub sync: scheduled_sync::SyncPolicy,
+    /// Integrations being synced right now.
+    pub syncs_running: scheduled_sync::SyncsRunning,
 }
 
 impl App {

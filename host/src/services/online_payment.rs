@@ -2,6 +2,7 @@
 
 use serde::Deserialize;
 use serde_json::value::RawValue;
+use sha2::{Digest, Sha256};
 use url::Url;
 
 use crate::domain::manifest::IntegrationCategory;
@@ -282,7 +283,18 @@ impl App {
 
     /// Refunds `amount` (or all that is left). The amount is reserved before the gateway is
     /// called, so concurrent refunds cannot exceed the payment; a failed refund releases it.
-    pub async fn refund(&self, caller: Caller, id: i64, request: RefundRequest) -> Result<RefundOutcome, ServiceError> {
+    /// Refunds `amount` (or all that is left). The amount is reserved before the gateway is
+    /// called, so concurrent refunds cannot exceed the payment; a failed refund releases it.
+    /// The gateway gets a refund id to deduplicate on: derived from the caller's
+    /// `Idempotency-Key` when there is one (so the ERP retrying an answer it never got cannot
+    /// refund twice), else unique to this request.
+    pub async fn refund(
+        &self,
+        caller: Caller,
+        id: i64,
+        request: RefundRequest,
+        idempotency_key: Option<&str>,
+    ) -> Result<RefundOutcome, ServiceError> {
         let row = self.visible_transaction(caller, id).await?;
         if row.state != TransactionState::Captured.as_str() {
             return Err(ServiceError::conflict(
@@ -321,7 +333,14 @@ impl App {
         let money = types::Money { amount_minor: amount, currency: row.currency.clone() };
         let result = async {
             let mut provider = self.payment_provider(&integration).await?;
-            Ok::<_, ServiceError>(provider.refund(&self.provider_view(&row), &money).await?)
+            let refund_id = match idempotency_key {
+                Some(key) => {
+                    let digest = Sha256::digest(format!("{}\n{key}", caller.scope()).as_bytes());
+                    format!("{}-R-{}", row.reference, &hex::encode(digest)[..24])
+                }
+                None => format!("{}-R{reservation}", row.reference),
+            };
+            Ok::<_, ServiceError>(provider.refund(&self.provider_view(&row), &money, &refund_id).await?)
         }
         .await;
         match result {

@@ -105,3 +105,8 @@ pub async fn delete<'e>(exec: impl Exec<'e>, id: i64) -> DbResult<()> {
 pub async fn transaction_count<'e>(exec: impl Exec<'e>, id: i64) -> DbResult<i64> {
     sqlx::query_scalar("SELECT COUNT(*) FROM transactions WHERE integration_id = $1").bind(id).fetch_one(exec).await
 }
+
+pub async fn set_last_synced<'e>(exec: impl Exec<'e>, id: i64, at: &str) -> DbResult<()> {
+    sqlx::query("UPDATE integrations SET last_synced_date = $2 WHERE id = $1").bind(id).bind(at).execute(exec).await?;
+    Ok(())
+}

@@ -118,3 +118,16 @@ pub async fn delete_draft<'e>(exec: impl Exec<'e>, id: i64) -> DbResult<()> {
     sqlx::query("DELETE FROM transactions WHERE id = $1 AND state = 'Draft'").bind(id).execute(exec).await?;
     Ok(())
 }
+
+/// An integration's transactions still Pending or Authorized and created before `before`:
+/// the ones a lost webhook may have left behind.
+pub async fn open_before<'e>(exec: impl Exec<'e>, integration_id: i64, before: &str) -> DbResult<Vec<TransactionRow>> {
+    sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM transactions WHERE integration_id = $1 AND state IN ('Pending', 'Authorized') AND created_at <= $2
+         ORDER BY id"
+    ))
+    .bind(integration_id)
+    .bind(before)
+    .fetch_all(exec)
+    .await
+}

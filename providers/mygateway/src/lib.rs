@@ -102,7 +102,7 @@ impl Guest for MyGateway {
         Self::sync(transaction)
     }
 
-    fn refund(transaction: Transaction, amount: Money) -> Result<RefundResult, ProviderError> {
+    fn refund(transaction: Transaction, amount: Money, _refund_id: String) -> Result<RefundResult, ProviderError> {
         let payment_id = transaction
             .gateway_reference
             .ok_or_else(|| error(ErrorKind::InvalidRequest, "This payment has no MyGateway session to refund."))?;

@@ -81,10 +81,7 @@ impl Guest for PayPal {
 
     fn create_session(transaction: Transaction, integration_type: IntegrationType) -> Result<Session, ProviderError> {
         if integration_type != IntegrationType::Redirect {
-            return Err(error(
-                ErrorKind::Unsupported,
-                "PayPal payments use the Redirect integration type.",
-            ));
+            return Err(error(ErrorKind::Unsupported, "PayPal payments use the Redirect integration type."));
         }
         let amount = &transaction.amount;
         let value = money::to_paypal(amount.amount_minor, &amount.currency).map_err(amount_error)?;
@@ -94,10 +91,7 @@ impl Guest for PayPal {
             purchase_units: [wire::NewPurchaseUnit {
                 custom_id: reference,
                 invoice_id: reference,
-                amount: wire::Amount {
-                    currency_code: &amount.currency,
-                    value,
-                },
+                amount: wire::Amount { currency_code: &amount.currency, value },
             }],
             payment_source: wire::PaymentSource {
                 paypal: wire::PayPalSource {
@@ -111,24 +105,13 @@ impl Guest for PayPal {
             },
         };
         let api = Api::open()?;
-        let response = api.send(
-            Method::Post,
-            "/v2/checkout/orders",
-            Some(json_body(&order)?),
-            Some(reference),
-        )?;
+        let response = api.send(Method::Post, "/v2/checkout/orders", Some(json_body(&order)?), Some(reference))?;
         let order: wire::Order = decode(&response)?;
         let link = wire::approval_link(&order).ok_or_else(|| {
-            error(
-                ErrorKind::GatewayError,
-                "PayPal created the order but sent no approval link for the payer.",
-            )
+            error(ErrorKind::GatewayError, "PayPal created the order but sent no approval link for the payer.")
         })?;
         mapper::put(ORDER_MODEL, reference, &order.id);
-        log::log(
-            Level::Info,
-            &format!("PayPal order {} created for {reference}", order.id),
-        );
+        log::log(Level::Info, &format!("PayPal order {} created for {reference}", order.id));
         Ok(Session {
             gateway_reference: Some(order.id.clone()),
             action: SessionAction::Redirect(link.to_string()),
@@ -162,22 +145,15 @@ impl Guest for PayPal {
             webhook_event: event,
         };
         let api = Api::open()?;
-        let response = api.send(
-            Method::Post,
-            "/v1/notifications/verify-webhook-signature",
-            Some(json_body(&body)?),
-            None,
-        )?;
+        let response =
+            api.send(Method::Post, "/v1/notifications/verify-webhook-signature", Some(json_body(&body)?), None)?;
         match response.status {
             200..=299 => {
                 let answer: wire::VerifyAnswer = decode(&response)?;
                 if answer.verification_status == "SUCCESS" {
                     Ok(Verification::Accepted)
                 } else {
-                    Ok(Verification::Rejected(format!(
-                        "PayPal's verification answered {}",
-                        answer.verification_status
-                    )))
+                    Ok(Verification::Rejected(format!("PayPal's verification answered {}", answer.verification_status)))
                 }
             }
             // PayPal refused to check this transmission (malformed fields, unknown webhook
@@ -234,10 +210,7 @@ impl Guest for PayPal {
             // Other events change no state.
             _ => Vec::new(),
         };
-        Ok(ParsedWebhook {
-            event_type: kind,
-            updates,
-        })
+        Ok(ParsedWebhook { event_type: kind, updates })
     }
 
     fn process_return(transaction: Transaction, params: Vec<(String, String)>) -> Result<GatewayUpdate, ProviderError> {
@@ -258,23 +231,19 @@ impl Guest for PayPal {
         api.capture(&order_id)
     }
 
-    fn refund(transaction: Transaction, amount: Money) -> Result<RefundResult, ProviderError> {
+    fn refund(transaction: Transaction, amount: Money, refund_id: String) -> Result<RefundResult, ProviderError> {
         if amount.currency != transaction.amount.currency {
-            return Err(error(
-                ErrorKind::InvalidRequest,
-                "A refund must be in the payment's currency.",
-            ));
+            return Err(error(ErrorKind::InvalidRequest, "A refund must be in the payment's currency."));
         }
         let api = Api::open()?;
         let capture_id = match wire::capture_id_of(transaction.provider_data.as_deref()) {
             Some(id) => id,
             None => {
                 let order = api.order(&order_of(&transaction)?)?;
-                let capture = order
-                    .purchase_units
-                    .first()
-                    .and_then(|u| u.payments.captures.first())
-                    .ok_or_else(|| error(ErrorKind::InvalidRequest, "This PayPal order has no capture to refund."))?;
+                let capture =
+                    order.purchase_units.first().and_then(|u| u.payments.captures.first()).ok_or_else(|| {
+                        error(ErrorKind::InvalidRequest, "This PayPal order has no capture to refund.")
+                    })?;
                 capture.id.clone()
             }
         };
@@ -283,30 +252,16 @@ impl Guest for PayPal {
             b"{}".to_vec()
         } else {
             let value = money::to_paypal(amount.amount_minor, &amount.currency).map_err(amount_error)?;
-            json_body(&wire::PartialRefund {
-                amount: wire::Amount {
-                    currency_code: &amount.currency,
-                    value,
-                },
-            })?
+            json_body(&wire::PartialRefund { amount: wire::Amount { currency_code: &amount.currency, value } })?
         };
-        // Stable for a retry of the same refund, different for the next partial refund.
-        let request_id = format!(
-            "{}-refund-{}-{}",
-            transaction.reference, transaction.refunded_minor, amount.amount_minor
-        );
+        // The host's refund id: the same for a retry of this refund, new for the next one.
+        let request_id = refund_id;
         let path = format!("/v2/payments/captures/{}/refund", wire::path_segment(&capture_id));
         let response = api.send(Method::Post, &path, Some(body), Some(&request_id))?;
         let refund: wire::Refund = decode(&response)?;
         match refund.status.as_str() {
-            "COMPLETED" => Ok(RefundResult {
-                refund_reference: refund.id,
-                pending: false,
-            }),
-            "PENDING" => Ok(RefundResult {
-                refund_reference: refund.id,
-                pending: true,
-            }),
+            "COMPLETED" => Ok(RefundResult { refund_reference: refund.id, pending: false }),
+            "PENDING" => Ok(RefundResult { refund_reference: refund.id, pending: true }),
             _ => Err(error(
                 ErrorKind::Declined,
                 &format!("PayPal did not refund: {}.", wire::refund_status_text(&refund)),
@@ -325,10 +280,7 @@ impl Guest for PayPal {
     }
 
     fn client_config() -> Result<String, ProviderError> {
-        Err(error(
-            ErrorKind::Unsupported,
-            "PayPal payments use the Redirect integration type.",
-        ))
+        Err(error(ErrorKind::Unsupported, "PayPal payments use the Redirect integration type."))
     }
 }
 
@@ -337,10 +289,7 @@ export!(PayPal);
 /// `CHECKOUT.ORDER.APPROVED`: capture an order we created (if it is not captured yet).
 fn approved_order(order: &wire::Order, kind: &str) -> Result<Option<GatewayUpdate>, ProviderError> {
     if mapper::get_local(ORDER_MODEL, &order.id).is_none() {
-        log::log(
-            Level::Info,
-            &format!("{kind} for order {} not created by this integration; ignored", order.id),
-        );
+        log::log(Level::Info, &format!("{kind} for order {} not created by this integration; ignored", order.id));
         return Ok(None);
     }
     let update = wire::order_update(order);
@@ -389,26 +338,15 @@ impl Api {
     fn open() -> Result<Self, ProviderError> {
         let client_id = match credentials::get(CLIENT_ID) {
             Ok(Some(id)) if !id.trim().is_empty() => id,
-            _ => {
-                return Err(error(
-                    ErrorKind::InvalidCredentials,
-                    "Please enter your PayPal Client ID.",
-                ))
-            }
+            _ => return Err(error(ErrorKind::InvalidCredentials, "Please enter your PayPal Client ID.")),
         };
         if !credentials::is_set(CLIENT_SECRET).unwrap_or(false) {
-            return Err(error(
-                ErrorKind::InvalidCredentials,
-                "Please enter your PayPal Client Secret.",
-            ));
+            return Err(error(ErrorKind::InvalidCredentials, "Please enter your PayPal Client Secret."));
         }
         let base = endpoints::base_url("api")
             .ok_or_else(|| error(ErrorKind::Internal, "The manifest names no `api` endpoint."))?;
         // A token belongs to one app on one PayPal environment.
-        let token_key = format!(
-            "paypal-access-token-{:016x}",
-            wire::fnv1a(&format!("{base}\n{client_id}"))
-        );
+        let token_key = format!("paypal-access-token-{:016x}", wire::fnv1a(&format!("{base}\n{client_id}")));
         Ok(Self { base, token_key })
     }
 
@@ -477,12 +415,7 @@ impl Api {
             if let Some(id) = request_id {
                 headers.push(text_header("paypal-request-id", id));
             }
-            let request = Request {
-                method,
-                url: format!("{}{path}", self.base),
-                headers,
-                body: body.clone(),
-            };
+            let request = Request { method, url: format!("{}{path}", self.base), headers, body: body.clone() };
             let response = send_retrying(&request)?;
             if response.status == 401 && cached {
                 log::log(Level::Info, "PayPal refused the cached access token; renewing it");
@@ -572,44 +505,25 @@ fn decode<T: serde::de::DeserializeOwned>(response: &Response) -> Result<T, ApiE
 
 fn api_error(status: u16, body: &[u8]) -> ApiError {
     let parsed = wire::ErrorBody::parse(body);
-    ApiError {
-        error: status_error(status, body),
-        issue: parsed.issue().map(str::to_string),
-    }
+    ApiError { error: status_error(status, body), issue: parsed.issue().map(str::to_string) }
 }
 
 fn status_error(status: u16, body: &[u8]) -> ProviderError {
     let parsed = wire::ErrorBody::parse(body);
     let declined = parsed.issue().is_some_and(|issue| DECLINE_ISSUES.contains(&issue));
     let (kind, retryable, fallback) = match status {
-        401 | 403 => (
-            ErrorKind::InvalidCredentials,
-            false,
-            "PayPal refused the integration's credentials.",
-        ),
+        401 | 403 => (ErrorKind::InvalidCredentials, false, "PayPal refused the integration's credentials."),
         404 => (ErrorKind::NotFound, false, "PayPal does not know this payment."),
         422 if declined => (ErrorKind::Declined, false, "PayPal declined the payment."),
-        429 => (
-            ErrorKind::GatewayUnavailable,
-            true,
-            "PayPal is rate limiting; try again later.",
-        ),
+        429 => (ErrorKind::GatewayUnavailable, true, "PayPal is rate limiting; try again later."),
         400..=499 => (ErrorKind::InvalidRequest, false, "PayPal refused the request."),
-        _ => (
-            ErrorKind::GatewayUnavailable,
-            true,
-            "PayPal is unavailable; try again later.",
-        ),
+        _ => (ErrorKind::GatewayUnavailable, true, "PayPal is unavailable; try again later."),
     };
     let message = match parsed.text() {
         Some(text) => format!("PayPal: {text}"),
         None => format!("{fallback} (HTTP {status})"),
     };
-    ProviderError {
-        kind,
-        message,
-        retryable,
-    }
+    ProviderError { kind, message, retryable }
 }
 
 fn transport_error(e: http::HttpError) -> ProviderError {
@@ -625,15 +539,11 @@ fn transport_error(e: http::HttpError) -> ProviderError {
             message: format!("Cannot reach PayPal: {why}"),
             retryable: true,
         },
-        UnknownCredential(_) => error(
-            ErrorKind::InvalidCredentials,
-            "Please enter your PayPal Client ID and Client Secret.",
-        ),
+        UnknownCredential(_) => {
+            error(ErrorKind::InvalidCredentials, "Please enter your PayPal Client ID and Client Secret.")
+        }
         ResponseTooLarge => error(ErrorKind::GatewayError, "PayPal's answer was too large."),
-        other => error(
-            ErrorKind::Internal,
-            &format!("The host refused the request to PayPal: {other:?}"),
-        ),
+        other => error(ErrorKind::Internal, &format!("The host refused the request to PayPal: {other:?}")),
     }
 }
 
@@ -650,24 +560,13 @@ fn json_body(value: &impl serde::Serialize) -> Result<Vec<u8>, ProviderError> {
 }
 
 fn text_header(name: &str, value: &str) -> Header {
-    Header {
-        name: name.into(),
-        value: HeaderValue::Text(value.into()),
-    }
+    Header { name: name.into(), value: HeaderValue::Text(value.into()) }
 }
 
 fn header<'a>(request: &'a WebhookRequest, name: &str) -> Option<&'a str> {
-    request
-        .headers
-        .iter()
-        .find(|(key, _)| key == name)
-        .map(|(_, value)| value.as_str())
+    request.headers.iter().find(|(key, _)| key == name).map(|(_, value)| value.as_str())
 }
 
 fn error(kind: ErrorKind, message: &str) -> ProviderError {
-    ProviderError {
-        kind,
-        message: message.to_string(),
-        retryable: false,
-    }
+    ProviderError { kind, message: message.to_string(), retryable: false }
 }

@@ -13,11 +13,7 @@ struct PayPalCurrency {
 }
 
 const fn c(code: &'static str, iso_exponent: u32, decimals: u32) -> PayPalCurrency {
-    PayPalCurrency {
-        code,
-        iso_exponent,
-        decimals,
-    }
+    PayPalCurrency { code, iso_exponent, decimals }
 }
 
 /// PayPal's currency codes for payments (developer.paypal.com/reference/currency-codes).
@@ -69,10 +65,9 @@ impl std::fmt::Display for AmountError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Self::UnsupportedCurrency(code) => write!(f, "PayPal does not accept payments in {code}."),
-            Self::Fraction { currency, amount } => write!(
-                f,
-                "PayPal accepts only whole {currency} amounts; {amount} {currency} has a fraction."
-            ),
+            Self::Fraction { currency, amount } => {
+                write!(f, "PayPal accepts only whole {currency} amounts; {amount} {currency} has a fraction.")
+            }
             Self::NotPositive => f.write_str("The amount must be greater than zero."),
         }
     }
@@ -135,10 +130,7 @@ mod tests {
         assert_eq!(to_paypal(1500, "JPY").unwrap(), "1500");
         assert_eq!(to_paypal(100_000, "HUF").unwrap(), "1000");
         assert!(matches!(to_paypal(100_050, "HUF"), Err(AmountError::Fraction { .. })));
-        assert!(matches!(
-            to_paypal(1234, "KWD"),
-            Err(AmountError::UnsupportedCurrency(_))
-        ));
+        assert!(matches!(to_paypal(1234, "KWD"), Err(AmountError::UnsupportedCurrency(_))));
         assert_eq!(to_paypal(0, "USD"), Err(AmountError::NotPositive));
     }
 

@@ -284,11 +284,8 @@ pub fn order_update(order: &Order) -> GatewayUpdate {
     let mut update = capture_update(capture, Some(order.id.clone()), None);
     update.reference = update.reference.or(reference);
     let refunds = &unit.map(|u| u.payments.refunds.as_slice()).unwrap_or_default();
-    let refunded: Option<i64> = refunds
-        .iter()
-        .filter(|r| r.status == "COMPLETED")
-        .map(|r| r.amount.as_ref().and_then(Money::minor))
-        .sum();
+    let refunded: Option<i64> =
+        refunds.iter().filter(|r| r.status == "COMPLETED").map(|r| r.amount.as_ref().and_then(Money::minor)).sum();
     update.refunded_minor = match (capture.status.as_str(), refunded) {
         (_, Some(total)) if total > 0 => Some(total),
         // Fully refunded but the refunds are not listed: the whole capture.
@@ -367,11 +364,7 @@ impl ErrorBody {
     /// The most specific machine-readable reason: the first detail's issue, else the name or
     /// OAuth error.
     pub fn issue(&self) -> Option<&str> {
-        self.details
-            .first()
-            .and_then(|d| d.issue.as_deref())
-            .or(self.name.as_deref())
-            .or(self.error.as_deref())
+        self.details.first().and_then(|d| d.issue.as_deref()).or(self.name.as_deref()).or(self.error.as_deref())
     }
 
     /// PayPal's words for a person, with the issue and debug id PayPal's support asks for.
@@ -389,24 +382,16 @@ impl ErrorBody {
         if let Some(debug_id) = &self.debug_id {
             tags.push(format!("debug id {debug_id}"));
         }
-        Some(if tags.is_empty() {
-            words.to_string()
-        } else {
-            format!("{words} ({})", tags.join(", "))
-        })
+        Some(if tags.is_empty() { words.to_string() } else { format!("{words} ({})", tags.join(", ")) })
     }
 }
 
 /// Keeps a PayPal id from escaping its URL path segment.
 pub fn path_segment(id: &str) -> String {
-    id.chars()
-        .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-'))
-        .collect()
+    id.chars().filter(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-')).collect()
 }
 
 /// FNV-1a, to name cache entries after (endpoint, client id) without storing either.
 pub fn fnv1a(text: &str) -> u64 {
-    text.bytes().fold(0xcbf2_9ce4_8422_2325, |hash, byte| {
-        (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3)
-    })
+    text.bytes().fold(0xcbf2_9ce4_8422_2325, |hash, byte| (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3))
 }

@@ -242,13 +242,14 @@ impl Guest for Stripe {
         Self::sync(transaction)
     }
 
-    fn refund(transaction: Transaction, amount: Money) -> Result<RefundResult, ProviderError> {
+    fn refund(transaction: Transaction, amount: Money, refund_id: String) -> Result<RefundResult, ProviderError> {
         let payment_intent = payment_intent_of(&transaction)?;
         let stripe_amount = amounts::to_stripe(amount.amount_minor, &amount.currency)
             .map_err(|message| error(ErrorKind::InvalidRequest, &message))?;
         // Stable for a retry of this very refund, different for the next one: what was already
         // refunded changes once this one succeeds.
-        let key = format!("{}-refund-{}-{}", transaction.reference, transaction.refunded_minor, amount.amount_minor);
+        // The host's refund id: the same for a retry of this refund, new for the next one.
+        let key = refund_id;
         let form = Form::new().set("payment_intent", &payment_intent).set("amount", stripe_amount);
         let refund: wire::Refund = call_api(Method::Post, "/v1/refunds", Some(form), Some(&key))?;
         match refund.status.as_deref() {

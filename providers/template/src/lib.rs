@@ -153,7 +153,7 @@ impl Guest for ExamplePay {
         })
     }
 
-    fn refund(_transaction: Transaction, _amount: Money) -> Result<RefundResult, ProviderError> {
+    fn refund(_transaction: Transaction, _amount: Money, _refund_id: String) -> Result<RefundResult, ProviderError> {
         Err(refusal(ErrorKind::Unsupported, "Refunds are not implemented in the template yet."))
     }
 

@@ -2,12 +2,14 @@
 //! real SQLite file, fake gateways speaking the real wire formats.
 
 mod api_rules;
+mod events;
 mod hot_loading;
 mod isolation;
 mod mygateway_payments;
 mod mygateway_webhooks;
 mod plugin_kit;
 mod sandbox;
+mod scheduled_sync;
 mod secrets;
 mod startup;
 mod twilio;

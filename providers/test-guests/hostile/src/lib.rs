@@ -99,7 +99,7 @@ impl Guest for Hostile {
         Err(failure("no returns".into()))
     }
 
-    fn refund(_t: Transaction, _a: Money) -> Result<RefundResult, ProviderError> {
+    fn refund(_t: Transaction, _a: Money, _id: String) -> Result<RefundResult, ProviderError> {
         Err(failure("no refunds".into()))
     }
 

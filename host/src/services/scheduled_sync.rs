@@ -1,0 +1,139 @@
+//! The seed's `cron_sync_method`, done by the host: for each enabled integration whose
+//! manifest sets `sync_interval_s`, ask the gateway about transactions still Pending or
+//! Authorized after a grace period (webhooks get lost), apply what it says, and stamp
+//! `last_synced_date`. A sync never overlaps itself for one integration.
+
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+
+use crate::domain::manifest::IntegrationCategory;
+use crate::store::{integrations, now, transactions};
+
+use super::{App, ServiceError};
+
+#[derive(Debug, Clone)]
+pub struct SyncPolicy {
+    /// How often the scheduler looks for integrations due a sync.
+    pub tick: Duration,
+    /// A transaction younger than this is left to its webhook.
+    pub grace: Duration,
+}
+
+impl Default for SyncPolicy {
+    fn default() -> Self {
+        Self { tick: Duration::from_secs(30), grace: Duration::from_secs(600) }
+    }
+}
+
+/// What one sync of an integration did.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct SyncReport {
+    pub checked: usize,
+    pub changed: usize,
+    pub failed: usize,
+}
+
+/// Integrations being synced right now.
+#[derive(Default)]
+pub struct SyncsRunning(Mutex<HashSet<i64>>);
+
+/// Removes an integration from the running set when its sync ends, however it ends.
+struct Running<'a>(&'a SyncsRunning, i64);
+
+impl Drop for Running<'_> {
+    fn drop(&mut self) {
+        self.0 .0.lock().expect("sync set").remove(&self.1);
+    }
+}
+
+fn ago(duration: Duration) -> String {
+    (Utc::now() - chrono::Duration::from_std(duration).unwrap_or_default())
+        .to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}
+
+impl App {
+    /// Syncs one integration now. 409 when a sync of it is already running.
+    pub async fn sync_integration(&self, id: i64) -> Result<SyncReport, ServiceError> {
+        let integration = integrations::get(self.db.pool(), id)
+            .await?
+            .filter(|row| row.integration_category == IntegrationCategory::OnlinePayment.as_str())
+            .ok_or_else(|| ServiceError::NotFound(format!("Payment integration {id} does not exist.")))?;
+        if !self.syncs_running.0.lock().expect("sync set").insert(id) {
+            return Err(ServiceError::conflict(
+                "sync_in_progress",
+                format!("Integration {id} is being synced already."),
+            ));
+        }
+        let _running = Running(&self.syncs_running, id);
+        let mut report = SyncReport::default();
+        for transaction in transactions::open_before(self.db.pool(), id, &ago(self.sync.grace)).await? {
+            report.checked += 1;
+            let asked = async {
+                let mut provider = self.payment_provider(&integration).await?;
+                provider.sync(&self.provider_view(&transaction)).await?.map_err(ServiceError::Gateway)
+            }
+            .await;
+            match asked {
+                Ok(update) => {
+                    let applied = self.apply_update(transaction.id, &update, None).await?;
+                    if applied.transaction.state != transaction.state {
+                        report.changed += 1;
+                    }
+                }
+                Err(error) => {
+                    report.failed += 1;
+                    tracing::warn!(integration_id = id, transaction = %transaction.reference, %error, "sync could not ask the gateway");
+                }
+            }
+        }
+        integrations::set_last_synced(self.db.pool(), id, &now()).await?;
+        tracing::info!(
+            integration_id = id,
+            checked = report.checked,
+            changed = report.changed,
+            failed = report.failed,
+            "sync done"
+        );
+        Ok(report)
+    }
+
+    /// Runs due syncs every tick until the process ends.
+    pub fn spawn_scheduled_sync(self: &Arc<Self>) -> tokio::task::JoinHandle<()> {
+        let app = self.clone();
+        tokio::spawn(async move {
+            let mut ticks = tokio::time::interval(app.sync.tick);
+            loop {
+                ticks.tick().await;
+                if let Err(error) = app.run_due_syncs().await {
+                    tracing::error!(%error, "scheduled sync pass failed");
+                }
+            }
+        })
+    }
+
+    async fn run_due_syncs(self: &Arc<Self>) -> Result<(), ServiceError> {
+        let payment = IntegrationCategory::OnlinePayment.as_str();
+        for integration in integrations::list(self.db.pool(), None, Some(payment)).await? {
+            let Some(module) = self.registry.get(&integration.module) else { continue };
+            let Some(interval) = module.manifest.runtime.sync_interval_s else { continue };
+            let due = integration
+                .last_synced_date
+                .as_deref()
+                .and_then(|at| DateTime::parse_from_rfc3339(at).ok())
+                .is_none_or(|at| Utc::now() - at.with_timezone(&Utc) >= chrono::Duration::seconds(interval as i64));
+            if integration.is_enabled() && due {
+                // Each integration syncs on its own task; a running one is skipped (409).
+                let app = self.clone();
+                tokio::spawn(async move {
+                    if let Err(error) = app.sync_integration(integration.id).await {
+                        tracing::debug!(integration_id = integration.id, %error, "scheduled sync skipped");
+                    }
+                });
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,235 @@
+//! Events to the ERP: written with the change, signed, delivered at least once and in order,
+//! retried with backoff, kept across a restart, pulled by ERPs that cannot receive webhooks.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::routing::post;
+use axum::Router;
+use e2e::host::{send, HostOptions, TestHost};
+use e2e::scenario::{MyGatewayScenario, WEBHOOK_SECRET};
+use integrations_host::services::event_delivery::DeliveryPolicy;
+use reqwest::Method;
+use serde_json::{json, Value};
+
+const ENDPOINT_SECRET: &str = "erp-endpoint-secret-0001";
+
+/// What the ERP's receiver saw: each request's event, whether its signature checked out,
+/// and the status it answered.
+#[derive(Default)]
+struct Received {
+    requests: Vec<(Value, bool, u16)>,
+    failures_left: usize,
+}
+
+struct Receiver {
+    url: String,
+    seen: Arc<Mutex<Received>>,
+}
+
+impl Receiver {
+    /// A receiver on 127.0.0.1 that answers 500 to its first `failures` requests.
+    async fn start(failures: usize) -> Self {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}/erp/events", listener.local_addr().unwrap());
+        let seen = Arc::new(Mutex::new(Received { failures_left: failures, ..Received::default() }));
+        async fn receive(State(seen): State<Arc<Mutex<Received>>>, headers: HeaderMap, body: Bytes) -> StatusCode {
+            let text = String::from_utf8(body.to_vec()).unwrap();
+            let header = headers["x-integrations-signature"].to_str().unwrap();
+            let (t, v1) = header.split_once(",v1=").unwrap();
+            let t = t.strip_prefix("t=").unwrap();
+            let valid = e2e::hmac_sha256_hex(ENDPOINT_SECRET, format!("{t}.{text}").as_bytes()) == v1;
+            let event: Value = serde_json::from_str(&text).unwrap();
+            assert_eq!(headers["x-integrations-event-id"].to_str().unwrap(), event["id"].to_string());
+            let mut seen = seen.lock().unwrap();
+            let status = if seen.failures_left > 0 {
+                seen.failures_left -= 1;
+                StatusCode::INTERNAL_SERVER_ERROR
+            } else {
+                StatusCode::OK
+            };
+            seen.requests.push((event, valid, status.as_u16()));
+            status
+        }
+        let app = Router::new().route("/erp/events", post(receive)).with_state(seen.clone());
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        Self { url, seen }
+    }
+
+    fn requests(&self) -> Vec<(Value, bool, u16)> {
+        self.seen.lock().unwrap().requests.clone()
+    }
+
+    /// Waits (up to 20 s) until the receiver has answered 200 to `count` events.
+    async fn wait_for_delivered(&self, count: usize) -> Vec<Value> {
+        let deadline = std::time::Instant::now() + Duration::from_secs(20);
+        loop {
+            let delivered: Vec<Value> =
+                self.requests().into_iter().filter(|(_, _, status)| *status == 200).map(|(e, _, _)| e).collect();
+            if delivered.len() >= count {
+                return delivered;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "only {} of {count} events delivered: {:?}",
+                delivered.len(),
+                self.requests()
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+}
+
+fn fast_retries() -> Option<DeliveryPolicy> {
+    Some(DeliveryPolicy {
+        first_retry: Duration::from_millis(100),
+        max_retry: Duration::from_millis(400),
+        give_up_after: Duration::from_secs(3600),
+        timeout: Duration::from_secs(5),
+    })
+}
+
+async fn add_endpoint(host: &TestHost, url: &str, types: Value) -> i64 {
+    let (status, body) = send(
+        host.admin(Method::POST, "/api/admin/event_endpoints")
+            .json(&json!({ "url": url, "secret": ENDPOINT_SECRET, "types": types })),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    assert!(body.get("secret").is_none(), "the secret is not echoed");
+    body["id"].as_i64().unwrap()
+}
+
+#[tokio::test]
+async fn a_capture_reaches_the_erp_once_in_order_across_failures_and_a_restart() {
+    let receiver = Receiver::start(2).await;
+    let s = MyGatewayScenario::start_with(HostOptions { delivery: fast_retries(), ..HostOptions::default() }).await;
+    add_endpoint(&s.host, &receiver.url, Value::Null).await;
+    let id = s.initiate(json!("42.00"), "Redirect", 7).await["transaction_id"].as_i64().unwrap();
+    let session_id = s.session_id(id).await;
+    // Wait for the first failed attempt, then restart the host before it succeeds.
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while receiver.requests().is_empty() {
+        assert!(std::time::Instant::now() < deadline, "no delivery attempt");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let (dir, fake, integration_id) = (s.host.dir.clone(), s.fake.clone(), s.integration_id);
+    let _kept = s.host.stop().await;
+    let host = TestHost::start(HostOptions {
+        dir: Some(dir),
+        endpoints: vec![fake.endpoint_flag()],
+        delivery: fast_retries(),
+        ..HostOptions::default()
+    })
+    .await;
+
+    let body = json!({ "type": "payment.completed", "data": { "payment_id": session_id } }).to_string();
+    let signature = e2e::hmac_sha256_hex(WEBHOOK_SECRET, body.as_bytes());
+    for _ in 0..3 {
+        let (status, _) = send(
+            host.public(Method::POST, &format!("/payment/webhook/{integration_id}"))
+                .header("X-MyGateway-Signature", &signature)
+                .body(body.clone()),
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK);
+    }
+
+    let delivered = receiver.wait_for_delivered(3).await;
+    let kinds: Vec<&str> = delivered.iter().map(|e| e["type"].as_str().unwrap()).collect();
+    assert_eq!(kinds, ["transaction.state_changed", "transaction.state_changed", "payment.created"]);
+    assert_eq!(
+        (delivered[0]["data"]["from"].as_str(), delivered[0]["data"]["to"].as_str()),
+        (Some("Draft"), Some("Pending"))
+    );
+    assert_eq!(
+        (delivered[1]["data"]["from"].as_str(), delivered[1]["data"]["to"].as_str()),
+        (Some("Pending"), Some("Captured"))
+    );
+    let ids: Vec<i64> = delivered.iter().map(|e| e["id"].as_i64().unwrap()).collect();
+    assert!(ids.windows(2).all(|pair| pair[0] < pair[1]), "in order: {ids:?}");
+
+    let payment = &delivered[2];
+    assert_eq!(payment["company_id"], 1);
+    assert_eq!(
+        (
+            payment["data"]["document_model"].as_str(),
+            payment["data"]["document_id"].as_i64(),
+            payment["data"]["amount"].as_str(),
+            payment["data"]["currency"].as_str()
+        ),
+        (Some("Invoice"), Some(7), Some("42.00"), Some("USD"))
+    );
+    assert_eq!(payment["data"]["pending_action_data"]["signature_data"]["signed_by"], "Ada");
+
+    // The first event: failed twice (before and after the restart), then delivered.
+    let requests = receiver.requests();
+    let first = delivered[0]["id"].clone();
+    let statuses: Vec<u16> =
+        requests.iter().filter(|(e, _, _)| e["id"] == first).map(|(_, _, status)| *status).collect();
+    assert_eq!(statuses, [500, 500, 200]);
+    assert!(requests.iter().all(|(_, valid, _)| *valid), "every signature checks out");
+    assert_eq!(
+        requests.iter().filter(|(e, _, _)| e["type"] == "payment.created").count(),
+        1,
+        "one payment.created for three webhooks"
+    );
+
+    let (_, shown) = send(host.admin(Method::GET, &format!("/api/admin/events/{first}"))).await;
+    let attempts: Vec<i64> =
+        shown["attempts"].as_array().unwrap().iter().map(|a| a["status_code"].as_i64().unwrap()).collect();
+    assert_eq!(attempts, [500, 500, 200]);
+    assert_eq!(shown["deliveries"][0]["state"], "delivered");
+}
+
+#[tokio::test]
+async fn events_can_be_pulled_and_redelivered() {
+    let receiver = Receiver::start(0).await;
+    let s = MyGatewayScenario::start_with(HostOptions { delivery: fast_retries(), ..HostOptions::default() }).await;
+    add_endpoint(&s.host, &receiver.url, json!(["payment.created"])).await;
+    let id = s.initiate(json!("5.00"), "Redirect", 8).await["transaction_id"].as_i64().unwrap();
+    s.deliver("payment.completed", &s.session_id(id).await, Some(WEBHOOK_SECRET)).await;
+    let delivered = receiver.wait_for_delivered(1).await;
+    assert_eq!(delivered[0]["type"], "payment.created", "only the types asked for");
+
+    let (status, page) = send(s.host.admin(Method::GET, "/api/events?after=0&limit=2")).await;
+    assert_eq!(status, StatusCode::OK);
+    let kinds: Vec<&str> = page["events"].as_array().unwrap().iter().map(|e| e["type"].as_str().unwrap()).collect();
+    assert_eq!(kinds, ["transaction.state_changed", "transaction.state_changed"]);
+    let (_, rest) = send(s.host.admin(Method::GET, &format!("/api/events?after={}", page["next_after"]))).await;
+    assert_eq!(rest["events"][0]["type"], "payment.created");
+
+    let other = s.host.company_key(2).await;
+    let (_, theirs) = send(s.host.as_key(&other, Method::GET, "/api/events")).await;
+    assert_eq!(theirs["events"], json!([]), "another company sees none of these");
+
+    let event_id = delivered[0]["id"].as_i64().unwrap();
+    let (status, _) = send(s.host.admin(Method::POST, &format!("/api/admin/events/{event_id}/redeliver"))).await;
+    assert_eq!(status, StatusCode::OK);
+    let again = receiver.wait_for_delivered(2).await;
+    assert_eq!(again[1]["id"].as_i64(), Some(event_id));
+}
+
+#[tokio::test]
+async fn a_delivery_that_keeps_failing_is_marked_failed() {
+    let receiver = Receiver::start(usize::MAX).await;
+    let policy = DeliveryPolicy { give_up_after: Duration::from_millis(300), ..fast_retries().unwrap() };
+    let s = MyGatewayScenario::start_with(HostOptions { delivery: Some(policy), ..HostOptions::default() }).await;
+    add_endpoint(&s.host, &receiver.url, Value::Null).await;
+    s.initiate(json!("1.00"), "Redirect", 9).await;
+    let (_, page) = send(s.host.admin(Method::GET, "/api/events")).await;
+    let event_id = page["events"][0]["id"].as_i64().unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let (_, shown) = send(s.host.admin(Method::GET, &format!("/api/admin/events/{event_id}"))).await;
+        if shown["deliveries"][0]["state"] == "failed" {
+            assert!(shown["attempts"].as_array().unwrap().len() >= 2, "{shown}");
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "never marked failed: {shown}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
