@@ -2,7 +2,10 @@
 //! end-to-end tests:
 //!
 //! - `POST /v1/checkout/sessions`, `GET /v1/checkout/sessions[/{id}]`,
-//!   `POST /v1/payment_intents`, `GET /v1/payment_intents/{id}`, `POST /v1/refunds`;
+//!   `POST /v1/payment_intents`, `GET /v1/payment_intents/{id}`, `POST /v1/refunds`,
+//!   `POST /v1/customers`, `GET /v1/customers/{id}`;
+//! - a `customer` on a session or intent must name a customer that exists (not deleted),
+//!   else 400 `resource_missing`; Checkout refuses `customer` together with `customer_email`;
 //! - form-encoded bodies (and GET queries) parsed the way Stripe parses them, bracketed keys
 //!   into nested objects and arrays; unknown parameters, duplicates and malformed integers
 //!   refused with Stripe's messages;
@@ -70,6 +73,8 @@ struct Ledger {
     next_id: u64,
     sessions: BTreeMap<String, Value>,
     intents: BTreeMap<String, Value>,
+    /// Customers by id; a deleted one stays as Stripe's `{id, object, deleted: true}`.
+    customers: BTreeMap<String, Value>,
     /// The charge of each PaymentIntent that succeeded, by PaymentIntent id.
     charges: BTreeMap<String, Value>,
     refunds: Vec<Value>,
@@ -192,6 +197,29 @@ impl FakeStripe {
         self.ledger.lock().unwrap().refunds.clone()
     }
 
+    pub fn customer(&self, id: &str) -> Value {
+        self.ledger.lock().unwrap().customers[id].clone()
+    }
+
+    /// Every customer ever created, deleted ones included.
+    pub fn customers(&self) -> Vec<Value> {
+        self.ledger.lock().unwrap().customers.values().cloned().collect()
+    }
+
+    pub fn customer_count(&self) -> usize {
+        self.ledger.lock().unwrap().customers.len()
+    }
+
+    /// The merchant deletes a customer in the Stripe Dashboard.
+    pub fn delete_customer(&self, id: &str) {
+        let mut ledger = self.ledger.lock().unwrap();
+        assert!(ledger.customers.contains_key(id), "no customer {id}");
+        ledger.customers.insert(
+            id.to_string(),
+            json!({ "id": id, "object": "customer", "deleted": true }),
+        );
+    }
+
     /// The payer pays on Checkout with a card: the session completes as paid, its
     /// PaymentIntent succeeds. Returns the PaymentIntent id.
     pub fn pay_checkout(&self, session_id: &str) -> String {
@@ -287,6 +315,7 @@ fn checkout_payment_intent(ledger: &mut Ledger, session_id: &str, status: &str) 
         json!({
             "id": id, "object": "payment_intent", "amount": session["amount_total"], "amount_received": 0,
             "currency": session["currency"], "client_secret": format!("{id}{secret}"), "status": "processing",
+            "customer": session["customer"],
             // Checkout does not copy the session's metadata to its PaymentIntent.
             "metadata": {}, "last_payment_error": null, "latest_charge": null, "livemode": false,
         }),
@@ -456,6 +485,8 @@ fn route(ledger: &mut Ledger, method: &Method, path: &str, params: &Value) -> An
         ("POST", ["v1", "payment_intents"]) => create_intent(ledger, params),
         ("GET", ["v1", "payment_intents", id]) => retrieve(&ledger.intents, "payment_intent", id, params),
         ("POST", ["v1", "refunds"]) => create_refund(ledger, params),
+        ("POST", ["v1", "customers"]) => create_customer(ledger, params),
+        ("GET", ["v1", "customers", id]) => retrieve(&ledger.customers, "customer", id, params),
         _ => stripe_error(
             StatusCode::NOT_FOUND,
             "invalid_request_error",
@@ -501,6 +532,7 @@ fn create_session(ledger: &mut Ledger, params: &Value) -> Answer {
         "success_url",
         "cancel_url",
         "client_reference_id",
+        "customer",
         "customer_email",
         "metadata.*",
         "payment_intent_data.metadata.*",
@@ -513,6 +545,15 @@ fn create_session(ledger: &mut Ledger, params: &Value) -> Answer {
     ];
     if let Some(unknown) = unknown_param(params, &allowed) {
         return unknown;
+    }
+    if params.get("customer").is_some() && params.get("customer_email").is_some() {
+        return invalid(
+            "You may only specify one of these parameters: customer, customer_email.",
+            None,
+        );
+    }
+    if let Err(refused) = check_customer(ledger, params) {
+        return refused;
     }
     match params.get("mode").and_then(Value::as_str) {
         None => return missing("mode"),
@@ -572,6 +613,7 @@ fn create_session(ledger: &mut Ledger, params: &Value) -> Answer {
     let session = json!({
         "id": id, "object": "checkout.session", "amount_subtotal": total, "amount_total": total,
         "cancel_url": params.get("cancel_url"), "client_reference_id": params.get("client_reference_id"),
+        "customer": params.get("customer"), "customer_email": params.get("customer_email"),
         "currency": currency, "livemode": false, "metadata": params.get("metadata").cloned().unwrap_or(json!({})),
         "mode": "payment", "payment_intent": null, "payment_status": "unpaid", "status": "open",
         "success_url": success_url, "url": format!("https://checkout.stripe.com/c/pay/{id}"),
@@ -585,6 +627,7 @@ fn create_intent(ledger: &mut Ledger, params: &Value) -> Answer {
     let allowed = [
         "amount",
         "currency",
+        "customer",
         "metadata.*",
         "description",
         "receipt_email",
@@ -607,11 +650,15 @@ fn create_intent(ledger: &mut Ledger, params: &Value) -> Answer {
     if let Err(refused) = check_currency(currency).and_then(|()| check_amount(amount, currency, "amount")) {
         return refused;
     }
+    if let Err(refused) = check_customer(ledger, params) {
+        return refused;
+    }
     let id = ledger.id("pi_");
     let secret = ledger.id("_secret_");
     let intent = json!({
         "id": id, "object": "payment_intent", "amount": amount, "amount_received": 0, "currency": currency,
         "client_secret": format!("{id}{secret}"), "status": "requires_payment_method",
+        "customer": params.get("customer"),
         "metadata": params.get("metadata").cloned().unwrap_or(json!({})), "last_payment_error": null,
         "latest_charge": null, "capture_method": "automatic", "livemode": false, "created": unix_now(),
     });
@@ -688,6 +735,56 @@ fn create_refund(ledger: &mut Ledger, params: &Value) -> Answer {
     charge["refunded"] = (refunded == charge["amount"].as_i64().unwrap()).into();
     ledger.refunds.push(refund.clone());
     (StatusCode::OK, refund)
+}
+
+fn create_customer(ledger: &mut Ledger, params: &Value) -> Answer {
+    let allowed = ["name", "email", "phone", "description", "metadata.*", "expand.N"];
+    if let Some(unknown) = unknown_param(params, &allowed) {
+        return unknown;
+    }
+    if let Some(email) = params.get("email").and_then(Value::as_str) {
+        let valid = email.split_once('@').is_some_and(|(local, domain)| {
+            !local.is_empty() && domain.contains('.') && !domain.contains('@') && !email.contains(char::is_whitespace)
+        });
+        if !valid {
+            return stripe_error(
+                StatusCode::BAD_REQUEST,
+                "invalid_request_error",
+                Some("email_invalid"),
+                &format!("Invalid email address: {email}"),
+                Some("email"),
+            );
+        }
+    }
+    let id = ledger.id("cus_");
+    let customer = json!({
+        "id": id, "object": "customer", "address": null, "balance": 0, "created": unix_now(), "currency": null,
+        "default_source": null, "delinquent": false, "description": params.get("description"),
+        "email": params.get("email"), "livemode": false,
+        "metadata": params.get("metadata").cloned().unwrap_or(json!({})), "name": params.get("name"),
+        "phone": params.get("phone"), "preferred_locales": [], "shipping": null, "tax_exempt": "none",
+        "test_clock": null,
+    });
+    ledger.customers.insert(id, customer.clone());
+    (StatusCode::OK, customer)
+}
+
+/// A `customer` parameter must name a customer that exists and is not deleted.
+fn check_customer(ledger: &Ledger, params: &Value) -> Result<(), Answer> {
+    let Some(customer) = params.get("customer") else {
+        return Ok(());
+    };
+    let id = customer.as_str().unwrap_or_default();
+    match ledger.customers.get(id) {
+        Some(found) if found.get("deleted").is_none() => Ok(()),
+        _ => Err(stripe_error(
+            StatusCode::BAD_REQUEST,
+            "invalid_request_error",
+            Some("resource_missing"),
+            &format!("No such customer: '{id}'"),
+            Some("customer"),
+        )),
+    }
 }
 
 fn check_currency(currency: &str) -> Result<(), Answer> {

@@ -5,6 +5,8 @@
 mod amounts;
 #[path = "stripe/checkout.rs"]
 mod checkout;
+#[path = "stripe/customers.rs"]
+mod customers;
 #[path = "stripe/embedded.rs"]
 mod embedded;
 #[path = "stripe/errors.rs"]

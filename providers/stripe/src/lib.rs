@@ -16,6 +16,9 @@
 //!   `v0` never does, and `t` must be at most 300 s older than the request's arrival.
 //! - The return and `sync` read the session (or the intent); webhooks stay the source of
 //!   truth.
+//! - A transaction whose ERP contact has an id is paid by that contact's Stripe customer
+//!   (`customer` on the session or intent), created once and kept in the mapper (see
+//!   [`customers`]).
 //! - Amounts are converted between ISO 4217 minor units and Stripe's units (see
 //!   [`amounts`]).
 //!
@@ -33,6 +36,7 @@ wit_bindgen::generate!({
 });
 
 mod amounts;
+mod customers;
 mod form;
 mod signature;
 mod wire;
@@ -74,20 +78,29 @@ impl Guest for Stripe {
             .map_err(|message| error(ErrorKind::InvalidRequest, &message))?;
         let currency = transaction.amount.currency.to_ascii_lowercase();
         let reference = &transaction.reference;
+        let contact = customers::ErpContact::of(&transaction);
         match integration_type {
             IntegrationType::Redirect => {
-                let form = Form::new()
-                    .set("mode", "payment")
-                    .set("line_items[0][price_data][currency]", &currency)
-                    .set("line_items[0][price_data][unit_amount]", amount)
-                    .set("line_items[0][price_data][product_data][name]", product_name(&transaction))
-                    .set("line_items[0][quantity]", 1)
-                    .set("success_url", &transaction.return_url)
-                    .set("cancel_url", &transaction.cancel_url)
-                    .set("client_reference_id", reference)
-                    .set("metadata[reference]", reference);
+                // With `customer` set Checkout takes the payer's email from the customer;
+                // `customer_email` is never sent beside it (Stripe refuses both at once).
+                let form = |customer: Option<&str>| {
+                    let form = Form::new()
+                        .set("mode", "payment")
+                        .set("line_items[0][price_data][currency]", &currency)
+                        .set("line_items[0][price_data][unit_amount]", amount)
+                        .set("line_items[0][price_data][product_data][name]", product_name(&transaction))
+                        .set("line_items[0][quantity]", 1)
+                        .set("success_url", &transaction.return_url)
+                        .set("cancel_url", &transaction.cancel_url)
+                        .set("client_reference_id", reference)
+                        .set("metadata[reference]", reference);
+                    match customer {
+                        Some(customer) => form.set("customer", customer),
+                        None => form,
+                    }
+                };
                 let session: wire::CheckoutSession =
-                    call_api(Method::Post, "/v1/checkout/sessions", Some(form), Some(reference))?;
+                    create_for_contact("/v1/checkout/sessions", form, reference, contact.as_ref())?;
                 let url = session.url.clone().ok_or_else(|| {
                     error(ErrorKind::GatewayError, "Stripe created a Checkout Session without a URL.")
                 })?;
@@ -98,10 +111,18 @@ impl Guest for Stripe {
                 })
             }
             IntegrationType::EmbeddedJs => {
-                let form =
-                    Form::new().set("amount", amount).set("currency", &currency).set("metadata[reference]", reference);
+                let form = |customer: Option<&str>| {
+                    let form = Form::new()
+                        .set("amount", amount)
+                        .set("currency", &currency)
+                        .set("metadata[reference]", reference);
+                    match customer {
+                        Some(customer) => form.set("customer", customer),
+                        None => form,
+                    }
+                };
                 let intent: wire::PaymentIntent =
-                    call_api(Method::Post, "/v1/payment_intents", Some(form), Some(reference))?;
+                    create_for_contact("/v1/payment_intents", form, reference, contact.as_ref())?;
                 let client_secret = intent.client_secret.as_deref().ok_or_else(|| {
                     error(ErrorKind::GatewayError, "Stripe created a PaymentIntent without a client secret.")
                 })?;
@@ -390,16 +411,49 @@ fn object_path(collection: &str, id: &str) -> Result<String, ProviderError> {
     Ok(format!("/v1/{collection}/{id}"))
 }
 
+/// Creates a Checkout Session or PaymentIntent (`form` given the customer to name) under
+/// the idempotency key `reference`. With an ERP contact, the contact's customer is found or
+/// created first and named; if Stripe no longer knows a mapped customer, it is replaced once
+/// and the create is sent again under a key naming the new customer.
+fn create_for_contact<T: serde::de::DeserializeOwned>(
+    path: &str,
+    form: impl Fn(Option<&str>) -> Form,
+    reference: &str,
+    contact: Option<&customers::ErpContact>,
+) -> Result<T, ProviderError> {
+    let Some(contact) = contact else {
+        return call_api(Method::Post, path, Some(form(None)), Some(reference));
+    };
+    let customer = customers::customer_for(contact)?;
+    let response = send_api(Method::Post, path, Some(form(Some(&customer))), Some(reference))?;
+    if !customers::is_missing_customer(response.status, &response.body) {
+        return decode(response);
+    }
+    let customer = customers::replace(contact, &customer)?;
+    call_api(Method::Post, path, Some(form(Some(&customer))), Some(&format!("{reference}-{customer}")))
+}
+
 /// Calls Stripe and decodes a 2xx answer; anything else becomes a provider error carrying
-/// Stripe's own message. A POST carries `idempotency_key`. A request that never reached
-/// Stripe, or that Stripe marks `Stripe-Should-Retry: true`, is sent once more with the same
-/// key (and so cannot act twice).
+/// Stripe's own message.
 fn call_api<T: serde::de::DeserializeOwned>(
     method: Method,
     path: &str,
     form: Option<Form>,
     idempotency_key: Option<&str>,
 ) -> Result<T, ProviderError> {
+    decode(send_api(method, path, form, idempotency_key)?)
+}
+
+/// Stripe's answer, whatever its status; only a request that got no answer is an error. A
+/// POST carries `idempotency_key`. A request that never reached Stripe, or that Stripe marks
+/// `Stripe-Should-Retry: true`, is sent once more with the same key (and so cannot act
+/// twice).
+fn send_api(
+    method: Method,
+    path: &str,
+    form: Option<Form>,
+    idempotency_key: Option<&str>,
+) -> Result<Response, ProviderError> {
     let base = endpoints::base_url("api")
         .ok_or_else(|| error(ErrorKind::Internal, "The manifest names no `api` endpoint."))?;
     let mut headers = vec![
@@ -426,7 +480,11 @@ fn call_api<T: serde::de::DeserializeOwned>(
     if retry {
         response = http::send(&request);
     }
-    let response = response.map_err(transport_error)?;
+    response.map_err(transport_error)
+}
+
+/// A 2xx answer's object, or the provider error for any other answer.
+fn decode<T: serde::de::DeserializeOwned>(response: Response) -> Result<T, ProviderError> {
     if !(200..300).contains(&response.status) {
         return Err(status_error(response.status, &response.body));
     }

@@ -142,6 +142,12 @@ pub struct Refund {
     pub failure_reason: Option<String>,
 }
 
+/// `customer`.
+#[derive(Deserialize)]
+pub struct Customer {
+    pub id: String,
+}
+
 /// `event`.
 #[derive(Deserialize)]
 pub struct Event {
@@ -195,6 +201,9 @@ pub struct StripeError {
     pub code: Option<String>,
     #[serde(default)]
     pub message: Option<String>,
+    /// The parameter the error is about (`customer` for a customer Stripe does not know).
+    #[serde(default)]
+    pub param: Option<String>,
 }
 
 impl StripeError {

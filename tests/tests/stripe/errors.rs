@@ -8,7 +8,12 @@ use serde_json::{json, Value};
 use crate::{StripeScenario, SECRET_KEY, WEBHOOK_SECRET};
 
 /// The initiate failed: returns the Failed transaction after checking the answer.
-async fn failed_initiate(s: &StripeScenario, answer: (StatusCode, Value), status: StatusCode, code: &str) -> Value {
+pub(crate) async fn failed_initiate(
+    s: &StripeScenario,
+    answer: (StatusCode, Value),
+    status: StatusCode,
+    code: &str,
+) -> Value {
     let (answer_status, body) = answer;
     assert_eq!((answer_status, body["error"]["code"].as_str()), (status, Some(code)), "{body}");
     let transaction = s.host.transaction(body["error"]["transaction_id"].as_i64().unwrap()).await;
