@@ -214,10 +214,7 @@ impl FakeStripe {
     pub fn delete_customer(&self, id: &str) {
         let mut ledger = self.ledger.lock().unwrap();
         assert!(ledger.customers.contains_key(id), "no customer {id}");
-        ledger.customers.insert(
-            id.to_string(),
-            json!({ "id": id, "object": "customer", "deleted": true }),
-        );
+        ledger.customers.insert(id.to_string(), json!({ "id": id, "object": "customer", "deleted": true }));
     }
 
     /// The payer pays on Checkout with a card: the session completes as paid, its
@@ -547,10 +544,7 @@ fn create_session(ledger: &mut Ledger, params: &Value) -> Answer {
         return unknown;
     }
     if params.get("customer").is_some() && params.get("customer_email").is_some() {
-        return invalid(
-            "You may only specify one of these parameters: customer, customer_email.",
-            None,
-        );
+        return invalid("You may only specify one of these parameters: customer, customer_email.", None);
     }
     if let Err(refused) = check_customer(ledger, params) {
         return refused;

@@ -6,6 +6,7 @@ use std::time::Duration;
 use e2e::host::{send, HostOptions};
 use e2e::scenario::MyGatewayScenario;
 use integrations_host::services::scheduled_sync::SyncPolicy;
+use integrations_host::store::integrations;
 use reqwest::{Method, StatusCode};
 use serde_json::json;
 
@@ -55,11 +56,15 @@ async fn the_scheduler_syncs_integrations_whose_manifest_asks() {
     .await;
     let id = s.initiate(json!("9.00"), "Redirect", 62).await["transaction_id"].as_i64().unwrap();
     s.fake.set_status(&s.session_id(id).await, "completed");
-    // MyGateway's manifest sets sync_interval_s: 900 and the integration was never synced, so
-    // the next tick syncs it; the transaction is captured without any call from here.
+    // MyGateway's manifest sets sync_interval_s: 900. The scheduler may already have synced the
+    // new integration before the payment existed; keep its last sync 15 minutes old, so a tick
+    // is due and captures the payment without any call from here.
     let deadline = std::time::Instant::now() + Duration::from_secs(20);
     while s.host.transaction(id).await["state"] != "Captured" {
         assert!(std::time::Instant::now() < deadline, "the scheduler never synced");
+        let long_ago =
+            (chrono::Utc::now() - chrono::Duration::seconds(901)).to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+        integrations::set_last_synced(s.host.app.db.pool(), s.integration_id, &long_ago).await.unwrap();
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     assert_eq!(s.host.payments("Invoice", 62).await.len(), 1);

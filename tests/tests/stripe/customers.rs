@@ -26,12 +26,7 @@ async fn initiate_for(
     if let Some(contact) = contact {
         request["contact"] = contact;
     }
-    send(
-        s.host
-            .admin(Method::POST, "/api/online_payment/initiate")
-            .json(&request),
-    )
-    .await
+    send(s.host.admin(Method::POST, "/api/online_payment/initiate").json(&request)).await
 }
 
 /// Initiates and expects success; returns (transaction id, the Stripe object it created).
@@ -55,22 +50,13 @@ async fn paid_by(
 
 /// The integration's `Contact` mappings as (local id, remote id).
 async fn contact_mappings(s: &StripeScenario, integration_id: i64) -> Vec<(String, String)> {
-    let (status, body) = send(
-        s.host
-            .admin(Method::GET, &format!("/api/integrations/{integration_id}/mappings")),
-    )
-    .await;
+    let (status, body) = send(s.host.admin(Method::GET, &format!("/api/integrations/{integration_id}/mappings"))).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     body.as_array()
         .unwrap()
         .iter()
         .filter(|m| m["model"] == "Contact")
-        .map(|m| {
-            (
-                m["local_id"].as_str().unwrap().to_string(),
-                m["remote_id"].as_str().unwrap().to_string(),
-            )
-        })
+        .map(|m| (m["local_id"].as_str().unwrap().to_string(), m["remote_id"].as_str().unwrap().to_string()))
         .collect()
 }
 
@@ -108,14 +94,8 @@ async fn a_contact_gets_one_customer_named_on_all_its_payments() {
             "metadata": { "erp_contact_id": "17" },
         })
     );
-    assert_eq!(
-        created[0].idempotency_key.as_deref(),
-        Some(format!("contact-{integration}-17").as_str())
-    );
-    assert_eq!(
-        created[0].authorization.as_deref(),
-        Some(format!("Bearer {SECRET_KEY}").as_str())
-    );
+    assert_eq!(created[0].idempotency_key.as_deref(), Some(format!("contact-{integration}-17").as_str()));
+    assert_eq!(created[0].authorization.as_deref(), Some(format!("Bearer {SECRET_KEY}").as_str()));
     let customer = s.fake.customers()[0].clone();
     let customer_id = customer["id"].as_str().unwrap().to_string();
     assert!(customer_id.starts_with("cus_"), "{customer}");
@@ -125,31 +105,15 @@ async fn a_contact_gets_one_customer_named_on_all_its_payments() {
     assert_eq!(session["customer"], customer_id.as_str());
     assert_eq!(intent["customer"], customer_id.as_str());
     let session_request = &s.fake.requests_to("POST", "/v1/checkout/sessions")[0];
-    assert!(
-        session_request.params.get("customer_email").is_none(),
-        "{:?}",
-        session_request.params
-    );
-    assert_eq!(
-        contact_mappings(&s, integration).await,
-        [("17".to_string(), customer_id.clone())]
-    );
+    assert!(session_request.params.get("customer_email").is_none(), "{:?}", session_request.params);
+    assert_eq!(contact_mappings(&s, integration).await, [("17".to_string(), customer_id.clone())]);
 
     // Another contact gets its own customer, created with only what the ERP knows of it.
-    let (_, other) = paid_by(
-        &s,
-        integration,
-        "Redirect",
-        3,
-        Some(json!({ "id": "C-18", "name": "Grace Hopper" })),
-    )
-    .await;
+    let (_, other) =
+        paid_by(&s, integration, "Redirect", 3, Some(json!({ "id": "C-18", "name": "Grace Hopper" }))).await;
     assert_eq!(s.fake.customer_count(), 2);
     let created = s.fake.requests_to("POST", "/v1/customers");
-    assert_eq!(
-        created[1].params,
-        json!({ "name": "Grace Hopper", "metadata": { "erp_contact_id": "C-18" } })
-    );
+    assert_eq!(created[1].params, json!({ "name": "Grace Hopper", "metadata": { "erp_contact_id": "C-18" } }));
     let other_id = other["customer"].as_str().unwrap().to_string();
     assert_ne!(other_id, customer_id);
     assert_eq!(s.fake.customer(&other_id)["metadata"]["erp_contact_id"], "C-18");
@@ -157,23 +121,13 @@ async fn a_contact_gets_one_customer_named_on_all_its_payments() {
     // No contact, or a contact without an id: no customer, nothing named, as before.
     paid_by(&s, integration, "Redirect", 4, None).await;
     paid_by(&s, integration, "Embedded JS", 5, None).await;
-    paid_by(
-        &s,
-        integration,
-        "Redirect",
-        6,
-        Some(json!({ "name": "Walk-in", "email": "walk-in@example.com" })),
-    )
-    .await;
+    paid_by(&s, integration, "Redirect", 6, Some(json!({ "name": "Walk-in", "email": "walk-in@example.com" }))).await;
     assert_eq!(s.fake.customer_count(), 2);
     assert_eq!(
         customers_named(&s, "/v1/checkout/sessions"),
         [Some(customer_id.clone()), Some(other_id.clone()), None, None]
     );
-    assert_eq!(
-        customers_named(&s, "/v1/payment_intents"),
-        [Some(customer_id.clone()), None]
-    );
+    assert_eq!(customers_named(&s, "/v1/payment_intents"), [Some(customer_id.clone()), None]);
     let without = &s.fake.requests_to("POST", "/v1/checkout/sessions")[3];
     assert!(without.params.get("customer_email").is_none(), "{:?}", without.params);
     assert_eq!(
@@ -187,39 +141,21 @@ async fn each_integration_keeps_its_own_customers() {
     // Two companies' integrations on the same Stripe account, the same ERP contact id: had the
     // key or the mapping been shared, the second would get the first one's customer.
     let s = StripeScenario::start().await;
-    let other = s
-        .host
-        .enabled_integration(ADMIN_KEY, 2, "payment_stripe", credentials())
-        .await;
+    let other = s.host.enabled_integration(ADMIN_KEY, 2, "payment_stripe", credentials()).await;
     let (_, first) = paid_by(&s, s.integration_id, "Redirect", 1, Some(ada())).await;
     let (_, second) = paid_by(&s, other, "Redirect", 1, Some(ada())).await;
     let (_, second_again) = paid_by(&s, other, "Embedded JS", 2, Some(ada())).await;
 
     assert_eq!(s.fake.customer_count(), 2);
-    let (first, second) = (
-        first["customer"].as_str().unwrap().to_string(),
-        second["customer"].as_str().unwrap().to_string(),
-    );
+    let (first, second) =
+        (first["customer"].as_str().unwrap().to_string(), second["customer"].as_str().unwrap().to_string());
     assert_ne!(first, second);
     assert_eq!(second_again["customer"], second.as_str());
-    assert_eq!(
-        contact_mappings(&s, s.integration_id).await,
-        [("17".to_string(), first)]
-    );
+    assert_eq!(contact_mappings(&s, s.integration_id).await, [("17".to_string(), first)]);
     assert_eq!(contact_mappings(&s, other).await, [("17".to_string(), second)]);
-    let keys: Vec<_> = s
-        .fake
-        .requests_to("POST", "/v1/customers")
-        .into_iter()
-        .map(|r| r.idempotency_key.unwrap())
-        .collect();
-    assert_eq!(
-        keys,
-        [
-            format!("contact-{}-17", s.integration_id),
-            format!("contact-{other}-17")
-        ]
-    );
+    let keys: Vec<_> =
+        s.fake.requests_to("POST", "/v1/customers").into_iter().map(|r| r.idempotency_key.unwrap()).collect();
+    assert_eq!(keys, [format!("contact-{}-17", s.integration_id), format!("contact-{other}-17")]);
 }
 
 #[tokio::test]
@@ -231,10 +167,7 @@ async fn a_customer_stripe_refuses_fails_the_payment_with_stripes_message() {
     let contact = json!({ "id": 30, "name": "Typo", "email": "typo.example.com" });
     let answer = initiate_for(&s, integration, "Redirect", 1, Some(contact)).await;
     let transaction = failed_initiate(&s, answer, StatusCode::UNPROCESSABLE_ENTITY, "gateway_refused").await;
-    assert_eq!(
-        transaction["error_message"],
-        "Stripe: Invalid email address: typo.example.com"
-    );
+    assert_eq!(transaction["error_message"], "Stripe: Invalid email address: typo.example.com");
 
     // Stripe fails: 502, Failed transaction, Stripe's words, no intent.
     s.fake.script(
@@ -251,11 +184,7 @@ async fn a_customer_stripe_refuses_fails_the_payment_with_stripes_message() {
     let transaction = failed_initiate(&s, answer, StatusCode::BAD_GATEWAY, "gateway_error").await;
     assert_eq!(transaction["error_message"], "Stripe: An unknown error occurred");
 
-    assert_eq!(
-        s.fake.session_count() + s.fake.intent_count(),
-        0,
-        "no payment without its customer"
-    );
+    assert_eq!(s.fake.session_count() + s.fake.intent_count(), 0, "no payment without its customer");
     assert_eq!(s.fake.customer_count(), 0);
     assert!(contact_mappings(&s, integration).await.is_empty());
 
@@ -279,12 +208,8 @@ async fn a_customer_deleted_at_stripe_is_replaced() {
     let (_, session) = paid_by(&s, integration, "Redirect", 1, Some(ada())).await;
     let mut stale = session["customer"].as_str().unwrap().to_string();
 
-    for (n, (kind, path)) in [
-        ("Redirect", "/v1/checkout/sessions"),
-        ("Embedded JS", "/v1/payment_intents"),
-    ]
-    .into_iter()
-    .enumerate()
+    for (n, (kind, path)) in
+        [("Redirect", "/v1/checkout/sessions"), ("Embedded JS", "/v1/payment_intents")].into_iter().enumerate()
     {
         // The merchant deletes the customer in the Dashboard; the mapping still names it.
         s.fake.delete_customer(&stale);
@@ -292,10 +217,7 @@ async fn a_customer_deleted_at_stripe_is_replaced() {
         let fresh = object["customer"].as_str().unwrap().to_string();
         assert_ne!(fresh, stale);
         assert_eq!(s.fake.customer(&fresh)["metadata"]["erp_contact_id"], "17");
-        assert_eq!(
-            contact_mappings(&s, integration).await,
-            [("17".to_string(), fresh.clone())]
-        );
+        assert_eq!(contact_mappings(&s, integration).await, [("17".to_string(), fresh.clone())]);
 
         // Stripe refused the stale customer; the create went again under its own key.
         let reference = s.host.transaction(id).await["reference"].as_str().unwrap().to_string();
@@ -305,20 +227,9 @@ async fn a_customer_deleted_at_stripe_is_replaced() {
             .rev()
             .take(2)
             .rev()
-            .map(|r| {
-                (
-                    r.params["customer"].as_str().unwrap().to_string(),
-                    r.idempotency_key.clone().unwrap(),
-                )
-            })
+            .map(|r| (r.params["customer"].as_str().unwrap().to_string(), r.idempotency_key.clone().unwrap()))
             .collect();
-        assert_eq!(
-            tried,
-            [
-                (stale.clone(), reference.clone()),
-                (fresh.clone(), format!("{reference}-{fresh}"))
-            ]
-        );
+        assert_eq!(tried, [(stale.clone(), reference.clone()), (fresh.clone(), format!("{reference}-{fresh}"))]);
         let customer_keys = s.fake.requests_to("POST", "/v1/customers");
         assert_eq!(
             customer_keys.last().unwrap().idempotency_key.as_deref(),
@@ -334,14 +245,11 @@ async fn the_fake_keeps_stripes_customer_rules() {
     let s = StripeScenario::start().await;
     let fake = &s.fake;
     // A customer is created once per idempotency key.
-    let (status, customer, replayed) = fake
-        .post_direct("/v1/customers", "key-c", "name=Ada&metadata[erp_contact_id]=17")
-        .await;
+    let (status, customer, replayed) =
+        fake.post_direct("/v1/customers", "key-c", "name=Ada&metadata[erp_contact_id]=17").await;
     assert_eq!((status, replayed), (StatusCode::OK, false), "{customer}");
     assert_eq!(customer["object"], "customer");
-    let (_, again, replayed) = fake
-        .post_direct("/v1/customers", "key-c", "name=Ada&metadata[erp_contact_id]=17")
-        .await;
+    let (_, again, replayed) = fake.post_direct("/v1/customers", "key-c", "name=Ada&metadata[erp_contact_id]=17").await;
     assert_eq!((replayed, &again["id"]), (true, &customer["id"]));
     assert_eq!(fake.customer_count(), 1);
     // Without the secret key nothing is created.
@@ -364,9 +272,8 @@ async fn the_fake_keeps_stripes_customer_rules() {
              &line_items[0][price_data][product_data][name]=Invoice{extra}"
         )
     };
-    let (status, body, _) = fake
-        .post_direct("/v1/checkout/sessions", "key-s1", &session("&customer=cus_missing"))
-        .await;
+    let (status, body, _) =
+        fake.post_direct("/v1/checkout/sessions", "key-s1", &session("&customer=cus_missing")).await;
     assert_eq!(
         (status, body["error"]["code"].as_str(), body["error"]["param"].as_str()),
         (StatusCode::BAD_REQUEST, Some("resource_missing"), Some("customer"))
@@ -379,23 +286,14 @@ async fn the_fake_keeps_stripes_customer_rules() {
         )
         .await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
-    let (status, body, _) = fake
-        .post_direct("/v1/checkout/sessions", "key-s3", &session(&format!("&customer={id}")))
-        .await;
+    let (status, body, _) =
+        fake.post_direct("/v1/checkout/sessions", "key-s3", &session(&format!("&customer={id}"))).await;
     assert_eq!((status, body["customer"].as_str()), (StatusCode::OK, Some(id)));
     fake.delete_customer(id);
-    let (status, body, _) = fake
-        .post_direct(
-            "/v1/payment_intents",
-            "key-p1",
-            &format!("amount=500&currency=usd&customer={id}"),
-        )
-        .await;
+    let (status, body, _) =
+        fake.post_direct("/v1/payment_intents", "key-p1", &format!("amount=500&currency=usd&customer={id}")).await;
     assert_eq!(
         (status, body["error"]["message"].as_str()),
-        (
-            StatusCode::BAD_REQUEST,
-            Some(format!("No such customer: '{id}'").as_str())
-        )
+        (StatusCode::BAD_REQUEST, Some(format!("No such customer: '{id}'").as_str()))
     );
 }
