@@ -82,6 +82,9 @@ async fn broken_or_mismatched_modules_are_refused_and_the_live_version_keeps_ser
         );
         assert!(body["error"]["message"].as_str().unwrap().contains(needle), "{body}");
     }
+    // Over the size limit.
+    let (status, body) = s.host.upload_module(&manifest("payment_mygateway", "3.0"), vec![0u8; (32 << 20) + 1]).await;
+    assert_eq!((status, body["error"]["code"].as_str()), (StatusCode::PAYLOAD_TOO_LARGE, Some("too_large")), "{body}");
     // Not newer, and another build under a recorded version.
     let (status, body) =
         s.host.upload_module(&manifest("payment_mygateway", "0.9"), component("payment_mygateway.wasm")).await;

@@ -3,7 +3,7 @@
 //! `create-session` picks its behaviour from the transaction's `document-model`:
 //! `loop` spins forever, `alloc` allocates without bound, `panic` traps, `forbidden-host`
 //! calls a host that is not on its allowlist, `read-secret` tries to read a secret
-//! credential, `print-flood` writes megabytes to stdout, `leak-credential` returns the plain
+//! credential, `print-flood` writes half a megabyte to stdout (32 times the host's cap), `leak-credential` returns the plain
 //! `api_key` credential it can see (for the company-isolation test), `probe` reports what a
 //! file read, a socket connection and the environment give it. Anything else answers a
 //! normal redirect. Never shipped as a module.
@@ -58,7 +58,7 @@ impl Guest for Hostile {
             },
             "print-flood" => {
                 let line = "x".repeat(1023);
-                for _ in 0..4096 {
+                for _ in 0..512 {
                     println!("{line}");
                 }
                 format!("https://hostile.example/printed/{}", transaction.reference)
