@@ -121,7 +121,7 @@ impl RunningHost {
 async fn settle_admin_key(db: &Db, configured: Option<&str>) -> anyhow::Result<(String, Option<String>)> {
     if let Some(key) = configured {
         let hash = crate::api::key_hash(key);
-        settings::set(db.pool(), ADMIN_KEY_SETTING, &hash).await?;
+        settings::set(db.writer(), ADMIN_KEY_SETTING, &hash).await?;
         return Ok((hash, None));
     }
     if let Some(hash) = settings::get(db.pool(), ADMIN_KEY_SETTING).await? {
@@ -129,7 +129,7 @@ async fn settle_admin_key(db: &Db, configured: Option<&str>) -> anyhow::Result<(
     }
     let key = format!("ihk_admin_{}", random_token(32));
     let hash = crate::api::key_hash(&key);
-    settings::set(db.pool(), ADMIN_KEY_SETTING, &hash).await?;
+    settings::set(db.writer(), ADMIN_KEY_SETTING, &hash).await?;
     Ok((hash, Some(key)))
 }
 

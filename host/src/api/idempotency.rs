@@ -48,7 +48,7 @@ where
     hasher.update(body);
     let hash = hex::encode(hasher.finalize());
 
-    let claim = match idempotency::claim(app.db.pool(), &scope, &key, &hash).await {
+    let claim = match idempotency::claim(app.db.writer(), &scope, &key, &hash).await {
         Ok(claim) => claim,
         Err(e) => return ApiError::from(ServiceError::from(e)).into_response(),
     };
@@ -79,9 +79,9 @@ where
                 Err(error) => (error.status, error.body()),
             };
             let kept = if status.is_server_error() {
-                idempotency::release(app.db.pool(), &scope, &key).await
+                idempotency::release(app.db.writer(), &scope, &key).await
             } else {
-                idempotency::complete(app.db.pool(), &scope, &key, status.as_u16(), &body.to_string()).await
+                idempotency::complete(app.db.writer(), &scope, &key, status.as_u16(), &body.to_string()).await
             };
             if let Err(error) = kept {
                 tracing::error!(%error, "could not record an idempotent response");

@@ -40,7 +40,7 @@ pub async fn create_api_key(
         return Err(ServiceError::invalid("invalid_name", "name: must not be empty").into());
     }
     let key = format!("ihk_{}", random_token(32));
-    let id = api_keys::insert(app.db.pool(), request.company_id, &request.name, &key_hash(&key))
+    let id = api_keys::insert(app.db.writer(), request.company_id, &request.name, &key_hash(&key))
         .await
         .map_err(ServiceError::from)?;
     let body = serde_json::json!({ "id": id, "key": key, "company_id": request.company_id, "name": request.name });

@@ -129,7 +129,7 @@ impl App {
     /// Queues an event again for every endpoint it was meant for.
     pub async fn redeliver_event(&self, id: i64) -> Result<u64, ServiceError> {
         self.event(id).await?;
-        let queued = events::redeliver(self.db.pool(), id).await?;
+        let queued = events::redeliver(self.db.writer(), id).await?;
         self.events_ready.notify_one();
         Ok(queued)
     }
@@ -205,7 +205,7 @@ impl App {
                 )),
             ),
         };
-        let mut conn = self.db.pool().acquire().await?;
+        let mut conn = self.db.writer().acquire().await?;
         match &error {
             None => events::settle(&mut conn, delivery, status, None, "delivered", &delivery.next_attempt_at).await?,
             Some(error) => {

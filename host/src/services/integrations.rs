@@ -114,7 +114,7 @@ impl App {
             payment_sequence: request.payment_sequence,
         };
         self.apply_patch(&mut row, patch)?;
-        Ok(integrations::insert(self.db.pool(), &row).await?)
+        Ok(integrations::insert(self.db.writer(), &row).await?)
     }
 
     pub async fn list_integrations(
@@ -143,7 +143,7 @@ impl App {
     ) -> Result<IntegrationRow, ServiceError> {
         let mut row = self.visible_integration(caller, id).await?;
         self.apply_patch(&mut row, patch)?;
-        integrations::update(self.db.pool(), &row).await?;
+        integrations::update(self.db.writer(), &row).await?;
         self.visible_integration(caller, id).await
     }
 
@@ -272,14 +272,14 @@ impl App {
             ));
         }
         row.enabled = 1;
-        integrations::update(self.db.pool(), &row).await?;
+        integrations::update(self.db.writer(), &row).await?;
         self.visible_integration(caller, id).await
     }
 
     pub async fn disable_integration(&self, caller: Caller, id: i64) -> Result<IntegrationRow, ServiceError> {
         let mut row = self.visible_integration(caller, id).await?;
         row.enabled = 0;
-        integrations::update(self.db.pool(), &row).await?;
+        integrations::update(self.db.writer(), &row).await?;
         self.visible_integration(caller, id).await
     }
 
@@ -293,7 +293,7 @@ impl App {
                 format!("Integration {id} has {count} transactions; disable it instead of deleting it."),
             ));
         }
-        integrations::delete(self.db.pool(), row.id).await?;
+        integrations::delete(self.db.writer(), row.id).await?;
         Ok(())
     }
 }

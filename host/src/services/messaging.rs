@@ -133,7 +133,7 @@ impl App {
             created_at: String::new(),
             updated_at: String::new(),
         };
-        let mut conn = self.db.pool().acquire().await?;
+        let mut conn = self.db.writer().acquire().await?;
         let queued = messages::insert(&mut conn, &queued).await?.expect("a new message has no remote id yet");
         drop(conn);
 
@@ -326,7 +326,7 @@ impl App {
             signature_valid: true,
             outcome: &format!("{} status updates, {} inbound", parsed.updates.len(), parsed.inbound.len()),
         };
-        webhook_log::insert(self.db.pool(), &entry).await?;
+        webhook_log::insert(self.db.writer(), &entry).await?;
         Ok(MessagingWebhookVerdict::Accepted { response: parsed.response })
     }
 }

@@ -91,7 +91,7 @@ impl App {
         let module = self.load_off_thread(manifest_yaml.clone(), component.clone()).await?;
         self.start_once(&module).await?;
         modules::record(
-            self.db.pool(),
+            self.db.writer(),
             &manifest.identifier,
             &manifest.version,
             &manifest_yaml,
@@ -126,7 +126,7 @@ impl App {
         let Some(state) = state else {
             return Err(ServiceError::NotFound(format!("Module {identifier} is not installed.")));
         };
-        modules::set_state(self.db.pool(), identifier, &state.active_version, false).await?;
+        modules::set_state(self.db.writer(), identifier, &state.active_version, false).await?;
         self.registry.remove(identifier);
         tracing::info!(module = identifier, "module uninstalled");
         Ok(())
@@ -226,7 +226,7 @@ impl App {
     async fn make_live(&self, module: Arc<LoadedModule>) -> Result<Option<String>, ServiceError> {
         let identifier = module.manifest.identifier.clone();
         let version = module.manifest.version.clone();
-        modules::set_state(self.db.pool(), &identifier, &version, true).await?;
+        modules::set_state(self.db.writer(), &identifier, &version, true).await?;
         let previous = self.registry.get(&identifier).map(|m| m.manifest.version.clone());
         self.registry.activate(module);
         tracing::info!(module = %identifier, %version, previous = previous.as_deref().unwrap_or("none"), "module live");

@@ -234,7 +234,7 @@ impl App {
             created_at: String::new(),
             updated_at: String::new(),
         };
-        let draft = transactions::insert(self.db.pool(), &draft).await?;
+        let draft = transactions::insert(self.db.writer(), &draft).await?;
 
         let session = async {
             let mut provider = self.payment_provider(&integration).await?;
@@ -264,7 +264,7 @@ impl App {
             }
             Err(error) => {
                 // The provider crashed or the host had no room: nothing happened at the gateway.
-                transactions::delete_draft(self.db.pool(), draft.id).await?;
+                transactions::delete_draft(self.db.writer(), draft.id).await?;
                 return Err(error);
             }
         };
@@ -359,7 +359,7 @@ impl App {
                 })
             }
             Ok(Err(refusal)) if ServiceError::is_gateway_refusal(&refusal) => {
-                refunds::release(self.db.pool(), reservation).await?;
+                refunds::release(self.db.writer(), reservation).await?;
                 Ok(RefundOutcome {
                     success: false,
                     refund_reference: None,
@@ -368,11 +368,11 @@ impl App {
                 })
             }
             Ok(Err(error)) => {
-                refunds::release(self.db.pool(), reservation).await?;
+                refunds::release(self.db.writer(), reservation).await?;
                 Err(ServiceError::Gateway(error))
             }
             Err(error) => {
-                refunds::release(self.db.pool(), reservation).await?;
+                refunds::release(self.db.writer(), reservation).await?;
                 Err(error)
             }
         }

@@ -89,7 +89,7 @@ impl App {
                 }
             }
         }
-        integrations::set_last_synced(self.db.pool(), id, &now()).await?;
+        integrations::set_last_synced(self.db.writer(), id, &now()).await?;
         tracing::info!(
             integration_id = id,
             checked = report.checked,

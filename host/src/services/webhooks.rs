@@ -65,7 +65,7 @@ impl App {
                         signature_valid: true,
                         outcome: "no matching transaction",
                     };
-                    webhook_log::insert(self.db.pool(), &entry).await?;
+                    webhook_log::insert(self.db.writer(), &entry).await?;
                 }
             }
         }
@@ -91,7 +91,7 @@ impl App {
             signature_valid: false,
             outcome: &format!("rejected: {reason}"),
         };
-        webhook_log::insert(self.db.pool(), &entry).await?;
+        webhook_log::insert(self.db.writer(), &entry).await?;
         Ok(())
     }
 }

@@ -30,7 +30,7 @@ pub async fn put(db: &Db, integration_id: i64, model: &str, local_id: &str, remo
     .bind(local_id)
     .bind(remote_id)
     .bind(now())
-    .execute(db.pool())
+    .execute(db.writer())
     .await?;
     Ok(())
 }

@@ -36,10 +36,13 @@ pub enum Backend {
     Postgres,
 }
 
-/// The database handle shared by the whole host.
+/// The database handle shared by the whole host. On SQLite, writes go through one dedicated
+/// connection: writers then queue in the host (first come, first served) instead of polling
+/// SQLite's lock with its sleeping busy handler, and readers never wait for them (WAL).
 #[derive(Clone)]
 pub struct Db {
     pool: AnyPool,
+    writer: AnyPool,
     backend: Backend,
 }
 
@@ -59,19 +62,24 @@ impl Db {
             }
             let query = if query.is_empty() { "mode=rwc".to_string() } else { query.to_string() };
             let options = AnyConnectOptions::from_str(&format!("sqlite://{file}?{query}"))?;
-            let pool = AnyPoolOptions::new()
-                .max_connections(8)
-                .after_connect(|conn, _| {
-                    Box::pin(async move {
-                        conn.execute("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000;")
+            let open = |connections: u32| {
+                AnyPoolOptions::new()
+                    .max_connections(connections)
+                    .after_connect(|conn, _| {
+                        Box::pin(async move {
+                            conn.execute(
+                                "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000;",
+                            )
                             .await?;
-                        Ok(())
+                            Ok(())
+                        })
                     })
-                })
-                .connect_with(options)
-                .await?;
-            SQLITE_MIGRATIONS.run(&pool).await?;
-            return Ok(Self { pool, backend: Backend::Sqlite });
+                    .connect_with(options.clone())
+            };
+            let writer = open(1).await?;
+            SQLITE_MIGRATIONS.run(&writer).await?;
+            let pool = open(8).await?;
+            return Ok(Self { pool, writer, backend: Backend::Sqlite });
         }
         if url.starts_with("postgres://") || url.starts_with("postgresql://") {
             anyhow::bail!("--database: PostgreSQL is not supported by this build yet; use a sqlite:// URL");
@@ -79,8 +87,14 @@ impl Db {
         anyhow::bail!("--database: `{url}` is neither a sqlite:// nor a postgres:// URL")
     }
 
+    /// For reads.
     pub fn pool(&self) -> &AnyPool {
         &self.pool
+    }
+
+    /// For writes outside a transaction (single statements).
+    pub fn writer(&self) -> &AnyPool {
+        &self.writer
     }
 
     pub fn backend(&self) -> Backend {
@@ -91,8 +105,8 @@ impl Db {
     /// IMMEDIATE`), so two writers queue instead of failing when one upgrades a read lock.
     pub async fn begin(&self) -> DbResult<Tx> {
         match self.backend {
-            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await,
-            Backend::Postgres => self.pool.begin().await,
+            Backend::Sqlite => self.writer.begin_with("BEGIN IMMEDIATE").await,
+            Backend::Postgres => self.writer.begin().await,
         }
     }
 }
