@@ -1,6 +1,7 @@
 //! Support for the end-to-end tests: a real host on 127.0.0.1 with the real built
 //! components, and fake gateways that speak the gateways' wire formats.
 
+pub mod chromium;
 pub mod fake_mygateway;
 pub mod fake_paypal;
 pub mod fake_stripe;

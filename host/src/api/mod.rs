@@ -11,6 +11,8 @@ mod messaging;
 mod modules;
 mod online_payment;
 mod ops;
+mod pay_page;
+mod payment_links;
 mod views;
 mod webhooks;
 
@@ -65,6 +67,8 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/api/online_payment/transaction/{id}/refund", post(online_payment::refund))
         .route("/api/online_payment/transaction/{id}/sync", post(online_payment::sync))
         .route("/api/online_payment/payments", get(online_payment::payments))
+        .route("/api/online_payment/links", post(payment_links::create))
+        .route("/pay/{token}", get(pay_page::show).post(pay_page::choose))
         .route("/api/online_payment/return", get(online_payment::payer_returned))
         .route("/api/online_payment/cancel", get(online_payment::payer_cancelled))
         .route("/payment/webhook/{integration_id}", post(webhooks::payment))

@@ -8,6 +8,7 @@ pub mod integrations;
 pub mod messaging;
 pub mod module_admin;
 pub mod online_payment;
+pub mod payment_links;
 mod provider_calls;
 pub mod scheduled_sync;
 pub mod transaction_updates;

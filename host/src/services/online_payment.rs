@@ -95,7 +95,7 @@ pub fn parse_money(raw: &RawValue, currency: Currency) -> Result<Money, ServiceE
     Money::parse(&text, currency).map_err(|e| invalid_amount(format!("amount: {e}")))
 }
 
-fn parse_currency(code: &str) -> Result<Currency, ServiceError> {
+pub fn parse_currency(code: &str) -> Result<Currency, ServiceError> {
     Currency::parse(code).map_err(|e| ServiceError::invalid("invalid_currency", format!("currency: {e}")))
 }
 

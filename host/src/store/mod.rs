@@ -11,6 +11,7 @@ pub mod integrations;
 pub mod mappings;
 pub mod messages;
 pub mod modules;
+pub mod payment_links;
 pub mod payments;
 pub mod refunds;
 pub mod settings;

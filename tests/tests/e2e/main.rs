@@ -7,6 +7,8 @@ mod hot_loading;
 mod isolation;
 mod mygateway_payments;
 mod mygateway_webhooks;
+mod payment_link_browser;
+mod payment_links;
 mod plugin_kit;
 mod sandbox;
 mod scheduled_sync;
