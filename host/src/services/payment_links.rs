@@ -168,7 +168,7 @@ impl App {
             expires_at,
             created_at: String::new(),
         };
-        Ok(payment_links::insert(self.db.pool(), &row).await?)
+        Ok(payment_links::insert(self.db.writer(), &row).await?)
     }
 
     /// The link of a token, or 404 (also for text that cannot be a token).
@@ -273,7 +273,7 @@ impl App {
         let caller = Caller::Company { key_id: 0, company_id: link.company_id };
         match self.initiate(caller, request).await {
             Ok(initiated) => {
-                payment_links::add_transaction(self.db.pool(), link.id, initiated.transaction.id).await?;
+                payment_links::add_transaction(self.db.writer(), link.id, initiated.transaction.id).await?;
                 Ok(match initiated.action {
                     SessionAction::Redirect(url) => PayOutcome::Redirect(url),
                     SessionAction::EmbeddedJs(_) | SessionAction::QrCode(_) => {
@@ -283,7 +283,7 @@ impl App {
             }
             Err(error) => {
                 if let ServiceError::PaymentFailed { transaction_id, .. } = &error {
-                    payment_links::add_transaction(self.db.pool(), link.id, *transaction_id).await?;
+                    payment_links::add_transaction(self.db.writer(), link.id, *transaction_id).await?;
                 }
                 Err(error)
             }
