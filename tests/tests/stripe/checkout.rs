@@ -2,6 +2,7 @@
 //! webhook (also for delayed payment methods), expiry, the payer's return, sync and refunds.
 
 use e2e::fake_stripe::Script;
+use e2e::host::send;
 use reqwest::{Method, StatusCode};
 use serde_json::json;
 
@@ -211,13 +212,20 @@ async fn a_refund_whose_answer_was_lost_is_not_made_twice_when_retried() {
 
     // Stripe refunds, but the answer never arrives: the ERP sees a gateway error.
     s.fake.script(Method::POST, "/v1/refunds", Script::LoseAnswer);
-    let (status, body) = s.refund(id, json!({"amount": "5.00"})).await;
+    let retried = || {
+        s.host
+            .admin(Method::POST, &format!("/api/online_payment/transaction/{id}/refund"))
+            .header("Idempotency-Key", "erp-refund-13")
+            .json(&json!({"amount": "5.00"}))
+    };
+    let (status, body) = send(retried()).await;
     assert_eq!((status, body["error"]["code"].as_str()), (StatusCode::BAD_GATEWAY, Some("gateway_error")), "{body}");
     assert_eq!(s.host.transaction(id).await["refunded_minor"], 0);
     assert_eq!(s.fake.refunds().len(), 1);
 
-    // The ERP retries: the same key makes Stripe answer with the refund it already made.
-    let (status, body) = s.refund(id, json!({"amount": "5.00"})).await;
+    // The ERP retries with its Idempotency-Key: the same Stripe key makes Stripe answer with
+    // the refund it already made.
+    let (status, body) = send(retried()).await;
     assert_eq!(
         (status, body["success"].as_bool(), body["refunded_amount"].as_str()),
         (StatusCode::OK, Some(true), Some("5.00")),
