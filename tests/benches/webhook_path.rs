@@ -126,6 +126,24 @@ async fn main() {
             .map(|id| json!({ "type": "payment.completed", "data": { "payment_id": id } }).to_string())
             .collect(),
     );
+    // Baseline: the same client and server answering GET /healthz (no database, no sandbox).
+    {
+        let started = Instant::now();
+        let mut clients = Vec::new();
+        for _ in 0..HTTP_CLIENTS {
+            let (http, url) = (s.host.client.clone(), format!("{}/healthz", s.host.url));
+            clients.push(tokio::spawn(async move {
+                for _ in 0..HTTP_WEBHOOKS / HTTP_CLIENTS {
+                    assert_eq!(http.get(&url).send().await.unwrap().status(), 200);
+                }
+            }));
+        }
+        for client in clients {
+            client.await.unwrap();
+        }
+        let elapsed = started.elapsed();
+        println!("{:<44} {:.0} requests/s", "http: GET /healthz (harness baseline)", HTTP_WEBHOOKS as f64 / elapsed.as_secs_f64());
+    }
     for label in ["http: webhook captures a payment", "http: duplicate webhook"] {
         let started = Instant::now();
         let mut clients = Vec::new();

@@ -160,6 +160,29 @@ impl App {
         webhook: Option<WebhookNote<'_>>,
         refund: Option<RefundNote<'_>>,
     ) -> Result<Applied, ServiceError> {
+        // Most repeated webhooks change nothing: decide on a read first and skip the write
+        // transaction. The answer cannot go stale: states only move forward, and an update
+        // that changes nothing now changes nothing later either.
+        if refund.is_none() {
+            let row = transactions::get(self.db.pool(), id)
+                .await?
+                .ok_or_else(|| ServiceError::NotFound(format!("Transaction {id} does not exist.")))?;
+            if let (None, outcome) = decide(&row, update) {
+                if let Some(note) = &webhook {
+                    let entry = NewWebhookLog {
+                        integration_id: row.integration_id,
+                        transaction_id: Some(row.id),
+                        received_at: note.received_at,
+                        event_type: Some(note.event_type),
+                        signature_valid: true,
+                        outcome: &outcome,
+                    };
+                    webhook_log::insert(self.db.writer(), &entry).await?;
+                }
+                tracing::info!(transaction = %row.reference, %outcome, "transaction update");
+                return Ok(Applied { transaction: row, outcome, payment_created: false });
+            }
+        }
         loop {
             let mut tx = self.db.begin().await?;
             let row = transactions::get(&mut *tx, id)

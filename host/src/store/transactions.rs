@@ -72,23 +72,34 @@ pub async fn by_reference<'e>(exec: impl Exec<'e>, reference: &str) -> DbResult<
         .await
 }
 
-/// Finds a transaction of an integration by the gateway's reference, else by ours.
-pub async fn find_in_integration<'e>(
-    exec: impl Exec<'e>,
+/// Finds a transaction of an integration by the gateway's reference, else by ours. Two
+/// indexed lookups (an `OR` across both columns would scan the table).
+pub async fn find_in_integration(
+    pool: &sqlx::AnyPool,
     integration_id: i64,
     gateway_reference: Option<&str>,
     reference: Option<&str>,
 ) -> DbResult<Option<TransactionRow>> {
-    sqlx::query_as(&format!(
-        "SELECT {COLUMNS} FROM transactions
-         WHERE integration_id = $1 AND (gateway_reference = $2 OR reference = $3)
-         ORDER BY CASE WHEN gateway_reference = $2 THEN 0 ELSE 1 END LIMIT 1"
-    ))
-    .bind(integration_id)
-    .bind(gateway_reference)
-    .bind(reference)
-    .fetch_optional(exec)
-    .await
+    if let Some(gateway_reference) = gateway_reference {
+        let found = sqlx::query_as(&format!("SELECT {COLUMNS} FROM transactions WHERE integration_id = $1 AND gateway_reference = $2"))
+            .bind(integration_id)
+            .bind(gateway_reference)
+            .fetch_optional(pool)
+            .await?;
+        if found.is_some() {
+            return Ok(found);
+        }
+    }
+    match reference {
+        Some(reference) => {
+            sqlx::query_as(&format!("SELECT {COLUMNS} FROM transactions WHERE reference = $1 AND integration_id = $2"))
+                .bind(reference)
+                .bind(integration_id)
+                .fetch_optional(pool)
+                .await
+        }
+        None => Ok(None),
+    }
 }
 
 /// Writes a transaction's mutable fields if its state is still `expected_state`. Returns
