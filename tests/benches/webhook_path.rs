@@ -142,7 +142,11 @@ async fn main() {
             client.await.unwrap();
         }
         let elapsed = started.elapsed();
-        println!("{:<44} {:.0} requests/s", "http: GET /healthz (harness baseline)", HTTP_WEBHOOKS as f64 / elapsed.as_secs_f64());
+        println!(
+            "{:<44} {:.0} requests/s",
+            "http: GET /healthz (harness baseline)",
+            HTTP_WEBHOOKS as f64 / elapsed.as_secs_f64()
+        );
     }
     for label in ["http: webhook captures a payment", "http: duplicate webhook"] {
         let started = Instant::now();

@@ -64,17 +64,17 @@ impl ProviderCache {
 }
 
 impl cache::Host for CallContext {
-    async fn get(&mut self, key: String) -> wasmtime::Result<Option<String>> {
+    fn get(&mut self, key: String) -> wasmtime::Result<Option<String>> {
         Ok(self.services.cache.get(self.integration.integration_id, &key))
     }
 
-    async fn set(&mut self, key: String, value: String, ttl_seconds: u32) -> wasmtime::Result<()> {
+    fn set(&mut self, key: String, value: String, ttl_seconds: u32) -> wasmtime::Result<()> {
         let ttl = Duration::from_secs(u64::from(ttl_seconds));
         self.services.cache.set(self.integration.integration_id, key, value, ttl);
         Ok(())
     }
 
-    async fn delete(&mut self, key: String) -> wasmtime::Result<()> {
+    fn delete(&mut self, key: String) -> wasmtime::Result<()> {
         self.services.cache.delete(self.integration.integration_id, &key);
         Ok(())
     }

@@ -57,7 +57,7 @@ impl fmt::Debug for CredentialSet {
 }
 
 impl credentials::Host for CallContext {
-    async fn get(&mut self, name: String) -> wasmtime::Result<Result<Option<String>, CredentialError>> {
+    fn get(&mut self, name: String) -> wasmtime::Result<Result<Option<String>, CredentialError>> {
         Ok(match self.credentials.fields.get(&name) {
             None => Err(CredentialError::Unknown(name)),
             Some((_, true)) => {
@@ -68,7 +68,7 @@ impl credentials::Host for CallContext {
         })
     }
 
-    async fn is_set(&mut self, name: String) -> wasmtime::Result<Result<bool, CredentialError>> {
+    fn is_set(&mut self, name: String) -> wasmtime::Result<Result<bool, CredentialError>> {
         Ok(match self.credentials.fields.get(&name) {
             None => Err(CredentialError::Unknown(name)),
             Some((value, _)) => Ok(value.is_some()),

@@ -29,7 +29,7 @@ fn mac<M: Mac + hmac::digest::KeyInit>(key: &[u8], message: &[u8]) -> Vec<u8> {
 }
 
 impl crypto::Host for CallContext {
-    async fn hmac(
+    fn hmac(
         &mut self,
         algorithm: HmacAlgorithm,
         key_credential: String,
@@ -43,7 +43,7 @@ impl crypto::Host for CallContext {
         })
     }
 
-    async fn constant_time_equals(&mut self, a: Vec<u8>, b: Vec<u8>) -> wasmtime::Result<bool> {
+    fn constant_time_equals(&mut self, a: Vec<u8>, b: Vec<u8>) -> wasmtime::Result<bool> {
         Ok(a.ct_eq(&b).into())
     }
 }

@@ -42,7 +42,7 @@ impl ModuleEndpoints {
 }
 
 impl endpoints::Host for CallContext {
-    async fn base_url(&mut self, name: String) -> wasmtime::Result<Option<String>> {
+    fn base_url(&mut self, name: String) -> wasmtime::Result<Option<String>> {
         Ok(self.module.endpoints.base_url(&name, self.integration.test_mode))
     }
 }

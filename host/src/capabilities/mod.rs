@@ -73,7 +73,7 @@ impl CallContext {
 impl types::Host for CallContext {}
 
 impl context::Host for CallContext {
-    async fn integration(&mut self) -> wasmtime::Result<types::IntegrationInfo> {
+    fn integration(&mut self) -> wasmtime::Result<types::IntegrationInfo> {
         Ok(self.integration.clone())
     }
 }

@@ -81,11 +81,13 @@ pub async fn find_in_integration(
     reference: Option<&str>,
 ) -> DbResult<Option<TransactionRow>> {
     if let Some(gateway_reference) = gateway_reference {
-        let found = sqlx::query_as(&format!("SELECT {COLUMNS} FROM transactions WHERE integration_id = $1 AND gateway_reference = $2"))
-            .bind(integration_id)
-            .bind(gateway_reference)
-            .fetch_optional(pool)
-            .await?;
+        let found = sqlx::query_as(&format!(
+            "SELECT {COLUMNS} FROM transactions WHERE integration_id = $1 AND gateway_reference = $2"
+        ))
+        .bind(integration_id)
+        .bind(gateway_reference)
+        .fetch_optional(pool)
+        .await?;
         if found.is_some() {
             return Ok(found);
         }
