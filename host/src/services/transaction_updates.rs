@@ -21,6 +21,20 @@ pub struct Applied {
     pub payment_created: bool,
 }
 
+impl<'a> WebhookNote<'a> {
+    /// The log entry of this attempt for `row`.
+    fn entry(&self, row: &TransactionRow, outcome: &'a str) -> NewWebhookLog<'a> {
+        NewWebhookLog {
+            integration_id: row.integration_id,
+            transaction_id: Some(row.id),
+            received_at: self.received_at,
+            event_type: Some(self.event_type),
+            signature_valid: true,
+            outcome,
+        }
+    }
+}
+
 /// A refund the gateway accepted, for [`App::apply_refund`].
 pub struct RefundNote<'a> {
     /// The refund's reservation row.
@@ -169,15 +183,7 @@ impl App {
                 .ok_or_else(|| ServiceError::NotFound(format!("Transaction {id} does not exist.")))?;
             if let (None, outcome) = decide(&row, update) {
                 if let Some(note) = &webhook {
-                    let entry = NewWebhookLog {
-                        integration_id: row.integration_id,
-                        transaction_id: Some(row.id),
-                        received_at: note.received_at,
-                        event_type: Some(note.event_type),
-                        signature_valid: true,
-                        outcome: &outcome,
-                    };
-                    webhook_log::insert(self.db.writer(), &entry).await?;
+                    webhook_log::insert(self.db.writer(), &note.entry(&row, &outcome)).await?;
                 }
                 tracing::info!(transaction = %row.reference, %outcome, "transaction update");
                 return Ok(Applied { transaction: row, outcome, payment_created: false });
@@ -220,15 +226,7 @@ impl App {
                 .await?;
             }
             if let Some(note) = &webhook {
-                let entry = NewWebhookLog {
-                    integration_id: row.integration_id,
-                    transaction_id: Some(row.id),
-                    received_at: note.received_at,
-                    event_type: Some(note.event_type),
-                    signature_valid: true,
-                    outcome: &outcome,
-                };
-                webhook_log::insert(&mut *tx, &entry).await?;
+                webhook_log::insert(&mut *tx, &note.entry(&row, &outcome)).await?;
             }
             tx.commit().await?;
             if events > 0 {
