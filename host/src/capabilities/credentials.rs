@@ -41,11 +41,6 @@ impl CredentialSet {
             Some((Some(value), _)) => Ok(value),
         }
     }
-
-    /// Every secret value, for masking.
-    pub fn secret_values(&self) -> impl Iterator<Item = &str> {
-        self.fields.values().filter(|(_, secret)| *secret).filter_map(|(value, _)| value.as_deref())
-    }
 }
 
 impl fmt::Debug for CredentialSet {

@@ -84,10 +84,6 @@ impl Money {
         }
         Ok(Self { minor, currency })
     }
-
-    pub fn from_minor(minor: i64, currency: Currency) -> Self {
-        Self { minor, currency }
-    }
 }
 
 /// Formats minor units as a decimal string in the currency's exponent ("19.99", "1000").

@@ -107,10 +107,6 @@ impl ProviderRuntime {
         &self.engine
     }
 
-    pub fn limits(&self) -> &HostLimits {
-        &self.limits
-    }
-
     /// Compiles a component, or loads it from the compile cache. CPU-heavy: call it from a
     /// blocking thread, never a request.
     pub fn compile(&self, bytes: &[u8], sha256: &str) -> wasmtime::Result<Component> {

@@ -165,10 +165,6 @@ impl<B> Sandbox<B> {
         }
     }
 
-    pub fn label(&self) -> &CallLabel {
-        &self.label
-    }
-
     fn settle<T>(
         &mut self,
         outcome: Result<wasmtime::Result<T>, tokio::time::error::Elapsed>,

@@ -253,10 +253,7 @@ impl App {
         integration_id: i64,
         request: WebhookRequest,
     ) -> Result<MessagingWebhookVerdict, ServiceError> {
-        let integration = match integrations::get(self.db.pool(), integration_id).await? {
-            Some(row) if row.integration_category == IntegrationCategory::Messaging.as_str() => row,
-            _ => return Err(ServiceError::NotFound(format!("Integration {integration_id} does not exist."))),
-        };
+        let integration = self.webhook_integration(integration_id, IntegrationCategory::Messaging).await?;
         let received_at = crate::store::now();
         let mut provider = self.messaging_provider(&integration).await?;
         if let Verification::Rejected(reason) =

@@ -16,8 +16,6 @@ pub mod webhooks;
 
 use std::sync::Arc;
 
-use url::Url;
-
 pub use error::ServiceError;
 
 use crate::capabilities::HostServices;
@@ -52,10 +50,6 @@ impl App {
     /// An absolute public URL for a path starting with `/`.
     pub fn public(&self, path_and_query: &str) -> String {
         format!("{}{path_and_query}", self.public_url)
-    }
-
-    pub fn public_base(&self) -> Url {
-        Url::parse(&self.public_url).expect("public URL validated at start")
     }
 }
 

@@ -4,6 +4,7 @@
 
 use crate::domain::manifest::IntegrationCategory;
 use crate::runtime::bindings::v1::types::{Verification, WebhookRequest};
+use crate::store::integrations::IntegrationRow;
 use crate::store::webhook_log::{self, NewWebhookLog};
 use crate::store::{integrations, now, transactions};
 
@@ -23,10 +24,7 @@ impl App {
         integration_id: i64,
         request: WebhookRequest,
     ) -> Result<WebhookVerdict, ServiceError> {
-        let integration = match integrations::get(self.db.pool(), integration_id).await? {
-            Some(row) if row.integration_category == IntegrationCategory::OnlinePayment.as_str() => row,
-            _ => return Err(ServiceError::NotFound(format!("Integration {integration_id} does not exist."))),
-        };
+        let integration = self.webhook_integration(integration_id, IntegrationCategory::OnlinePayment).await?;
         let received_at = now();
         let mut provider = self.payment_provider(&integration).await?;
         if let Verification::Rejected(reason) =
@@ -74,6 +72,18 @@ impl App {
 }
 
 impl App {
+    /// The integration a public webhook URL names, if it is of `category`; 404 otherwise.
+    pub(crate) async fn webhook_integration(
+        &self,
+        id: i64,
+        category: IntegrationCategory,
+    ) -> Result<IntegrationRow, ServiceError> {
+        match integrations::get(self.db.pool(), id).await? {
+            Some(row) if row.integration_category == category.as_str() => Ok(row),
+            _ => Err(ServiceError::NotFound(format!("Integration {id} does not exist."))),
+        }
+    }
+
     /// Logs a webhook whose signature the provider rejected. No transaction is named: an
     /// unverified body is not trusted enough to say which one it is about.
     pub(crate) async fn log_rejected_webhook(

@@ -98,10 +98,6 @@ impl Db {
         &self.writer
     }
 
-    pub fn backend(&self) -> Backend {
-        self.backend
-    }
-
     /// Starts a write transaction. On SQLite it takes the write lock at once (`BEGIN
     /// IMMEDIATE`), so two writers queue instead of failing when one upgrades a read lock.
     pub async fn begin(&self) -> DbResult<Tx> {
