@@ -14,3 +14,4 @@ pub mod runtime;
 pub mod server;
 pub mod services;
 pub mod store;
+pub mod telemetry;

@@ -7,10 +7,12 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::Context;
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::{Parser, Subcommand};
 use integrations_host::check::check_module;
 use integrations_host::runtime::HostLimits;
 use integrations_host::server::{RunningHost, ServeConfig};
+use integrations_host::services::webhook_gate::WebhookLimits;
+use integrations_host::telemetry::{init_logging as install_logging, LogFormat};
 use serde::Deserialize;
 
 #[derive(Parser)]
@@ -33,13 +35,6 @@ enum Command {
     Serve(ServeArgs),
     /// Validate a module (manifest + component) without a server; exits non-zero with the reasons.
     Check { manifest: PathBuf, component: PathBuf },
-}
-
-#[derive(Clone, Copy, PartialEq, Eq, ValueEnum, Deserialize)]
-#[serde(rename_all = "lowercase")]
-enum LogFormat {
-    Human,
-    Json,
 }
 
 #[derive(clap::Args)]
@@ -65,6 +60,24 @@ struct ServeArgs {
     /// MODULE.NAME=URL: override a module endpoint (repeatable).
     #[arg(long = "endpoint", env = "INTEGRATIONS_HOST_ENDPOINT", value_delimiter = ',')]
     endpoints: Vec<String>,
+    /// Provider sandboxes running at once [default: 64].
+    #[arg(long, env = "INTEGRATIONS_HOST_MAX_SANDBOXES")]
+    max_sandboxes: Option<u32>,
+    /// Most sandboxes one module may hold at once [default: half of --max-sandboxes].
+    #[arg(long, env = "INTEGRATIONS_HOST_MODULE_SHARE")]
+    module_share: Option<u32>,
+    /// Most sandboxes one company may hold at once [default: a quarter of --max-sandboxes].
+    #[arg(long, env = "INTEGRATIONS_HOST_COMPANY_SHARE")]
+    company_share: Option<u32>,
+    /// Milliseconds a call waits for a sandbox before it is refused [default: 5000].
+    #[arg(long, env = "INTEGRATIONS_HOST_SANDBOX_WAIT_MS")]
+    sandbox_wait_ms: Option<u64>,
+    /// Webhook calls in progress per integration on its public URL [default: 64].
+    #[arg(long, env = "INTEGRATIONS_HOST_WEBHOOK_CONCURRENCY")]
+    webhook_concurrency: Option<u32>,
+    /// Of those, calls whose signature is not yet verified [default: 32].
+    #[arg(long, env = "INTEGRATIONS_HOST_WEBHOOK_UNVERIFIED")]
+    webhook_unverified: Option<u32>,
 }
 
 /// `--config` file contents.
@@ -78,6 +91,12 @@ struct ConfigFile {
     admin_key: Option<String>,
     endpoint: Option<Vec<String>>,
     log_format: Option<LogFormat>,
+    max_sandboxes: Option<u32>,
+    module_share: Option<u32>,
+    company_share: Option<u32>,
+    sandbox_wait_ms: Option<u64>,
+    webhook_concurrency: Option<u32>,
+    webhook_unverified: Option<u32>,
 }
 
 fn read_config(path: Option<&Path>) -> anyhow::Result<ConfigFile> {
@@ -91,11 +110,7 @@ fn read_config(path: Option<&Path>) -> anyhow::Result<ConfigFile> {
 fn init_logging(format: LogFormat) {
     let filter =
         tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info,tower_http=warn".into());
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
-    match format {
-        LogFormat::Json => builder.json().init(),
-        LogFormat::Human => builder.init(),
-    }
+    install_logging(format, filter, std::io::stderr);
 }
 
 #[tokio::main]
@@ -128,9 +143,31 @@ async fn serve(args: ServeArgs, log_format: Option<LogFormat>) -> anyhow::Result
         public_url: args.public_url.or(file.public_url),
         admin_key: args.admin_key.or(file.admin_key),
         endpoints: if args.endpoints.is_empty() { file.endpoint.unwrap_or_default() } else { args.endpoints },
-        limits: HostLimits::default(),
+        limits: HostLimits {
+            max_instances: args.max_sandboxes.or(file.max_sandboxes).unwrap_or(defaults.limits.max_instances).max(1),
+            module_share: args.module_share.or(file.module_share),
+            company_share: args.company_share.or(file.company_share),
+            slot_wait: args
+                .sandbox_wait_ms
+                .or(file.sandbox_wait_ms)
+                .map(std::time::Duration::from_millis)
+                .unwrap_or(defaults.limits.slot_wait),
+            ..defaults.limits.clone()
+        },
         delivery: Default::default(),
         sync: Default::default(),
+        webhooks: WebhookLimits {
+            concurrent: args
+                .webhook_concurrency
+                .or(file.webhook_concurrency)
+                .unwrap_or(defaults.webhooks.concurrent)
+                .max(1),
+            unverified: args
+                .webhook_unverified
+                .or(file.webhook_unverified)
+                .unwrap_or(defaults.webhooks.unverified)
+                .max(1),
+        },
     };
     let host = RunningHost::start(config).await?;
     if let Some(key) = &host.generated_admin_key {

@@ -14,6 +14,7 @@ use crate::registry::{watch_modules, EndpointOverrides, ModuleRegistry, ModulesW
 use crate::runtime::{HostLimits, ProviderRuntime};
 use crate::services::event_delivery::DeliveryPolicy;
 use crate::services::scheduled_sync::SyncPolicy;
+use crate::services::webhook_gate::{WebhookGate, WebhookLimits};
 use crate::services::{random_token, App};
 use crate::store::{settings, Db};
 
@@ -30,6 +31,8 @@ pub struct ServeConfig {
     pub limits: HostLimits,
     pub delivery: DeliveryPolicy,
     pub sync: SyncPolicy,
+    /// Bounds on calls in progress per integration on the public webhook URLs.
+    pub webhooks: WebhookLimits,
 }
 
 impl Default for ServeConfig {
@@ -44,6 +47,7 @@ impl Default for ServeConfig {
             limits: HostLimits::default(),
             delivery: DeliveryPolicy::default(),
             sync: SyncPolicy::default(),
+            webhooks: WebhookLimits::default(),
         }
     }
 }
@@ -99,6 +103,7 @@ impl RunningHost {
             delivery: config.delivery.clone(),
             sync: config.sync.clone(),
             syncs_running: Default::default(),
+            webhook_gate: WebhookGate::new(config.webhooks),
         });
         let watcher = load_modules(&app, &config.modules_dir).await?;
         let delivery = app.spawn_event_delivery();

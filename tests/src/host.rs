@@ -21,6 +21,12 @@ pub struct HostOptions {
     pub endpoints: Vec<String>,
     /// Also install the hostile test guest.
     pub with_hostile: bool,
+    /// Test guests to install, by identifier (`tests/fixtures/<id>.yaml` beside `<id>.wasm`).
+    pub fixtures: Vec<&'static str>,
+    /// Sandbox limits (default: the host's).
+    pub limits: Option<integrations_host::runtime::HostLimits>,
+    /// Webhook bounds (default: the host's).
+    pub webhooks: Option<integrations_host::services::webhook_gate::WebhookLimits>,
     /// Shipped modules to install besides MyGateway, by identifier (`manifests/<id>.yaml`
     /// beside the built `<id>.wasm`).
     pub modules: Vec<&'static str>,
@@ -79,6 +85,9 @@ impl TestHost {
         if options.with_hostile {
             install(&modules, "test_hostile", &repo().join("tests/fixtures/test_hostile.yaml"));
         }
+        for identifier in &options.fixtures {
+            install(&modules, identifier, &repo().join(format!("tests/fixtures/{identifier}.yaml")));
+        }
         let config = ServeConfig {
             listen: "127.0.0.1:0".parse().unwrap(),
             database: format!("sqlite://{}", dir.join("host.db").display()),
@@ -88,6 +97,8 @@ impl TestHost {
             endpoints: options.endpoints.clone(),
             delivery: options.delivery.clone().unwrap_or_default(),
             sync: options.sync.clone().unwrap_or_default(),
+            limits: options.limits.clone().unwrap_or_default(),
+            webhooks: options.webhooks.unwrap_or_default(),
             ..ServeConfig::default()
         };
         let host = RunningHost::start(config).await.expect("host starts");

@@ -6,6 +6,7 @@ pub mod fake_mygateway;
 pub mod fake_paypal;
 pub mod fake_stripe;
 pub mod fake_twilio;
+pub mod greedy;
 pub mod host;
 pub mod logs;
 pub mod scenario;

@@ -20,7 +20,7 @@ impl Write for Sink {
     }
 }
 
-/// Starts capturing (once per process) at debug level.
+/// Starts capturing (once per process) at debug level, in the host's human format.
 pub fn capture() {
     CAPTURED.get_or_init(|| {
         let buffer = Arc::new(Mutex::new(Vec::new()));
@@ -28,6 +28,7 @@ pub fn capture() {
         tracing_subscriber::fmt()
             .with_env_filter("debug,hyper=info,h2=info,reqwest=info,cranelift=info,wasmtime=info,sqlx=info")
             .with_writer(move || sink.clone())
+            .fmt_fields(integrations_host::telemetry::EscapedFields::default())
             .with_ansi(false)
             .init();
         buffer

@@ -1,7 +1,7 @@
 //! Every error leaves as `{"error": {"code", "message"}}` with a fitting status. Server-side
 //! failures are logged with their detail and answered without it.
 
-use axum::http::StatusCode;
+use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 
@@ -41,9 +41,17 @@ impl ApiError {
     }
 }
 
+/// Seconds a refused caller is asked to wait before trying again.
+const RETRY_AFTER_SECONDS: &str = "1";
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        (self.status, Json(self.body())).into_response()
+        let retry = matches!(self.status, StatusCode::TOO_MANY_REQUESTS | StatusCode::SERVICE_UNAVAILABLE);
+        let mut response = (self.status, Json(self.body())).into_response();
+        if retry {
+            response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static(RETRY_AFTER_SECONDS));
+        }
+        response
     }
 }
 
@@ -70,6 +78,34 @@ impl From<ServiceError> for ApiError {
                 "overloaded",
                 "Every provider sandbox is busy; try again shortly.",
             ),
+            ServiceError::ProviderFailed(failure) if failure.kind == FailureKind::ModuleShare => Self::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "overloaded",
+                format!(
+                    "The module {} is using its whole share of the provider sandboxes; try again shortly.",
+                    failure.module
+                ),
+            ),
+            ServiceError::ProviderFailed(failure) if failure.kind == FailureKind::CompanyShare => Self::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "too_many_requests",
+                format!(
+                    "Company {} is using its whole share of the provider sandboxes; try again shortly.",
+                    failure.company_id
+                ),
+            ),
+            ServiceError::ProviderFailed(failure)
+                if matches!(failure.kind, FailureKind::OverCeiling | FailureKind::UnusableAnswer) =>
+            {
+                Self::new(
+                    StatusCode::BAD_GATEWAY,
+                    "provider_failed",
+                    format!(
+                        "The provider {} {} failed: {} ({}). The call was stopped; nothing it returned was kept.",
+                        failure.module, failure.version, failure.kind, failure.detail
+                    ),
+                )
+            }
             ServiceError::ProviderFailed(failure) => Self::new(
                 StatusCode::BAD_GATEWAY,
                 "provider_failed",
@@ -78,6 +114,7 @@ impl From<ServiceError> for ApiError {
                     failure.module, failure.version, failure.kind
                 ),
             ),
+            ServiceError::Throttled(message) => Self::new(StatusCode::TOO_MANY_REQUESTS, "too_many_requests", message),
             ServiceError::TooLarge(message) => Self::new(StatusCode::PAYLOAD_TOO_LARGE, "too_large", message),
             ServiceError::Unavailable(message) => {
                 Self::new(StatusCode::SERVICE_UNAVAILABLE, "module_not_installed", message)

@@ -1,5 +1,6 @@
 //! The `cache` import: a small in-memory key/value store per integration with expiry, for
-//! things like OAuth tokens. Bounded per integration; entries may vanish on restart.
+//! things like OAuth tokens. Bounded per integration; entries may vanish on restart. A key or
+//! value over its ceiling fails the call (the WIT states the limits).
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -9,8 +10,8 @@ use crate::runtime::bindings::v1::integrations::provider::cache;
 
 use super::CallContext;
 
-const MAX_KEY_BYTES: usize = 256;
-const MAX_VALUE_BYTES: usize = 64 * 1024;
+use crate::runtime::ceilings::{CACHE_KEY as MAX_KEY_BYTES, CACHE_VALUE as MAX_VALUE_BYTES};
+
 const MAX_ENTRIES_PER_INTEGRATION: usize = 64;
 const MAX_TTL: Duration = Duration::from_secs(86_400);
 
@@ -65,16 +66,20 @@ impl ProviderCache {
 
 impl cache::Host for CallContext {
     fn get(&mut self, key: String) -> wasmtime::Result<Option<String>> {
+        self.bounded("cache key", &key, MAX_KEY_BYTES)?;
         Ok(self.services.cache.get(self.integration.integration_id, &key))
     }
 
     fn set(&mut self, key: String, value: String, ttl_seconds: u32) -> wasmtime::Result<()> {
+        self.bounded("cache key", &key, MAX_KEY_BYTES)?;
+        self.bounded("cache value", &value, MAX_VALUE_BYTES)?;
         let ttl = Duration::from_secs(u64::from(ttl_seconds));
         self.services.cache.set(self.integration.integration_id, key, value, ttl);
         Ok(())
     }
 
     fn delete(&mut self, key: String) -> wasmtime::Result<()> {
+        self.bounded("cache key", &key, MAX_KEY_BYTES)?;
         self.services.cache.delete(self.integration.integration_id, &key);
         Ok(())
     }

@@ -1,19 +1,69 @@
-//! The `log` import: a provider's messages in the host's log, tagged with who it served.
+//! The `log` import: a provider's messages in the host's log, tagged with who it served, and
+//! the budget a call's log lines share with its stdout and stderr.
+
+use std::sync::{Arc, Mutex};
 
 use crate::runtime::bindings::v1::integrations::provider::log::{self, Level};
+use crate::runtime::ceilings::OverCeiling;
+use crate::runtime::ceilings::{LOG_BYTES_PER_CALL, LOG_MESSAGE};
 
 use super::CallContext;
 
-/// Longest message kept; the rest is cut.
-const MAX_MESSAGE: usize = 2048;
+/// Bytes a call may still write to the log, across `log` messages, stdout and stderr. Once a
+/// write would pass the ceiling, the call fails and the budget remembers why.
+#[derive(Clone)]
+pub struct LogBudget {
+    inner: Arc<Mutex<Spent>>,
+}
+
+struct Spent {
+    bytes: usize,
+    limit: usize,
+    over: Option<OverCeiling>,
+}
+
+impl LogBudget {
+    pub fn new(limit: usize) -> Self {
+        Self { inner: Arc::new(Mutex::new(Spent { bytes: 0, limit, over: None })) }
+    }
+
+    /// Spends `bytes` of `what`'s output, or refuses (and remembers) when that would pass
+    /// the ceiling. Nothing is spent by a refused write.
+    pub fn spend(&self, what: &str, bytes: usize) -> Result<(), OverCeiling> {
+        let mut spent = self.inner.lock().expect("log budget lock");
+        if let Some(over) = &spent.over {
+            return Err(over.clone());
+        }
+        let total = spent.bytes.saturating_add(bytes);
+        if total > spent.limit {
+            let over = OverCeiling::bytes(format!("log output ({what})"), total, spent.limit);
+            spent.over = Some(over.clone());
+            return Err(over);
+        }
+        spent.bytes = total;
+        Ok(())
+    }
+
+    /// Why a write was refused, if one was.
+    pub fn exceeded(&self) -> Option<OverCeiling> {
+        self.inner.lock().expect("log budget lock").over.clone()
+    }
+}
+
+impl Default for LogBudget {
+    fn default() -> Self {
+        Self::new(LOG_BYTES_PER_CALL)
+    }
+}
 
 impl log::Host for CallContext {
     fn log(&mut self, level: Level, message: String) -> wasmtime::Result<()> {
         let mut message = message;
-        if message.len() > MAX_MESSAGE {
-            let cut = (0..=MAX_MESSAGE).rev().find(|i| message.is_char_boundary(*i)).unwrap_or(0);
+        if message.len() > LOG_MESSAGE {
+            let cut = (0..=LOG_MESSAGE).rev().find(|i| message.is_char_boundary(*i)).unwrap_or(0);
             message.truncate(cut);
         }
+        self.log_budget.spend("log", message.len()).map_err(|over| wasmtime::format_err!("{over}"))?;
         let module = &self.module.identifier;
         let (company_id, integration_id) = (self.integration.company_id, self.integration.integration_id);
         match level {
@@ -23,5 +73,21 @@ impl log::Host for CallContext {
             Level::Error => tracing::error!(%module, company_id, integration_id, "{message}"),
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_budget_is_shared_and_remembers_the_refusal() {
+        let budget = LogBudget::new(10);
+        let stdout = budget.clone();
+        assert!(budget.spend("log", 6).is_ok());
+        let over = stdout.spend("stdout", 5).unwrap_err();
+        assert_eq!(over.to_string(), "log output (stdout) has 11 bytes, over the ceiling of 10");
+        assert_eq!(budget.spend("log", 1).unwrap_err(), over, "once over, every later write is refused");
+        assert_eq!(budget.exceeded(), Some(over));
     }
 }

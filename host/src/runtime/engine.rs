@@ -8,12 +8,15 @@ use std::sync::Arc;
 use std::thread;
 use std::time::Duration;
 
-use tokio::sync::Semaphore;
 use wasmtime::component::{Component, HasSelf, Linker};
 use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
 
 use super::bindings::v1;
 use super::compile_cache::CompileCache;
+use super::cpu_share::CpuShare;
+use super::exports::{MessagingPre, PaymentPre};
+use super::imports::link_bounded_imports;
+use super::slots::{SandboxSlots, SlotPolicy};
 use super::state::ProviderState;
 use crate::capabilities::CallContext;
 
@@ -33,12 +36,29 @@ pub struct HostLimits {
     pub default_call_timeout: Duration,
     /// Sandboxes alive at once; further calls wait for a slot.
     pub max_instances: u32,
-    /// How long a call waits for a slot before the host answers 503.
+    /// Most sandboxes one module may hold at once (None: half of `max_instances`).
+    pub module_share: Option<u32>,
+    /// Most sandboxes one company may hold at once (None: a quarter of `max_instances`).
+    pub company_share: Option<u32>,
+    /// How long a call waits for a slot before the host refuses it.
     pub slot_wait: Duration,
-    /// Bytes of a call's stdout/stderr kept for the log.
-    pub output_cap: usize,
+    /// Worker threads' worth of time one company's (or module's) long calls may use (None:
+    /// half of the machine's parallelism, at least one).
+    pub cpu_cores_per_company: Option<u32>,
     /// Where compiled components are cached; None compiles every time.
     pub compile_cache: Option<PathBuf>,
+}
+
+impl HostLimits {
+    /// How the sandbox slots are shared, with the default shares where none is set.
+    pub fn slot_policy(&self) -> SlotPolicy {
+        let defaults = SlotPolicy::with_default_shares(self.max_instances, self.slot_wait);
+        SlotPolicy {
+            module_share: self.module_share.unwrap_or(defaults.module_share).clamp(1, self.max_instances.max(1)),
+            company_share: self.company_share.unwrap_or(defaults.company_share).clamp(1, self.max_instances.max(1)),
+            ..defaults
+        }
+    }
 }
 
 impl Default for HostLimits {
@@ -49,8 +69,10 @@ impl Default for HostLimits {
             max_call_timeout: Duration::from_secs(30),
             default_call_timeout: Duration::from_secs(10),
             max_instances: 64,
+            module_share: None,
+            company_share: None,
             slot_wait: Duration::from_secs(5),
-            output_cap: 16 * 1024,
+            cpu_cores_per_company: None,
             compile_cache: None,
         }
     }
@@ -60,7 +82,8 @@ pub struct ProviderRuntime {
     pub(crate) engine: Engine,
     payment_linker: Linker<ProviderState>,
     messaging_linker: Linker<ProviderState>,
-    pub(crate) slots: Arc<Semaphore>,
+    pub(crate) slots: Arc<SandboxSlots>,
+    pub(crate) cpu: Arc<CpuShare>,
     pub(crate) limits: HostLimits,
     compile_cache: CompileCache,
     _ticker: EpochTicker,
@@ -91,16 +114,19 @@ impl ProviderRuntime {
         let mut payment_linker: Linker<ProviderState> = Linker::new(&engine);
         wasmtime_wasi::p2::add_to_linker_async(&mut payment_linker)?;
         v1::PaymentProvider::add_to_linker::<_, HasSelf<CallContext>>(&mut payment_linker, |state| &mut state.call)?;
+        link_bounded_imports(&mut payment_linker)?;
         let mut messaging_linker: Linker<ProviderState> = Linker::new(&engine);
         wasmtime_wasi::p2::add_to_linker_async(&mut messaging_linker)?;
         v1::MessagingProvider::add_to_linker::<_, HasSelf<CallContext>>(&mut messaging_linker, |state| {
             &mut state.call
         })?;
+        link_bounded_imports(&mut messaging_linker)?;
 
         let compile_cache = CompileCache::new(&engine, limits.compile_cache.as_deref());
         let ticker = EpochTicker::start(engine.clone());
-        let slots = Arc::new(Semaphore::new(instances as usize));
-        Ok(Self { engine, payment_linker, messaging_linker, slots, limits, compile_cache, _ticker: ticker })
+        let slots = SandboxSlots::new(limits.slot_policy());
+        let cpu = limits.cpu_cores_per_company.map(CpuShare::new).unwrap_or_else(CpuShare::for_this_machine);
+        Ok(Self { engine, payment_linker, messaging_linker, slots, cpu, limits, compile_cache, _ticker: ticker })
     }
 
     pub fn engine(&self) -> &Engine {
@@ -120,16 +146,28 @@ impl ProviderRuntime {
     }
 
     /// Links a compiled payment component against the host services.
-    pub fn prepare_payment(&self, component: &Component) -> wasmtime::Result<v1::PaymentProviderPre<ProviderState>> {
-        v1::PaymentProviderPre::new(self.payment_linker.instantiate_pre(component)?)
+    pub fn prepare_payment(&self, component: &Component) -> wasmtime::Result<PaymentPre> {
+        let instance_pre = self.payment_linker.instantiate_pre(component)?;
+        // The bindings' own check that the component has the world's exports.
+        v1::PaymentProviderPre::new(instance_pre.clone())?;
+        PaymentPre::new(instance_pre)
     }
 
     /// Links a compiled messaging component against the host services.
-    pub fn prepare_messaging(
-        &self,
-        component: &Component,
-    ) -> wasmtime::Result<v1::MessagingProviderPre<ProviderState>> {
-        v1::MessagingProviderPre::new(self.messaging_linker.instantiate_pre(component)?)
+    pub fn prepare_messaging(&self, component: &Component) -> wasmtime::Result<MessagingPre> {
+        let instance_pre = self.messaging_linker.instantiate_pre(component)?;
+        v1::MessagingProviderPre::new(instance_pre.clone())?;
+        MessagingPre::new(instance_pre)
+    }
+
+    /// How processor time is shared between long calls.
+    pub fn cpu_share(&self) -> &CpuShare {
+        &self.cpu
+    }
+
+    /// The sandbox slots and their refusal counts.
+    pub fn slots(&self) -> &SandboxSlots {
+        &self.slots
     }
 }
 

@@ -15,6 +15,22 @@ pub enum FailureKind {
     Instantiation,
     /// Every sandbox slot is busy.
     Overloaded,
+    /// The module holds its whole share of the sandbox slots.
+    ModuleShare,
+    /// The company holds its whole share of the sandbox slots.
+    CompanyShare,
+    /// The provider handed back (or passed the host) a value over its ceiling.
+    OverCeiling,
+    /// The provider handed back an answer the host cannot serve (e.g. a webhook answer of a
+    /// content type the host does not serve on its public origin).
+    UnusableAnswer,
+}
+
+impl FailureKind {
+    /// True when the call never ran because the host had no room for it.
+    pub fn is_refusal(self) -> bool {
+        matches!(self, Self::Overloaded | Self::ModuleShare | Self::CompanyShare)
+    }
 }
 
 /// A failed call, with the module and integration it served (for the log).
@@ -38,6 +54,10 @@ impl fmt::Display for FailureKind {
             Self::Trap => "it crashed",
             Self::Instantiation => "it could not be started",
             Self::Overloaded => "the host is at capacity",
+            Self::ModuleShare => "the module is using its whole share of the host",
+            Self::CompanyShare => "the company is using its whole share of the host",
+            Self::OverCeiling => "it handed back more than the host accepts",
+            Self::UnusableAnswer => "it handed back an answer the host cannot serve",
         })
     }
 }

@@ -1,28 +1,31 @@
 //! One provider call's sandbox: a fresh Store (memory cap, deadline, WASI granting nothing)
-//! instantiated from the module's pre-linked component. A trap, timeout or out-of-memory
-//! fails this instance only.
+//! instantiated from the module's pre-linked component, in a slot of its module's and
+//! company's share. A trap, timeout, out-of-memory or over-ceiling answer fails this
+//! instance only.
 
 use std::time::{Duration, Instant};
 
-use tokio::sync::OwnedSemaphorePermit;
-use wasmtime::component::ResourceTable;
+use wasmtime::component::{ComponentExportIndex, ComponentNamedList, Instance, Lift, Lower, ResourceTable};
 use wasmtime::{Store, Trap, UpdateDeadline};
 use wasmtime_wasi::WasiCtx;
 
-use super::bindings::v1::{self, messaging, payment, types};
+use super::ceilings::OverCeiling;
 use super::engine::ProviderRuntime;
+use super::exports::{MessagingPre, PaymentPre, WorldPre};
 use super::failure::{FailureKind, ProviderFailure};
+use super::results::{self, RawResult};
+use super::slots::{SlotPermit, SlotRefusal};
 use super::state::{MemoryLimit, ProviderState};
 use super::stdio::GuestOutput;
 use crate::capabilities::CallContext;
 
 /// A linked component, ready to instantiate per call.
 pub enum ProviderPre {
-    Payment(v1::PaymentProviderPre<ProviderState>),
-    Messaging(v1::MessagingProviderPre<ProviderState>),
+    Payment(PaymentPre),
+    Messaging(MessagingPre),
 }
 
-/// Who a call serves, for logs and failures.
+/// Who a call serves, for logs, failures and the slot shares.
 #[derive(Debug, Clone)]
 pub struct CallLabel {
     pub module: String,
@@ -42,8 +45,11 @@ pub struct CallLimits {
 struct FreshStore {
     store: Store<ProviderState>,
     deadline: Instant,
-    slot: OwnedSemaphorePermit,
+    slot: SlotPermit,
 }
+
+/// What an export call gives back: the provider's own answer, or how the call failed.
+pub(crate) type Outcome<T> = Result<Result<T, super::bindings::v1::types::ProviderError>, ProviderFailure>;
 
 impl ProviderRuntime {
     /// The manifest's limits, capped by the host's.
@@ -56,48 +62,49 @@ impl ProviderRuntime {
         CallLimits { memory_bytes: (memory_mb as usize) << 20, timeout }
     }
 
-    /// A payment provider sandbox for one operation (one or more calls sharing a deadline).
-    pub async fn payment_instance(
+    /// A sandbox of `pre`'s world for one operation (one or more calls sharing a deadline).
+    pub(crate) async fn instantiate<E: Copy>(
         &self,
-        pre: &v1::PaymentProviderPre<ProviderState>,
+        pre: &WorldPre<E>,
         label: CallLabel,
         limits: CallLimits,
         call: CallContext,
-    ) -> Result<PaymentInstance, ProviderFailure> {
-        let mut fresh = self.fresh_store(&label, limits, call).await?;
-        let outcome = tokio::time::timeout_at(fresh.deadline.into(), pre.instantiate_async(&mut fresh.store)).await;
-        Sandbox::instantiated(fresh, label, outcome)
+    ) -> Result<Sandbox<E>, ProviderFailure> {
+        let FreshStore { mut store, deadline, slot } = self.fresh_store(&label, limits, call).await?;
+        let outcome = tokio::time::timeout_at(deadline.into(), pre.instance_pre.instantiate_async(&mut store)).await;
+        match outcome {
+            Ok(Ok(instance)) => {
+                Ok(Sandbox { store, instance, exports: pre.exports, label, deadline, broken: None, _slot: slot })
+            }
+            Ok(Err(error)) => {
+                let (kind, detail) = classify(&store, error);
+                let kind = if kind == FailureKind::Trap { FailureKind::Instantiation } else { kind };
+                Err(failure(&label, kind, detail))
+            }
+            Err(_) => Err(failure(&label, FailureKind::Timeout, "instantiation ran past the deadline".into())),
+        }
     }
 
-    /// A messaging provider sandbox for one operation.
-    pub async fn messaging_instance(
-        &self,
-        pre: &v1::MessagingProviderPre<ProviderState>,
-        label: CallLabel,
-        limits: CallLimits,
-        call: CallContext,
-    ) -> Result<MessagingInstance, ProviderFailure> {
-        let mut fresh = self.fresh_store(&label, limits, call).await?;
-        let outcome = tokio::time::timeout_at(fresh.deadline.into(), pre.instantiate_async(&mut fresh.store)).await;
-        Sandbox::instantiated(fresh, label, outcome)
-    }
-
-    /// Waits for a slot, then builds a Store with the call's memory cap and deadline and
-    /// WASI granting nothing.
+    /// Waits for a slot within the module's and the company's shares, then builds a Store
+    /// with the call's memory cap and deadline and WASI granting nothing.
     async fn fresh_store(
         &self,
         label: &CallLabel,
         limits: CallLimits,
         mut call: CallContext,
     ) -> Result<FreshStore, ProviderFailure> {
-        let slot = tokio::time::timeout(self.limits.slot_wait, self.slots.clone().acquire_owned())
-            .await
-            .map_err(|_| failure(label, FailureKind::Overloaded, "no sandbox slot became free".into()))?
-            .map_err(|_| failure(label, FailureKind::Overloaded, "the runtime is shutting down".into()))?;
+        let slot = self.slots.acquire(&label.module, label.company_id).await.map_err(|refusal| {
+            let (kind, detail) = match refusal {
+                SlotRefusal::ModuleShare => (FailureKind::ModuleShare, "the module holds its whole share of slots"),
+                SlotRefusal::CompanyShare => (FailureKind::CompanyShare, "the company holds its whole share of slots"),
+                SlotRefusal::Full => (FailureKind::Overloaded, "no sandbox slot became free"),
+            };
+            failure(label, kind, detail.into())
+        })?;
 
         let deadline = Instant::now() + limits.timeout;
         call.deadline = deadline;
-        let output = GuestOutput::new(self.limits.output_cap);
+        let output = GuestOutput::new(call.log_budget.clone());
         // Nothing granted: no preopened folders, no environment, no arguments, no network.
         let wasi = WasiCtx::builder()
             .stdout(output.clone())
@@ -112,68 +119,99 @@ impl ProviderRuntime {
             limits: MemoryLimit { max_bytes: limits.memory_bytes, exceeded: false },
             deadline,
             output,
+            long_call: None,
             call,
         };
         let mut store = Store::new(&self.engine, state);
         store.limiter(|state| &mut state.limits);
         store.set_epoch_deadline(1);
-        store.epoch_deadline_callback(|store| {
-            // Yield to the executor every tick so a busy guest never starves other requests,
-            // and stop it once its deadline has passed.
+        let (cpu, company_id, module) = (self.cpu.clone(), label.company_id, label.module.clone());
+        store.epoch_deadline_callback(move |mut store| {
+            // Stop the guest once its deadline has passed. Otherwise yield to the executor
+            // every tick so a busy guest never starves other requests, and, when its company
+            // or module has more long calls than its processor share, wait its turn.
             if Instant::now() >= store.data().deadline {
-                Ok(UpdateDeadline::Interrupt)
+                return Ok(UpdateDeadline::Interrupt);
+            }
+            let state = store.data_mut();
+            if state.long_call.is_none() {
+                state.long_call = Some(cpu.long_call(company_id, &module));
+            }
+            let pause = cpu.pause(company_id, &module);
+            if pause.is_zero() {
+                // Tokio's own yield lets the runtime poll timers and sockets before this task
+                // runs again (a plain re-wake would let a spinning guest delay them).
+                Ok(UpdateDeadline::YieldCustom(1, Box::pin(tokio::task::yield_now())))
             } else {
-                Ok(UpdateDeadline::Yield(1))
+                Ok(UpdateDeadline::YieldCustom(1, Box::pin(tokio::time::sleep(pause))))
             }
         });
         Ok(FreshStore { store, deadline, slot })
     }
 }
 
-/// A live provider sandbox of world bindings `B`. Each method of its aliases is one export
-/// call; after a failure the sandbox refuses further calls.
-pub struct Sandbox<B> {
+/// A live provider sandbox whose world's exports are `E`. Each export call is one method
+/// (see `exports.rs`); after a failure the sandbox refuses further calls.
+pub struct Sandbox<E> {
     store: Store<ProviderState>,
-    bindings: B,
+    instance: Instance,
+    pub(crate) exports: E,
     label: CallLabel,
     deadline: Instant,
     broken: Option<ProviderFailure>,
-    _slot: OwnedSemaphorePermit,
+    _slot: SlotPermit,
 }
 
-pub type PaymentInstance = Sandbox<v1::PaymentProvider>;
-pub type MessagingInstance = Sandbox<v1::MessagingProvider>;
-
-type Outcome<T> = Result<Result<T, types::ProviderError>, ProviderFailure>;
-
-impl<B> Sandbox<B> {
-    /// Wraps the result of instantiating `fresh`'s store.
-    fn instantiated(
-        fresh: FreshStore,
-        label: CallLabel,
-        outcome: Result<wasmtime::Result<B>, tokio::time::error::Elapsed>,
-    ) -> Result<Self, ProviderFailure> {
-        let FreshStore { store, deadline, slot } = fresh;
+impl<E> Sandbox<E> {
+    /// Calls one export within the deadline and reads its answer within the ceilings.
+    pub(crate) async fn call<P, R, T>(
+        &mut self,
+        export: ComponentExportIndex,
+        params: P,
+        read: impl FnOnce(R) -> T,
+    ) -> Outcome<T>
+    where
+        P: ComponentNamedList + Lower + Send + Sync,
+        R: Lift + Send + Sync + 'static,
+    {
+        if let Some(broken) = &self.broken {
+            return Err(broken.clone());
+        }
+        let func = match self.instance.get_typed_func::<P, (RawResult<R>,)>(&mut self.store, export) {
+            Ok(func) => func,
+            Err(error) => return Err(self.fail(FailureKind::Trap, format!("{error:#}"))),
+        };
+        let outcome = tokio::time::timeout_at(self.deadline.into(), func.call_async(&mut self.store, params)).await;
         match outcome {
-            Ok(Ok(bindings)) => Ok(Self { store, bindings, label, deadline, broken: None, _slot: slot }),
+            Ok(Ok((raw,))) => Ok(results::result(raw, read)),
             Ok(Err(error)) => {
-                let (kind, detail) = classify(&store, error);
-                let kind = if kind == FailureKind::Trap { FailureKind::Instantiation } else { kind };
-                Err(failure(&label, kind, detail))
+                let (kind, detail) = classify(&self.store, error);
+                Err(self.fail(kind, detail))
             }
-            Err(_) => Err(failure(&label, FailureKind::Timeout, "instantiation ran past the deadline".into())),
+            Err(_) => Err(self.fail(FailureKind::Timeout, "the call ran past its deadline".into())),
         }
     }
 
-    fn settle<T>(
-        &mut self,
-        outcome: Result<wasmtime::Result<T>, tokio::time::error::Elapsed>,
-    ) -> Result<T, ProviderFailure> {
-        let (kind, detail) = match outcome {
-            Ok(Ok(value)) => return Ok(value),
-            Ok(Err(error)) => classify(&self.store, error),
-            Err(_) => (FailureKind::Timeout, "the call ran past its deadline".into()),
-        };
+    /// Checks that `export` has the parameter and result types the host calls it with.
+    pub(crate) fn check_type<P, R>(&mut self, export: ComponentExportIndex) -> Result<(), ProviderFailure>
+    where
+        P: ComponentNamedList + Lower,
+        R: Lift + 'static,
+    {
+        match self.instance.get_typed_func::<P, (RawResult<R>,)>(&mut self.store, export) {
+            Ok(_) => Ok(()),
+            Err(error) => Err(self.fail(FailureKind::Instantiation, format!("{error:#}"))),
+        }
+    }
+
+    /// Fails the call because the host cannot use what it answered (`reason`, for the log
+    /// and the caller).
+    pub fn refuse_answer(&mut self, reason: String) -> ProviderFailure {
+        self.fail(FailureKind::UnusableAnswer, reason)
+    }
+
+    /// Records and logs a failure; the sandbox refuses further calls.
+    fn fail(&mut self, kind: FailureKind, detail: String) -> ProviderFailure {
         let failure = failure(&self.label, kind, detail);
         tracing::error!(
             module = %failure.module, version = %failure.version,
@@ -182,93 +220,17 @@ impl<B> Sandbox<B> {
             "provider call failed"
         );
         self.broken = Some(failure.clone());
-        Err(failure)
+        failure
     }
 }
 
-macro_rules! guest_call {
-    ($self:ident, $interface:ident, $method:ident ( $($arg:expr),* )) => {{
-        if let Some(broken) = &$self.broken {
-            return Err(broken.clone());
-        }
-        let call = $self.bindings.$interface().$method(&mut $self.store, $($arg),*);
-        let outcome = tokio::time::timeout_at($self.deadline.into(), call).await;
-        $self.settle(outcome)
-    }};
-}
-
-impl PaymentInstance {
-    pub async fn validate_credentials(&mut self) -> Outcome<()> {
-        guest_call!(self, integrations_provider_payment, call_validate_credentials())
-    }
-
-    pub async fn create_session(
-        &mut self,
-        transaction: &types::Transaction,
-        kind: types::IntegrationType,
-    ) -> Outcome<types::Session> {
-        guest_call!(self, integrations_provider_payment, call_create_session(transaction, kind))
-    }
-
-    pub async fn verify_webhook(&mut self, request: &types::WebhookRequest) -> Outcome<types::Verification> {
-        guest_call!(self, integrations_provider_payment, call_verify_webhook(request))
-    }
-
-    pub async fn parse_webhook(&mut self, request: &types::WebhookRequest) -> Outcome<payment::ParsedWebhook> {
-        guest_call!(self, integrations_provider_payment, call_parse_webhook(request))
-    }
-
-    pub async fn process_return(
-        &mut self,
-        transaction: &types::Transaction,
-        params: &[(String, String)],
-    ) -> Outcome<types::GatewayUpdate> {
-        guest_call!(self, integrations_provider_payment, call_process_return(transaction, params))
-    }
-
-    pub async fn refund(
-        &mut self,
-        transaction: &types::Transaction,
-        amount: &types::Money,
-        refund_id: &str,
-    ) -> Outcome<payment::RefundResult> {
-        guest_call!(self, integrations_provider_payment, call_refund(transaction, amount, refund_id))
-    }
-
-    pub async fn sync(&mut self, transaction: &types::Transaction) -> Outcome<types::GatewayUpdate> {
-        guest_call!(self, integrations_provider_payment, call_sync(transaction))
-    }
-
-    pub async fn client_config(&mut self) -> Outcome<String> {
-        guest_call!(self, integrations_provider_payment, call_client_config())
-    }
-}
-
-impl MessagingInstance {
-    pub async fn validate_credentials(&mut self) -> Outcome<()> {
-        guest_call!(self, integrations_provider_messaging, call_validate_credentials())
-    }
-
-    pub async fn send(&mut self, message: &messaging::OutboundMessage) -> Outcome<messaging::SendResult> {
-        guest_call!(self, integrations_provider_messaging, call_send(message))
-    }
-
-    pub async fn verify_webhook(&mut self, request: &types::WebhookRequest) -> Outcome<types::Verification> {
-        guest_call!(self, integrations_provider_messaging, call_verify_webhook(request))
-    }
-
-    pub async fn parse_webhook(&mut self, request: &types::WebhookRequest) -> Outcome<messaging::ParsedWebhook> {
-        guest_call!(self, integrations_provider_messaging, call_parse_webhook(request))
-    }
-}
-
-impl<B> Drop for Sandbox<B> {
+impl<E> Drop for Sandbox<E> {
     fn drop(&mut self) {
-        let (text, dropped) = self.store.data().output.take();
+        let text = self.store.data().output.take();
         if !text.is_empty() {
             tracing::info!(
-                module = %self.label.module, integration_id = self.label.integration_id,
-                dropped_bytes = dropped, output = %text.trim_end(),
+                module = %self.label.module, company_id = self.label.company_id,
+                integration_id = self.label.integration_id, output = %text.trim_end(),
                 "provider output"
             );
         }
@@ -277,7 +239,12 @@ impl<B> Drop for Sandbox<B> {
 
 fn classify(store: &Store<ProviderState>, error: wasmtime::Error) -> (FailureKind, String) {
     let detail = format!("{error:#}");
-    if store.data().limits.exceeded {
+    if let Some(over) = error.downcast_ref::<OverCeiling>() {
+        // An answer over a ceiling, refused while it was lifted.
+        (FailureKind::OverCeiling, over.to_string())
+    } else if let Some(over) = store.data().call.ceiling_exceeded() {
+        (FailureKind::OverCeiling, over.to_string())
+    } else if store.data().limits.exceeded {
         (FailureKind::OutOfMemory, detail)
     } else if error.downcast_ref::<Trap>() == Some(&Trap::Interrupt) {
         (FailureKind::Timeout, detail)

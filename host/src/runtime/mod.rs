@@ -3,16 +3,25 @@
 //! per provider call with a memory cap, a deadline and WASI granting nothing.
 
 pub mod bindings;
+pub mod ceilings;
 mod compile_cache;
 mod component_check;
+mod cpu_share;
 mod engine;
+mod exports;
 mod failure;
+mod imports;
 mod instance;
+mod results;
+mod slots;
 mod state;
 mod stdio;
 
 pub use component_check::{check_component, ComponentProblem};
+pub use cpu_share::CpuShare;
 pub use engine::{HostLimits, ProviderRuntime};
+pub use exports::{MessagingInstance, MessagingPre, PaymentInstance, PaymentPre};
 pub use failure::{FailureKind, ProviderFailure};
-pub use instance::{CallLabel, CallLimits, MessagingInstance, PaymentInstance, ProviderPre, Sandbox};
+pub use instance::{CallLabel, CallLimits, ProviderPre, Sandbox};
+pub use slots::{SandboxSlots, SlotPolicy, SlotRefusal, SlotStats};
 pub use state::ProviderState;

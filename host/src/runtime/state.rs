@@ -7,6 +7,7 @@ use wasmtime::component::ResourceTable;
 use wasmtime::ResourceLimiter;
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
+use super::cpu_share::LongCall;
 use super::stdio::GuestOutput;
 use crate::capabilities::CallContext;
 
@@ -16,6 +17,8 @@ pub struct ProviderState {
     pub(crate) limits: MemoryLimit,
     pub(crate) deadline: Instant,
     pub(crate) output: GuestOutput,
+    /// Set at the call's first epoch tick: it is a long call from then on.
+    pub(crate) long_call: Option<LongCall>,
     pub call: CallContext,
 }
 

@@ -1,5 +1,6 @@
-//! A provider's stdout and stderr: collected up to a cap and written to the host's log when
-//! the call ends. Output past the cap is counted and dropped, never an error for the guest.
+//! A provider's stdout and stderr: collected and written to the host's log when the call
+//! ends. They share the call's log budget with the `log` import; a write past it is refused,
+//! which fails the call (the guest's `print!` panics), and the budget records the ceiling.
 
 use std::io;
 use std::pin::Pin;
@@ -9,39 +10,31 @@ use std::task::{Context, Poll};
 use tokio::io::AsyncWrite;
 use wasmtime_wasi::cli::{IsTerminal, StdoutStream};
 
+use crate::capabilities::LogBudget;
+
 #[derive(Clone)]
 pub(crate) struct GuestOutput {
-    inner: Arc<Mutex<Captured>>,
-}
-
-#[derive(Default)]
-struct Captured {
-    bytes: Vec<u8>,
-    cap: usize,
-    dropped: usize,
+    captured: Arc<Mutex<Vec<u8>>>,
+    budget: LogBudget,
 }
 
 impl GuestOutput {
-    pub fn new(cap: usize) -> Self {
-        Self { inner: Arc::new(Mutex::new(Captured { cap, ..Default::default() })) }
+    pub fn new(budget: LogBudget) -> Self {
+        Self { captured: Arc::default(), budget }
     }
 
-    /// The captured text and how many bytes were dropped past the cap; empties the buffer.
-    pub fn take(&self) -> (String, usize) {
-        let mut captured = self.inner.lock().expect("guest output lock");
-        let text = String::from_utf8_lossy(&captured.bytes).into_owned();
-        let dropped = captured.dropped;
-        captured.bytes.clear();
-        captured.dropped = 0;
-        (text, dropped)
+    /// The captured text; empties the buffer.
+    pub fn take(&self) -> String {
+        let mut captured = self.captured.lock().expect("guest output lock");
+        let text = String::from_utf8_lossy(&captured).into_owned();
+        captured.clear();
+        text
     }
 
-    fn write(&self, buf: &[u8]) {
-        let mut captured = self.inner.lock().expect("guest output lock");
-        let room = captured.cap.saturating_sub(captured.bytes.len());
-        let kept = room.min(buf.len());
-        captured.bytes.extend_from_slice(&buf[..kept]);
-        captured.dropped += buf.len() - kept;
+    fn write(&self, buf: &[u8]) -> io::Result<()> {
+        self.budget.spend("stdout/stderr", buf.len()).map_err(io::Error::other)?;
+        self.captured.lock().expect("guest output lock").extend_from_slice(buf);
+        Ok(())
     }
 }
 
@@ -59,8 +52,7 @@ impl StdoutStream for GuestOutput {
 
 impl AsyncWrite for GuestOutput {
     fn poll_write(self: Pin<&mut Self>, _cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
-        self.write(buf);
-        Poll::Ready(Ok(buf.len()))
+        Poll::Ready(self.write(buf).map(|()| buf.len()))
     }
 
     fn poll_flush(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {

@@ -1,7 +1,7 @@
 //! What a flow can fail with; the API layer turns each into a status and a JSON error.
 
 use crate::runtime::bindings::v1::types::{ErrorKind, ProviderError};
-use crate::runtime::{FailureKind, ProviderFailure};
+use crate::runtime::ProviderFailure;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ServiceError {
@@ -30,6 +30,9 @@ pub enum ServiceError {
     /// The provider itself failed: trap, timeout, out of memory, no slot.
     #[error(transparent)]
     ProviderFailed(#[from] ProviderFailure),
+    /// 429: the caller is over a bound on calls in progress; try again shortly.
+    #[error("{0}")]
+    Throttled(String),
     /// 413: an upload over the host's limit.
     #[error("{0}")]
     TooLarge(String),
@@ -69,6 +72,6 @@ impl ServiceError {
     }
 
     pub fn is_overload(&self) -> bool {
-        matches!(self, Self::ProviderFailed(f) if f.kind == FailureKind::Overloaded)
+        matches!(self, Self::ProviderFailed(f) if f.kind.is_refusal())
     }
 }

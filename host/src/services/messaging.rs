@@ -254,6 +254,7 @@ impl App {
         request: WebhookRequest,
     ) -> Result<MessagingWebhookVerdict, ServiceError> {
         let integration = self.webhook_integration(integration_id, IntegrationCategory::Messaging).await?;
+        let mut ticket = self.webhook_gate.enter(integration_id)?;
         let received_at = crate::store::now();
         let mut provider = self.messaging_provider(&integration).await?;
         if let Verification::Rejected(reason) =
@@ -262,10 +263,16 @@ impl App {
             self.log_rejected_webhook(integration_id, &received_at, &reason).await?;
             return Ok(MessagingWebhookVerdict::Rejected);
         }
+        ticket.verified();
         let parsed = provider
             .parse_webhook(&request)
             .await?
             .map_err(|e: ProviderError| ServiceError::invalid("unreadable_event", e.message))?;
+        if let Some(answer) = &parsed.response {
+            if let Err(reason) = webhook_answer_content_type(&answer.content_type) {
+                return Err(provider.refuse_answer(reason).into());
+            }
+        }
         drop(provider);
 
         for update in &parsed.updates {
@@ -325,5 +332,45 @@ impl App {
         };
         webhook_log::insert(self.db.writer(), &entry).await?;
         Ok(MessagingWebhookVerdict::Accepted { response: parsed.response })
+    }
+}
+
+/// Content types a messaging webhook may answer with, on the host's public origin: XML, JSON
+/// or plain text, optionally with parameters (`; charset=utf-8`). Anything a browser would
+/// render as a page (HTML, SVG) or that is not a valid header value is refused.
+pub fn webhook_answer_content_type(content_type: &str) -> Result<(), String> {
+    const ALLOWED: [&str; 4] = ["text/xml", "application/xml", "application/json", "text/plain"];
+    if content_type.chars().any(|c| c.is_control()) || !content_type.is_ascii() {
+        return Err("webhook-response.content-type holds control or non-ASCII characters".into());
+    }
+    let (essence, parameters) = content_type.split_once(';').unwrap_or((content_type, ""));
+    let essence = essence.trim().to_ascii_lowercase();
+    if !ALLOWED.contains(&essence.as_str()) {
+        return Err(format!("webhook-response.content-type `{essence}` is not one of {}", ALLOWED.join(", ")));
+    }
+    let parameters_ok = parameters.split(';').map(str::trim).filter(|p| !p.is_empty()).all(|parameter| {
+        parameter.split_once('=').is_some_and(|(name, value)| {
+            !name.trim().is_empty() && !value.trim().is_empty() && !value.contains(['<', '>', ','])
+        })
+    });
+    if !parameters_ok {
+        return Err("webhook-response.content-type has malformed parameters".into());
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::webhook_answer_content_type as check;
+
+    #[test]
+    fn only_xml_json_and_text_answers() {
+        assert!(check("text/xml").is_ok());
+        assert!(check("application/json; charset=utf-8").is_ok());
+        assert!(check("TEXT/PLAIN").is_ok());
+        assert!(check("text/html").is_err());
+        assert!(check("image/svg+xml").is_err());
+        assert!(check("text/xml\r\nx-injected: 1").is_err());
+        assert!(check("text/xml; =x").is_err());
     }
 }

@@ -12,6 +12,7 @@ pub mod payment_links;
 mod provider_calls;
 pub mod scheduled_sync;
 pub mod transaction_updates;
+pub mod webhook_gate;
 pub mod webhooks;
 
 use std::sync::Arc;
@@ -44,6 +45,8 @@ pub struct App {
     pub sync: scheduled_sync::SyncPolicy,
     /// Integrations being synced right now.
     pub syncs_running: scheduled_sync::SyncsRunning,
+    /// Bounds calls in progress on the public webhook URLs, per integration.
+    pub webhook_gate: webhook_gate::WebhookGate,
 }
 
 impl App {

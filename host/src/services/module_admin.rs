@@ -209,9 +209,11 @@ impl App {
             integration_id: 0,
         };
         let started = match module.pre() {
-            ProviderPre::Payment(pre) => self.runtime.payment_instance(pre, label, module.limits, call).await.map(drop),
+            ProviderPre::Payment(pre) => {
+                self.runtime.payment_instance(pre, label, module.limits, call).await.and_then(|mut i| i.check_types())
+            }
             ProviderPre::Messaging(pre) => {
-                self.runtime.messaging_instance(pre, label, module.limits, call).await.map(drop)
+                self.runtime.messaging_instance(pre, label, module.limits, call).await.and_then(|mut i| i.check_types())
             }
         };
         started.map_err(|failure| {

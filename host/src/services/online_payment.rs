@@ -241,7 +241,10 @@ impl App {
             provider.create_session(&self.provider_view(&draft), kind).await?.map_err(ServiceError::Gateway)
         }
         .await
-        .and_then(|session| validate_action(&session.action).map(|()| session));
+        .and_then(|mut session| {
+            session.action = usable_action(session.action, integration.test_mode())?;
+            Ok(session)
+        });
         let session = match session {
             Ok(session) => session,
             Err(ServiceError::Gateway(error)) => {
@@ -451,24 +454,59 @@ impl App {
     }
 }
 
-/// Refuses session answers the payer could not use.
-fn validate_action(action: &SessionAction) -> Result<(), ServiceError> {
-    let bad = |what: String| {
+/// Refuses session answers the payer could not use, and gives back the host's own form of
+/// what it keeps: a redirect URL is parsed, must be absolute `https` (`http` only in Test
+/// mode) with no control characters or spaces, and is answered as the host serializes the
+/// parsed URL, never as the provider wrote it.
+fn usable_action(action: SessionAction, test_mode: bool) -> Result<SessionAction, ServiceError> {
+    let bad = |what: &str| {
         Err(ServiceError::Gateway(types::ProviderError {
             kind: types::ErrorKind::GatewayError,
-            message: what,
+            message: what.to_string(),
             retryable: false,
         }))
     };
     match action {
-        SessionAction::Redirect(url) if http_url("redirect_url", url).is_err() => {
-            bad("The provider returned an unusable redirect URL.".into())
-        }
+        SessionAction::Redirect(text) => match redirect_url(&text, test_mode) {
+            Some(url) => Ok(SessionAction::Redirect(url.into())),
+            None => bad("The provider returned an unusable redirect URL."),
+        },
         SessionAction::EmbeddedJs(config)
-            if !serde_json::from_str::<serde_json::Value>(config).is_ok_and(|v| v.is_object()) =>
+            if !serde_json::from_str::<serde_json::Value>(&config).is_ok_and(|v| v.is_object()) =>
         {
-            bad("The provider returned a client configuration that is not a JSON object.".into())
+            bad("The provider returned a client configuration that is not a JSON object.")
         }
-        _ => Ok(()),
+        other => Ok(other),
+    }
+}
+
+/// A provider's redirect URL as the host will answer it, if it is one a payer may be sent to.
+pub fn redirect_url(text: &str, test_mode: bool) -> Option<Url> {
+    if text.chars().any(|c| c.is_control() || c.is_whitespace()) {
+        return None;
+    }
+    let url = Url::parse(text).ok()?;
+    let scheme_ok = url.scheme() == "https" || (test_mode && url.scheme() == "http");
+    let plain_host = url.host_str().is_some_and(|host| !host.is_empty());
+    (scheme_ok && plain_host && url.username().is_empty() && url.password().is_none()).then_some(url)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::redirect_url;
+
+    #[test]
+    fn redirects_are_absolute_https_without_control_characters() {
+        let ok = redirect_url("https://checkout.example/pay?s=1", false).unwrap();
+        assert_eq!(ok.as_str(), "https://checkout.example/pay?s=1");
+        assert!(redirect_url("http://checkout.example/pay", false).is_none(), "http only in Test mode");
+        assert!(redirect_url("http://checkout.example/pay", true).is_some());
+        assert!(redirect_url("https://checkout.example/pay\r\nSet-Cookie: a=b", false).is_none());
+        assert!(redirect_url("https://checkout.example/\tpay", false).is_none(), "the URL parser would drop tabs");
+        assert!(redirect_url("javascript:alert(1)", true).is_none());
+        assert!(redirect_url("/relative", true).is_none());
+        assert!(redirect_url("https://user:pw@checkout.example/", false).is_none());
+        let normalized = redirect_url("HTTPS://Checkout.Example/a/../pay", false).unwrap();
+        assert_eq!(normalized.as_str(), "https://checkout.example/pay", "the host answers its own serialization");
     }
 }

@@ -25,6 +25,7 @@ impl App {
         request: WebhookRequest,
     ) -> Result<WebhookVerdict, ServiceError> {
         let integration = self.webhook_integration(integration_id, IntegrationCategory::OnlinePayment).await?;
+        let mut ticket = self.webhook_gate.enter(integration_id)?;
         let received_at = now();
         let mut provider = self.payment_provider(&integration).await?;
         if let Verification::Rejected(reason) =
@@ -33,6 +34,7 @@ impl App {
             self.log_rejected_webhook(integration_id, &received_at, &reason).await?;
             return Ok(WebhookVerdict::Rejected);
         }
+        ticket.verified();
         let parsed = provider
             .parse_webhook(&request)
             .await?

@@ -20,9 +20,22 @@ pub async fn local_id(db: &Db, integration_id: i64, model: &str, remote_id: &str
         .await
 }
 
-pub async fn put(db: &Db, integration_id: i64, model: &str, local_id: &str, remote_id: &str) -> DbResult<()> {
-    sqlx::query(
-        "INSERT INTO mappings (integration_id, model, local_id, remote_id, created_at) VALUES ($1, $2, $3, $4, $5)
+/// Creates or replaces the mapping of `local_id`, unless that would give the integration more
+/// than `max_entries` mappings. Returns whether it was stored. One statement, so the count
+/// and the insert cannot be raced apart.
+pub async fn put_within(
+    db: &Db,
+    integration_id: i64,
+    model: &str,
+    local_id: &str,
+    remote_id: &str,
+    max_entries: i64,
+) -> DbResult<bool> {
+    let result = sqlx::query(
+        "INSERT INTO mappings (integration_id, model, local_id, remote_id, created_at)
+         SELECT $1, $2, $3, $4, $5
+         WHERE (SELECT COUNT(*) FROM mappings WHERE integration_id = $1) < $6
+            OR EXISTS (SELECT 1 FROM mappings WHERE integration_id = $1 AND model = $2 AND local_id = $3)
          ON CONFLICT (integration_id, model, local_id) DO UPDATE SET remote_id = excluded.remote_id",
     )
     .bind(integration_id)
@@ -30,9 +43,10 @@ pub async fn put(db: &Db, integration_id: i64, model: &str, local_id: &str, remo
     .bind(local_id)
     .bind(remote_id)
     .bind(now())
+    .bind(max_entries)
     .execute(db.writer())
     .await?;
-    Ok(())
+    Ok(result.rows_affected() > 0)
 }
 
 #[derive(Debug, Clone, sqlx::FromRow)]

@@ -2,7 +2,9 @@
 //! real SQLite file, fake gateways speaking the real wire formats.
 
 mod api_rules;
+mod ceilings;
 mod events;
+mod fair_share;
 mod hot_loading;
 mod isolation;
 mod mygateway_payments;

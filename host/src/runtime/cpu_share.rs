@@ -1,0 +1,108 @@
+//! Processor time, shared fairly. Sandbox slots bound how many calls a company or module has
+//! at once, but a call that computes (a guest spinning until its deadline) keeps a worker
+//! thread busy for its whole slice. Calls that are still running when the epoch ticks are
+//! "long"; each company's and each module's long calls together get about `cores` worker
+//! threads: when a company has more long calls than that, each one, at every tick, waits out
+//! enough ticks that their sum stays within the share. Short calls (nearly every provider call
+//! finishes within one tick) never wait, and a waiting call holds no thread.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use super::engine::EPOCH_TICK;
+use super::slots::release_count;
+
+/// Long calls in progress, by company and by module.
+#[derive(Default)]
+struct Long {
+    by_company: HashMap<i64, u32>,
+    by_module: HashMap<String, u32>,
+}
+
+pub struct CpuShare {
+    /// Worker threads' worth of time one company's (or one module's) long calls may use.
+    cores: u32,
+    long: Mutex<Long>,
+}
+
+/// A call counted as long until dropped.
+pub(crate) struct LongCall {
+    share: Arc<CpuShare>,
+    company_id: i64,
+    module: String,
+}
+
+impl CpuShare {
+    pub fn new(cores: u32) -> Arc<Self> {
+        Arc::new(Self { cores: cores.max(1), long: Mutex::default() })
+    }
+
+    /// Half of this machine's parallelism, at least one.
+    pub fn for_this_machine() -> Arc<Self> {
+        let cores = std::thread::available_parallelism().map(|n| n.get() as u32).unwrap_or(1);
+        Self::new(cores / 2)
+    }
+
+    pub fn cores(&self) -> u32 {
+        self.cores
+    }
+
+    /// Counts a call as long (at its first tick).
+    pub(crate) fn long_call(self: &Arc<Self>, company_id: i64, module: &str) -> LongCall {
+        let mut long = self.long.lock().expect("cpu share lock");
+        *long.by_company.entry(company_id).or_default() += 1;
+        *long.by_module.entry(module.to_string()).or_default() += 1;
+        LongCall { share: self.clone(), company_id, module: module.to_string() }
+    }
+
+    /// How long a long call of `company_id` and `module` waits at a tick so that their long
+    /// calls together stay within the share: none while they have no more than `cores`.
+    pub(crate) fn pause(&self, company_id: i64, module: &str) -> Duration {
+        let long = self.long.lock().expect("cpu share lock");
+        let company = long.by_company.get(&company_id).copied().unwrap_or(0);
+        let module = long.by_module.get(module).copied().unwrap_or(0);
+        // Each call runs one tick, then waits `k` ticks: n calls use n / (1 + k) threads.
+        let ticks = company.max(module).div_ceil(self.cores).saturating_sub(1);
+        EPOCH_TICK * ticks
+    }
+
+    /// Long calls in progress of `company_id`.
+    pub fn long_calls(&self, company_id: i64) -> u32 {
+        self.long.lock().expect("cpu share lock").by_company.get(&company_id).copied().unwrap_or(0)
+    }
+}
+
+impl Drop for LongCall {
+    fn drop(&mut self) {
+        let mut long = self.share.long.lock().expect("cpu share lock");
+        release_count(&mut long.by_company, &self.company_id);
+        release_count(&mut long.by_module, self.module.as_str());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn long_calls_over_the_share_pause_in_proportion() {
+        let share = CpuShare::new(1);
+        let first = share.long_call(1, "m");
+        assert_eq!(share.pause(1, "m"), Duration::ZERO, "one long call runs freely");
+        let calls: Vec<_> = (0..3).map(|_| share.long_call(1, "m")).collect();
+        assert_eq!(share.pause(1, "m"), EPOCH_TICK * 3, "four calls share one thread");
+        assert_eq!(share.pause(2, "other"), Duration::ZERO, "another company and module are not slowed");
+        drop(calls);
+        drop(first);
+        assert_eq!(share.long_calls(1), 0);
+        assert_eq!(share.pause(1, "m"), Duration::ZERO);
+    }
+
+    #[test]
+    fn a_module_shared_by_companies_is_bounded_too() {
+        let share = CpuShare::new(2);
+        let _calls: Vec<_> = (0..6).map(|company| share.long_call(company, "busy")).collect();
+        assert_eq!(share.pause(0, "busy"), EPOCH_TICK * 2, "six long calls of one module share two threads");
+    }
+}
