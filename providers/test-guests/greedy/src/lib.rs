@@ -94,6 +94,7 @@ impl Guest for Greedy {
                     println!("{line}");
                 }
             }
+            "log-huge" => log::log(Level::Info, &mib(n)),
             "log-forge" => log::log(
                 Level::Info,
                 "innocent\n2026-12-01T00:00:00.000000Z  INFO module=payment_mygateway company_id=2 integration_id=2: refund approved\x1b[2K",
