@@ -2,6 +2,7 @@
 //! real SQLite file, fake gateways speaking the real wire formats.
 
 mod api_rules;
+mod error_shapes;
 mod events;
 mod hot_loading;
 mod isolation;
@@ -10,6 +11,7 @@ mod mygateway_webhooks;
 mod payment_link_browser;
 mod payment_links;
 mod plugin_kit;
+mod provider_answers;
 mod sandbox;
 mod scheduled_sync;
 mod secrets;
