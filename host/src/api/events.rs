@@ -2,7 +2,6 @@
 
 use std::sync::Arc;
 
-use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
@@ -14,7 +13,7 @@ use crate::services::{App, Caller, ServiceError};
 use crate::store::events;
 
 use super::auth::require_admin;
-use super::extract::{parse_json, ApiQuery, Id};
+use super::extract::{parse_json, ApiQuery, Id, JsonBody};
 use super::ApiError;
 
 #[derive(Deserialize)]
@@ -42,7 +41,7 @@ pub async fn pull(
 pub async fn add_endpoint(
     State(app): State<Arc<App>>,
     caller: Caller,
-    body: Bytes,
+    JsonBody(body): JsonBody,
 ) -> Result<(StatusCode, Json<serde_json::Value>), ApiError> {
     require_admin(caller)?;
     let endpoint = app.add_event_endpoint(parse_json(&body)?).await?;

@@ -2,7 +2,6 @@
 
 use std::sync::Arc;
 
-use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
@@ -10,7 +9,7 @@ use serde::Deserialize;
 
 use crate::services::{App, Caller};
 
-use super::extract::{parse_json, ApiQuery, Id};
+use super::extract::{parse_json, ApiQuery, Id, JsonBody};
 use super::{views, ApiError};
 
 type JsonResult = Result<Json<serde_json::Value>, ApiError>;
@@ -22,7 +21,7 @@ async fn shown(app: &App, row: crate::store::integrations::IntegrationRow) -> Js
 pub async fn create(
     State(app): State<Arc<App>>,
     caller: Caller,
-    body: Bytes,
+    JsonBody(body): JsonBody,
 ) -> Result<(StatusCode, Json<serde_json::Value>), ApiError> {
     let row = app.create_integration(caller, parse_json(&body)?).await?;
     Ok((StatusCode::CREATED, shown(&app, row).await?))
@@ -49,12 +48,17 @@ pub async fn show(State(app): State<Arc<App>>, caller: Caller, Id(id): Id) -> Js
     shown(&app, row).await
 }
 
-pub async fn patch(State(app): State<Arc<App>>, caller: Caller, Id(id): Id, body: Bytes) -> JsonResult {
+pub async fn patch(State(app): State<Arc<App>>, caller: Caller, Id(id): Id, JsonBody(body): JsonBody) -> JsonResult {
     let row = app.patch_integration(caller, id, parse_json(&body)?).await?;
     shown(&app, row).await
 }
 
-pub async fn set_credentials(State(app): State<Arc<App>>, caller: Caller, Id(id): Id, body: Bytes) -> JsonResult {
+pub async fn set_credentials(
+    State(app): State<Arc<App>>,
+    caller: Caller,
+    Id(id): Id,
+    JsonBody(body): JsonBody,
+) -> JsonResult {
     let row = app.set_credentials(caller, id, parse_json(&body)?).await?;
     shown(&app, row).await
 }

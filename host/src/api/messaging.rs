@@ -2,9 +2,8 @@
 
 use std::sync::Arc;
 
-use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::{header, HeaderMap, Method, StatusCode, Uri};
+use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::Deserialize;
@@ -12,12 +11,17 @@ use serde::Deserialize;
 use crate::services::messaging::MessagingWebhookVerdict;
 use crate::services::{App, Caller};
 
-use super::extract::{parse_json, ApiQuery, Id};
+use super::extract::{parse_json, ApiQuery, Id, JsonBody, RawBody};
 use super::idempotency::idempotent;
 use super::webhooks::webhook_request;
 use super::{views, ApiError};
 
-pub async fn send(State(app): State<Arc<App>>, caller: Caller, headers: HeaderMap, body: Bytes) -> Response {
+pub async fn send(
+    State(app): State<Arc<App>>,
+    caller: Caller,
+    headers: HeaderMap,
+    JsonBody(body): JsonBody,
+) -> Response {
     idempotent(&app, caller, &headers, "send", &body, || async {
         let row = app.send_message(caller, parse_json(&body)?).await?;
         let (row, history) = app.visible_message(caller, row.id).await?;
@@ -59,16 +63,37 @@ pub async fn webhook(
     method: Method,
     uri: Uri,
     headers: HeaderMap,
-    body: Bytes,
+    RawBody(body): RawBody,
 ) -> Result<Response, ApiError> {
     let request = webhook_request(&app, &method, &uri, &headers, body);
     match app.messaging_webhook(integration_id, request).await? {
         MessagingWebhookVerdict::Accepted { response: Some(answer) } => {
-            Ok(([(header::CONTENT_TYPE, answer.content_type)], answer.body).into_response())
+            provider_answer(integration_id, &answer.content_type, answer.body)
         }
         MessagingWebhookVerdict::Accepted { response: None } => {
             Ok(Json(serde_json::json!({ "received": true })).into_response())
         }
         MessagingWebhookVerdict::Rejected => Err(ApiError::invalid_signature()),
     }
+}
+
+/// The provider's answer to the gateway as the HTTP answer. A content type that is not a valid
+/// header value is the provider's failure: 502 `provider_failed`, and nothing of it is sent.
+/// (The public-origin headers, `nosniff` and the CSP, are added by the router.)
+fn provider_answer(integration_id: i64, content_type: &str, body: String) -> Result<Response, ApiError> {
+    let Ok(content_type) = HeaderValue::from_str(content_type) else {
+        tracing::warn!(
+            integration_id,
+            "the provider's webhook answer has a content type that is not a valid header value"
+        );
+        return Err(ApiError::new(
+            StatusCode::BAD_GATEWAY,
+            "provider_failed",
+            "The provider's answer to the gateway has a content type that is not a valid HTTP header value, so it \
+             was not sent. What the webhook reported was processed; the gateway may deliver it again.",
+        ));
+    };
+    let mut response = body.into_response();
+    response.headers_mut().insert(header::CONTENT_TYPE, content_type);
+    Ok(response)
 }

@@ -2,8 +2,7 @@
 
 use std::sync::Arc;
 
-use axum::body::Bytes;
-use axum::extract::{Multipart, Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 use serde::Deserialize;
@@ -14,7 +13,8 @@ use crate::services::{random_token, App, Caller, ServiceError};
 use crate::store::api_keys;
 
 use super::auth::{key_hash, require_admin};
-use super::extract::parse_json;
+use super::body_limit::BodyLimit;
+use super::extract::{parse_json, ApiPath, JsonBody, Upload};
 use super::{views, ApiError};
 
 pub async fn list(State(app): State<Arc<App>>, _caller: Caller) -> Json<serde_json::Value> {
@@ -32,7 +32,7 @@ pub struct NewApiKey {
 pub async fn create_api_key(
     State(app): State<Arc<App>>,
     caller: Caller,
-    body: Bytes,
+    JsonBody(body): JsonBody,
 ) -> Result<(StatusCode, Json<serde_json::Value>), ApiError> {
     require_admin(caller)?;
     let request: NewApiKey = parse_json(&body)?;
@@ -53,7 +53,7 @@ pub async fn create_api_key(
 pub async fn install(
     State(app): State<Arc<App>>,
     caller: Caller,
-    mut form: Multipart,
+    Upload(mut form): Upload,
 ) -> Result<(StatusCode, Json<serde_json::Value>), ApiError> {
     require_admin(caller)?;
     let (mut manifest, mut component) = (None, None);
@@ -88,18 +88,24 @@ pub async fn install(
     }
 }
 
+/// A multipart body that cannot be read: over the upload limit (413), or not well-formed
+/// `multipart/form-data` (400, with the parser's reason).
 fn upload_error(status: StatusCode, text: String) -> ApiError {
     if status == StatusCode::PAYLOAD_TOO_LARGE {
-        ApiError::new(status, "too_large", format!("The upload is too large: {text}"))
+        BodyLimit::UPLOAD.exceeded()
     } else {
-        ApiError::new(StatusCode::BAD_REQUEST, "invalid_upload", text)
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_upload",
+            format!("The upload is not valid multipart/form-data: {text}."),
+        )
     }
 }
 
 pub async fn versions(
     State(app): State<Arc<App>>,
     _caller: Caller,
-    Path(identifier): Path<String>,
+    ApiPath(identifier): ApiPath<String>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     let versions = app.module_versions(&identifier).await?;
     Ok(Json(
@@ -119,8 +125,8 @@ pub struct Activate {
 pub async fn activate(
     State(app): State<Arc<App>>,
     caller: Caller,
-    Path(identifier): Path<String>,
-    body: Bytes,
+    ApiPath(identifier): ApiPath<String>,
+    JsonBody(body): JsonBody,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     require_admin(caller)?;
     let request: Activate = parse_json(&body)?;
@@ -131,7 +137,7 @@ pub async fn activate(
 pub async fn uninstall(
     State(app): State<Arc<App>>,
     caller: Caller,
-    Path(identifier): Path<String>,
+    ApiPath(identifier): ApiPath<String>,
 ) -> Result<StatusCode, ApiError> {
     require_admin(caller)?;
     app.uninstall_module(&identifier).await?;

@@ -2,7 +2,6 @@
 
 use std::sync::Arc;
 
-use axum::body::Bytes;
 use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -16,7 +15,7 @@ use crate::runtime::bindings::v1::types::SessionAction;
 use crate::services::online_payment::RefundOutcome;
 use crate::services::{App, Caller};
 
-use super::extract::{parse_json, ApiQuery, Id};
+use super::extract::{parse_json, ApiQuery, Id, JsonBody};
 use super::idempotency::idempotent;
 use super::{views, ApiError};
 
@@ -54,7 +53,12 @@ pub async fn integrations(
     Ok(Json(listed.into()))
 }
 
-pub async fn initiate(State(app): State<Arc<App>>, caller: Caller, headers: HeaderMap, body: Bytes) -> Response {
+pub async fn initiate(
+    State(app): State<Arc<App>>,
+    caller: Caller,
+    headers: HeaderMap,
+    JsonBody(body): JsonBody,
+) -> Response {
     idempotent(&app, caller, &headers, "initiate", &body, || async {
         let initiated = app.initiate(caller, parse_json(&body)?).await?;
         let transaction = &initiated.transaction;
@@ -101,7 +105,7 @@ pub async fn refund(
     caller: Caller,
     Id(id): Id,
     headers: HeaderMap,
-    body: Bytes,
+    JsonBody(body): JsonBody,
 ) -> Response {
     let route = format!("refund:{id}");
     idempotent(&app, caller, &headers, &route, &body, || async {

@@ -1,6 +1,6 @@
-//! Operations routes.
+//! Operations routes, and the answers for requests no route takes.
 
-use axum::http::StatusCode;
+use axum::http::{Method, StatusCode};
 use axum::Json;
 
 use super::ApiError;
@@ -11,4 +11,9 @@ pub async fn healthz() -> Json<serde_json::Value> {
 
 pub async fn not_found() -> ApiError {
     ApiError::new(StatusCode::NOT_FOUND, "not_found", "No such route.")
+}
+
+/// A route that exists, asked with a method it does not take (axum adds `Allow`).
+pub async fn method_not_allowed(method: Method) -> ApiError {
+    super::json_errors::method_not_allowed(&method)
 }

@@ -6,7 +6,7 @@
 use std::fmt::Write as _;
 use std::sync::Arc;
 
-use axum::body::Bytes;
+use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -14,6 +14,8 @@ use axum::response::{IntoResponse, Response};
 use crate::services::payment_links::{LinkStatus, LinkView, PayOutcome};
 use crate::services::{App, ServiceError};
 
+use super::extract::RawBody;
+use super::json_errors::HtmlPage;
 use super::ApiError;
 
 /// Escapes text for HTML element content and double-quoted attribute values.
@@ -60,6 +62,7 @@ fn page(status: StatusCode, title: &str, main: &str) -> Response {
         title = escape(title),
     );
     let mut response = (status, html).into_response();
+    response.extensions_mut().insert(HtmlPage);
     let headers = response.headers_mut();
     let fixed = [
         (header::CONTENT_TYPE, "text/html; charset=utf-8"),
@@ -93,7 +96,10 @@ fn error_page(error: ServiceError, token: &str) -> Response {
     if matches!(error, ServiceError::NotFound(_)) {
         return not_found();
     }
-    let error = ApiError::from(error);
+    failure_page(ApiError::from(error), token)
+}
+
+fn failure_page(error: ApiError, token: &str) -> Response {
     let main = format!(
         "<h1>The payment could not be started</h1>\n<p role=\"alert\">{}</p>\n\
          <p><a href=\"/pay/{}\">Back to the payment page</a></p>\n",
@@ -181,7 +187,13 @@ fn render(view: &LinkView) -> Response {
 }
 
 /// Public: the payment page. `?txn=REF` is how the payer comes back from the gateway.
-pub async fn show(State(app): State<Arc<App>>, Path(token): Path<String>, RawQuery(raw): RawQuery) -> Response {
+pub async fn show(
+    State(app): State<Arc<App>>,
+    token: Result<Path<String>, PathRejection>,
+    RawQuery(raw): RawQuery,
+) -> Response {
+    // A token that is not even UTF-8 is an unknown link.
+    let Ok(Path(token)) = token else { return not_found() };
     let returned = url::form_urlencoded::parse(raw.unwrap_or_default().as_bytes())
         .find(|(name, _)| name == "txn")
         .map(|(_, value)| value.into_owned());
@@ -192,7 +204,12 @@ pub async fn show(State(app): State<Arc<App>>, Path(token): Path<String>, RawQue
 }
 
 /// Public: the payer chose a payment method (`integration_id=N`, form-encoded).
-pub async fn choose(State(app): State<Arc<App>>, Path(token): Path<String>, body: Bytes) -> Response {
+pub async fn choose(
+    State(app): State<Arc<App>>,
+    token: Result<Path<String>, PathRejection>,
+    RawBody(body): RawBody,
+) -> Response {
+    let Ok(Path(token)) = token else { return not_found() };
     let chosen = url::form_urlencoded::parse(&body)
         .find(|(name, _)| name == "integration_id")
         .and_then(|(_, value)| value.parse::<i64>().ok());
@@ -207,8 +224,12 @@ pub async fn choose(State(app): State<Arc<App>>, Path(token): Path<String>, body
                 response.headers_mut().insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
                 response
             }
-            Err(_) => error_page(
-                ServiceError::invalid("invalid_redirect", "The payment provider answered an unusable address."),
+            Err(_) => failure_page(
+                ApiError::new(
+                    StatusCode::BAD_GATEWAY,
+                    "provider_failed",
+                    "The payment provider answered an address that cannot be used. Please choose another method.",
+                ),
                 &token,
             ),
         },

@@ -2,7 +2,6 @@
 
 use std::sync::Arc;
 
-use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
@@ -11,10 +10,15 @@ use serde_json::json;
 use crate::services::payment_links::display_amount;
 use crate::services::{App, Caller};
 
-use super::extract::parse_json;
+use super::extract::{parse_json, JsonBody};
 use super::idempotency::idempotent;
 
-pub async fn create(State(app): State<Arc<App>>, caller: Caller, headers: HeaderMap, body: Bytes) -> Response {
+pub async fn create(
+    State(app): State<Arc<App>>,
+    caller: Caller,
+    headers: HeaderMap,
+    JsonBody(body): JsonBody,
+) -> Response {
     idempotent(&app, caller, &headers, "payment_link", &body, || async {
         let link = app.create_payment_link(caller, parse_json(&body)?).await?;
         let amount = display_amount(link.amount_minor, &link.currency);

@@ -14,7 +14,7 @@ use crate::runtime::bindings::v1::types::WebhookRequest;
 use crate::services::webhooks::WebhookVerdict;
 use crate::services::App;
 
-use super::extract::Id;
+use super::extract::{Id, RawBody};
 use super::ApiError;
 
 pub fn webhook_request(app: &App, method: &Method, uri: &Uri, headers: &HeaderMap, body: Bytes) -> WebhookRequest {
@@ -37,7 +37,7 @@ pub async fn payment(
     method: Method,
     uri: Uri,
     headers: HeaderMap,
-    body: Bytes,
+    RawBody(body): RawBody,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     let request = webhook_request(&app, &method, &uri, &headers, body);
     match app.payment_webhook(integration_id, request).await? {

@@ -3,6 +3,7 @@
 
 mod api_rules;
 mod ceilings;
+mod error_shapes;
 mod events;
 mod fair_share;
 mod hot_loading;
@@ -12,6 +13,7 @@ mod mygateway_webhooks;
 mod payment_link_browser;
 mod payment_links;
 mod plugin_kit;
+mod provider_answers;
 mod sandbox;
 mod scheduled_sync;
 mod secrets;
