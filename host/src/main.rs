@@ -131,6 +131,7 @@ async fn serve(args: ServeArgs, log_format: Option<LogFormat>) -> anyhow::Result
         limits: HostLimits::default(),
         delivery: Default::default(),
         sync: Default::default(),
+        pinned_names: Default::default(),
     };
     let host = RunningHost::start(config).await?;
     if let Some(key) = &host.generated_admin_key {

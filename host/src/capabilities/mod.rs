@@ -16,7 +16,7 @@ use std::time::Instant;
 pub use cache::ProviderCache;
 pub use credentials::CredentialSet;
 pub use endpoints::ModuleEndpoints;
-pub use http::OutboundHttp;
+pub use http::{OutboundHttp, StaticNames};
 
 use crate::domain::allowed_hosts::AllowedHosts;
 use crate::runtime::bindings::v1::integrations::provider::{context, types};
@@ -49,7 +49,7 @@ pub struct CallContext {
     pub(crate) deadline: Instant,
 }
 
-/// Outbound requests one call may make.
+/// Outbound requests one call may make; every attempt spends one, allowed or not.
 pub const HTTP_REQUESTS_PER_CALL: u32 = 8;
 
 impl CallContext {

@@ -4,9 +4,11 @@
 mod api_rules;
 mod events;
 mod hot_loading;
+mod install_refusals;
 mod isolation;
 mod mygateway_payments;
 mod mygateway_webhooks;
+mod outbound_policy;
 mod payment_link_browser;
 mod payment_links;
 mod plugin_kit;
