@@ -90,4 +90,26 @@ mod tests {
         let indented: String = (0..40).map(|level| format!("{}k{level}:\n", " ".repeat(level))).collect();
         assert!(check_manifest_text(&indented).unwrap_err().contains("levels deep"));
     }
+
+    /// The slowest text the ceilings let through: 64 KiB nested 256 brackets deep, then
+    /// filled with items at that depth. The rejection itself is a byte scan.
+    #[test]
+    fn the_worst_manifest_under_the_ceilings_parses_quickly() {
+        let mut worst = format!("name: {}", "[".repeat(MAX_FLOW_BRACKETS));
+        while worst.len() < MAX_MANIFEST_BYTES - 2 {
+            worst.push_str("a,");
+        }
+        check_manifest_text(&worst).unwrap();
+        let started = std::time::Instant::now();
+        let parsed = crate::domain::manifest::Manifest::parse(&worst);
+        let elapsed = started.elapsed();
+        assert!(parsed.is_err());
+        assert!(elapsed < std::time::Duration::from_secs(2), "parsed in {elapsed:?}");
+        println!("worst manifest under the ceilings: parsed in {elapsed:?}");
+
+        let refused = format!("name: {}", "[".repeat(MAX_MANIFEST_BYTES - 8));
+        let started = std::time::Instant::now();
+        assert!(crate::domain::manifest::Manifest::parse(&refused).is_err());
+        println!("64 KiB nested 65,000 deep: refused in {:?}", started.elapsed());
+    }
 }

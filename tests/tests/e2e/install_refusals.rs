@@ -20,7 +20,8 @@ fn probe_manifest() -> std::path::PathBuf {
     repo().join("tests/fixtures/test_wasi_probe.yaml")
 }
 
-fn hostile_manifest(version: &str) -> String {
+/// The hostile guest's fixture manifest at `version`.
+pub(crate) fn hostile_manifest(version: &str) -> String {
     let text = std::fs::read_to_string(repo().join("tests/fixtures/test_hostile.yaml")).unwrap();
     text.replace("version: '1.0'", &format!("version: '{version}'"))
 }
@@ -33,6 +34,20 @@ fn assert_names_the_imports(reasons: &str) {
 
 fn message(body: &Value) -> &str {
     body["error"]["message"].as_str().unwrap_or_default()
+}
+
+/// Uploads a module that must be refused as `module_refused`; answers the message and how
+/// long the refusal took.
+pub(crate) async fn refused_upload(host: &TestHost, manifest: &str, wasm: &str) -> (String, Duration) {
+    let started = Instant::now();
+    let (status, body) = host.upload_module(manifest, component(wasm)).await;
+    let elapsed = started.elapsed();
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("module_refused")),
+        "{body}"
+    );
+    (message(&body).to_string(), elapsed)
 }
 
 #[test]
@@ -102,16 +117,9 @@ async fn oversized_and_deeply_nested_manifests_are_refused_quickly() {
     let cases =
         [(oversized, "over the host's limit of 65536 bytes"), (nested, "`[` or `{` is over the host's limit of 256")];
     for (manifest, reason) in cases {
-        let started = Instant::now();
-        let (status, body) = host.upload_module(&manifest, component("test_hostile.wasm")).await;
-        let elapsed = started.elapsed();
-        assert_eq!(
-            (status, body["error"]["code"].as_str()),
-            (StatusCode::UNPROCESSABLE_ENTITY, Some("module_refused")),
-            "{body}"
-        );
-        assert!(message(&body).starts_with("invalid manifest: manifest: "), "{body}");
-        assert!(message(&body).contains(reason), "{body}");
+        let (message, elapsed) = refused_upload(&host, &manifest, "test_hostile.wasm").await;
+        assert!(message.starts_with("invalid manifest: manifest: "), "{message}");
+        assert!(message.contains(reason), "{message}");
         assert!(elapsed < Duration::from_secs(2), "refused in {elapsed:?}");
     }
     let (status, body) = host.upload_module(&hostile_manifest("2.0"), component("test_hostile.wasm")).await;

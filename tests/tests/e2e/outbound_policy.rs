@@ -8,6 +8,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use e2e::host::{component, send, HostOptions, TestHost, ADMIN_KEY};
+
+use super::install_refusals::{hostile_manifest, refused_upload};
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -76,9 +78,9 @@ async fn assert_next_call_works(host: &TestHost, id: i64) {
     assert_eq!(status, StatusCode::CREATED, "{body}");
 }
 
-fn hostile_manifest(version: &str) -> String {
-    let text = std::fs::read_to_string(e2e::host::repo().join("tests/fixtures/test_hostile.yaml")).unwrap();
-    text.replace("version: '1.0'", &format!("version: '{version}'"))
+/// The hostile guest with an endpoint override pointing at `server`.
+async fn hostile_with_override(server: &CountingServer) -> (TestHost, i64) {
+    hostile(HostOptions { endpoints: vec![format!("test_hostile.api={}", server.url)], ..HostOptions::default() }).await
 }
 
 #[tokio::test]
@@ -113,16 +115,9 @@ async fn manifests_naming_addresses_or_local_names_are_refused_by_field() {
         }));
     for (manifest, field, reason) in cases {
         assert!(manifest != fixture);
-        let started = Instant::now();
-        let (status, body) = host.upload_module(&manifest, component("test_hostile.wasm")).await;
-        let elapsed = started.elapsed();
-        assert_eq!(
-            (status, body["error"]["code"].as_str()),
-            (StatusCode::UNPROCESSABLE_ENTITY, Some("module_refused")),
-            "{body}"
-        );
-        assert!(message(&body).contains(&format!("{field}: ")), "{field}: {body}");
-        assert!(message(&body).contains(reason), "{reason}: {body}");
+        let (message, elapsed) = refused_upload(&host, &manifest, "test_hostile.wasm").await;
+        assert!(message.contains(&format!("{field}: ")), "{field}: {message}");
+        assert!(message.contains(reason), "{reason}: {message}");
         assert!(elapsed < FAST, "refused in {elapsed:?}");
     }
     let (_, modules) = send(host.admin(Method::GET, "/api/modules")).await;
@@ -152,9 +147,7 @@ async fn an_allowed_name_that_resolves_to_loopback_is_never_connected() {
 #[tokio::test]
 async fn an_operator_override_may_point_at_loopback() {
     let server = CountingServer::start().await;
-    let (host, id) =
-        hostile(HostOptions { endpoints: vec![format!("test_hostile.api={}", server.url)], ..HostOptions::default() })
-            .await;
+    let (host, id) = hostile_with_override(&server).await;
     let (status, body, _) = behave(&host, id, "forbidden-host", json!({"name": format!("{}/ok", server.url)})).await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
     assert_eq!(body["redirect_url"], "https://hostile.example/reached/200");
@@ -169,9 +162,7 @@ async fn an_operator_override_may_point_at_loopback() {
 #[tokio::test]
 async fn provider_set_host_and_framing_headers_are_refused_before_connecting() {
     let server = CountingServer::start().await;
-    let (host, id) =
-        hostile(HostOptions { endpoints: vec![format!("test_hostile.api={}", server.url)], ..HostOptions::default() })
-            .await;
+    let (host, id) = hostile_with_override(&server).await;
     let refused = [
         ("Host", "internal.admin"),
         ("content-length", "0"),
@@ -207,9 +198,7 @@ async fn provider_set_host_and_framing_headers_are_refused_before_connecting() {
 #[tokio::test]
 async fn denied_requests_spend_the_request_budget() {
     let server = CountingServer::start().await;
-    let (host, id) =
-        hostile(HostOptions { endpoints: vec![format!("test_hostile.api={}", server.url)], ..HostOptions::default() })
-            .await;
+    let (host, id) = hostile_with_override(&server).await;
     let contact = json!({"name": "https://not-allowed.example.com/probe", "email": format!("{}/allowed", server.url)});
     let (status, body, elapsed) = behave(&host, id, "budget", contact).await;
     assert_eq!(status, StatusCode::BAD_GATEWAY, "{body}");
