@@ -168,6 +168,7 @@ async fn serve(args: ServeArgs, log_format: Option<LogFormat>) -> anyhow::Result
                 .unwrap_or(defaults.webhooks.unverified)
                 .max(1),
         },
+        pinned_names: Default::default(),
     };
     let host = RunningHost::start(config).await?;
     if let Some(key) = &host.generated_admin_key {

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use tokio::net::TcpListener;
 
 use crate::api::router;
-use crate::capabilities::{HostServices, OutboundHttp, ProviderCache};
+use crate::capabilities::{HostServices, OutboundHttp, ProviderCache, StaticNames};
 use crate::registry::{watch_modules, EndpointOverrides, ModuleRegistry, ModulesWatcher};
 use crate::runtime::{HostLimits, ProviderRuntime};
 use crate::services::event_delivery::DeliveryPolicy;
@@ -33,6 +33,10 @@ pub struct ServeConfig {
     pub sync: SyncPolicy,
     /// Bounds on calls in progress per integration on the public webhook URLs.
     pub webhooks: WebhookLimits,
+    /// Names the outbound resolver answers itself before asking the system, for tests (a
+    /// name pointed at 127.0.0.1 proves the address filter) and operators pinning names. Not
+    /// a CLI flag, and no way around the address policy: answers are filtered like any other.
+    pub pinned_names: StaticNames,
 }
 
 impl Default for ServeConfig {
@@ -48,6 +52,7 @@ impl Default for ServeConfig {
             delivery: DeliveryPolicy::default(),
             sync: SyncPolicy::default(),
             webhooks: WebhookLimits::default(),
+            pinned_names: StaticNames::default(),
         }
     }
 }
@@ -88,8 +93,11 @@ impl RunningHost {
             limits.compile_cache = default_compile_cache(&config.database);
         }
         let runtime = Arc::new(ProviderRuntime::new(limits)?);
-        let services =
-            Arc::new(HostServices { http: OutboundHttp::new()?, db: db.clone(), cache: ProviderCache::default() });
+        let services = Arc::new(HostServices {
+            http: OutboundHttp::new(config.pinned_names.clone())?,
+            db: db.clone(),
+            cache: ProviderCache::default(),
+        });
         let app = Arc::new(App {
             db,
             runtime,

@@ -40,6 +40,9 @@ pub struct HostOptions {
     pub delivery: Option<integrations_host::services::event_delivery::DeliveryPolicy>,
     /// Scheduled sync timing (default: the host's).
     pub sync: Option<integrations_host::services::scheduled_sync::SyncPolicy>,
+    /// Names the host's outbound resolver answers itself (`ServeConfig::pinned_names`), so a
+    /// test can point an allowed name at 127.0.0.1 without outside DNS.
+    pub pinned_names: Vec<(String, std::net::SocketAddr)>,
 }
 
 pub struct TestHost {
@@ -99,6 +102,7 @@ impl TestHost {
             sync: options.sync.clone().unwrap_or_default(),
             limits: options.limits.clone().unwrap_or_default(),
             webhooks: options.webhooks.unwrap_or_default(),
+            pinned_names: integrations_host::capabilities::StaticNames::new(options.pinned_names.clone()),
             ..ServeConfig::default()
         };
         let host = RunningHost::start(config).await.expect("host starts");

@@ -16,7 +16,7 @@ use std::time::Instant;
 pub use cache::ProviderCache;
 pub use credentials::CredentialSet;
 pub use endpoints::ModuleEndpoints;
-pub use http::OutboundHttp;
+pub use http::{OutboundHttp, StaticNames};
 pub use log::LogBudget;
 
 use crate::domain::allowed_hosts::AllowedHosts;
@@ -57,7 +57,7 @@ pub struct CallContext {
     pub(crate) deadline: Instant,
 }
 
-/// Outbound requests one call may make.
+/// Outbound requests one call may make; every attempt spends one, allowed or not.
 pub const HTTP_REQUESTS_PER_CALL: u32 = 8;
 
 impl CallContext {

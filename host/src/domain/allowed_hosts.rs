@@ -1,76 +1,67 @@
-//! Which URLs a module may call: its manifest's `allowed_hosts` (HTTPS only, default port
-//! unless the entry names one, `*.example.com` for subdomains) plus the exact origins of the
-//! operator's endpoint overrides (which may be plain HTTP, for sandboxes and mocks).
+//! Which URLs a module may call, and by which route: its manifest's `allowed_hosts` (HTTPS
+//! only, default port unless the entry names one, `*.example.com` for subdomains; see
+//! [`HostPattern`] for what an entry may be) plus the exact origins of the operator's endpoint
+//! overrides (which may be plain HTTP and any address, for sandboxes and mocks).
 
 use url::Url;
 
+use super::host_pattern::HostPattern;
+
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct AllowedHosts {
-    rules: Vec<Rule>,
+    manifest: Vec<HostPattern>,
+    overrides: Vec<Origin>,
 }
 
+/// An operator override's origin.
 #[derive(Debug, Clone, PartialEq, Eq)]
-struct Rule {
+struct Origin {
     scheme: String,
-    host: HostMatch,
+    host: String,
     port: u16,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-enum HostMatch {
-    Exact(String),
-    /// `*.example.com`: any subdomain of example.com, not example.com itself.
-    SubdomainOf(String),
+/// Why a URL is allowed, which decides how the host connects to it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Route {
+    /// The manifest allows it: connect only to public addresses of the name.
+    Manifest,
+    /// An operator's endpoint override: connect wherever the operator said.
+    Override,
 }
 
 impl AllowedHosts {
     /// Rules from manifest entries such as `api.stripe.com`, `*.paypal.com`, `api.x.com:8443`.
     /// Entries that are not host patterns are skipped (manifest validation reports them).
     pub fn from_manifest(entries: &[String]) -> Self {
-        let rules = entries
-            .iter()
-            .filter_map(|entry| {
-                let (host, port) = match entry.rsplit_once(':') {
-                    Some((host, port)) => (host, port.parse().ok()?),
-                    None => (entry.as_str(), 443),
-                };
-                let host = host.to_ascii_lowercase();
-                let host = match host.strip_prefix("*.") {
-                    Some(parent) => HostMatch::SubdomainOf(parent.to_string()),
-                    None => HostMatch::Exact(host),
-                };
-                Some(Rule { scheme: "https".into(), host, port })
-            })
-            .collect();
-        Self { rules }
+        let manifest = entries.iter().filter_map(|entry| HostPattern::parse(entry).ok()).collect();
+        Self { manifest, overrides: Vec::new() }
     }
 
     /// Adds the exact origin (scheme, host, port) of an operator's endpoint override.
     pub fn allow_origin(&mut self, url: &Url) {
         if let (Some(host), Some(port)) = (url.host_str(), url.port_or_known_default()) {
-            self.rules.push(Rule {
-                scheme: url.scheme().to_string(),
-                host: HostMatch::Exact(host.to_ascii_lowercase()),
-                port,
-            });
+            self.overrides.push(Origin { scheme: url.scheme().to_string(), host: host.to_ascii_lowercase(), port });
         }
     }
 
-    pub fn allows(&self, url: &Url) -> bool {
+    /// How `url` may be reached, if at all. An override's origin wins over the manifest.
+    pub fn route(&self, url: &Url) -> Option<Route> {
         let (Some(host), Some(port)) = (url.host_str(), url.port_or_known_default()) else {
-            return false;
+            return None;
         };
         let host = host.to_ascii_lowercase();
-        self.rules.iter().any(|rule| {
-            rule.scheme == url.scheme()
-                && rule.port == port
-                && match &rule.host {
-                    HostMatch::Exact(exact) => *exact == host,
-                    HostMatch::SubdomainOf(parent) => host
-                        .strip_suffix(parent.as_str())
-                        .is_some_and(|prefix| prefix.len() > 1 && prefix.ends_with('.')),
-                }
-        })
+        if self.overrides.iter().any(|o| o.scheme == url.scheme() && o.port == port && o.host == host) {
+            return Some(Route::Override);
+        }
+        let by_manifest = url.scheme() == "https"
+            && matches!(url.host(), Some(url::Host::Domain(_)))
+            && self.manifest.iter().any(|pattern| pattern.port == port && pattern.matches(&host));
+        by_manifest.then_some(Route::Manifest)
+    }
+
+    pub fn allows(&self, url: &Url) -> bool {
+        self.route(url).is_some()
     }
 }
 
@@ -111,5 +102,16 @@ mod tests {
         assert!(!allows(&rules, "http://127.0.0.1:9998/"));
         assert!(!allows(&rules, "https://127.0.0.1:9999/"));
         assert!(!allows(&rules, "http://localhost:9999/"));
+        assert_eq!(rules.route(&Url::parse("http://127.0.0.1:9999/").unwrap()), Some(Route::Override));
+    }
+
+    #[test]
+    fn manifest_rules_never_match_addresses() {
+        let rules = AllowedHosts::from_manifest(&["127.0.0.1".into(), "localhost".into(), "*.com".into()]);
+        assert_eq!(rules, AllowedHosts::default(), "refused entries make no rules");
+        let rules = AllowedHosts::from_manifest(&["api.example.com".into()]);
+        assert_eq!(rules.route(&Url::parse("https://api.example.com/").unwrap()), Some(Route::Manifest));
+        assert!(!allows(&rules, "https://127.0.0.1/"));
+        assert!(!allows(&rules, "https://[::1]/"));
     }
 }

@@ -6,6 +6,9 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
+use super::allowed_hosts::AllowedHosts;
+use super::host_pattern::{check_dns_name, HostPattern};
+
 /// The only `category` an integration module may have.
 pub const MODULE_CATEGORY: &str = "module_category_integrations";
 /// The WIT package version this host implements.
@@ -175,6 +178,7 @@ impl ModuleVersion {
 impl Manifest {
     /// Parses and validates a manifest.
     pub fn parse(yaml: &str) -> Result<Self, ManifestError> {
+        super::manifest_ceilings::check_manifest_text(yaml).map_err(|reason| ManifestError::one("manifest", reason))?;
         let manifest: Manifest = serde_yaml::from_str(yaml).map_err(|e| {
             let reason = e.to_string();
             let field = reason.split(':').next().filter(|f| !f.contains(' ')).unwrap_or("manifest");
@@ -283,28 +287,31 @@ impl Manifest {
             );
         }
         for host in &self.runtime.allowed_hosts {
-            if !is_host_pattern(host) {
-                problem(
-                    "runtime.allowed_hosts",
-                    format!("`{host}` is not a host name (optionally `*.` prefixed, optionally with `:port`)"),
-                );
+            if let Err(reason) = HostPattern::parse(host) {
+                problem("runtime.allowed_hosts", reason);
             }
         }
+        let allowed = AllowedHosts::from_manifest(&self.runtime.allowed_hosts);
         for (name, endpoint) in &self.runtime.endpoints {
             let urls = [("live", Some(&endpoint.live)), ("test", endpoint.test.as_ref())];
             for (mode, url) in urls {
                 let Some(url) = url else { continue };
                 let field = format!("runtime.endpoints.{name}.{mode}");
                 match url::Url::parse(url) {
-                    Ok(parsed) if matches!(parsed.scheme(), "http" | "https") && parsed.host_str().is_some() => {
-                        let host = parsed.host_str().unwrap_or_default();
-                        let covered = super::allowed_hosts::AllowedHosts::from_manifest(&self.runtime.allowed_hosts)
-                            .allows(&parsed);
-                        if !covered {
-                            problem(&field, format!("host `{host}` is not in runtime.allowed_hosts"));
+                    Ok(parsed) if parsed.scheme() == "https" => match parsed.host() {
+                        Some(url::Host::Domain(host)) => {
+                            if let Err(reason) = check_dns_name(host) {
+                                problem(&field, format!("host `{host}` {reason}"));
+                            } else if !allowed.allows(&parsed) {
+                                problem(&field, format!("host `{host}` is not in runtime.allowed_hosts"));
+                            }
                         }
-                    }
-                    _ => problem(&field, format!("`{url}` is not an http(s) URL")),
+                        _ => problem(
+                            &field,
+                            format!("`{url}` must name a DNS host; only an operator's --endpoint may name an address"),
+                        ),
+                    },
+                    _ => problem(&field, format!("`{url}` is not an https URL")),
                 }
             }
         }
@@ -345,20 +352,6 @@ fn is_identifier(text: &str) -> bool {
         && chars.all(|c| matches!(c, 'a'..='z' | '0'..='9' | '_'))
 }
 
-fn is_host_pattern(text: &str) -> bool {
-    let (host, port) = match text.rsplit_once(':') {
-        Some((host, port)) => (host, Some(port)),
-        None => (text, None),
-    };
-    let host = host.strip_prefix("*.").unwrap_or(host);
-    let port_ok = port.is_none_or(|p| p.parse::<u16>().is_ok());
-    port_ok
-        && !host.is_empty()
-        && host
-            .split('.')
-            .all(|label| !label.is_empty() && label.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -394,7 +387,7 @@ mod tests {
         assert_eq!(fields(with("version: '1.0'", "version: 'one'")), ["version"]);
         assert_eq!(fields(with("component: payment_mygateway.wasm", "component: ../x.wasm")), ["runtime.component"]);
         assert_eq!(
-            fields(with("allowed_hosts: [api.mygateway.com]", "allowed_hosts: [other.example]")),
+            fields(with("allowed_hosts: [api.mygateway.com]", "allowed_hosts: [other.example.com]")),
             ["runtime.endpoints.api.live"]
         );
     }

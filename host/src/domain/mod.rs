@@ -2,7 +2,9 @@
 //! the module manifest. Nothing here knows about wasm, SQL or HTTP.
 
 pub mod allowed_hosts;
+pub mod host_pattern;
 pub mod manifest;
+pub mod manifest_ceilings;
 pub mod message_state;
 pub mod money;
 pub mod transaction_state;

@@ -12,6 +12,7 @@ use url::Url;
 use crate::capabilities::{ModuleEndpoints, ModuleGrants};
 use crate::domain::allowed_hosts::AllowedHosts;
 use crate::domain::manifest::{IntegrationCategory, Manifest, ManifestError};
+use crate::domain::manifest_ceilings::MAX_MANIFEST_BYTES;
 use crate::runtime::{check_component, CallLimits, ComponentProblem, ProviderPre, ProviderRuntime};
 
 /// Largest component the host accepts.
@@ -83,7 +84,16 @@ pub fn load_module(
     component: &[u8],
     overrides: &EndpointOverrides,
 ) -> Result<LoadedModule, LoadError> {
-    let manifest = Manifest::parse(manifest_yaml)?;
+    load_parsed(runtime, Manifest::parse(manifest_yaml)?, component, overrides)
+}
+
+/// [`load_module`] for a manifest already parsed.
+pub fn load_parsed(
+    runtime: &ProviderRuntime,
+    manifest: Manifest,
+    component: &[u8],
+    overrides: &EndpointOverrides,
+) -> Result<LoadedModule, LoadError> {
     if component.len() > MAX_COMPONENT_BYTES {
         return Err(LoadError::TooLarge { size: component.len() });
     }
@@ -128,9 +138,21 @@ pub fn load_module(
 pub fn read_module_dir(dir: &Path) -> Result<(String, Vec<u8>), LoadError> {
     let io = |path: PathBuf| move |source| LoadError::Io { path, source };
     let manifest_path = dir.join("manifest.yaml");
-    let yaml = std::fs::read_to_string(&manifest_path).map_err(io(manifest_path.clone()))?;
+    let yaml = read_bounded(&manifest_path, MAX_MANIFEST_BYTES).map_err(io(manifest_path.clone()))?;
     let manifest = Manifest::parse(&yaml)?;
     let component_path = dir.join(&manifest.runtime.component);
     let bytes = std::fs::read(&component_path).map_err(io(component_path.clone()))?;
     Ok((yaml, bytes))
+}
+
+/// A text file, read up to one byte past `limit` so an oversized one is refused by the
+/// manifest's size check without being read whole.
+fn read_bounded(path: &Path, limit: usize) -> std::io::Result<String> {
+    use std::io::Read;
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)?.take(limit as u64 + 1).read_to_end(&mut bytes)?;
+    if bytes.len() > limit {
+        return Ok(String::from_utf8_lossy(&bytes).into_owned());
+    }
+    String::from_utf8(bytes).map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e))
 }

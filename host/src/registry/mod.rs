@@ -9,7 +9,9 @@ use std::sync::Arc;
 
 use arc_swap::ArcSwap;
 
-pub use loader::{load_module, read_module_dir, EndpointOverrides, LoadError, LoadedModule, MAX_COMPONENT_BYTES};
+pub use loader::{
+    load_module, load_parsed, read_module_dir, EndpointOverrides, LoadError, LoadedModule, MAX_COMPONENT_BYTES,
+};
 pub use watcher::{watch_modules, ModulesWatcher};
 
 #[derive(Default)]

@@ -1,7 +1,9 @@
 //! Checks a compiled component against its manifest before it is linked: it must export the
 //! interface of its manifest's world, at a WIT version this host supports, and import nothing
-//! beyond the provider world (WASI, which Rust's std always imports, is linked granting
-//! nothing).
+//! beyond the provider world. Of WASI, what Rust's std imports for stdio, clocks, random
+//! numbers, environment and exit is linked granting nothing; `wasi:filesystem`,
+//! `wasi:sockets` and `wasi:http` are refused by name (std imports them only when the
+//! provider's code uses files or sockets, and a provider has neither).
 
 use wasmtime::component::Component;
 use wasmtime::Engine;
@@ -66,7 +68,17 @@ pub fn check_component(
     }
 }
 
+/// WASI packages a provider may not import: it gets no files, no sockets and no HTTP but the
+/// host's checked `http` interface.
+const REFUSED_WASI: [&str; 3] = ["wasi:filesystem/", "wasi:sockets/", "wasi:http/"];
+
 fn import_problem(name: &str) -> Option<ComponentProblem> {
+    if REFUSED_WASI.iter().any(|package| name.starts_with(package)) {
+        return Some(ComponentProblem(format!(
+            "imports `{name}`: providers get no files, sockets or HTTP of their own (wasi:filesystem, wasi:sockets and \
+             wasi:http are refused; use the host's `http` interface)"
+        )));
+    }
     if name.starts_with("wasi:") {
         return None;
     }
@@ -91,6 +103,12 @@ mod tests {
     #[test]
     fn imports_outside_the_world_are_named() {
         assert_eq!(import_problem("wasi:io/streams@0.2.6"), None);
+        assert_eq!(import_problem("wasi:cli/environment@0.2.6"), None);
+        assert_eq!(import_problem("wasi:clocks/monotonic-clock@0.2.6"), None);
+        for refused in ["wasi:filesystem/types@0.2.6", "wasi:sockets/tcp@0.2.0", "wasi:http/outgoing-handler@0.2.6"] {
+            let problem = import_problem(refused).unwrap().0;
+            assert!(problem.starts_with(&format!("imports `{refused}`: providers get no files")), "{problem}");
+        }
         assert_eq!(import_problem("integrations:provider/http@1.0.0"), None);
         assert!(import_problem("integrations:provider/http@2.0.0")
             .unwrap()

