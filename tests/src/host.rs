@@ -103,7 +103,6 @@ impl TestHost {
             limits: options.limits.clone().unwrap_or_default(),
             webhooks: options.webhooks.unwrap_or_default(),
             pinned_names: integrations_host::capabilities::StaticNames::new(options.pinned_names.clone()),
-            ..ServeConfig::default()
         };
         let host = RunningHost::start(config).await.expect("host starts");
         let url = format!("http://{}", host.address);
