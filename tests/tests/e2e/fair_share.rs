@@ -71,7 +71,7 @@ async fn a_flooded_webhook_url_never_delays_another_company() {
     let slots = host.app.runtime.slots();
     assert_eq!(slots.waited("payment_mygateway"), 0, "company 1 never waited for a sandbox");
     assert_eq!(host.app.runtime.cpu_share().long_calls(1), 0, "company 1's calls are short");
-    assert!(slowest < Duration::from_secs(3), "company 1's slowest payment took {slowest:?}");
+    assert!(slowest < Duration::from_secs(4), "company 1's slowest payment took {slowest:?}");
     assert_eq!(host.payments("Invoice", 104).await.len(), 1);
 
     // The flood got timeouts (its calls ran) and quick refusals, each JSON with Retry-After
