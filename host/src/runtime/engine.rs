@@ -91,6 +91,8 @@ pub struct ProviderRuntime {
 
 impl ProviderRuntime {
     pub fn new(limits: HostLimits) -> anyhow::Result<Self> {
+        // Bounded lifting (`results::bounded`) relies on a guest memory under 2 GiB.
+        anyhow::ensure!(limits.max_memory_mb < 2048, "the guest memory cap must be under 2048 MiB");
         let instances = limits.max_instances;
         let mut pool = PoolingAllocationConfig::default();
         pool.total_component_instances(instances)

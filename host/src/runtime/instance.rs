@@ -182,6 +182,8 @@ impl<E> Sandbox<E> {
             Err(error) => return Err(self.fail(FailureKind::Trap, format!("{error:#}"))),
         };
         let outcome = tokio::time::timeout_at(self.deadline.into(), func.call_async(&mut self.store, params)).await;
+        // Long only while it computes: a call between exports does not count against its share.
+        self.store.data_mut().long_call = None;
         match outcome {
             Ok(Ok((raw,))) => Ok(results::result(raw, read)),
             Ok(Err(error)) => {

@@ -253,8 +253,8 @@ impl App {
         integration_id: i64,
         request: WebhookRequest,
     ) -> Result<MessagingWebhookVerdict, ServiceError> {
-        let integration = self.webhook_integration(integration_id, IntegrationCategory::Messaging).await?;
         let mut ticket = self.webhook_gate.enter(integration_id)?;
+        let integration = self.webhook_integration(integration_id, IntegrationCategory::Messaging).await?;
         let received_at = crate::store::now();
         let mut provider = self.messaging_provider(&integration).await?;
         if let Verification::Rejected(reason) =

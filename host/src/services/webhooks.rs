@@ -24,8 +24,8 @@ impl App {
         integration_id: i64,
         request: WebhookRequest,
     ) -> Result<WebhookVerdict, ServiceError> {
-        let integration = self.webhook_integration(integration_id, IntegrationCategory::OnlinePayment).await?;
         let mut ticket = self.webhook_gate.enter(integration_id)?;
+        let integration = self.webhook_integration(integration_id, IntegrationCategory::OnlinePayment).await?;
         let received_at = now();
         let mut provider = self.payment_provider(&integration).await?;
         if let Verification::Rejected(reason) =

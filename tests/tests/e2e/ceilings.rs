@@ -51,6 +51,9 @@ async fn a_log_flood_is_cut_at_the_call_budget() {
         // in this process may log beside it, which only makes this bound looser).
         assert!(grown < 200 * 1024, "{behaviour}: the log grew by {grown} bytes for 80 MB written");
     }
+    let (status, body, took) = g.session("log-huge", 100).await;
+    assert_over_ceiling(status, &body, "log message has 104857600 bytes, over the ceiling of 65536");
+    assert!(took < FAST, "{took:?}");
     g.other_company_is_served().await;
 }
 

@@ -41,8 +41,12 @@ fn memory_length(bytes: &[u8]) -> usize {
     bytes.get(4..8).map(|word| u32::from_le_bytes(word.try_into().expect("four bytes")) as usize).unwrap_or(0)
 }
 
-/// Strings in UTF-16 mark their length with the top bit; what is left counts code units,
-/// each at most three bytes once in UTF-8, so the bound before copying is the same number.
+/// Strings in `latin1+utf16` mark UTF-16 with the top bit of their length; what is left
+/// counts code units. A guest using UTF-16 may so make the host read up to twice and
+/// allocate up to three times the ceiling before the byte count is checked after decoding;
+/// that is bounded, and Rust guests use UTF-8 (whose length is bytes). Under plain `utf16`
+/// the top bit is part of the length, which only a 4 GiB memory could hold; the runtime caps
+/// guest memory far below that.
 fn declared_units(length: usize) -> usize {
     length & !(1 << 31)
 }
