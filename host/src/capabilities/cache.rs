@@ -1,6 +1,7 @@
 //! The `cache` import: a small in-memory key/value store per integration with expiry, for
 //! things like OAuth tokens. Bounded per integration; entries may vanish on restart. A key or
-//! value over its ceiling fails the call (the WIT states the limits).
+//! value over its ceiling fails the call where the arguments leave the guest
+//! (`runtime::imports`; the WIT states the limits).
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -66,20 +67,16 @@ impl ProviderCache {
 
 impl cache::Host for CallContext {
     fn get(&mut self, key: String) -> wasmtime::Result<Option<String>> {
-        self.bounded("cache key", &key, MAX_KEY_BYTES)?;
         Ok(self.services.cache.get(self.integration.integration_id, &key))
     }
 
     fn set(&mut self, key: String, value: String, ttl_seconds: u32) -> wasmtime::Result<()> {
-        self.bounded("cache key", &key, MAX_KEY_BYTES)?;
-        self.bounded("cache value", &value, MAX_VALUE_BYTES)?;
         let ttl = Duration::from_secs(u64::from(ttl_seconds));
         self.services.cache.set(self.integration.integration_id, key, value, ttl);
         Ok(())
     }
 
     fn delete(&mut self, key: String) -> wasmtime::Result<()> {
-        self.bounded("cache key", &key, MAX_KEY_BYTES)?;
         self.services.cache.delete(self.integration.integration_id, &key);
         Ok(())
     }

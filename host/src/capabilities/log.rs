@@ -59,11 +59,8 @@ impl Default for LogBudget {
 impl log::Host for CallContext {
     fn log(&mut self, level: Level, message: String) -> wasmtime::Result<()> {
         let mut message = message;
-        if message.len() > LOG_MESSAGE {
-            let cut = (0..=LOG_MESSAGE).rev().find(|i| message.is_char_boundary(*i)).unwrap_or(0);
-            message.truncate(cut);
-        }
-        self.log_budget.spend("log", message.len()).map_err(|over| wasmtime::format_err!("{over}"))?;
+        message.truncate(message.floor_char_boundary(LOG_MESSAGE));
+        self.log_budget.spend("log", message.len()).map_err(wasmtime::Error::new)?;
         let module = &self.module.identifier;
         let (company_id, integration_id) = (self.integration.company_id, self.integration.integration_id);
         match level {

@@ -1,40 +1,28 @@
 //! The `mapper` import: the ERP's IntegrationMapper (local id ↔ remote id per model),
-//! persisted and scoped to the integration being served. Model names and ids, writes per call
-//! and entries per integration have ceilings (`runtime::ceilings`); past one the call fails.
+//! persisted and scoped to the integration being served. Writes per call and entries per
+//! integration have ceilings (`runtime::ceilings`); past one the call fails. The sizes of
+//! model names and ids are bounded where the arguments leave the guest (`runtime::imports`).
 
 use crate::runtime::bindings::v1::integrations::provider::mapper;
-use crate::runtime::ceilings::{
-    OverCeiling, MAPPER_ENTRIES_PER_INTEGRATION, MAPPER_ID, MAPPER_MODEL, MAPPER_WRITES_PER_CALL,
-};
+use crate::runtime::ceilings::{OverCeiling, MAPPER_ENTRIES_PER_INTEGRATION, MAPPER_WRITES_PER_CALL};
 use crate::store::mappings;
 
 use super::CallContext;
 
-impl CallContext {
-    fn mapping_key(&mut self, model: &str, id_name: &str, id: &str) -> wasmtime::Result<()> {
-        self.bounded("mapper model", model, MAPPER_MODEL)?;
-        self.bounded(id_name, id, MAPPER_ID)
-    }
-}
-
 impl mapper::Host for CallContext {
     async fn get_remote(&mut self, model: String, local_id: String) -> wasmtime::Result<Option<String>> {
-        self.mapping_key(&model, "mapper local id", &local_id)?;
         Ok(mappings::remote_id(&self.services.db, self.integration.integration_id, &model, &local_id).await?)
     }
 
     async fn get_local(&mut self, model: String, remote_id: String) -> wasmtime::Result<Option<String>> {
-        self.mapping_key(&model, "mapper remote id", &remote_id)?;
         Ok(mappings::local_id(&self.services.db, self.integration.integration_id, &model, &remote_id).await?)
     }
 
     async fn put(&mut self, model: String, local_id: String, remote_id: String) -> wasmtime::Result<()> {
-        self.mapping_key(&model, "mapper local id", &local_id)?;
-        self.bounded("mapper remote id", &remote_id, MAPPER_ID)?;
         self.mapper_writes += 1;
         if self.mapper_writes > MAPPER_WRITES_PER_CALL {
             let over = OverCeiling::items("mapper writes in one call", self.mapper_writes, MAPPER_WRITES_PER_CALL);
-            return Err(self.over_ceiling(over));
+            return Err(wasmtime::Error::new(over));
         }
         let integration_id = self.integration.integration_id;
         let stored = mappings::put_within(
@@ -49,7 +37,7 @@ impl mapper::Host for CallContext {
         if !stored {
             let limit = MAPPER_ENTRIES_PER_INTEGRATION as usize;
             let over = OverCeiling::items("mapper entries of the integration", limit + 1, limit);
-            return Err(self.over_ceiling(over));
+            return Err(wasmtime::Error::new(over));
         }
         Ok(())
     }

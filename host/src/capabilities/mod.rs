@@ -21,7 +21,6 @@ pub use log::LogBudget;
 
 use crate::domain::allowed_hosts::AllowedHosts;
 use crate::runtime::bindings::v1::integrations::provider::{context, types};
-use crate::runtime::ceilings::OverCeiling;
 use crate::store::Db;
 
 /// Process-wide services the capabilities share.
@@ -51,8 +50,6 @@ pub struct CallContext {
     pub(crate) log_budget: LogBudget,
     /// IntegrationMapper writes made so far in this call.
     pub(crate) mapper_writes: usize,
-    /// The ceiling an import argument broke, which failed the call.
-    pub(crate) ceiling_hit: Option<OverCeiling>,
     /// Set by the runtime when the sandbox starts.
     pub(crate) deadline: Instant,
 }
@@ -75,32 +72,8 @@ impl CallContext {
             http_requests_left: HTTP_REQUESTS_PER_CALL,
             log_budget: LogBudget::default(),
             mapper_writes: 0,
-            ceiling_hit: None,
             deadline: Instant::now(),
         }
-    }
-}
-
-impl CallContext {
-    /// Fails the call because a value the guest passed is over its ceiling: remembered, so
-    /// the failure is reported as that ceiling and not as a crash.
-    pub(crate) fn over_ceiling(&mut self, over: OverCeiling) -> wasmtime::Error {
-        let error = wasmtime::format_err!("{over}");
-        self.ceiling_hit.get_or_insert(over);
-        error
-    }
-
-    /// Checks an argument's length against its ceiling.
-    pub(crate) fn bounded(&mut self, what: &str, value: &str, limit: usize) -> wasmtime::Result<()> {
-        match crate::runtime::ceilings::check_bytes(what, value.len(), limit) {
-            Ok(()) => Ok(()),
-            Err(over) => Err(self.over_ceiling(over)),
-        }
-    }
-
-    /// The ceiling that failed this call, if one did.
-    pub(crate) fn ceiling_exceeded(&self) -> Option<OverCeiling> {
-        self.ceiling_hit.clone().or_else(|| self.log_budget.exceeded())
     }
 }
 

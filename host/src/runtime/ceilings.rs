@@ -111,15 +111,6 @@ impl fmt::Display for OverCeiling {
     }
 }
 
-/// Checks a length against a ceiling.
-pub fn check_bytes(what: &str, size: usize, limit: usize) -> Result<(), OverCeiling> {
-    if size > limit {
-        Err(OverCeiling::bytes(what, size, limit))
-    } else {
-        Ok(())
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -128,7 +119,6 @@ mod tests {
     fn refusals_name_the_value_and_the_ceiling() {
         let over = OverCeiling::items("parsed-webhook.updates", 50_000, 100);
         assert_eq!(over.to_string(), "parsed-webhook.updates has 50000 items, over the ceiling of 100");
-        assert_eq!(check_bytes("x", 3, 3), Ok(()));
-        assert_eq!(check_bytes("x", 4, 3).unwrap_err().to_string(), "x has 4 bytes, over the ceiling of 3");
+        assert_eq!(OverCeiling::bytes("x", 4, 3).to_string(), "x has 4 bytes, over the ceiling of 3");
     }
 }

@@ -6,24 +6,17 @@
 //! enough ticks that their sum stays within the share. Short calls (nearly every provider call
 //! finishes within one tick) never wait, and a waiting call holds no thread.
 
-use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use super::engine::EPOCH_TICK;
-use super::slots::release_count;
-
-/// Long calls in progress, by company and by module.
-#[derive(Default)]
-struct Long {
-    by_company: HashMap<i64, u32>,
-    by_module: HashMap<String, u32>,
-}
+use super::tally::Tally;
 
 pub struct CpuShare {
     /// Worker threads' worth of time one company's (or one module's) long calls may use.
     cores: u32,
-    long: Mutex<Long>,
+    /// Long calls in progress.
+    long: Mutex<Tally>,
 }
 
 /// A call counted as long until dropped.
@@ -50,18 +43,14 @@ impl CpuShare {
 
     /// Counts a call as long (at its first tick).
     pub(crate) fn long_call(self: &Arc<Self>, company_id: i64, module: &str) -> LongCall {
-        let mut long = self.long.lock().expect("cpu share lock");
-        *long.by_company.entry(company_id).or_default() += 1;
-        *long.by_module.entry(module.to_string()).or_default() += 1;
+        self.long.lock().expect("cpu share lock").add(module, company_id);
         LongCall { share: self.clone(), company_id, module: module.to_string() }
     }
 
     /// How long a long call of `company_id` and `module` waits at a tick so that their long
     /// calls together stay within the share: none while they have no more than `cores`.
     pub(crate) fn pause(&self, company_id: i64, module: &str) -> Duration {
-        let long = self.long.lock().expect("cpu share lock");
-        let company = long.by_company.get(&company_id).copied().unwrap_or(0);
-        let module = long.by_module.get(module).copied().unwrap_or(0);
+        let (module, company) = self.long.lock().expect("cpu share lock").get(module, company_id);
         // Each call runs one tick, then waits `k` ticks: n calls use n / (1 + k) threads.
         let ticks = company.max(module).div_ceil(self.cores).saturating_sub(1);
         EPOCH_TICK * ticks
@@ -69,15 +58,13 @@ impl CpuShare {
 
     /// Long calls in progress of `company_id`.
     pub fn long_calls(&self, company_id: i64) -> u32 {
-        self.long.lock().expect("cpu share lock").by_company.get(&company_id).copied().unwrap_or(0)
+        self.long.lock().expect("cpu share lock").company(company_id)
     }
 }
 
 impl Drop for LongCall {
     fn drop(&mut self) {
-        let mut long = self.share.long.lock().expect("cpu share lock");
-        release_count(&mut long.by_company, &self.company_id);
-        release_count(&mut long.by_module, self.module.as_str());
+        self.share.long.lock().expect("cpu share lock").remove(&self.module, self.company_id);
     }
 }
 

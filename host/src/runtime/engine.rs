@@ -149,17 +149,12 @@ impl ProviderRuntime {
 
     /// Links a compiled payment component against the host services.
     pub fn prepare_payment(&self, component: &Component) -> wasmtime::Result<PaymentPre> {
-        let instance_pre = self.payment_linker.instantiate_pre(component)?;
-        // The bindings' own check that the component has the world's exports.
-        v1::PaymentProviderPre::new(instance_pre.clone())?;
-        PaymentPre::new(instance_pre)
+        PaymentPre::new(self.payment_linker.instantiate_pre(component)?)
     }
 
     /// Links a compiled messaging component against the host services.
     pub fn prepare_messaging(&self, component: &Component) -> wasmtime::Result<MessagingPre> {
-        let instance_pre = self.messaging_linker.instantiate_pre(component)?;
-        v1::MessagingProviderPre::new(instance_pre.clone())?;
-        MessagingPre::new(instance_pre)
+        MessagingPre::new(self.messaging_linker.instantiate_pre(component)?)
     }
 
     /// How processor time is shared between long calls.

@@ -41,16 +41,15 @@ ceilings! {
 
 /// Copies a byte list out of the guest's memory within its ceiling (checked before the copy).
 fn bytes(
-    store: &mut StoreContextMut<'_, ProviderState>,
+    store: &StoreContextMut<'_, ProviderState>,
     what: &str,
     value: &WasmList<u8>,
     limit: usize,
 ) -> wasmtime::Result<Vec<u8>> {
     if value.len() > limit {
-        let over = OverCeiling::bytes(what, value.len(), limit);
-        return Err(store.data_mut().call.over_ceiling(over));
+        return Err(wasmtime::Error::new(OverCeiling::bytes(what, value.len(), limit)));
     }
-    Ok(value.as_le_slice(&*store).to_vec())
+    Ok(value.as_le_slice(store).to_vec())
 }
 
 fn interface<'l>(
@@ -114,12 +113,12 @@ type HmacArgs = (crypto::HmacAlgorithm, Text<HmacKey>, WasmList<u8>, crypto::Enc
 fn link_crypto(linker: &mut Linker<ProviderState>) -> wasmtime::Result<()> {
     let mut instance = interface(linker, "crypto")?;
     instance.func_wrap("hmac", |mut store, (algorithm, key, message, encoding): HmacArgs| {
-        let message = bytes(&mut store, "hmac message", &message, CRYPTO_INPUT)?;
+        let message = bytes(&store, "hmac message", &message, CRYPTO_INPUT)?;
         Ok((crypto::Host::hmac(&mut store.data_mut().call, algorithm, key.text, message, encoding)?,))
     })?;
     instance.func_wrap("constant-time-equals", |mut store, (a, b): (WasmList<u8>, WasmList<u8>)| {
-        let a = bytes(&mut store, "constant-time-equals input", &a, CRYPTO_INPUT)?;
-        let b = bytes(&mut store, "constant-time-equals input", &b, CRYPTO_INPUT)?;
+        let a = bytes(&store, "constant-time-equals input", &a, CRYPTO_INPUT)?;
+        let b = bytes(&store, "constant-time-equals input", &b, CRYPTO_INPUT)?;
         Ok((crypto::Host::constant_time_equals(&mut store.data_mut().call, a, b)?,))
     })
 }
@@ -182,7 +181,7 @@ struct RawRequest {
 fn link_http(linker: &mut Linker<ProviderState>) -> wasmtime::Result<()> {
     interface(linker, "http")?.func_wrap_async("send", |mut store, (raw,): (RawRequest,)| {
         let body = match &raw.body {
-            Some(body) => bytes(&mut store, "http request body", body, ceilings::HTTP_REQUEST_BODY).map(Some),
+            Some(body) => bytes(&store, "http request body", body, ceilings::HTTP_REQUEST_BODY).map(Some),
             None => Ok(None),
         };
         Box::new(async move {

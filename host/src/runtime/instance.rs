@@ -241,10 +241,10 @@ impl<E> Drop for Sandbox<E> {
 
 fn classify(store: &Store<ProviderState>, error: wasmtime::Error) -> (FailureKind, String) {
     let detail = format!("{error:#}");
-    if let Some(over) = error.downcast_ref::<OverCeiling>() {
-        // An answer over a ceiling, refused while it was lifted.
-        (FailureKind::OverCeiling, over.to_string())
-    } else if let Some(over) = store.data().call.ceiling_exceeded() {
+    // A value over its ceiling: refused while it was lifted or by a host import, or by the
+    // log budget (a refused stdout write shows only as the guest's panic).
+    if let Some(over) = error.downcast_ref::<OverCeiling>().cloned().or_else(|| store.data().call.log_budget.exceeded())
+    {
         (FailureKind::OverCeiling, over.to_string())
     } else if store.data().limits.exceeded {
         (FailureKind::OutOfMemory, detail)

@@ -16,6 +16,7 @@ mod results;
 mod slots;
 mod state;
 mod stdio;
+mod tally;
 
 pub use component_check::{check_component, ComponentProblem};
 pub use cpu_share::CpuShare;

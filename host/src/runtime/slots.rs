@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use tokio::sync::Notify;
 
+use super::tally::Tally;
 use crate::telemetry::BurstLog;
 
 /// How the slots are shared.
@@ -46,8 +47,7 @@ pub enum SlotRefusal {
 #[derive(Default)]
 struct Held {
     total: u32,
-    by_module: HashMap<String, u32>,
-    by_company: HashMap<i64, u32>,
+    by_share: Tally,
     /// Calls of each module that found no room at first and had to wait.
     waited: HashMap<String, u64>,
 }
@@ -93,8 +93,7 @@ impl SandboxSlots {
     /// Slots in use: in all, by `module` and by `company_id`.
     pub fn in_use(&self, module: &str, company_id: i64) -> (u32, u32, u32) {
         let held = self.held.lock().expect("slots lock");
-        let module = held.by_module.get(module).copied().unwrap_or(0);
-        let company = held.by_company.get(&company_id).copied().unwrap_or(0);
+        let (module, company) = held.by_share.get(module, company_id);
         (held.total, module, company)
     }
 
@@ -130,8 +129,7 @@ impl SandboxSlots {
 
     fn try_take(self: &Arc<Self>, module: &str, company_id: i64) -> Result<SlotPermit, SlotRefusal> {
         let mut held = self.held.lock().expect("slots lock");
-        let by_module = held.by_module.get(module).copied().unwrap_or(0);
-        let by_company = held.by_company.get(&company_id).copied().unwrap_or(0);
+        let (by_module, by_company) = held.by_share.get(module, company_id);
         if by_module >= self.policy.module_share {
             return Err(SlotRefusal::ModuleShare);
         }
@@ -142,8 +140,7 @@ impl SandboxSlots {
             return Err(SlotRefusal::Full);
         }
         held.total += 1;
-        *held.by_module.entry(module.to_string()).or_default() += 1;
-        *held.by_company.entry(company_id).or_default() += 1;
+        held.by_share.add(module, company_id);
         Ok(SlotPermit { slots: self.clone(), module: module.to_string(), company_id })
     }
 
@@ -169,25 +166,9 @@ impl SandboxSlots {
     fn release(&self, module: &str, company_id: i64) {
         let mut held = self.held.lock().expect("slots lock");
         held.total -= 1;
-        release_count(&mut held.by_module, module);
-        release_count(&mut held.by_company, &company_id);
+        held.by_share.remove(module, company_id);
         drop(held);
         self.freed.notify_waiters();
-    }
-}
-
-/// Takes one from `key`'s count, forgetting keys that reach zero (so maps stay as small as
-/// what is in use).
-pub(crate) fn release_count<K, Q>(counts: &mut HashMap<K, u32>, key: &Q)
-where
-    K: std::borrow::Borrow<Q> + std::hash::Hash + Eq,
-    Q: std::hash::Hash + Eq + ?Sized,
-{
-    if let Some(count) = counts.get_mut(key) {
-        *count -= 1;
-        if *count == 0 {
-            counts.remove(key);
-        }
     }
 }
 

@@ -17,7 +17,6 @@ use std::time::{Duration, Instant};
 use base64::Engine as _;
 use futures_util::StreamExt;
 use reqwest::header::{HeaderName, HeaderValue as ReqwestHeaderValue};
-use url::Host;
 
 use crate::domain::allowed_hosts::Route;
 use crate::runtime::bindings::v1::integrations::provider::http::{
@@ -98,9 +97,9 @@ impl CallContext {
         let url = checks::check_request(&request, limits.max_request_bytes)?;
         let client = match self.module.allowed_hosts.route(&url) {
             Some(Route::Override) => &limits.overrides,
-            // The guarded client resolves names; an address in the URL would skip it.
-            Some(Route::Manifest) if matches!(url.host(), Some(Host::Domain(_))) => &limits.guarded,
-            _ => {
+            // Only DNS names take this route, so the guarded resolver sees every one.
+            Some(Route::Manifest) => &limits.guarded,
+            None => {
                 let origin = url.origin().ascii_serialization();
                 return Err(HttpError::Denied(format!(
                     "{origin} is not on the allowlist of {}",

@@ -15,9 +15,9 @@ use reqwest::dns::{Addrs, Name, Resolve, Resolving};
 
 use super::address::is_public;
 
-/// Names answered without asking the system resolver: name (lower case) → addresses. A port
-/// other than 0 is used when the URL names none. Not a way around the address policy: the
-/// answers are filtered like the system's.
+/// Names answered without asking the system resolver: name (lower case) → addresses (the
+/// port is the URL's, as for any answer). Not a way around the address policy: the answers
+/// are filtered like the system's.
 #[derive(Debug, Clone, Default)]
 pub struct StaticNames(BTreeMap<String, Vec<SocketAddr>>);
 
