@@ -6,6 +6,7 @@
 //! enough ticks that their sum stays within the share. Short calls (nearly every provider call
 //! finishes within one tick) never wait, and a waiting call holds no thread.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -17,6 +18,8 @@ pub struct CpuShare {
     cores: u32,
     /// Long calls in progress.
     long: Mutex<Tally>,
+    /// Ticks at which a long call waited its turn.
+    pauses: AtomicU64,
 }
 
 /// A call counted as long until dropped.
@@ -28,7 +31,7 @@ pub(crate) struct LongCall {
 
 impl CpuShare {
     pub fn new(cores: u32) -> Arc<Self> {
-        Arc::new(Self { cores: cores.max(1), long: Mutex::default() })
+        Arc::new(Self { cores: cores.max(1), long: Mutex::default(), pauses: AtomicU64::new(0) })
     }
 
     /// Half of this machine's parallelism, at least one.
@@ -53,7 +56,15 @@ impl CpuShare {
         let (module, company) = self.long.lock().expect("cpu share lock").get(module, company_id);
         // Each call runs one tick, then waits `k` ticks: n calls use n / (1 + k) threads.
         let ticks = company.max(module).div_ceil(self.cores).saturating_sub(1);
+        if ticks > 0 {
+            self.pauses.fetch_add(1, Ordering::Relaxed);
+        }
         EPOCH_TICK * ticks
+    }
+
+    /// Ticks so far at which a long call waited its turn.
+    pub fn pauses(&self) -> u64 {
+        self.pauses.load(Ordering::Relaxed)
     }
 
     /// Long calls in progress of `company_id`.
@@ -79,6 +90,7 @@ mod tests {
         assert_eq!(share.pause(1, "m"), Duration::ZERO, "one long call runs freely");
         let calls: Vec<_> = (0..3).map(|_| share.long_call(1, "m")).collect();
         assert_eq!(share.pause(1, "m"), EPOCH_TICK * 3, "four calls share one thread");
+        assert_eq!(share.pauses(), 1);
         assert_eq!(share.pause(2, "other"), Duration::ZERO, "another company and module are not slowed");
         drop(calls);
         drop(first);

@@ -134,6 +134,7 @@ async fn oversized_messaging_webhooks_store_no_message() {
         ("body 64", "inbound-message.body has 65536 bytes, over the ceiling of 8192"),
         ("answer html", "webhook-response.content-type `text/html` is not one of"),
         ("answer crlf", "webhook-response.content-type holds control"),
+        ("answer-big 65", "webhook-response.body has 66560 bytes, over the ceiling of 65536"),
     ] {
         let (status, body, took) = g.messaging_webhook(command).await;
         assert_over_ceiling(status, &body, ceiling);
@@ -167,4 +168,61 @@ async fn redirect_urls_are_parsed_and_answered_as_the_host_writes_them() {
     assert_eq!((status, body["redirect_url"].as_str()), (StatusCode::CREATED, Some("https://greedy.example/pay?x=1")));
     let (status, body, _) = g.session("redirect:http://greedy.example/pay", 0).await;
     assert_eq!(status, StatusCode::CREATED, "plain http is allowed in Test mode: {body}");
+}
+
+#[tokio::test]
+async fn an_oversized_refund_reference_releases_the_reservation() {
+    let g = GreedyScenario::start().await;
+    let (status, body, _) = g.session("normal", 0).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let id = body["transaction_id"].as_i64().unwrap();
+    let gateway_reference = g.other.host.transaction(id).await["gateway_reference"].as_str().unwrap().to_string();
+    let (status, body, _) = g.payment_webhook(&format!("capture {gateway_reference}")).await;
+    assert_eq!((status, body["matched"].as_i64()), (StatusCode::OK, Some(1)), "{body}");
+
+    for attempt in 0..2 {
+        let path = format!("/api/online_payment/transaction/{id}/refund");
+        let (status, body) =
+            e2e::host::send(g.other.host.admin(reqwest::Method::POST, &path).json(&serde_json::json!({}))).await;
+        assert_over_ceiling(status, &body, "refund-result.refund-reference has 1048576 bytes, over the ceiling of 256");
+        let transaction = g.other.host.transaction(id).await;
+        assert_eq!(
+            (transaction["state"].as_str(), transaction["refunded_amount"].as_str()),
+            (Some("Captured"), Some("0.00"))
+        );
+        let reserved = g.count(&format!("SELECT COUNT(*) FROM refunds WHERE transaction_id = {id}")).await;
+        assert_eq!(reserved, 0, "attempt {attempt}: the reservation is released, so the amount can be refunded again");
+    }
+}
+
+#[tokio::test]
+async fn a_provider_cannot_capture_another_companys_payment() {
+    let g = GreedyScenario::start().await;
+    let theirs = g.other.initiate(serde_json::json!("8.00"), "Redirect", 77).await["transaction_id"].as_i64().unwrap();
+    let session = g.other.session_id(theirs).await;
+    let company_one = g.company_one().await;
+    let (status, body, _) = g.payment_webhook(&format!("capture {session}")).await;
+    assert_eq!(
+        (status, body["matched"].as_i64()),
+        (StatusCode::OK, Some(0)),
+        "only its own integration's payments match: {body}"
+    );
+    assert_eq!(g.other.host.transaction(theirs).await["state"], "Pending");
+    assert!(g.other.host.payments("Invoice", 77).await.is_empty());
+    assert_eq!(g.company_one().await, company_one);
+}
+
+#[tokio::test]
+async fn an_oversized_message_id_leaves_the_message_failed() {
+    let g = GreedyScenario::start().await;
+    let (status, body) = e2e::host::send(g.other.host.admin(reqwest::Method::POST, "/api/messaging/send").json(
+        &serde_json::json!({"company_id": 2, "integration_id": g.messaging, "to": "+14155550100", "body": "huge-id 1024"}),
+    ))
+    .await;
+    assert_over_ceiling(status, &body, "send-result.remote-id has 1048576 bytes, over the ceiling of 256");
+    let stored: (String, Option<String>) = sqlx::query_as("SELECT state, remote_id FROM messages WHERE company_id = 2")
+        .fetch_one(g.other.host.app.db.pool())
+        .await
+        .unwrap();
+    assert_eq!(stored, ("Failed".to_string(), None), "kept as Failed, without an id");
 }

@@ -7,7 +7,7 @@
 //! for unknown messages; `body N` one inbound message whose body has N KiB; `answer TYPE`
 //! one inbound message (remote id from the body's third word) and an answer of content type
 //! TYPE (`html` is `text/html` with a script, `crlf` a value with a line break); anything
-//! else one inbound message and no answer.
+//! else one inbound message and no answer; `answer-big N` answers `text/xml` of N KiB.
 
 wit_bindgen::generate!({
     world: "messaging-provider",
@@ -71,6 +71,10 @@ impl Guest for GreedySms {
                     .collect()
             }
             "body" => parsed.inbound = vec![inbound("BIG".into(), kib(n))],
+            "answer-big" => {
+                parsed.inbound = vec![inbound("ANSWER-BIG".into(), "hi".into())];
+                parsed.response = Some(WebhookResponse { content_type: "text/xml".into(), body: kib(n) });
+            }
             "answer" => {
                 let id = words.get(2).copied().unwrap_or("ANSWER").to_string();
                 parsed.inbound = vec![inbound(id, "hi".into())];

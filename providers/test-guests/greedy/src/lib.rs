@@ -14,7 +14,9 @@
 //! Webhooks: the body is a command. `slow` makes `verify-webhook` spin until its deadline;
 //! `updates N` parses into N updates for unknown payments; `event-type N` gives an event
 //! type of N KiB; `status N` one update whose gateway status has N KiB; `rejection N`
-//! rejects with a reason of N KiB. Anything else is accepted with no update.
+//! rejects with a reason of N KiB; `capture REF` reports the payment with gateway reference
+//! REF as captured. Anything else is accepted with no update. `refund` answers a refund
+//! reference of 1 MiB.
 
 wit_bindgen::generate!({
     world: "payment-provider",
@@ -24,8 +26,8 @@ wit_bindgen::generate!({
 use exports::integrations::provider::payment::{Guest, ParsedWebhook, RefundResult};
 use integrations::provider::log::{self, Level};
 use integrations::provider::types::{
-    ErrorKind, GatewayUpdate, IntegrationType, Money, ProviderError, Session, SessionAction, Transaction, Verification,
-    WebhookRequest,
+    ErrorKind, GatewayUpdate, IntegrationType, Money, ProviderError, Session, SessionAction, Transaction,
+    TransactionState, Verification, WebhookRequest,
 };
 use integrations::provider::{cache, mapper};
 
@@ -124,6 +126,20 @@ impl Guest for Greedy {
     }
 
     fn parse_webhook(request: WebhookRequest) -> Result<ParsedWebhook, ProviderError> {
+        let body = String::from_utf8_lossy(&request.body).into_owned();
+        if let Some(reference) = body.strip_prefix("capture ") {
+            // Reports any gateway reference as captured, whoever's payment it is.
+            let captured = GatewayUpdate {
+                reference: None,
+                gateway_reference: Some(reference.trim().to_string()),
+                state: Some(TransactionState::Captured),
+                gateway_status: Some("captured".into()),
+                error_message: None,
+                refunded_minor: None,
+                provider_data: None,
+            };
+            return Ok(ParsedWebhook { event_type: "capture".into(), updates: vec![captured] });
+        }
         let (verb, n) = command(&request);
         let update = |i: usize| GatewayUpdate {
             reference: None,
