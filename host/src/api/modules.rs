@@ -2,13 +2,14 @@
 
 use std::sync::Arc;
 
-use axum::extract::State;
+use axum::extract::{RawQuery, State};
 use axum::http::StatusCode;
 use axum::Json;
 use serde::Deserialize;
 use serde_json::json;
 
 use crate::services::module_admin::Installed;
+use crate::services::module_grants::InstallFrom;
 use crate::services::{random_token, App, Caller, ServiceError};
 use crate::store::api_keys;
 
@@ -50,16 +51,30 @@ pub async fn create_api_key(
 /// Installs or upgrades a module: multipart with a `manifest` (YAML) part and a `component`
 /// (wasm) part. 201 when the version went live, 200 when this exact version was already
 /// installed, 422 `module_refused` naming what is wrong (the live version keeps serving).
+///
+/// `grant_new_hosts=true`, as a form part or in the query, lets a version reach hosts its live
+/// version does not (API.md §2); without it such an upgrade is refused.
 pub async fn install(
     State(app): State<Arc<App>>,
     caller: Caller,
+    RawQuery(query): RawQuery,
     Upload(mut form): Upload,
 ) -> Result<(StatusCode, Json<serde_json::Value>), ApiError> {
     require_admin(caller)?;
-    let (mut manifest, mut component) = (None, None);
     let bad = |message: String| ApiError::new(StatusCode::BAD_REQUEST, "invalid_upload", message);
+    let mut grant_new_hosts = false;
+    for (name, value) in url::form_urlencoded::parse(query.as_deref().unwrap_or("").as_bytes()) {
+        match name.as_ref() {
+            "grant_new_hosts" => grant_new_hosts = grant_flag(&value)?,
+            other => return Err(bad(format!("unknown query parameter `{other}`; this route takes grant_new_hosts"))),
+        }
+    }
+    let (mut manifest, mut component) = (None, None);
     while let Some(field) = form.next_field().await.map_err(|e| upload_error(e.status(), e.body_text()))? {
         match field.name() {
+            Some("grant_new_hosts") => {
+                grant_new_hosts = grant_flag(&field.text().await.map_err(|e| upload_error(e.status(), e.body_text()))?)?
+            }
             Some("manifest") => {
                 manifest = Some(field.text().await.map_err(|e| upload_error(e.status(), e.body_text()))?)
             }
@@ -67,14 +82,17 @@ pub async fn install(
                 component = Some(field.bytes().await.map_err(|e| upload_error(e.status(), e.body_text()))?.to_vec())
             }
             other => {
-                return Err(bad(format!("unexpected part `{}`; send `manifest` and `component`", other.unwrap_or(""))))
+                return Err(bad(format!(
+                    "unexpected part `{}`; send `manifest`, `component` and optionally `grant_new_hosts`",
+                    other.unwrap_or("")
+                )))
             }
         }
     }
     let (Some(manifest), Some(component)) = (manifest, component) else {
         return Err(bad("send both a `manifest` part (YAML) and a `component` part (wasm)".into()));
     };
-    match app.install_module(manifest, component, None).await? {
+    match app.install_module(manifest, component, InstallFrom::Admin { grant_new_hosts }).await? {
         Installed::Activated { module, previous } => {
             let mut body = views::module(&module);
             body["previous_version"] = json!(previous);
@@ -85,6 +103,18 @@ pub async fn install(
             let body = live.map(|m| views::module(&m)).unwrap_or_else(|| json!({ "version": version }));
             Ok((StatusCode::OK, Json(body)))
         }
+    }
+}
+
+fn grant_flag(value: &str) -> Result<bool, ApiError> {
+    match value.trim() {
+        "true" => Ok(true),
+        "false" => Ok(false),
+        other => Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_upload",
+            format!("grant_new_hosts: `{}` is not true or false", other.chars().take(32).collect::<String>()),
+        )),
     }
 }
 
@@ -111,7 +141,17 @@ pub async fn versions(
     Ok(Json(
         versions
             .iter()
-            .map(|v| json!({ "version": v.row.version, "sha256": v.row.sha256, "installed_at": v.row.installed_at, "active": v.active }))
+            .map(|v| {
+                let mut view = json!({ "version": v.row.version, "sha256": v.row.sha256, "installed_at": v.row.installed_at, "active": v.active });
+                if let Some(manifest) = &v.manifest {
+                    view["world"] = json!(manifest.runtime.world);
+                    view["allowed_hosts"] = json!(manifest.runtime.allowed_hosts);
+                    view["endpoints"] = json!(manifest.runtime.endpoints);
+                    let secret = manifest.runtime.credentials.iter().filter(|c| c.secret).map(|c| &c.name);
+                    view["secret_credentials"] = json!(secret.collect::<Vec<_>>());
+                }
+                view
+            })
             .collect(),
     ))
 }

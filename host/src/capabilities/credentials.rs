@@ -41,6 +41,16 @@ impl CredentialSet {
             Some((Some(value), _)) => Ok(value),
         }
     }
+
+    /// Whether the credential is secret (unknown names are not).
+    pub fn is_secret(&self, name: &str) -> bool {
+        self.fields.get(name).is_some_and(|(_, secret)| *secret)
+    }
+
+    /// The values of every secret credential that is set, for the scrubber.
+    pub fn secret_values(&self) -> impl Iterator<Item = &str> {
+        self.fields.values().filter(|(_, secret)| *secret).filter_map(|(value, _)| value.as_deref())
+    }
 }
 
 impl fmt::Debug for CredentialSet {

@@ -61,6 +61,7 @@ impl log::Host for CallContext {
         let mut message = message;
         message.truncate(message.floor_char_boundary(LOG_MESSAGE));
         self.log_budget.spend("log", message.len()).map_err(wasmtime::Error::new)?;
+        let message = self.scrubber().text(&message);
         let module = &self.module.identifier;
         let (company_id, integration_id) = (self.integration.company_id, self.integration.integration_id);
         match level {

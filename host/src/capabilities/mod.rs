@@ -9,8 +9,9 @@ mod endpoints;
 mod http;
 mod log;
 mod mapper;
+mod scrub;
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Instant;
 
 pub use cache::ProviderCache;
@@ -18,6 +19,7 @@ pub use credentials::CredentialSet;
 pub use endpoints::ModuleEndpoints;
 pub use http::{OutboundHttp, StaticNames};
 pub use log::LogBudget;
+pub use scrub::{ScrubList, Scrubber, MARKER as SCRUB_MARKER};
 
 use crate::domain::allowed_hosts::AllowedHosts;
 use crate::runtime::bindings::v1::integrations::provider::{context, types};
@@ -52,6 +54,9 @@ pub struct CallContext {
     pub(crate) mapper_writes: usize,
     /// Set by the runtime when the sandbox starts.
     pub(crate) deadline: Instant,
+    /// Removes this integration's secret values from responses and log lines; built at
+    /// first use.
+    scrubber: OnceLock<Scrubber>,
 }
 
 /// Outbound requests one call may make; every attempt spends one, allowed or not.
@@ -73,7 +78,22 @@ impl CallContext {
             log_budget: LogBudget::default(),
             mapper_writes: 0,
             deadline: Instant::now(),
+            scrubber: OnceLock::new(),
         }
+    }
+
+    /// A list holding every secret value of the integration this call serves.
+    pub(crate) fn secrets_to_scrub(&self) -> ScrubList {
+        let mut list = ScrubList::default();
+        for value in self.credentials.secret_values() {
+            list.secret(value);
+        }
+        list
+    }
+
+    /// Removes every secret value of this call's integration (see [`scrub`]).
+    pub fn scrubber(&self) -> &Scrubber {
+        self.scrubber.get_or_init(|| self.secrets_to_scrub().build())
     }
 }
 

@@ -8,3 +8,4 @@ pub mod manifest_ceilings;
 pub mod message_state;
 pub mod money;
 pub mod transaction_state;
+pub mod upgrade_review;

@@ -228,8 +228,10 @@ impl<E> Sandbox<E> {
 
 impl<E> Drop for Sandbox<E> {
     fn drop(&mut self) {
-        let text = self.store.data().output.take();
+        let state = self.store.data();
+        let text = state.output.take();
         if !text.is_empty() {
+            let text = state.call.scrubber().text(&text);
             tracing::info!(
                 module = %self.label.module, company_id = self.label.company_id,
                 integration_id = self.label.integration_id, output = %text.trim_end(),

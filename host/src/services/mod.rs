@@ -7,6 +7,7 @@ pub mod event_delivery;
 pub mod integrations;
 pub mod messaging;
 pub mod module_admin;
+pub mod module_grants;
 pub mod online_payment;
 pub mod payment_links;
 mod provider_calls;

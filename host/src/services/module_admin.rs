@@ -19,6 +19,7 @@ use crate::runtime::bindings::v1::types::IntegrationInfo;
 use crate::runtime::{CallLabel, ProviderPre, ProviderRuntime};
 use crate::store::modules::{self, VersionRow};
 
+use super::module_grants::InstallFrom;
 use super::{App, ServiceError};
 
 /// What an install did.
@@ -33,6 +34,8 @@ pub enum Installed {
 pub struct VersionView {
     pub row: VersionRow,
     pub active: bool,
+    /// What the version may reach and keeps secret (None if its manifest no longer parses).
+    pub manifest: Option<Manifest>,
 }
 
 fn refused(error: LoadError) -> ServiceError {
@@ -47,7 +50,9 @@ fn refused(error: LoadError) -> ServiceError {
 impl App {
     /// Validates, compiles and records a module version and makes it live. Refuses a version
     /// that is not newer than every recorded one (activate older ones explicitly), another
-    /// build under a recorded version number, and, when given, a different identifier.
+    /// build under a recorded version number, an upgrade that declassifies a secret or
+    /// reaches new hosts without the operator's grant (`module_grants`), and, from a folder,
+    /// a different identifier.
     /// Parsing and compiling run on a blocking thread before the install lock is taken, so a
     /// slow or hostile upload never holds up another install; the lock covers the version
     /// checks, the start check, the record and the swap.
@@ -55,7 +60,7 @@ impl App {
         &self,
         manifest_yaml: String,
         component: Vec<u8>,
-        expected_identifier: Option<&str>,
+        from: InstallFrom<'_>,
     ) -> Result<Installed, ServiceError> {
         let (manifest, manifest_yaml) = tokio::task::spawn_blocking(move || {
             let parsed = Manifest::parse(&manifest_yaml);
@@ -64,7 +69,7 @@ impl App {
         .await
         .map_err(|e| ServiceError::invalid("module_refused", format!("parsing panicked: {e}")))?
         .map_err(|e| refused(e.into()))?;
-        if let Some(expected) = expected_identifier {
+        if let InstallFrom::Folder { identifier: expected } = from {
             if manifest.identifier != expected {
                 return Err(ServiceError::invalid(
                     "module_refused",
@@ -81,11 +86,13 @@ impl App {
         if let Some(unchanged) = self.version_check(&manifest, &sha256).await? {
             return Ok(unchanged);
         }
+        self.check_upgrade(&manifest, from).await?;
         let module = self.load_parsed_off_thread(manifest, component.clone()).await?;
         let _installing = self.install_lock.lock().await;
         if let Some(unchanged) = self.version_check(&module.manifest, &sha256).await? {
             return Ok(unchanged);
         }
+        self.check_upgrade(&module.manifest, from).await?;
         self.start_once(&module).await?;
         let manifest = &module.manifest;
         modules::record(
@@ -165,7 +172,13 @@ impl App {
             return Err(ServiceError::NotFound(format!("Module {identifier} has no recorded versions.")));
         }
         let live = self.registry.get(identifier).map(|module| module.manifest.version.clone());
-        Ok(rows.into_iter().map(|row| VersionView { active: Some(&row.version) == live.as_ref(), row }).collect())
+        let mut views = Vec::with_capacity(rows.len());
+        for row in rows {
+            let yaml = modules::manifest(self.db.pool(), identifier, &row.version).await?;
+            let manifest = yaml.and_then(|yaml| Manifest::parse(&yaml).ok());
+            views.push(VersionView { active: Some(&row.version) == live.as_ref(), manifest, row });
+        }
+        Ok(views)
     }
 
     /// At start: brings back the live version of every installed module from the database.
@@ -199,7 +212,7 @@ impl App {
             Ok(Err(error)) => return tracing::error!(folder = %folder.display(), %error, "module folder not loaded"),
             Err(error) => return tracing::error!(folder = %folder.display(), %error, "module folder not loaded"),
         };
-        match self.install_module(yaml, bytes, Some(&name)).await {
+        match self.install_module(yaml, bytes, InstallFrom::Folder { identifier: &name }).await {
             Ok(Installed::Activated { module, previous }) => tracing::info!(
                 folder = %folder.display(), module = %module.manifest.identifier, version = %module.manifest.version,
                 previous = previous.as_deref().unwrap_or("none"), "module folder loaded"

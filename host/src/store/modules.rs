@@ -58,6 +58,15 @@ pub async fn load<'e>(exec: impl Exec<'e>, identifier: &str, version: &str) -> D
         .await
 }
 
+/// A stored version's manifest (YAML) alone.
+pub async fn manifest<'e>(exec: impl Exec<'e>, identifier: &str, version: &str) -> DbResult<Option<String>> {
+    sqlx::query_scalar("SELECT manifest FROM modules WHERE identifier = $1 AND version = $2")
+        .bind(identifier)
+        .bind(version)
+        .fetch_optional(exec)
+        .await
+}
+
 pub async fn states<'e>(exec: impl Exec<'e>) -> DbResult<Vec<ModuleStateRow>> {
     sqlx::query_as("SELECT identifier, active_version, installed FROM module_state ORDER BY identifier")
         .fetch_all(exec)

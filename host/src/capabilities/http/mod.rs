@@ -28,6 +28,7 @@ pub use resolver::StaticNames;
 
 use super::credentials::CredentialLookup;
 use super::CallContext;
+use super::ScrubList;
 
 /// The two clients and the caps every call gets.
 pub struct OutboundHttp {
@@ -120,11 +121,33 @@ impl CallContext {
         let remaining = self.deadline.saturating_duration_since(Instant::now());
         let timeout = (remaining * 3 / 4).min(limits.request_timeout);
         let mut builder = client.request(method, url).timeout(timeout);
+        // Basic pairs with a secret part are scrubbed as the pair's base64 too.
+        let mut pairs = ScrubList::default();
+        let mut has_pairs = false;
         for header in &request.headers {
             let name = HeaderName::from_bytes(header.name.as_bytes())
                 .map_err(|_| HttpError::InvalidRequest("a header name is not valid".into()))?;
+            if let HeaderValue::Basic((user, password)) = &header.value {
+                if self.credentials.is_secret(user) || self.credentials.is_secret(password) {
+                    let (Ok(user), Ok(password)) =
+                        (self.credentials.value_for_host(user), self.credentials.value_for_host(password))
+                    else {
+                        // header_value below names what is missing.
+                        builder = builder.header(name, self.header_value(&header.value)?);
+                        continue;
+                    };
+                    pairs.basic_pair(user, password);
+                    has_pairs = true;
+                }
+            }
             builder = builder.header(name, self.header_value(&header.value)?);
         }
+        let request_scrubber = has_pairs.then(|| {
+            let mut list = self.secrets_to_scrub();
+            list.extend(pairs);
+            list.build()
+        });
+        let scrubber = request_scrubber.as_ref().unwrap_or_else(|| self.scrubber());
         if let Some(body) = request.body {
             builder = builder.body(body);
         }
@@ -142,10 +165,14 @@ impl CallContext {
             }
         };
         let status = response.status().as_u16();
+        // Nothing the host injected comes back into the sandbox (an echoing endpoint, a
+        // gateway answering with a key): see `scrub`.
         let headers = response
             .headers()
             .iter()
-            .map(|(name, value)| (name.as_str().to_string(), String::from_utf8_lossy(value.as_bytes()).into_owned()))
+            .map(|(name, value)| {
+                (name.as_str().to_string(), String::from_utf8_lossy(&scrubber.bytes(value.as_bytes())).into_owned())
+            })
             .collect();
         let mut body = Vec::new();
         let mut stream = response.bytes_stream();
@@ -159,6 +186,10 @@ impl CallContext {
                 Err(e) => return Err(HttpError::ConnectionFailed(connection_reason(&e))),
             }
         }
+        let body = match scrubber.bytes(&body) {
+            std::borrow::Cow::Borrowed(_) => body,
+            std::borrow::Cow::Owned(scrubbed) => scrubbed,
+        };
         Ok(Response { status, headers, body })
     }
 
