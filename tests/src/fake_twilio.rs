@@ -13,7 +13,7 @@ use base64::Engine as _;
 use serde_json::{json, Value};
 
 pub const ACCOUNT_SID: &str = "AC0123456789abcdef0123456789abcdef";
-pub const AUTH_TOKEN: &str = "twilio-auth-token-7f3a";
+pub const AUTH_TOKEN: &str = "7f3a9c0e5b1d4a2f8c6e0b3d9a7f1c5e";
 
 #[derive(Debug, Clone)]
 pub struct SentMessage {

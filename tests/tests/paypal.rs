@@ -326,7 +326,7 @@ async fn enabling_checks_the_credentials_with_paypal() {
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
     assert_eq!(body["error"]["message"], "Please enter your PayPal Client ID.");
 
-    credentials(json!({"paypal_client_id": CLIENT_ID, "paypal_client_secret": "not-the-secret"})).await;
+    credentials(json!({"paypal_client_id": CLIENT_ID, "paypal_client_secret": "not-the-secret-value"})).await;
     let before = s.fake.token_requests();
     let (status, body) = enable().await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");

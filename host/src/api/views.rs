@@ -35,6 +35,7 @@ pub fn module(module: &LoadedModule) -> Value {
         "integration_types": manifest.runtime.integration_types,
         "credentials": manifest.runtime.credentials.iter().map(|c| json!({
             "name": c.name, "description": c.description, "hint": c.hint, "required": c.required, "secret": c.secret,
+            "pattern": c.pattern,
         })).collect::<Vec<_>>(),
         "sha256": module.sha256,
     })

@@ -7,6 +7,7 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 
 use super::allowed_hosts::AllowedHosts;
+use super::credential_pattern::CredentialPattern;
 use super::host_pattern::{check_dns_name, HostPattern};
 
 /// The only `category` an integration module may have.
@@ -76,6 +77,9 @@ pub struct CredentialField {
     pub required: bool,
     #[serde(default)]
     pub secret: bool,
+    /// The value's shape, checked by the host (see [`CredentialPattern`]).
+    #[serde(default)]
+    pub pattern: Option<CredentialPattern>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -326,6 +330,9 @@ impl Manifest {
             }
             if credential.description.trim().is_empty() {
                 problem(&format!("runtime.credentials[{index}].description"), "must not be empty".into());
+            }
+            for reason in credential.pattern.iter().flat_map(CredentialPattern::problems) {
+                problem(&format!("runtime.credentials[{index}].pattern"), reason);
             }
         }
         if self.runtime.limits.memory_mb == Some(0) {

@@ -142,7 +142,11 @@ impl App {
         patch: PatchIntegration,
     ) -> Result<IntegrationRow, ServiceError> {
         let mut row = self.visible_integration(caller, id).await?;
+        let mode_before = row.payment_state.clone();
         self.apply_patch(&mut row, patch)?;
+        if row.payment_state != mode_before {
+            self.recheck_mode(&mut row).await?;
+        }
         integrations::update(self.db.writer(), &row).await?;
         self.visible_integration(caller, id).await
     }
@@ -190,90 +194,6 @@ impl App {
             row.payment_sequence = sequence;
         }
         Ok(())
-    }
-
-    /// Sets or clears (`null`) credentials; every name must be declared by the module.
-    /// All or nothing: one bad name changes nothing.
-    pub async fn set_credentials(
-        &self,
-        caller: Caller,
-        id: i64,
-        values: serde_json::Map<String, serde_json::Value>,
-    ) -> Result<IntegrationRow, ServiceError> {
-        let row = self.visible_integration(caller, id).await?;
-        let module = self.module_of(&row)?;
-        let mut changes = Vec::new();
-        let mut unknown = Vec::new();
-        for (name, value) in values {
-            if module.manifest.credential(&name).is_none() {
-                unknown.push(name);
-                continue;
-            }
-            let value = match value {
-                serde_json::Value::Null => None,
-                serde_json::Value::String(s) if s.is_empty() => None,
-                serde_json::Value::String(s) => Some(s),
-                _ => {
-                    return Err(ServiceError::invalid(
-                        "invalid_credential",
-                        format!("{name}: a credential value must be a string or null"),
-                    ))
-                }
-            };
-            changes.push((name, value));
-        }
-        if !unknown.is_empty() {
-            let declared: Vec<_> = module.manifest.runtime.credentials.iter().map(|c| c.name.as_str()).collect();
-            return Err(ServiceError::invalid(
-                "unknown_credential",
-                format!(
-                    "{} declares no credential named {unknown:?}; it declares {declared:?}",
-                    module.manifest.identifier
-                ),
-            ));
-        }
-        let mut tx = self.db.begin().await?;
-        for (name, value) in &changes {
-            credentials::set(&mut *tx, row.id, row.company_id, name, value.as_deref()).await?;
-        }
-        tx.commit().await?;
-        Ok(row)
-    }
-
-    /// Enables an integration once its credentials pass. The provider's own check speaks
-    /// first (its message, such as "Please enter your MyGateway API Key.", is the one the
-    /// merchant sees); the host's required-credential check backs it up.
-    pub async fn enable_integration(&self, caller: Caller, id: i64) -> Result<IntegrationRow, ServiceError> {
-        let mut row = self.visible_integration(caller, id).await?;
-        let module = self.module_of(&row)?;
-        let values = credentials::all(self.db.pool(), row.id).await?;
-        let missing = module.manifest.runtime.credentials.iter().find(|c| c.required && !values.contains_key(&c.name));
-
-        let verdict = match IntegrationCategory::parse(&row.integration_category) {
-            Some(IntegrationCategory::OnlinePayment) => {
-                let mut provider = self.payment_provider(&row).await?;
-                provider.validate_credentials().await
-            }
-            Some(IntegrationCategory::Messaging) => {
-                let mut provider = self.messaging_provider(&row).await?;
-                provider.validate_credentials().await
-            }
-            _ => Ok(Ok(())),
-        };
-        match verdict {
-            Ok(Err(refusal)) => return Err(ServiceError::invalid("credentials_rejected", refusal.message)),
-            Err(failure) if missing.is_none() => return Err(failure.into()),
-            _ => {}
-        }
-        if let Some(field) = missing {
-            return Err(ServiceError::invalid(
-                "credentials_missing",
-                format!("Please enter your {} ({}).", field.description, field.name),
-            ));
-        }
-        row.enabled = 1;
-        integrations::update(self.db.writer(), &row).await?;
-        self.visible_integration(caller, id).await
     }
 
     pub async fn disable_integration(&self, caller: Caller, id: i64) -> Result<IntegrationRow, ServiceError> {

@@ -4,6 +4,7 @@
 mod error;
 mod event_data;
 pub mod event_delivery;
+mod integration_credentials;
 pub mod integrations;
 pub mod messaging;
 pub mod module_admin;

@@ -37,7 +37,7 @@ async fn modules_are_listed_with_their_credential_schema() {
     assert_eq!(module["integration_types"], json!(["Redirect", "Embedded JS"]));
     assert_eq!(
         module["credentials"][1],
-        json!({"name": "mygateway_secret_key", "description": "Secret Key", "hint": null, "required": true, "secret": true})
+        json!({"name": "mygateway_secret_key", "description": "Secret Key", "hint": null, "required": true, "secret": true, "pattern": null})
     );
     assert_eq!(module["sha256"].as_str().unwrap().len(), 64);
 }

@@ -18,6 +18,7 @@ mod plugin_kit;
 mod provider_answers;
 mod sandbox;
 mod scheduled_sync;
+mod secret_grants;
 mod secrets;
 mod startup;
 mod twilio;

@@ -47,3 +47,65 @@ async fn secrets_stay_out_of_logs_and_answers() {
     // The plain publishable key is meant for the browser.
     assert_eq!(answers[0]["client_config"]["api_key"], API_KEY);
 }
+
+/// An endpoint that reflects what it was sent, as some gateways do in errors and debug
+/// modes: the headers in its body and a response header, the raw key re-encoded.
+async fn echo_server() -> String {
+    use axum::http::HeaderMap;
+    use base64::Engine as _;
+    let echo = |headers: HeaderMap| async move {
+        let get = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).unwrap_or_default().to_string();
+        let raw = get("x-raw");
+        let body = json!({
+            "authorization": get("authorization"),
+            "basic": get("x-basic"),
+            "raw": raw,
+            "raw_base64": base64::engine::general_purpose::STANDARD.encode(&raw),
+            "raw_urlencoded": url::form_urlencoded::byte_serialize(raw.as_bytes()).collect::<String>(),
+        });
+        ([("x-echo-authorization", get("authorization"))], axum::Json(body))
+    };
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, axum::Router::new().fallback(echo)).await });
+    url
+}
+
+#[tokio::test]
+async fn a_gateway_echoing_a_secret_hands_the_sandbox_only_the_marker() {
+    logs::capture();
+    let echo = echo_server().await;
+    let host = e2e::host::TestHost::start(e2e::host::HostOptions {
+        with_hostile: true,
+        endpoints: vec![format!("test_hostile.api={echo}")],
+        ..Default::default()
+    })
+    .await;
+    // Characters that URL-encoding, base64 and JSON each change.
+    let secret = "sk_echo/Secret+Value=42";
+    // The guest is given the value as a plain credential so it can check what it receives.
+    let credentials = json!({"api_key": "acct_plain_7", "secret_key": secret, "probe_value": secret});
+    let id = host.enabled_integration(e2e::host::ADMIN_KEY, 1, "test_hostile", credentials).await;
+    let (status, body) = send(host.admin(Method::POST, "/api/online_payment/initiate").json(&json!({
+        "integration_id": id, "amount": "1.00", "currency": "USD", "return_url": "https://erp.example/r",
+        "document_model": "echo", "contact": {"name": format!("{echo}/v1/echo")},
+    })))
+    .await;
+    assert_eq!(status, StatusCode::BAD_GATEWAY, "{body}");
+    let answer = body["error"]["message"].as_str().unwrap();
+    assert!(answer.starts_with("echo: "), "the guest saw no secret: {answer}");
+    // Every reflected form arrived as the marker, the rest of the answer intact.
+    for field in ["\"raw\":\"[REDACTED]\"", "\"raw_base64\":\"[REDACTED]\"", "\"raw_urlencoded\":\"[REDACTED]\""] {
+        assert!(answer.contains(field), "{field} in {answer}");
+    }
+    assert!(answer.contains("\"authorization\":\"Bearer [REDACTED]\""), "{answer}");
+    assert!(answer.contains("\"basic\":\"Basic [REDACTED]\""), "the Basic pair's base64: {answer}");
+    assert!(answer.contains("x-echo-authorization=Bearer [REDACTED]"), "response headers too: {answer}");
+    let basic = base64::Engine::encode(&base64::engine::general_purpose::STANDARD, format!("acct_plain_7:{secret}"));
+    let logged = logs::text();
+    assert!(logged.contains("echo answered"), "the guest's log line is there");
+    for form in [secret.to_string(), basic, url::form_urlencoded::byte_serialize(secret.as_bytes()).collect()] {
+        assert!(!answer.contains(&form), "{form} reached the answer");
+        assert!(!logged.contains(&form), "{form} reached the log");
+    }
+}

@@ -43,9 +43,12 @@ async fn integration(host: &TestHost, payment_state: &str) -> i64 {
     body["id"].as_i64().unwrap()
 }
 
+async fn put(host: &TestHost, id: i64, credentials: Value) -> (StatusCode, Value) {
+    send(host.admin(Method::PUT, &format!("/api/integrations/{id}/credentials")).json(&credentials)).await
+}
+
 async fn enable_with(host: &TestHost, id: i64, credentials: Value) -> (StatusCode, Value) {
-    let (status, body) =
-        send(host.admin(Method::PUT, &format!("/api/integrations/{id}/credentials")).json(&credentials)).await;
+    let (status, body) = put(host, id, credentials).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     send(host.admin(Method::POST, &format!("/api/integrations/{id}/enable"))).await
 }
@@ -55,6 +58,23 @@ async fn refused(host: &TestHost, id: i64, credentials: Value, says: &str) {
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
     let message = body["error"]["message"].as_str().unwrap();
     assert!(message.contains(says), "expected `{says}` in: {message}");
+}
+
+/// A value the manifest's pattern refuses for the mode: 422 `invalid_credential` naming the
+/// credential and the mode, the value never echoed, nothing stored.
+async fn misfit(host: &TestHost, id: i64, name: &str, value: &str, mode: &str) -> Value {
+    let before = send(host.admin(Method::GET, &format!("/api/integrations/{id}"))).await.1;
+    let (status, body) = put(host, id, json!({ name: value })).await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("invalid_credential"))
+    );
+    let message = body["error"]["message"].as_str().unwrap();
+    assert!(message.contains(name) && message.contains(&format!("{mode} mode")), "{message}");
+    assert!(!body.to_string().contains(value), "the value is echoed: {body}");
+    let after = send(host.admin(Method::GET, &format!("/api/integrations/{id}"))).await.1;
+    assert_eq!(before["credentials"], after["credentials"], "a refused value is not stored");
+    body
 }
 
 #[tokio::test]
@@ -68,20 +88,13 @@ async fn enabling_checks_the_keys_and_that_they_fit_the_mode() {
         "Please enter your Stripe Publishable Key.",
     )
     .await;
-    let pasted_secret = "sk_test_51PastedIntoThePublicField";
-    let (status, body) = enable_with(&host, test, json!({ "stripe_publishable_key": pasted_secret })).await;
-    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
-    assert!(body["error"]["message"].as_str().unwrap().contains("holds a secret key"), "{body}");
-    assert!(!body.to_string().contains(pasted_secret));
-    refused(&host, test, json!({ "stripe_publishable_key": "pub_51Abc" }), "must start with pk_test_ or pk_live_")
-        .await;
-    refused(
-        &host,
-        test,
-        json!({ "stripe_publishable_key": "pk_live_51LiveKey" }),
-        "in Test mode but the Stripe Publishable Key is a live key",
-    )
-    .await;
+    // Checked by the host, secret keys too: the provider cannot read the secret key.
+    misfit(&host, test, "stripe_publishable_key", "sk_test_51PastedIntoThePublicField", "Test").await;
+    misfit(&host, test, "stripe_publishable_key", "pub_51Abc", "Test").await;
+    misfit(&host, test, "stripe_publishable_key", "pk_live_51LiveKey", "Test").await;
+    misfit(&host, test, "stripe_secret_key", "sk_live_51RealMoneyKey", "Test").await;
+    misfit(&host, test, "stripe_secret_key", "rk_live_51RestrictedLive", "Test").await;
+    misfit(&host, test, "stripe_webhook_secret", "not_a_signing_secret", "Test").await;
     refused(
         &host,
         test,
@@ -89,22 +102,55 @@ async fn enabling_checks_the_keys_and_that_they_fit_the_mode() {
         "Please enter your Stripe Secret Key.",
     )
     .await;
-    let (status, body) = enable_with(&host, test, json!({ "stripe_secret_key": SECRET_KEY })).await;
+    let (status, body) = enable_with(&host, test, json!({ "stripe_secret_key": "rk_test_51Restricted" })).await;
     assert_eq!((status, body["state"].as_str()), (StatusCode::OK, Some("Enabled")), "{body}");
 
     let live = integration(&host, "Live").await;
-    refused(
+    misfit(&host, live, "stripe_secret_key", SECRET_KEY, "Live").await;
+    misfit(&host, live, "stripe_publishable_key", PUBLISHABLE_KEY, "Live").await;
+    let (status, body) = enable_with(
         &host,
         live,
-        json!({ "stripe_publishable_key": PUBLISHABLE_KEY, "stripe_secret_key": "sk_live_51Live" }),
-        "in Live mode but the Stripe Publishable Key is a test key",
+        json!({ "stripe_publishable_key": "pk_live_51LiveKey", "stripe_secret_key": "sk_live_51Live" }),
     )
     .await;
-    let (status, body) = enable_with(&host, live, json!({ "stripe_publishable_key": "pk_live_51LiveKey" })).await;
     assert_eq!((status, body["state"].as_str()), (StatusCode::OK, Some("Enabled")), "{body}");
 
-    // The check is local: enabling never called Stripe.
+    // The checks are local: enabling never called Stripe.
     assert!(fake.requests().is_empty());
+}
+
+#[tokio::test]
+async fn switching_the_mode_disables_keys_that_no_longer_fit() {
+    let (host, _fake) = StripeScenario::host().await;
+    let id = integration(&host, "Test").await;
+    let keys = json!({ "stripe_publishable_key": PUBLISHABLE_KEY, "stripe_secret_key": SECRET_KEY });
+    let (status, body) = enable_with(&host, id, keys).await;
+    assert_eq!((status, body["state"].as_str()), (StatusCode::OK, Some("Enabled")), "{body}");
+    let patch = |state: &str| {
+        send(host.admin(Method::PATCH, &format!("/api/integrations/{id}")).json(&json!({ "payment_state": state })))
+    };
+
+    let (status, body) = patch("Live").await;
+    assert_eq!((status, body["payment_state"].as_str()), (StatusCode::OK, Some("Live")), "{body}");
+    assert_eq!(body["state"], "Installed", "test keys do not take live payments: {body}");
+    let (status, body) = send(host.admin(Method::POST, &format!("/api/integrations/{id}/enable"))).await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("invalid_credential"))
+    );
+    let message = body["error"]["message"].as_str().unwrap();
+    assert!(message.contains("stripe_publishable_key") && message.contains("Live mode"), "{message}");
+    assert!(!body.to_string().contains(SECRET_KEY) && !body.to_string().contains(PUBLISHABLE_KEY));
+
+    // Back to Test: the keys fit again, and a disabled integration stays as the merchant left it.
+    let (_, body) = patch("Test").await;
+    assert_eq!(body["state"], "Installed");
+    let (status, body) = send(host.admin(Method::POST, &format!("/api/integrations/{id}/enable"))).await;
+    assert_eq!((status, body["state"].as_str()), (StatusCode::OK, Some("Enabled")), "{body}");
+    // A patch that leaves the mode as it is changes nothing else.
+    let (_, body) = patch("Test").await;
+    assert_eq!(body["state"], "Enabled");
 }
 
 #[tokio::test]

