@@ -11,6 +11,7 @@ use e2e::host::{component, manifest, HostOptions, TestHost};
 use integrations_host::registry::{load_module, EndpointOverrides};
 use integrations_host::runtime::{HostLimits, ProviderRuntime};
 use integrations_host::services::module_admin::Installed;
+use integrations_host::services::module_grants::InstallFrom;
 
 fn rss_kib() -> u64 {
     let status = std::fs::read_to_string("/proc/self/status").unwrap();
@@ -65,7 +66,7 @@ async fn main() {
         let app = host.app.clone();
         let (yaml, bytes) = (manifest("payment_mygateway", &version), bytes.clone());
         async move {
-            match app.install_module(yaml, bytes, None).await.unwrap() {
+            match app.install_module(yaml, bytes, InstallFrom::Admin { grant_new_hosts: false }).await.unwrap() {
                 Installed::Activated { .. } => {}
                 Installed::Unchanged { .. } => panic!("{version} was new"),
             }
