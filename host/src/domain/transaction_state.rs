@@ -1,7 +1,10 @@
 //! The online_payment transaction lifecycle (API.md §3):
 //! `Draft → Pending → Authorized → Captured → Refunded`, `Draft|Pending|Authorized →
 //! Failed|Cancelled`. Forward jumps are allowed (a webhook may report Captured while we still
-//! think Pending); nothing ever moves backwards, and Failed, Cancelled and Refunded are final.
+//! think Pending); nothing ever moves backwards, and Refunded is final. Failed and Cancelled
+//! are final except for money: a gateway's later report that the payment was authorized or
+//! captured (the payer retried after a decline, or paid after clicking cancel) moves them on
+//! to Authorized or Captured, as Odoo's `_set_done` accepts from `error`.
 
 use std::fmt;
 use std::str::FromStr;
@@ -66,10 +69,10 @@ impl TransactionState {
         if next == self {
             return Transition::Unchanged;
         }
-        if self.is_final() {
-            return Transition::Refused;
-        }
         let allowed = match self {
+            Self::Refunded => false,
+            // Money is never ignored: a late authorization or capture leaves Failed/Cancelled.
+            Self::Failed | Self::Cancelled => matches!(next, Self::Authorized | Self::Captured),
             Self::Captured => next == Self::Refunded,
             // Draft, Pending, Authorized: forward on the main line up to Captured, or out.
             _ => next != Self::Refunded && next.rank() > self.rank(),
@@ -123,10 +126,23 @@ mod tests {
         assert_eq!(Captured.transition(Cancelled), Transition::Refused);
         assert_eq!(Authorized.transition(Pending), Transition::Refused);
         assert_eq!(Pending.transition(Refunded), Transition::Refused);
-        assert_eq!(Failed.transition(Captured), Transition::Refused);
+        assert_eq!(Failed.transition(Pending), Transition::Refused);
+        assert_eq!(Failed.transition(Cancelled), Transition::Refused);
+        assert_eq!(Failed.transition(Draft), Transition::Refused);
+        assert_eq!(Failed.transition(Refunded), Transition::Refused);
         assert_eq!(Cancelled.transition(Pending), Transition::Refused);
+        assert_eq!(Cancelled.transition(Failed), Transition::Refused);
         assert_eq!(Refunded.transition(Captured), Transition::Refused);
         assert_eq!(Captured.transition(Captured), Transition::Unchanged);
+    }
+
+    #[test]
+    fn a_late_authorization_or_capture_leaves_failed_and_cancelled() {
+        for from in [Failed, Cancelled] {
+            assert_eq!(from.transition(Captured), Transition::Advance(Captured));
+            assert_eq!(from.transition(Authorized), Transition::Advance(Authorized));
+        }
+        assert_eq!(Authorized.transition(Captured), Transition::Advance(Captured), "and on from there");
     }
 
     #[test]
@@ -137,8 +153,9 @@ mod tests {
     }
 
     proptest! {
-        /// Whatever events arrive, in whatever order: the state only ever moves forward, a
-        /// final state is never left, and Captured is reached at most once.
+        /// Whatever events arrive, in whatever order: the state only moves forward on the
+        /// main line, Failed or Cancelled is left only for money (Authorized, Captured),
+        /// Refunded is never left, and Captured is reached at most once.
         #[test]
         fn no_event_sequence_moves_a_transaction_backwards(events in prop::collection::vec(0usize..7, 0..40)) {
             let mut state = Draft;
@@ -146,8 +163,12 @@ mod tests {
             for index in events {
                 let next = TransactionState::ALL[index];
                 if let Transition::Advance(to) = state.transition(next) {
-                    prop_assert!(!state.is_final(), "left final state {state}");
-                    prop_assert!(to.rank() > state.rank(), "{state} -> {to} moves backwards");
+                    prop_assert!(state != Refunded, "left Refunded");
+                    if matches!(state, Failed | Cancelled) {
+                        prop_assert!(matches!(to, Authorized | Captured), "{state} -> {to} is not money");
+                    } else {
+                        prop_assert!(to.rank() > state.rank(), "{state} -> {to} moves backwards");
+                    }
                     if to == Captured {
                         captured_entries += 1;
                     }
@@ -155,6 +176,22 @@ mod tests {
                 }
             }
             prop_assert!(captured_entries <= 1);
+        }
+
+        /// Once Captured, a transaction is Captured or Refunded whatever arrives later.
+        #[test]
+        fn a_captured_payment_is_never_undone(events in prop::collection::vec(0usize..7, 0..40)) {
+            let mut state = Draft;
+            let mut was_captured = false;
+            for index in events {
+                if let Transition::Advance(to) = state.transition(TransactionState::ALL[index]) {
+                    state = to;
+                }
+                was_captured |= state == Captured;
+                if was_captured {
+                    prop_assert!(matches!(state, Captured | Refunded), "captured, then {state}");
+                }
+            }
         }
     }
 }

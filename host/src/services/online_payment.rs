@@ -388,7 +388,8 @@ impl App {
         let row = self.transaction_by_reference(reference).await?;
         let state: TransactionState = row.state.parse().unwrap_or(TransactionState::Draft);
         let mut row = row;
-        if !state.is_final() && state != TransactionState::Captured {
+        // Failed or Cancelled may still have money (the payer retried); only these are settled.
+        if !matches!(state, TransactionState::Captured | TransactionState::Refunded) {
             match self.ask_return(&row, params).await {
                 Ok(update) => row = self.apply_update(row.id, &update, None).await?.transaction,
                 Err(error) => {

@@ -99,7 +99,8 @@ pub fn decide(row: &TransactionRow, update: &GatewayUpdate) -> (Option<Transacti
             Transition::Advance(to) => {
                 next.state = to.as_str().to_string();
                 keep_bookkeeping(&mut next, update);
-                if update.error_message.is_some() {
+                if matches!(to, TransactionState::Authorized | TransactionState::Captured) {
+                    // An earlier attempt's decline no longer describes a paid transaction.
                     next.error_message = update.error_message.clone();
                 }
                 if to == TransactionState::Refunded {
@@ -122,6 +123,7 @@ pub fn decide(row: &TransactionRow, update: &GatewayUpdate) -> (Option<Transacti
         }
     }
     let changed = next.state != row.state
+        || next.error_message != row.error_message
         || next.refunded_minor != row.refunded_minor
         || next.gateway_reference != row.gateway_reference
         || next.gateway_status != row.gateway_status
@@ -129,9 +131,13 @@ pub fn decide(row: &TransactionRow, update: &GatewayUpdate) -> (Option<Transacti
     (changed.then_some(next), outcome)
 }
 
-/// The gateway's wording and the provider's own data follow every update that is not
-/// refused, even one that changes no state (a session completed but not yet paid).
+/// The gateway's wording, its message and the provider's own data follow every update that
+/// is not refused, even one that changes no state (a session completed but not yet paid, a
+/// decline the payer may retry).
 fn keep_bookkeeping(next: &mut TransactionRow, update: &GatewayUpdate) {
+    if update.error_message.is_some() {
+        next.error_message = update.error_message.clone();
+    }
     if update.gateway_status.is_some() {
         next.gateway_status = update.gateway_status.clone();
     }
@@ -304,6 +310,36 @@ mod tests {
         assert!(next.is_none(), "a refused event changes nothing, not even the gateway status");
         let (next, outcome) = decide(&row("Captured"), &update(Some(Wit::Pending), None));
         assert!(next.is_none() && outcome.starts_with("ignored"), "{outcome}");
+    }
+
+    #[test]
+    fn a_late_success_leaves_failed_and_clears_the_decline() {
+        let mut failed = row("Failed");
+        failed.error_message = Some("Your card was declined.".into());
+        let (next, outcome) = decide(&failed, &update(Some(Wit::Captured), None));
+        let next = next.expect("money moves a Failed transaction on");
+        assert_eq!((next.state.as_str(), next.error_message.as_deref()), ("Captured", None), "{outcome}");
+        let (next, _) = decide(&row("Cancelled"), &update(Some(Wit::Authorized), None));
+        assert_eq!(next.unwrap().state, "Authorized");
+        let (next, outcome) = decide(&failed, &update(Some(Wit::Pending), None));
+        assert!(next.is_none() && outcome.starts_with("ignored"), "{outcome}");
+    }
+
+    #[test]
+    fn a_message_is_kept_when_no_state_changes() {
+        let mut pending = row("Pending");
+        pending.gateway_status = Some("event".into());
+        let mut declined = update(Some(Wit::Pending), None);
+        declined.error_message = Some("Your card was declined. Try another card.".into());
+        let (next, outcome) = decide(&pending, &declined);
+        let next = next.expect("the message alone is a change");
+        assert_eq!(next.state, "Pending", "{outcome}");
+        assert_eq!(next.error_message.as_deref(), Some("Your card was declined. Try another card."));
+        let mut no_state = declined.clone();
+        no_state.state = None;
+        no_state.error_message = Some("Second decline.".into());
+        assert_eq!(decide(&next, &no_state).0.unwrap().error_message.as_deref(), Some("Second decline."));
+        assert!(decide(&next, &declined).0.is_none(), "the same message again changes nothing");
     }
 
     #[test]

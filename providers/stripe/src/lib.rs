@@ -207,12 +207,14 @@ impl Guest for Stripe {
                 let intent: wire::PaymentIntent = serde_json::from_value(event.data.object).map_err(unreadable)?;
                 let state = match event.kind.as_str() {
                     "payment_intent.succeeded" => TransactionState::Captured,
-                    "payment_intent.payment_failed" => TransactionState::Failed,
+                    // The attempt failed, not the payment: the intent is back at
+                    // `requires_payment_method` and the payer may try another card.
+                    "payment_intent.payment_failed" => TransactionState::Pending,
                     "payment_intent.canceled" => TransactionState::Cancelled,
                     _ => TransactionState::Authorized,
                 };
-                let error_message = match state {
-                    TransactionState::Failed => intent.error_message(),
+                let error_message = match event.kind.as_str() {
+                    "payment_intent.payment_failed" => intent.error_message(),
                     _ => None,
                 };
                 vec![GatewayUpdate {

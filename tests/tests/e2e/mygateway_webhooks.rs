@@ -103,6 +103,26 @@ async fn failure_and_refund_events_follow_the_state_machine() {
         (transaction["state"].as_str(), transaction["error_message"].as_str()),
         (Some("Failed"), Some("Card declined"))
     );
+    assert!(s.host.payments("Invoice", 54).await.is_empty());
+    // A cancel after the failure changes nothing; money reported later is never ignored.
+    let (status, _) = s.deliver("payment.cancelled", &session, Some(WEBHOOK_SECRET)).await;
+    assert_eq!((status, s.host.transaction(failed).await["state"].as_str()), (StatusCode::OK, Some("Failed")));
+    let (status, _) = s.deliver("payment.completed", &session, Some(WEBHOOK_SECRET)).await;
+    assert_eq!(status, StatusCode::OK);
+    let transaction = s.host.transaction(failed).await;
+    assert_eq!((transaction["state"].as_str(), transaction["error_message"].as_str()), (Some("Captured"), None));
+    s.deliver("payment.completed", &session, Some(WEBHOOK_SECRET)).await;
+    assert_eq!(s.host.payments("Invoice", 54).await.len(), 1, "one Payment, however often it is said");
+
+    // The payer clicked cancel, then paid at the gateway after all.
+    let (cancelled, session) = pending_payment(&s, 56).await;
+    let reference = s.host.transaction(cancelled).await["reference"].as_str().unwrap().to_string();
+    let (status, _) = send(s.host.public(Method::GET, &format!("/api/online_payment/cancel?txn={reference}"))).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert_eq!(s.host.transaction(cancelled).await["state"], "Cancelled");
+    s.deliver("payment.completed", &session, Some(WEBHOOK_SECRET)).await;
+    assert_eq!(s.host.transaction(cancelled).await["state"], "Captured");
+    assert_eq!(s.host.payments("Invoice", 56).await.len(), 1);
 
     let (refunded, session) = pending_payment(&s, 55).await;
     // Refunded before Captured is not a forward move: ignored.

@@ -60,7 +60,8 @@ async fn payment_intent_events_drive_embedded_transactions() {
     assert_eq!(s.host.transaction(id).await["state"], "Captured");
     assert_eq!(s.host.payments("Invoice", 21).await.len(), 1);
 
-    // Declined: Failed, with Stripe's message for the payer.
+    // Declined: the payer may try another card on the same intent, so Pending, with Stripe's
+    // message for the payer; the next card succeeds: Captured, one Payment, no stale message.
     let id = s.initiate("9.00", "Embedded JS", 22).await["transaction_id"].as_i64().unwrap();
     let payment_intent = s.gateway_reference(id).await;
     s.fake.decline_intent(&payment_intent, "Your card has insufficient funds.");
@@ -69,8 +70,17 @@ async fn payment_intent_events_drive_embedded_transactions() {
     let transaction = s.host.transaction(id).await;
     assert_eq!(
         (transaction["state"].as_str(), transaction["error_message"].as_str()),
-        (Some("Failed"), Some("Your card has insufficient funds."))
+        (Some("Pending"), Some("Your card has insufficient funds."))
     );
+    s.fake.decline_intent(&payment_intent, "Your card was declined.");
+    s.deliver("payment_intent.payment_failed", s.fake.intent(&payment_intent)).await;
+    assert_eq!(s.host.transaction(id).await["error_message"], "Your card was declined.", "the latest decline");
+    s.fake.succeed_intent(&payment_intent);
+    let (status, _) = s.deliver("payment_intent.succeeded", s.fake.intent(&payment_intent)).await;
+    assert_eq!(status, StatusCode::OK);
+    let transaction = s.host.transaction(id).await;
+    assert_eq!((transaction["state"].as_str(), transaction["error_message"].as_str()), (Some("Captured"), None));
+    assert_eq!(s.host.payments("Invoice", 22).await.len(), 1);
 
     // Cancelled.
     let id = s.initiate("9.00", "Embedded JS", 23).await["transaction_id"].as_i64().unwrap();
