@@ -98,3 +98,21 @@ pub async fn sync_now(State(app): State<Arc<App>>, caller: Caller, Id(id): Id) -
         serde_json::json!({ "integration_id": id, "checked": report.checked, "changed": report.changed, "failed": report.failed }),
     ))
 }
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WebhooksQuery {
+    limit: Option<i64>,
+    outcome: Option<String>,
+}
+
+/// Every webhook attempt of an integration, newest first.
+pub async fn webhooks(
+    State(app): State<Arc<App>>,
+    caller: Caller,
+    Id(id): Id,
+    ApiQuery(query): ApiQuery<WebhooksQuery>,
+) -> JsonResult {
+    let attempts = app.webhook_attempts(caller, id, query.outcome.as_deref(), query.limit).await?;
+    Ok(Json(attempts.iter().map(views::webhook_attempt).collect()))
+}

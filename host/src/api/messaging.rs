@@ -8,7 +8,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::Deserialize;
 
-use crate::services::messaging::MessagingWebhookVerdict;
+use crate::services::webhook_pipeline::WebhookVerdict;
 use crate::services::{App, Caller};
 
 use super::extract::{parse_json, ApiQuery, Id, JsonBody, RawBody};
@@ -67,13 +67,9 @@ pub async fn webhook(
 ) -> Result<Response, ApiError> {
     let request = webhook_request(&app, &method, &uri, &headers, body);
     match app.messaging_webhook(integration_id, request).await? {
-        MessagingWebhookVerdict::Accepted { response: Some(answer) } => {
-            provider_answer(integration_id, &answer.content_type, answer.body)
-        }
-        MessagingWebhookVerdict::Accepted { response: None } => {
-            Ok(Json(serde_json::json!({ "received": true })).into_response())
-        }
-        MessagingWebhookVerdict::Rejected => Err(ApiError::invalid_signature()),
+        WebhookVerdict::Accepted(Some(answer)) => provider_answer(integration_id, &answer.content_type, answer.body),
+        WebhookVerdict::Accepted(None) => Ok(Json(serde_json::json!({ "received": true })).into_response()),
+        WebhookVerdict::Rejected => Err(ApiError::invalid_signature()),
     }
 }
 

@@ -85,6 +85,7 @@ pub(super) fn table() -> RouteTable {
         .put("/api/integrations/{id}/credentials", integrations::set_credentials)
         .post("/api/integrations/{id}/enable", integrations::enable)
         .get("/api/integrations/{id}/mappings", integrations::mappings)
+        .get("/api/integrations/{id}/webhooks", integrations::webhooks)
         .post("/api/admin/integrations/{id}/sync", integrations::sync_now)
         .post("/api/integrations/{id}/disable", integrations::disable)
         .get("/api/online_payment/integrations", online_payment::integrations)

@@ -8,7 +8,7 @@ use crate::services::integrations::IntegrationView;
 use crate::store::messages::{HistoryRow, MessageRow};
 use crate::store::payments::PaymentRow;
 use crate::store::transactions::TransactionRow;
-use crate::store::webhook_log::WebhookLogRow;
+use crate::store::webhook_log::{AttemptRow, WebhookLogRow};
 
 fn decimal(minor: i64, currency: &str) -> Value {
     match Currency::parse(currency) {
@@ -57,9 +57,22 @@ pub fn integration(view: &IntegrationView) -> Value {
         "payment_display_name": row.payment_display_name,
         "payment_sequence": row.payment_sequence,
         "last_synced_date": row.last_synced_date,
+        "webhook_url": view.webhook_url,
         "created_at": row.created_at,
         "updated_at": row.updated_at,
         "credentials": view.credentials.iter().map(|(name, set)| (name.clone(), json!({ "set": set }))).collect::<serde_json::Map<_, _>>(),
+    })
+}
+
+pub fn webhook_attempt(row: &AttemptRow) -> Value {
+    json!({
+        "id": row.id,
+        "received_at": row.received_at,
+        "event_type": row.event_type,
+        "signature_valid": row.signature_valid != 0,
+        "outcome": row.result,
+        "detail": row.outcome,
+        "transaction_id": row.transaction_id,
     })
 }
 

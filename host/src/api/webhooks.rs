@@ -11,7 +11,7 @@ use axum::http::{HeaderMap, Method, Uri};
 use axum::Json;
 
 use crate::runtime::bindings::v1::types::WebhookRequest;
-use crate::services::webhooks::WebhookVerdict;
+use crate::services::webhook_pipeline::WebhookVerdict;
 use crate::services::App;
 
 use super::extract::{Id, RawBody};
@@ -41,7 +41,7 @@ pub async fn payment(
 ) -> Result<Json<serde_json::Value>, ApiError> {
     let request = webhook_request(&app, &method, &uri, &headers, body);
     match app.payment_webhook(integration_id, request).await? {
-        WebhookVerdict::Accepted { matched } => Ok(Json(serde_json::json!({ "received": true, "matched": matched }))),
+        WebhookVerdict::Accepted(matched) => Ok(Json(serde_json::json!({ "received": true, "matched": matched }))),
         WebhookVerdict::Rejected => Err(ApiError::invalid_signature()),
     }
 }

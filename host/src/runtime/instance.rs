@@ -49,7 +49,7 @@ struct FreshStore {
 }
 
 /// What an export call gives back: the provider's own answer, or how the call failed.
-pub(crate) type Outcome<T> = Result<Result<T, super::bindings::v1::types::ProviderError>, ProviderFailure>;
+pub type Outcome<T> = Result<Result<T, super::bindings::v1::types::ProviderError>, ProviderFailure>;
 
 impl ProviderRuntime {
     /// The manifest's limits, capped by the host's.

@@ -23,6 +23,6 @@ pub use cpu_share::CpuShare;
 pub use engine::{HostLimits, ProviderRuntime};
 pub use exports::{MessagingInstance, MessagingPre, PaymentInstance, PaymentPre};
 pub use failure::{FailureKind, ProviderFailure};
-pub use instance::{CallLabel, CallLimits, ProviderPre, Sandbox};
+pub use instance::{CallLabel, CallLimits, Outcome, ProviderPre, Sandbox};
 pub use slots::{SandboxSlots, SlotPolicy, SlotRefusal, SlotStats};
 pub use state::ProviderState;

@@ -53,6 +53,8 @@ pub struct IntegrationView {
     pub state: &'static str,
     /// Every credential the module declares, and whether it has a value.
     pub credentials: BTreeMap<String, bool>,
+    /// What the merchant pastes into the gateway's dashboard.
+    pub webhook_url: String,
 }
 
 const MAX_NAME: usize = 100;
@@ -72,7 +74,8 @@ impl App {
                 flags.entry(field.name.clone()).or_insert(false);
             }
         }
-        Ok(IntegrationView { row, state, credentials: flags })
+        let webhook_url = self.webhook_url(&row);
+        Ok(IntegrationView { row, state, credentials: flags, webhook_url })
     }
 
     pub async fn create_integration(

@@ -1,5 +1,5 @@
 //! The messaging backbone: send (stored before the provider is called, updated with its
-//! answer), read, list, and the public webhook for delivery callbacks and inbound messages.
+//! answer), read and list. Its public webhook is in `messaging_webhooks`.
 
 use serde::Deserialize;
 
@@ -7,11 +7,9 @@ use crate::domain::manifest::IntegrationCategory;
 use crate::domain::message_state::{is_e164, MessageState, MAX_BODY_CHARS};
 use crate::domain::transaction_state::Transition;
 use crate::runtime::bindings::v1::messaging::{self, MessageUpdate, OutboundMessage};
-use crate::runtime::bindings::v1::types::{ProviderError, Verification, WebhookRequest};
 use crate::store::events;
 use crate::store::integrations::{self, IntegrationRow};
 use crate::store::messages::{self, HistoryRow, MessageRow};
-use crate::store::webhook_log::{self, NewWebhookLog};
 
 use super::{event_data, App, Caller, ServiceError};
 
@@ -27,12 +25,6 @@ pub struct SendRequest {
     pub document_model: Option<String>,
     #[serde(default)]
     pub document_id: Option<i64>,
-}
-
-/// What the messaging webhook answers the gateway.
-pub enum MessagingWebhookVerdict {
-    Accepted { response: Option<messaging::WebhookResponse> },
-    Rejected,
 }
 
 impl From<messaging::MessageState> for MessageState {
@@ -177,7 +169,11 @@ impl App {
     }
 
     /// Applies a state report to a message; backwards moves change nothing.
-    async fn apply_message_update(&self, id: i64, update: &MessageUpdate) -> Result<MessageRow, ServiceError> {
+    pub(super) async fn apply_message_update(
+        &self,
+        id: i64,
+        update: &MessageUpdate,
+    ) -> Result<MessageRow, ServiceError> {
         loop {
             let mut tx = self.db.begin().await?;
             let row = messages::get(&mut *tx, id)
@@ -245,132 +241,5 @@ impl App {
         }
         let company = caller.company_filter(company_id)?;
         Ok(messages::list(self.db.pool(), company, direction, LIST_LIMIT).await?)
-    }
-
-    /// Delivery callbacks and inbound messages, verified by the provider.
-    pub async fn messaging_webhook(
-        &self,
-        integration_id: i64,
-        request: WebhookRequest,
-    ) -> Result<MessagingWebhookVerdict, ServiceError> {
-        let mut ticket = self.webhook_gate.enter(integration_id)?;
-        let integration = self.webhook_integration(integration_id, IntegrationCategory::Messaging).await?;
-        let received_at = crate::store::now();
-        let mut provider = self.messaging_provider(&integration).await?;
-        if let Verification::Rejected(reason) =
-            provider.verify_webhook(&request).await?.map_err(ServiceError::Gateway)?
-        {
-            self.log_rejected_webhook(integration_id, &received_at, &reason).await?;
-            return Ok(MessagingWebhookVerdict::Rejected);
-        }
-        ticket.verified();
-        let parsed = provider
-            .parse_webhook(&request)
-            .await?
-            .map_err(|e: ProviderError| ServiceError::invalid("unreadable_event", e.message))?;
-        if let Some(answer) = &parsed.response {
-            if let Err(reason) = webhook_answer_content_type(&answer.content_type) {
-                return Err(provider.refuse_answer(reason).into());
-            }
-        }
-        drop(provider);
-
-        for update in &parsed.updates {
-            match messages::by_remote_id(self.db.pool(), integration_id, &update.remote_id).await? {
-                Some(message) => {
-                    self.apply_message_update(message.id, update).await?;
-                }
-                None => {
-                    tracing::warn!(integration_id, remote_id = %update.remote_id, "status callback for an unknown message")
-                }
-            }
-        }
-        for inbound in &parsed.inbound {
-            let row = MessageRow {
-                id: 0,
-                integration_id,
-                company_id: integration.company_id,
-                direction: "inbound".into(),
-                to_number: inbound.to.clone(),
-                from_number: Some(inbound.from.clone()),
-                body: inbound.body.clone(),
-                state: MessageState::Received.as_str().into(),
-                remote_id: Some(inbound.remote_id.clone()),
-                error_code: None,
-                error_message: None,
-                document_model: None,
-                document_id: None,
-                created_at: String::new(),
-                updated_at: String::new(),
-            };
-            let mut tx = self.db.begin().await?;
-            let stored = messages::insert(&mut tx, &row).await?;
-            if let Some(message) = &stored {
-                let data = event_data::message(message, None);
-                events::record(
-                    &mut tx,
-                    "message.received",
-                    message.company_id,
-                    &format!("message:{}", message.id),
-                    &data,
-                )
-                .await?;
-            }
-            tx.commit().await?;
-            if stored.is_some() {
-                self.events_ready.notify_one();
-            }
-            tracing::info!(integration_id, remote_id = %inbound.remote_id, duplicate = stored.is_none(), "inbound message");
-        }
-        let entry = NewWebhookLog {
-            integration_id,
-            transaction_id: None,
-            received_at: &received_at,
-            event_type: Some(&parsed.event_type),
-            signature_valid: true,
-            outcome: &format!("{} status updates, {} inbound", parsed.updates.len(), parsed.inbound.len()),
-        };
-        webhook_log::insert(self.db.writer(), &entry).await?;
-        Ok(MessagingWebhookVerdict::Accepted { response: parsed.response })
-    }
-}
-
-/// Content types a messaging webhook may answer with, on the host's public origin: XML, JSON
-/// or plain text, optionally with parameters (`; charset=utf-8`). Anything a browser would
-/// render as a page (HTML, SVG) or that is not a valid header value is refused.
-pub fn webhook_answer_content_type(content_type: &str) -> Result<(), String> {
-    const ALLOWED: [&str; 4] = ["text/xml", "application/xml", "application/json", "text/plain"];
-    if content_type.chars().any(|c| c.is_control()) || !content_type.is_ascii() {
-        return Err("webhook-response.content-type holds control or non-ASCII characters".into());
-    }
-    let (essence, parameters) = content_type.split_once(';').unwrap_or((content_type, ""));
-    let essence = essence.trim().to_ascii_lowercase();
-    if !ALLOWED.contains(&essence.as_str()) {
-        return Err(format!("webhook-response.content-type `{essence}` is not one of {}", ALLOWED.join(", ")));
-    }
-    let parameters_ok = parameters.split(';').map(str::trim).filter(|p| !p.is_empty()).all(|parameter| {
-        parameter.split_once('=').is_some_and(|(name, value)| {
-            !name.trim().is_empty() && !value.trim().is_empty() && !value.contains(['<', '>', ','])
-        })
-    });
-    if !parameters_ok {
-        return Err("webhook-response.content-type has malformed parameters".into());
-    }
-    Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::webhook_answer_content_type as check;
-
-    #[test]
-    fn only_xml_json_and_text_answers() {
-        assert!(check("text/xml").is_ok());
-        assert!(check("application/json; charset=utf-8").is_ok());
-        assert!(check("TEXT/PLAIN").is_ok());
-        assert!(check("text/html").is_err());
-        assert!(check("image/svg+xml").is_err());
-        assert!(check("text/xml\r\nx-injected: 1").is_err());
-        assert!(check("text/xml; =x").is_err());
     }
 }

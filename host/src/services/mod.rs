@@ -7,6 +7,7 @@ pub mod event_delivery;
 mod integration_credentials;
 pub mod integrations;
 pub mod messaging;
+pub mod messaging_webhooks;
 pub mod module_admin;
 pub mod module_grants;
 pub mod online_payment;
@@ -15,6 +16,7 @@ mod provider_calls;
 pub mod scheduled_sync;
 pub mod transaction_updates;
 pub mod webhook_gate;
+pub mod webhook_pipeline;
 pub mod webhooks;
 
 use std::sync::Arc;

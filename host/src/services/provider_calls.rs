@@ -51,10 +51,6 @@ impl App {
         let module = self.module_of(integration)?;
         super::note_module_used(&module.manifest.identifier, &module.manifest.version);
         let values = credentials::all(self.db.pool(), integration.id).await?;
-        let webhook_path = match IntegrationCategory::parse(&integration.integration_category) {
-            Some(IntegrationCategory::Messaging) => "messaging",
-            _ => "payment",
-        };
         let call = CallContext::new(
             self.services.clone(),
             module.grants.clone(),
@@ -62,7 +58,7 @@ impl App {
                 integration_id: integration.id,
                 company_id: integration.company_id,
                 test_mode: integration.test_mode(),
-                webhook_url: self.public(&format!("/{webhook_path}/webhook/{}", integration.id)),
+                webhook_url: self.webhook_url(integration),
             },
             CredentialSet::new(&module.manifest, values),
         );
@@ -73,6 +69,17 @@ impl App {
             integration_id: integration.id,
         };
         Ok((module, call, label))
+    }
+}
+
+impl App {
+    /// The integration's public webhook URL.
+    pub fn webhook_url(&self, integration: &IntegrationRow) -> String {
+        let backbone = match IntegrationCategory::parse(&integration.integration_category) {
+            Some(IntegrationCategory::Messaging) => "messaging",
+            _ => "payment",
+        };
+        self.public(&format!("/{backbone}/webhook/{}", integration.id))
     }
 }
 

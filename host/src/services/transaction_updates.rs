@@ -6,7 +6,7 @@
 use crate::domain::transaction_state::{TransactionState, Transition};
 use crate::runtime::bindings::v1::types::GatewayUpdate;
 use crate::store::transactions::{self, TransactionRow};
-use crate::store::webhook_log::{self, NewWebhookLog};
+use crate::store::webhook_log::{self, AttemptResult, NewWebhookLog};
 use crate::store::{events, payments, payments::PaymentRow, refunds};
 
 use super::event_data;
@@ -30,6 +30,7 @@ impl<'a> WebhookNote<'a> {
             received_at: self.received_at,
             event_type: Some(self.event_type),
             signature_valid: true,
+            result: AttemptResult::Accepted,
             outcome,
         }
     }
@@ -154,7 +155,21 @@ impl App {
         update: &GatewayUpdate,
         webhook: Option<WebhookNote<'_>>,
     ) -> Result<Applied, ServiceError> {
-        self.apply(id, update, webhook, None).await
+        let row = transactions::get(self.db.pool(), id)
+            .await?
+            .ok_or_else(|| ServiceError::NotFound(format!("Transaction {id} does not exist.")))?;
+        self.apply(row, update, webhook, None).await
+    }
+
+    /// As [`App::apply_update`], for a transaction just read (a webhook's match), so a
+    /// duplicate is answered from that one read.
+    pub async fn apply_update_to(
+        &self,
+        row: TransactionRow,
+        update: &GatewayUpdate,
+        webhook: Option<WebhookNote<'_>>,
+    ) -> Result<Applied, ServiceError> {
+        self.apply(row, update, webhook, None).await
     }
 
     /// Records a refund the gateway accepted: confirms its reservation, raises the refunded
@@ -170,12 +185,17 @@ impl App {
             refunded_minor: None,
             provider_data: None,
         };
-        self.apply(id, &nothing, None, Some(refund)).await
+        let row = transactions::get(self.db.pool(), id)
+            .await?
+            .ok_or_else(|| ServiceError::NotFound(format!("Transaction {id} does not exist.")))?;
+        self.apply(row, &nothing, None, Some(refund)).await
     }
 
+    /// Applies `update` to the transaction `read` was read from. The decision is taken on
+    /// `read` first; the write re-reads inside its database transaction.
     async fn apply(
         &self,
-        id: i64,
+        read: TransactionRow,
         update: &GatewayUpdate,
         webhook: Option<WebhookNote<'_>>,
         refund: Option<RefundNote<'_>>,
@@ -183,10 +203,9 @@ impl App {
         // Most repeated webhooks change nothing: decide on a read first and skip the write
         // transaction. The answer cannot go stale: states only move forward, and an update
         // that changes nothing now changes nothing later either.
+        let id = read.id;
         if refund.is_none() {
-            let row = transactions::get(self.db.pool(), id)
-                .await?
-                .ok_or_else(|| ServiceError::NotFound(format!("Transaction {id} does not exist.")))?;
+            let row = read;
             if let (None, outcome) = decide(&row, update) {
                 if let Some(note) = &webhook {
                     webhook_log::insert(self.db.writer(), &note.entry(&row, &outcome)).await?;

@@ -113,11 +113,14 @@ async fn oversized_payment_webhooks_change_nothing() {
         ("status 16384", "gateway-update.gateway-status has 16777216 bytes"),
         ("rejection 16384", "verification.rejected has 16777216 bytes, over the ceiling of 2048"),
     ] {
-        let log_before = g.count("SELECT COUNT(*) FROM webhook_log").await;
+        let failed = "SELECT COUNT(*) FROM webhook_log WHERE result = 'provider_failed' AND transaction_id IS NULL";
+        let (log_before, failed_before) = (g.count("SELECT COUNT(*) FROM webhook_log").await, g.count(failed).await);
         let (status, body, took) = g.payment_webhook(command).await;
         assert_over_ceiling(status, &body, ceiling);
         assert!(took < FAST, "{command} took {took:?}");
-        assert_eq!(g.count("SELECT COUNT(*) FROM webhook_log").await, log_before, "{command}: nothing stored");
+        // Nothing of what it returned is stored; the attempt itself is, as a provider failure.
+        assert_eq!(g.count("SELECT COUNT(*) FROM webhook_log").await, log_before + 1, "{command}: only the attempt");
+        assert_eq!(g.count(failed).await, failed_before + 1, "{command}: recorded as provider_failed");
     }
     let (status, body, _) = g.payment_webhook("updates 100").await;
     assert_eq!((status, body["matched"].as_i64()), (StatusCode::OK, Some(0)), "100 updates are within: {body}");

@@ -59,6 +59,7 @@ const CASES: &[(&str, &str, &[Input])] = &[
     ("PUT", "/api/integrations/{id}/credentials", &[Id, Json]),
     ("POST", "/api/integrations/{id}/enable", &[Id]),
     ("GET", "/api/integrations/{id}/mappings", &[Id]),
+    ("GET", "/api/integrations/{id}/webhooks", &[Id, Query("outcome=lost&limit=x")]),
     ("POST", "/api/admin/integrations/{id}/sync", &[Id]),
     ("POST", "/api/integrations/{id}/disable", &[Id]),
     ("GET", "/api/online_payment/integrations", &[Query("company=1")]),

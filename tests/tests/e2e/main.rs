@@ -22,3 +22,4 @@ mod secret_grants;
 mod secrets;
 mod startup;
 mod twilio;
+mod webhook_attempts;
