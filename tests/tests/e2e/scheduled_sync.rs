@@ -69,3 +69,45 @@ async fn the_scheduler_syncs_integrations_whose_manifest_asks() {
     }
     assert_eq!(s.host.payments("Invoice", 62).await.len(), 1);
 }
+
+#[tokio::test]
+async fn the_scheduler_leaves_an_integration_synced_within_its_interval() {
+    let s = MyGatewayScenario::start_with(HostOptions {
+        sync: policy(Duration::from_millis(50)),
+        ..HostOptions::default()
+    })
+    .await;
+    // The scenario's integration was synced a minute ago (its interval is 900 s), before its
+    // payment exists; a second integration of the same module will be long past its interval.
+    let minutes_ago = |minutes: i64| {
+        (chrono::Utc::now() - chrono::Duration::minutes(minutes)).to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+    };
+    integrations::set_last_synced(s.host.app.db.pool(), s.integration_id, &minutes_ago(1)).await.unwrap();
+    let credentials = json!({
+        "mygateway_api_key": e2e::scenario::API_KEY, "mygateway_secret_key": e2e::scenario::SECRET_KEY,
+    });
+    let due = s.host.enabled_integration(e2e::host::ADMIN_KEY, 1, "payment_mygateway", credentials).await;
+    let recent_payment = s.initiate(json!("9.00"), "Redirect", 63).await["transaction_id"].as_i64().unwrap();
+    let (status, due_payment) = send(s.host.admin(Method::POST, "/api/online_payment/initiate").json(&json!({
+        "integration_id": due, "amount": "8.00", "currency": "USD", "return_url": "https://erp.example/r",
+        "document_model": "Invoice", "document_id": 64,
+    })))
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{due_payment}");
+    let due_payment = due_payment["transaction_id"].as_i64().unwrap();
+    let recent_session = s.session_id(recent_payment).await;
+    s.fake.set_status(&recent_session, "completed");
+    s.fake.set_status(&s.session_id(due_payment).await, "completed");
+
+    integrations::set_last_synced(s.host.app.db.pool(), due, &minutes_ago(16)).await.unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while s.host.transaction(due_payment).await["state"] != "Captured" {
+        assert!(std::time::Instant::now() < deadline, "the scheduler never synced the due integration");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    // The tick that synced the due integration passed over the recent one: its payment was
+    // never asked about, though the gateway would have said it is paid.
+    let asked = s.fake.requests().iter().filter(|r| r.method == "GET" && r.path.ends_with(&recent_session)).count();
+    assert_eq!(asked, 0, "an integration synced within its interval was synced again");
+    assert_eq!(s.host.transaction(recent_payment).await["state"], "Pending");
+}
