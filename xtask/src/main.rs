@@ -2,7 +2,8 @@
 //!
 //! - `serve [ARGS…]`: build the providers, install them into `./modules`, run
 //!   `integrations-host serve ARGS…`.
-//! - `test [ARGS…]`: build the providers and test guests, then run every test.
+//! - `test [ARGS…]`: install Chromium if missing (the browser test), build the providers and
+//!   test guests, then run every test.
 //! - `lint`: `cargo fmt --check` and `cargo clippy -D warnings` on both workspaces.
 //! - `install [DIR]`: build and install the providers into DIR (default `./modules`).
 //! - `build-providers`: build the provider components only.
@@ -62,10 +63,30 @@ fn serve(args: &[String]) -> Result<(), String> {
 }
 
 fn test(args: &[String]) -> Result<(), String> {
+    ensure_chromium()?;
     build_providers()?;
     let mut command = cargo();
     command.args(["test", "--workspace"]).args(args);
     run(command)
+}
+
+/// The payment link browser test drives Debian's Chromium; a fresh machine lacks it, so the
+/// test command installs it (as root, from Debian's packages) when `/usr/bin/chromium` is
+/// missing, and says how when it cannot.
+fn ensure_chromium() -> Result<(), String> {
+    if std::path::Path::new("/usr/bin/chromium").exists() {
+        return Ok(());
+    }
+    println!("xtask: /usr/bin/chromium is missing; installing Debian's chromium for the browser test");
+    let apt = |args: &[&str]| {
+        Command::new("apt-get").args(args).env("DEBIAN_FRONTEND", "noninteractive").status().is_ok_and(|s| s.success())
+    };
+    if apt(&["install", "-y", "-qq", "chromium"])
+        || (apt(&["update", "-qq"]) && apt(&["install", "-y", "-qq", "chromium"]))
+    {
+        return Ok(());
+    }
+    Err("the payment link browser test needs Chromium: install it with `apt-get install -y chromium` (as root)".into())
 }
 
 fn lint() -> Result<(), String> {
