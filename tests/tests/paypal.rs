@@ -9,7 +9,7 @@ use std::sync::Arc;
 use e2e::fake_paypal::{paypal_error, FakePayPal, Fault, Route, AUTH_ALGO, CERT_URL};
 use e2e::host::{send, HostOptions, TestHost, ADMIN_KEY};
 use e2e::{logs, WASM_DIR};
-use integrations_host::capabilities::http::REDACTED;
+use integrations_host::capabilities::SCRUB_MARKER as REDACTED;
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 

@@ -6,7 +6,7 @@
 use e2e::fake_oauth::{FakeOAuth, TOKEN_PREFIX};
 use e2e::host::{send, HostOptions, TestHost, ADMIN_KEY};
 use e2e::logs;
-use integrations_host::capabilities::http::REDACTED;
+use integrations_host::capabilities::SCRUB_MARKER as REDACTED;
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
@@ -146,7 +146,7 @@ async fn a_changed_secret_gets_a_new_token() {
     assert_eq!(status, StatusCode::OK);
     // The token kept for the old secret is not used with the new one.
     let report = s.run(s.integration_id, "echo").await;
-    assert_eq!(report, "error AuthorizationFailed(\"401 invalid_client: Client authentication failed\")");
+    assert_eq!(report, "error HttpError::AuthorizationFailed(\"401 invalid_client: Client authentication failed\")");
     assert_eq!(s.fake.token_requests().len(), 2);
     assert_eq!(s.fake.echoed().len(), 1);
 }
@@ -167,17 +167,20 @@ async fn refusals_and_outages_of_the_token_endpoint_reach_the_guest_without_secr
     logs::capture();
     let s = Broker::start().await;
     let report = s.run(s.integration_id, "wrong-secret").await;
-    assert_eq!(report, "error AuthorizationFailed(\"401 invalid_client: Client authentication failed\")");
+    assert_eq!(report, "error HttpError::AuthorizationFailed(\"401 invalid_client: Client authentication failed\")");
     assert_no_token(&report, &[]);
 
     s.fake.set_token_outage(Some(503));
     let report = s.run(s.integration_id, "echo").await;
-    assert_eq!(report, "error ConnectionFailed(\"the OAuth token endpoint answered 503\")");
+    assert_eq!(report, "error HttpError::ConnectionFailed(\"the OAuth token endpoint answered 503\")");
     s.fake.set_token_outage(None);
     assert_eq!(s.fake.echoed().len(), 0, "no API request went out without a token");
 
     let report = s.run(s.integration_id, "foreign-token-url").await;
-    assert!(report.starts_with("error Denied(\"the OAuth token URL: https://tokens.elsewhere.example.com"), "{report}");
+    assert!(
+        report.starts_with("error HttpError::Denied(\"the OAuth token URL: https://tokens.elsewhere.example.com"),
+        "{report}"
+    );
     assert_no_token(&logs::text(), &s.fake.issued_tokens());
 }
 
@@ -186,7 +189,7 @@ async fn the_token_request_spends_the_call_budget() {
     let s = Broker::start().await;
     // 8 requests per call: the token, then seven API requests; the eighth API request is over.
     let report = s.run(s.integration_id, "echo:8").await;
-    let expected: Vec<&str> = std::iter::repeat_n("status-200", 7).chain(["TooManyRequests"]).collect();
+    let expected: Vec<&str> = std::iter::repeat_n("status-200", 7).chain(["HttpError::TooManyRequests"]).collect();
     assert_eq!(report, format!("outcomes: {}", expected.join(",")));
     assert_eq!(s.fake.token_requests().len(), 1);
 }

@@ -41,7 +41,7 @@ impl CallContext {
         }
         let key = match (self.credential(&client.client_id), self.credential(&client.client_secret)) {
             (Ok(id), Ok(secret)) => self.services.http.tokens.key(self.integration.integration_id, client, id, secret),
-            (Err(e), _) | (_, Err(e)) => return Err(e),
+            (Err(e), _) | (_, Err(e)) => return self.refuse(request, e),
         };
         let slot = self.services.http.tokens.slot(&key);
         let lease = self.lease(&slot, client, None).await?;

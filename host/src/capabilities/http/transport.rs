@@ -45,15 +45,41 @@ impl CallContext {
         purpose: Purpose,
     ) -> Result<OutboundResponse, OutboundError> {
         let started = Instant::now();
-        let target = checks::logged_target(&request.url);
-        // Every attempt spends one request, so refused ones cannot probe without bound.
-        let outcome = match self.http_requests_left.checked_sub(1) {
-            None => Err(OutboundError::TooManyRequests),
-            Some(left) => {
-                self.http_requests_left = left;
-                self.send_checked(request, token, purpose).await
-            }
+        let outcome = match self.spend_request() {
+            Ok(()) => self.send_checked(request, token, purpose).await,
+            Err(e) => Err(e),
         };
+        self.log_attempt(request, purpose, started, &outcome);
+        outcome
+    }
+
+    /// An attempt refused before anything is sent: it spends and is logged like any.
+    pub(super) fn refuse(
+        &mut self,
+        request: &OutboundRequest,
+        error: OutboundError,
+    ) -> Result<OutboundResponse, OutboundError> {
+        let started = Instant::now();
+        let outcome = self.spend_request().and(Err(error));
+        self.log_attempt(request, Purpose::Provider, started, &outcome);
+        outcome
+    }
+
+    /// Every attempt spends one request, so refused ones cannot probe without bound.
+    fn spend_request(&mut self) -> Result<(), OutboundError> {
+        let left = self.http_requests_left.checked_sub(1).ok_or(OutboundError::TooManyRequests)?;
+        self.http_requests_left = left;
+        Ok(())
+    }
+
+    fn log_attempt(
+        &self,
+        request: &OutboundRequest,
+        purpose: Purpose,
+        started: Instant,
+        outcome: &Result<OutboundResponse, OutboundError>,
+    ) {
+        let target = checks::logged_target(&request.url);
         let status = outcome.as_ref().ok().map(|response| response.status);
         let error =
             outcome.as_ref().err().map(|error| checks::bounded(&format!("{error:?}"), checks::LOGGED_ERROR_BYTES));
@@ -66,7 +92,6 @@ impl CallContext {
         } else {
             tracing::info!(%module, company_id, integration_id, method = ?method, target, purpose, status, error, elapsed_ms, "outbound request");
         }
-        outcome
     }
 
     /// Checks and performs one request. The answer to a provider's request is scrubbed; a
@@ -113,7 +138,6 @@ impl CallContext {
                 HeaderSource::OAuthClientCredentials(_) => {
                     if let Some(token) = token {
                         injected.secret(token);
-                        injected.secret(&format!("Bearer {token}"));
                         has_injected = true;
                     }
                 }
