@@ -46,22 +46,19 @@ async fn a_1_0_0_and_a_1_1_0_module_serve_side_by_side() {
 #[tokio::test]
 async fn a_component_of_another_version_than_its_world_is_refused() {
     let host = TestHost::start(HostOptions::default()).await;
-    // A 1.1.0 component under a manifest naming the 1.0.0 world.
-    let as_1_0 = fixture("test_oauth").replace("payment-provider@1.1.0", "payment-provider@1.0.0");
-    let (message, _) = refused_upload(&host, &as_1_0, "test_oauth.wasm").await;
-    assert!(message.contains("the component was built against integrations:provider@1.1.0"), "{message}");
-    assert!(
-        message.contains("imports `integrations:provider/http@1.1.0`: a component of integrations:provider@1.0.0"),
-        "{message}"
-    );
-    // A 1.0.0 component under a manifest naming the 1.1.0 world.
-    let as_1_1 = fixture("test_hostile").replace("payment-provider@1.0.0", "payment-provider@1.1.0");
-    let (message, _) = refused_upload(&host, &as_1_1, "test_hostile.wasm").await;
-    assert!(message.contains("the component was built against integrations:provider@1.0.0"), "{message}");
-    assert!(
-        message.contains("imports `integrations:provider/http@1.0.0`: a component of integrations:provider@1.1.0"),
-        "{message}"
-    );
+    // (guest, the version it was built against, the version its manifest is made to name)
+    for (guest, built, named) in [("test_oauth", "1.1.0", "1.0.0"), ("test_hostile", "1.0.0", "1.1.0")] {
+        let manifest =
+            fixture(guest).replace(&format!("payment-provider@{built}"), &format!("payment-provider@{named}"));
+        let (message, _) = refused_upload(&host, &manifest, &format!("{guest}.wasm")).await;
+        assert!(
+            message.contains(&format!("the component was built against integrations:provider@{built}")),
+            "{message}"
+        );
+        let import =
+            format!("imports `integrations:provider/http@{built}`: a component of integrations:provider@{named}");
+        assert!(message.contains(&import), "{message}");
+    }
     // Neither was installed.
     assert_eq!(worlds(&host).await.len(), 1);
 }
