@@ -9,12 +9,14 @@
 //!   PayPal's precision per currency; errors are `{"name", "message", "debug_id", "details":
 //!   [{"issue", "description"}]}`. A repeated `PayPal-Request-Id` gets the first answer again
 //!   and acts only once.
+//! - `GET /v1/notifications/webhooks`: the app's webhooks (none), for a credential check.
 //! - `POST /v1/notifications/verify-webhook-signature`: SUCCESS only for a transmission this
 //!   fake signed itself ([`FakePayPal::sign`]) with exactly the same headers, webhook id and
 //!   event.
 //!
 //! The payer's side (approving on PayPal's site) is [`FakePayPal::approve`]. Every request is
-//! recorded; faults can be injected per route.
+//! recorded (token requests counted); faults can be injected per route, among them an error
+//! answer that echoes the `Authorization` header it got ([`Fault::EchoAuthorization`]).
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -43,6 +45,7 @@ pub enum Route {
     Capture,
     Refund,
     Verify,
+    ListWebhooks,
 }
 
 /// A fault injected on a route.
@@ -54,6 +57,9 @@ pub enum Fault {
     LoseAnswer,
     /// Accept the request and never answer.
     Hang,
+    /// Answer this status with a PayPal error whose words, and an `x-echo-authorization`
+    /// header, repeat the `Authorization` header the request carried.
+    EchoAuthorization(u16),
 }
 
 #[derive(Debug, Clone)]
@@ -305,6 +311,7 @@ impl FakePayPal {
             .route("/v2/checkout/orders/{id}/capture", post(capture_order))
             .route("/v2/payments/captures/{id}/refund", post(refund_capture))
             .route("/v1/notifications/verify-webhook-signature", post(verify_signature))
+            .route("/v1/notifications/webhooks", get(list_webhooks))
             .with_state(fake.clone());
         tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
         fake
@@ -552,6 +559,14 @@ impl FakePayPal {
         match fault {
             Some(Fault::Hang) => std::future::pending::<Response>().await,
             Some(Fault::Answer(status, body)) => reply((status, body)),
+            Some(Fault::EchoAuthorization(status)) => {
+                let authorization = header(headers, "authorization").unwrap_or("").to_string();
+                let words = format!("The request carried Authorization: {authorization}");
+                let body = paypal_error("INVALID_REQUEST", &words, "ECHOED", &words);
+                let mut answer = reply((status, body));
+                answer.headers_mut().insert("x-echo-authorization", authorization.parse().unwrap());
+                answer
+            }
             lose => {
                 let answer = act(&mut self.ledger());
                 if matches!(lose, Some(Fault::LoseAnswer)) {
@@ -1045,6 +1060,17 @@ fn refund(ledger: &mut Ledger, capture_id: &str, body: &Bytes, url: &str) -> Res
     let order = ledger.order(&order_id).unwrap();
     let capture = order.capture.as_ref().unwrap();
     Ok((201, ledger.refund_json(order, capture, capture.refunds.last().unwrap(), url)))
+}
+
+async fn list_webhooks(State(fake): State<FakePayPal>, headers: HeaderMap) -> Response {
+    let path = "/v1/notifications/webhooks";
+    fake.serve(Route::ListWebhooks, "GET", path, &headers, &Bytes::new(), |ledger| {
+        if let Err(refusal) = ledger.bearer(&headers, false) {
+            return refusal;
+        }
+        (200, json!({ "webhooks": [] }))
+    })
+    .await
 }
 
 async fn verify_signature(State(fake): State<FakePayPal>, headers: HeaderMap, body: Bytes) -> Response {

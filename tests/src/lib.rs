@@ -3,6 +3,7 @@
 
 pub mod chromium;
 pub mod fake_mygateway;
+pub mod fake_oauth;
 pub mod fake_paypal;
 pub mod fake_stripe;
 pub mod fake_twilio;

@@ -1,5 +1,6 @@
-//! PayPal end to end: the real host on 127.0.0.1 with the real `payment_paypal` component,
-//! pointed at a fake PayPal speaking PayPal's wire format (`e2e::fake_paypal`).
+//! PayPal end to end: the real host on 127.0.0.1 with the real `payment_paypal` component
+//! (contract 1.1.0: the host obtains and keeps the OAuth token), pointed at a fake PayPal
+//! speaking PayPal's wire format (`e2e::fake_paypal`).
 
 use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -8,6 +9,7 @@ use std::sync::Arc;
 use e2e::fake_paypal::{paypal_error, FakePayPal, Fault, Route, AUTH_ALGO, CERT_URL};
 use e2e::host::{send, HostOptions, TestHost, ADMIN_KEY};
 use e2e::{logs, WASM_DIR};
+use integrations_host::capabilities::SCRUB_MARKER as REDACTED;
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
@@ -381,6 +383,53 @@ async fn one_token_serves_many_calls_and_is_renewed_when_it_expires() {
     s.pending("5.00", 10).await;
     s.pending("6.00", 11).await;
     assert_eq!(s.fake.token_requests(), 4);
+}
+
+#[tokio::test]
+async fn companies_do_not_share_tokens_and_enabling_needs_no_second_token() {
+    let s = PayPal::start().await;
+    let enabled = s.fake.requests_to(Route::ListWebhooks);
+    assert_eq!(enabled.len(), 1, "enabling made one authenticated call");
+    let first = s.fake.issued_tokens()[0].clone();
+    assert_eq!(enabled[0].header("authorization"), Some(format!("Bearer {first}").as_str()));
+
+    // Another company's integration on the same PayPal app gets a token of its own.
+    let credentials = json!({"paypal_client_id": CLIENT_ID, "paypal_client_secret": CLIENT_SECRET});
+    s.host.enabled_integration(ADMIN_KEY, 2, "payment_paypal", credentials).await;
+    assert_eq!(s.fake.token_requests(), 2);
+    let second = s.fake.issued_tokens()[1].clone();
+    assert_ne!(first, second);
+    assert_eq!(
+        s.fake.requests_to(Route::ListWebhooks)[1].header("authorization"),
+        Some(format!("Bearer {second}").as_str())
+    );
+
+    // Enabling again uses the kept token.
+    let (status, _) = send(s.host.admin(Method::POST, &format!("/api/integrations/{}/enable", s.integration_id))).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(s.fake.token_requests(), 2);
+}
+
+#[tokio::test]
+async fn an_access_token_paypal_echoes_never_reaches_the_provider() {
+    let s = PayPal::start().await;
+    s.fake.fault(Route::CreateOrder, Fault::EchoAuthorization(400), 1);
+    let (status, body) = s.try_initiate(json!("1.00"), "USD", 120).await;
+    let token = s.fake.issued_tokens()[0].clone();
+    assert_eq!(
+        s.fake.requests_to(Route::CreateOrder)[0].header("authorization"),
+        Some(format!("Bearer {token}").as_str()),
+        "PayPal got the token"
+    );
+    let expected =
+        format!("PayPal: The request carried Authorization: Bearer {REDACTED} (ECHOED, debug id f2a6c5e4b1d07)");
+    assert_eq!(
+        (status, body["error"]["message"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some(expected.as_str()))
+    );
+    let transaction = s.host.transaction(body["error"]["transaction_id"].as_i64().unwrap()).await;
+    assert_eq!(transaction["error_message"], expected);
+    assert!(!body.to_string().contains(&token) && !transaction.to_string().contains(&token));
 }
 
 #[tokio::test]

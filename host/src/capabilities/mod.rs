@@ -6,7 +6,7 @@ mod cache;
 mod credentials;
 mod crypto;
 mod endpoints;
-mod http;
+pub mod http;
 mod log;
 mod mapper;
 mod scrub;

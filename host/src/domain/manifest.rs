@@ -7,14 +7,12 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 
 use super::allowed_hosts::AllowedHosts;
+pub use super::contract::{ContractVersion, WIT_PACKAGE};
 use super::credential_pattern::CredentialPattern;
 use super::host_pattern::{check_dns_name, HostPattern};
 
 /// The only `category` an integration module may have.
 pub const MODULE_CATEGORY: &str = "module_category_integrations";
-/// The WIT package version this host implements.
-pub const WIT_PACKAGE: &str = "integrations:provider";
-pub const WIT_VERSION: &str = "1.0.0";
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -204,9 +202,10 @@ impl Manifest {
         self.runtime.credentials.iter().find(|c| c.name == name)
     }
 
-    /// The full world name this manifest's category requires, if any.
-    pub fn expected_world(&self) -> Option<String> {
-        self.category().world().map(|world| format!("{WIT_PACKAGE}/{world}@{WIT_VERSION}"))
+    /// The contract version the manifest's world names (validated: one this host runs).
+    pub fn contract_version(&self) -> ContractVersion {
+        let world = self.category().world().expect("validated");
+        ContractVersion::of_qualified(&self.runtime.world, world).expect("validated")
     }
 
     fn validate(&self) -> Result<(), ManifestError> {
@@ -252,14 +251,16 @@ impl Manifest {
                         format!("{} is reserved: this host has no provider world for it yet", category.as_str()),
                     ),
                     Some(world) => {
-                        let expected = format!("{WIT_PACKAGE}/{world}@{WIT_VERSION}");
-                        if self.runtime.world != expected {
+                        if ContractVersion::of_qualified(&self.runtime.world, world).is_none() {
+                            let expected: Vec<String> =
+                                ContractVersion::ALL.iter().map(|v| format!("`{}`", v.qualified(world))).collect();
                             problem(
                                 "runtime.world",
                                 format!(
-                                    "`{}` does not match {}; expected `{expected}`",
+                                    "`{}` does not match {}; expected {}",
                                     self.runtime.world,
-                                    category.as_str()
+                                    category.as_str(),
+                                    expected.join(" or ")
                                 ),
                             );
                         }
@@ -390,6 +391,7 @@ mod tests {
         );
         assert_eq!(fields(with("- online_payment", "- messaging")), ["dependencies"]);
         assert_eq!(fields(with("payment-provider@1.0.0", "messaging-provider@1.0.0")), ["runtime.world"]);
+        assert_eq!(fields(with("payment-provider@1.0.0", "payment-provider@1.2.0")), ["runtime.world"]);
         assert_eq!(fields(with("category: module_category_integrations", "category: other")), ["category"]);
         assert_eq!(fields(with("version: '1.0'", "version: 'one'")), ["version"]);
         assert_eq!(fields(with("component: payment_mygateway.wasm", "component: ../x.wasm")), ["runtime.component"]);
@@ -397,6 +399,15 @@ mod tests {
             fields(with("allowed_hosts: [api.mygateway.com]", "allowed_hosts: [other.example.com]")),
             ["runtime.endpoints.api.live"]
         );
+    }
+
+    #[test]
+    fn the_world_names_a_contract_version_this_host_runs() {
+        assert_eq!(Manifest::parse(MYGATEWAY).unwrap().contract_version(), ContractVersion::V1_0);
+        let preview = with("payment-provider@1.0.0", "payment-provider@1.1.0").unwrap();
+        assert_eq!(preview.contract_version(), ContractVersion::V1_1);
+        let error = with("payment-provider@1.0.0", "payment-provider@2.0.0").unwrap_err().to_string();
+        assert!(error.contains("expected `integrations:provider/payment-provider@1.0.0` or `integrations:provider/payment-provider@1.1.0`"), "{error}");
     }
 
     #[test]

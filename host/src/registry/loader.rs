@@ -103,11 +103,11 @@ pub fn load_parsed(
     let link_error = |e: wasmtime::Error| LoadError::Link(format!("{e:#}"));
     let pre = match manifest.category() {
         IntegrationCategory::OnlinePayment => {
-            ProviderPre::Payment(runtime.prepare_payment(&compiled).map_err(link_error)?)
+            ProviderPre::Payment(runtime.prepare_payment(&compiled, manifest.contract_version()).map_err(link_error)?)
         }
-        IntegrationCategory::Messaging => {
-            ProviderPre::Messaging(runtime.prepare_messaging(&compiled).map_err(link_error)?)
-        }
+        IntegrationCategory::Messaging => ProviderPre::Messaging(
+            runtime.prepare_messaging(&compiled, manifest.contract_version()).map_err(link_error)?,
+        ),
         IntegrationCategory::Shipping => {
             return Err(LoadError::Component(vec![ComponentProblem(
                 "this host cannot run Shipping providers yet".into(),

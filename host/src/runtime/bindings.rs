@@ -2,6 +2,8 @@
 //! version stays frozen here, and a later one gets its own module beside it (see
 //! `docs/providers.md`, "Versions").
 
+pub mod v1_1;
+
 /// `integrations:provider@1.0.0`: one binding per world; the messaging world reuses the
 /// payment world's bindings of the shared interfaces, so each host import has one type.
 pub mod v1 {

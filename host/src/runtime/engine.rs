@@ -19,6 +19,7 @@ use super::imports::link_bounded_imports;
 use super::slots::{SandboxSlots, SlotPolicy};
 use super::state::ProviderState;
 use crate::capabilities::CallContext;
+use crate::domain::contract::ContractVersion;
 
 /// How often the epoch advances; a runaway guest is stopped within one tick of its deadline.
 pub(crate) const EPOCH_TICK: Duration = Duration::from_millis(5);
@@ -112,7 +113,8 @@ impl ProviderRuntime {
         config.epoch_interruption(true).allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
         let engine = Engine::new(&config)?;
 
-        // One linker per world: both hold WASI (granting nothing) and the host services.
+        // One linker per world: both hold WASI (granting nothing) and the host services of
+        // every contract version (`imports`, `http_imports`).
         let mut payment_linker: Linker<ProviderState> = Linker::new(&engine);
         wasmtime_wasi::p2::add_to_linker_async(&mut payment_linker)?;
         v1::PaymentProvider::add_to_linker::<_, HasSelf<CallContext>>(&mut payment_linker, |state| &mut state.call)?;
@@ -147,14 +149,14 @@ impl ProviderRuntime {
         (stats.compiled.load(Ordering::Relaxed), stats.from_cache.load(Ordering::Relaxed))
     }
 
-    /// Links a compiled payment component against the host services.
-    pub fn prepare_payment(&self, component: &Component) -> wasmtime::Result<PaymentPre> {
-        PaymentPre::new(self.payment_linker.instantiate_pre(component)?)
+    /// Links a compiled payment component of contract `version` against the host services.
+    pub fn prepare_payment(&self, component: &Component, version: ContractVersion) -> wasmtime::Result<PaymentPre> {
+        PaymentPre::new(self.payment_linker.instantiate_pre(component)?, version)
     }
 
-    /// Links a compiled messaging component against the host services.
-    pub fn prepare_messaging(&self, component: &Component) -> wasmtime::Result<MessagingPre> {
-        MessagingPre::new(self.messaging_linker.instantiate_pre(component)?)
+    /// Links a compiled messaging component of contract `version` against the host services.
+    pub fn prepare_messaging(&self, component: &Component, version: ContractVersion) -> wasmtime::Result<MessagingPre> {
+        MessagingPre::new(self.messaging_linker.instantiate_pre(component)?, version)
     }
 
     /// How processor time is shared between long calls.

@@ -10,7 +10,7 @@ use super::instance::{CallLabel, CallLimits, Outcome, Sandbox};
 use super::results::{self, messaging as read_messaging, payment as read_payment};
 use super::state::ProviderState;
 use crate::capabilities::CallContext;
-use crate::domain::manifest::{WIT_PACKAGE, WIT_VERSION};
+use crate::domain::contract::ContractVersion;
 
 /// A linked component and where its world's exports are.
 pub struct WorldPre<E> {
@@ -23,7 +23,8 @@ pub type MessagingPre = WorldPre<MessagingExports>;
 pub type PaymentInstance = Sandbox<PaymentExports>;
 pub type MessagingInstance = Sandbox<MessagingExports>;
 
-/// Finds the functions of `interface` (`payment`, `messaging`) a component exports.
+/// Finds the functions of `interface` (`payment`, `messaging`) a component exports at its
+/// contract version.
 struct ExportFinder<'a> {
     component: &'a Component,
     interface: ComponentExportIndex,
@@ -31,8 +32,8 @@ struct ExportFinder<'a> {
 }
 
 impl<'a> ExportFinder<'a> {
-    fn new(component: &'a Component, interface: &str) -> wasmtime::Result<Self> {
-        let name = format!("{WIT_PACKAGE}/{interface}@{WIT_VERSION}");
+    fn new(component: &'a Component, interface: &str, version: ContractVersion) -> wasmtime::Result<Self> {
+        let name = version.qualified(interface);
         let interface = component
             .get_export_index(None, &name)
             .ok_or_else(|| wasmtime::format_err!("the component does not export `{name}`"))?;
@@ -67,8 +68,8 @@ pub struct MessagingExports {
 }
 
 impl PaymentPre {
-    pub(crate) fn new(instance_pre: InstancePre<ProviderState>) -> wasmtime::Result<Self> {
-        let find = ExportFinder::new(instance_pre.component(), "payment")?;
+    pub(crate) fn new(instance_pre: InstancePre<ProviderState>, version: ContractVersion) -> wasmtime::Result<Self> {
+        let find = ExportFinder::new(instance_pre.component(), "payment", version)?;
         let exports = PaymentExports {
             validate_credentials: find.func("validate-credentials")?,
             create_session: find.func("create-session")?,
@@ -84,8 +85,8 @@ impl PaymentPre {
 }
 
 impl MessagingPre {
-    pub(crate) fn new(instance_pre: InstancePre<ProviderState>) -> wasmtime::Result<Self> {
-        let find = ExportFinder::new(instance_pre.component(), "messaging")?;
+    pub(crate) fn new(instance_pre: InstancePre<ProviderState>, version: ContractVersion) -> wasmtime::Result<Self> {
+        let find = ExportFinder::new(instance_pre.component(), "messaging", version)?;
         let exports = MessagingExports {
             validate_credentials: find.func("validate-credentials")?,
             send: find.func("send")?,

@@ -3,15 +3,19 @@
 //! generated bindings would copy every argument whole before the host could look at its size
 //! (a 100 MiB log message, a 16 MiB mapper id); these definitions shadow them and then call
 //! the same capability implementations (`crate::capabilities`) with the checked values.
+//! These interfaces are the same in every contract version, so their 1.0.0 definitions also
+//! serve 1.1.0 components (wasmtime finds `…@1.0.0` for an import of `…@1.1.0` when no exact
+//! definition exists); `http` differs and has one definition per version
+//! (`super::http_imports`).
 
-use wasmtime::component::{ComponentType, Lift, Linker, LinkerInstance, WasmList};
+use wasmtime::component::{Linker, LinkerInstance, WasmList};
 use wasmtime::StoreContextMut;
 
-use super::bindings::v1::integrations::provider::{cache, credentials, crypto, endpoints, http, log, mapper};
+use super::bindings::v1::integrations::provider::{cache, credentials, crypto, endpoints, log, mapper};
 use super::ceilings::{self, OverCeiling};
-use super::results::bounded::{ceilings, Items, Text};
+use super::results::bounded::{ceilings, Text};
 use super::state::ProviderState;
-use crate::domain::manifest::{WIT_PACKAGE, WIT_VERSION};
+use crate::domain::contract::ContractVersion;
 
 /// A credential or endpoint name.
 const NAME: usize = 64;
@@ -29,18 +33,10 @@ ceilings! {
     MapperModel = "mapper model", ceilings::MAPPER_MODEL;
     MapperLocalId = "mapper local id", ceilings::MAPPER_ID;
     MapperRemoteId = "mapper remote id", ceilings::MAPPER_ID;
-    // What the host copies out of an outbound request; the `http` capability then applies
-    // its own, smaller limits and answers `invalid-request` (so a provider learns what it did
-    // wrong). At most 256 headers of 1 KiB + 16 KiB: about 4.3 MiB.
-    RequestUrl = "http request url", 128 * 1024;
-    RequestHeaders = "http request headers", 256;
-    HeaderName = "http header name", 1024;
-    HeaderValue = "http header value", 16 * 1024;
-    HeaderCredential = "http header credential", NAME;
 }
 
 /// Copies a byte list out of the guest's memory within its ceiling (checked before the copy).
-fn bytes(
+pub(super) fn bytes(
     store: &StoreContextMut<'_, ProviderState>,
     what: &str,
     value: &WasmList<u8>,
@@ -56,7 +52,7 @@ fn interface<'l>(
     linker: &'l mut Linker<ProviderState>,
     name: &str,
 ) -> wasmtime::Result<LinkerInstance<'l, ProviderState>> {
-    linker.instance(&format!("{WIT_PACKAGE}/{name}@{WIT_VERSION}"))
+    linker.instance(&ContractVersion::V1_0.qualified(name))
 }
 
 /// Replaces the generated definitions of every import that takes strings or bytes.
@@ -68,7 +64,7 @@ pub(crate) fn link_bounded_imports(linker: &mut Linker<ProviderState>) -> wasmti
     link_cache(linker)?;
     link_crypto(linker)?;
     link_mapper(linker)?;
-    link_http(linker)?;
+    super::http_imports::link_http(linker)?;
     linker.allow_shadowing(false);
     Ok(())
 }
@@ -146,58 +142,4 @@ fn link_mapper(linker: &mut Linker<ProviderState>) -> wasmtime::Result<()> {
             )
         },
     )
-}
-
-/// `http.header-value`, bounded.
-#[derive(ComponentType, Lift)]
-#[component(variant)]
-enum RawHeaderValue {
-    #[component(name = "text")]
-    Text(Text<HeaderValue>),
-    #[component(name = "bearer")]
-    Bearer(Text<HeaderCredential>),
-    #[component(name = "basic")]
-    Basic((Text<HeaderCredential>, Text<HeaderCredential>)),
-    #[component(name = "secret")]
-    Secret(Text<HeaderCredential>),
-}
-
-#[derive(ComponentType, Lift)]
-#[component(record)]
-struct RawHeader {
-    name: Text<HeaderName>,
-    value: RawHeaderValue,
-}
-
-#[derive(ComponentType, Lift)]
-#[component(record)]
-struct RawRequest {
-    method: http::Method,
-    url: Text<RequestUrl>,
-    headers: Items<RawHeader, RequestHeaders>,
-    body: Option<WasmList<u8>>,
-}
-
-fn link_http(linker: &mut Linker<ProviderState>) -> wasmtime::Result<()> {
-    interface(linker, "http")?.func_wrap_async("send", |mut store, (raw,): (RawRequest,)| {
-        let body = match &raw.body {
-            Some(body) => bytes(&store, "http request body", body, ceilings::HTTP_REQUEST_BODY).map(Some),
-            None => Ok(None),
-        };
-        Box::new(async move {
-            let request =
-                http::Request { method: raw.method, url: raw.url.text, headers: headers(raw.headers), body: body? };
-            Ok((http::Host::send(&mut store.data_mut().call, request).await?,))
-        })
-    })
-}
-
-fn headers(raw: Items<RawHeader, RequestHeaders>) -> Vec<http::Header> {
-    let value = |value| match value {
-        RawHeaderValue::Text(text) => http::HeaderValue::Text(text.text),
-        RawHeaderValue::Bearer(credential) => http::HeaderValue::Bearer(credential.text),
-        RawHeaderValue::Basic((user, password)) => http::HeaderValue::Basic((user.text, password.text)),
-        RawHeaderValue::Secret(credential) => http::HeaderValue::Secret(credential.text),
-    };
-    raw.items.into_iter().map(|header| http::Header { name: header.name.text, value: value(header.value) }).collect()
 }

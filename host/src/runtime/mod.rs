@@ -10,6 +10,7 @@ mod cpu_share;
 mod engine;
 mod exports;
 mod failure;
+mod http_imports;
 mod imports;
 mod instance;
 mod results;

@@ -1,9 +1,11 @@
 //! PayPal Checkout (Orders v2) as a payment provider component.
 //!
-//! - OAuth: `POST {api}/v1/oauth2/token` with HTTP Basic client id + secret (built by the
-//!   host: the secret never enters this sandbox), `grant_type=client_credentials`. The access
-//!   token is kept in the host's per-integration cache until shortly before it expires, and
-//!   renewed once when PayPal answers 401 to it.
+//! - OAuth: every API request carries the host-brokered `oauth-client-credentials` header
+//!   (contract 1.1.0): the host posts `grant_type=client_credentials` with HTTP Basic client
+//!   id + secret to `{api}/v1/oauth2/token`, keeps the access token until shortly before it
+//!   expires, renews it once when PayPal answers 401, and never lets it (or the secret) into
+//!   this sandbox. Enabling lists the app's webhooks (`GET /v1/notifications/webhooks`), which
+//!   needs a token.
 //! - Redirect: `POST {api}/v2/checkout/orders` (intent CAPTURE, our reference as `custom_id`,
 //!   `invoice_id` and `PayPal-Request-Id`); the payer goes to the `payer-action` link.
 //! - Return / sync / `CHECKOUT.ORDER.APPROVED`: `POST /v2/checkout/orders/{id}/capture` with
@@ -22,20 +24,20 @@
 
 wit_bindgen::generate!({
     world: "payment-provider",
-    path: "../../wit",
+    path: "../../wit/v1.1.0",
 });
 
 mod money;
 mod wire;
 
 use exports::integrations::provider::payment::{Guest, ParsedWebhook, RefundResult};
-use integrations::provider::http::{self, Header, HeaderValue, Method, Request, Response};
+use integrations::provider::http::{self, Header, HeaderValue, Method, OauthClient, Request, Response};
 use integrations::provider::log::{self, Level};
 use integrations::provider::types::{
     ErrorKind, GatewayUpdate, IntegrationType, Money, ProviderError, Session, SessionAction, Transaction,
     TransactionState, Verification, WebhookRequest,
 };
-use integrations::provider::{cache, credentials, endpoints, mapper};
+use integrations::provider::{credentials, endpoints, mapper};
 use serde_json::value::RawValue;
 
 const CLIENT_ID: &str = "paypal_client_id";
@@ -45,11 +47,6 @@ const WEBHOOK_ID: &str = "paypal_webhook_id";
 /// Mapper model: our reference ↔ the PayPal order created for it. Only orders found here
 /// are captured on `CHECKOUT.ORDER.APPROVED` (the same PayPal app may serve other shops).
 const ORDER_MODEL: &str = "paypal.order";
-
-/// A cached token is dropped this long before PayPal says it expires.
-const TOKEN_MARGIN_S: u64 = 60;
-/// The host's cache keeps entries for at most a day.
-const MAX_CACHE_TTL_S: u64 = 86_400;
 
 /// The `PAYPAL-*` headers a webhook must carry, in the verify API's field order.
 const TRANSMISSION_HEADERS: [&str; 5] = [
@@ -75,8 +72,11 @@ struct PayPal;
 
 impl Guest for PayPal {
     fn validate_credentials() -> Result<(), ProviderError> {
+        // Any authenticated call proves the client id and secret; listing the app's webhooks
+        // changes nothing.
         let api = Api::open()?;
-        api.fetch_token().map(|_| ()).map_err(Into::into)
+        let response = api.send(Method::Get, "/v1/notifications/webhooks", None, None)?;
+        decode::<serde_json::Value>(&response).map(|_| ()).map_err(Into::into)
     }
 
     fn create_session(transaction: Transaction, integration_type: IntegrationType) -> Result<Session, ProviderError> {
@@ -329,15 +329,14 @@ impl From<ProviderError> for ApiError {
 /// PayPal's REST API for the integration being served.
 struct Api {
     base: String,
-    token_key: String,
 }
 
 impl Api {
     /// Checks the credentials are present and finds the endpoint (Live or Sandbox by the
     /// integration's mode, or the operator's override).
     fn open() -> Result<Self, ProviderError> {
-        let client_id = match credentials::get(CLIENT_ID) {
-            Ok(Some(id)) if !id.trim().is_empty() => id,
+        match credentials::get(CLIENT_ID) {
+            Ok(Some(id)) if !id.trim().is_empty() => {}
             _ => return Err(error(ErrorKind::InvalidCredentials, "Please enter your PayPal Client ID.")),
         };
         if !credentials::is_set(CLIENT_SECRET).unwrap_or(false) {
@@ -345,50 +344,25 @@ impl Api {
         }
         let base = endpoints::base_url("api")
             .ok_or_else(|| error(ErrorKind::Internal, "The manifest names no `api` endpoint."))?;
-        // A token belongs to one app on one PayPal environment.
-        let token_key = format!("paypal-access-token-{:016x}", wire::fnv1a(&format!("{base}\n{client_id}")));
-        Ok(Self { base, token_key })
+        Ok(Self { base })
     }
 
-    /// A new access token from PayPal, cached until shortly before it expires.
-    fn fetch_token(&self) -> Result<String, ApiError> {
-        let request = Request {
-            method: Method::Post,
-            url: format!("{}/v1/oauth2/token", self.base),
-            headers: vec![
-                Header {
-                    name: "authorization".into(),
-                    value: HeaderValue::Basic((CLIENT_ID.into(), CLIENT_SECRET.into())),
-                },
-                text_header("content-type", "application/x-www-form-urlencoded"),
-                text_header("accept", "application/json"),
-            ],
-            body: Some(b"grant_type=client_credentials".to_vec()),
-        };
-        let response = send_retrying(&request)?;
-        if !(200..300).contains(&response.status) {
-            let mut failure = api_error(response.status, &response.body);
-            if response.status == 401 {
-                failure.error.kind = ErrorKind::InvalidCredentials;
-                failure.error.message = format!(
-                    "PayPal refused the Client ID and Secret: {}",
-                    wire::ErrorBody::parse(&response.body)
-                        .error_description
-                        .unwrap_or_else(|| "authentication failed".into())
-                );
-            }
-            return Err(failure);
+    /// `Authorization: Bearer <token>`, the token obtained by the host from PayPal's OAuth
+    /// endpoint with the app's client id and secret.
+    fn authorization(&self) -> Header {
+        Header {
+            name: "authorization".into(),
+            value: HeaderValue::OauthClientCredentials(OauthClient {
+                token_url: format!("{}/v1/oauth2/token", self.base),
+                client_id: CLIENT_ID.into(),
+                client_secret: CLIENT_SECRET.into(),
+                scope: None,
+            }),
         }
-        let token: wire::AccessToken = decode(&response)?;
-        let ttl = token.expires_in.saturating_sub(TOKEN_MARGIN_S).min(MAX_CACHE_TTL_S);
-        if ttl > 0 {
-            cache::set(&self.token_key, &token.access_token, ttl as u32);
-        }
-        Ok(token.access_token)
     }
 
-    /// Sends an authenticated request. A cached token PayPal no longer accepts is renewed
-    /// once; the request is repeated as it was (same `PayPal-Request-Id`).
+    /// Sends an authenticated request (the host renews a token PayPal no longer accepts and
+    /// repeats the request, with the same `PayPal-Request-Id`).
     fn send(
         &self,
         method: Method,
@@ -396,36 +370,19 @@ impl Api {
         body: Option<Vec<u8>>,
         request_id: Option<&str>,
     ) -> Result<Response, ApiError> {
-        let (mut token, mut cached) = match cache::get(&self.token_key) {
-            Some(token) => (token, true),
-            None => (self.fetch_token()?, false),
-        };
-        loop {
-            let mut headers = vec![
-                text_header("authorization", &format!("Bearer {token}")),
-                text_header("accept", "application/json"),
-            ];
-            if path.starts_with("/v2/") {
-                // The whole order, capture or refund, not just its id and links.
-                headers.push(text_header("prefer", "return=representation"));
-            }
-            if body.is_some() {
-                headers.push(text_header("content-type", "application/json"));
-            }
-            if let Some(id) = request_id {
-                headers.push(text_header("paypal-request-id", id));
-            }
-            let request = Request { method, url: format!("{}{path}", self.base), headers, body: body.clone() };
-            let response = send_retrying(&request)?;
-            if response.status == 401 && cached {
-                log::log(Level::Info, "PayPal refused the cached access token; renewing it");
-                cache::delete(&self.token_key);
-                token = self.fetch_token()?;
-                cached = false;
-                continue;
-            }
-            return Ok(response);
+        let mut headers = vec![self.authorization(), text_header("accept", "application/json")];
+        if path.starts_with("/v2/") {
+            // The whole order, capture or refund, not just its id and links.
+            headers.push(text_header("prefer", "return=representation"));
         }
+        if body.is_some() {
+            headers.push(text_header("content-type", "application/json"));
+        }
+        if let Some(id) = request_id {
+            headers.push(text_header("paypal-request-id", id));
+        }
+        let request = Request { method, url: format!("{}{path}", self.base), headers, body };
+        send_retrying(&request)
     }
 
     fn order(&self, order_id: &str) -> Result<wire::Order, ApiError> {
@@ -541,6 +498,11 @@ fn transport_error(e: http::HttpError) -> ProviderError {
         },
         UnknownCredential(_) => {
             error(ErrorKind::InvalidCredentials, "Please enter your PayPal Client ID and Client Secret.")
+        }
+        // "401 invalid_client: Client Authentication failed": PayPal's words after the code.
+        AuthorizationFailed(why) => {
+            let words = why.split_once(": ").map_or(why.as_str(), |(_, words)| words);
+            error(ErrorKind::InvalidCredentials, &format!("PayPal refused the Client ID and Secret: {words}"))
         }
         ResponseTooLarge => error(ErrorKind::GatewayError, "PayPal's answer was too large."),
         other => error(ErrorKind::Internal, &format!("The host refused the request to PayPal: {other:?}")),

@@ -1,4 +1,4 @@
-//! PayPal's JSON shapes (OAuth, Orders v2, Payments v2, webhooks) and how PayPal's statuses
+//! PayPal's JSON shapes (Orders v2, Payments v2, webhooks) and how PayPal's statuses
 //! map to transaction states. Pure code, no host imports; exercised end to end by the host's
 //! tests against a fake PayPal speaking the same wire format.
 
@@ -7,14 +7,6 @@ use serde_json::value::RawValue;
 
 use crate::integrations::provider::types::{GatewayUpdate, TransactionState};
 use crate::money;
-
-/// `POST /v1/oauth2/token` answer.
-#[derive(Deserialize)]
-pub struct AccessToken {
-    pub access_token: String,
-    /// Seconds the token lives.
-    pub expires_in: u64,
-}
 
 #[derive(Serialize)]
 pub struct Amount<'a> {
@@ -389,9 +381,4 @@ impl ErrorBody {
 /// Keeps a PayPal id from escaping its URL path segment.
 pub fn path_segment(id: &str) -> String {
     id.chars().filter(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-')).collect()
-}
-
-/// FNV-1a, to name cache entries after (endpoint, client id) without storing either.
-pub fn fnv1a(text: &str) -> u64 {
-    text.bytes().fold(0xcbf2_9ce4_8422_2325, |hash, byte| (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3))
 }

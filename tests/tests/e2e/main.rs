@@ -3,6 +3,7 @@
 
 mod api_rules;
 mod ceilings;
+mod contract_versions;
 mod error_shapes;
 mod events;
 mod fair_share;
@@ -11,6 +12,7 @@ mod install_refusals;
 mod isolation;
 mod mygateway_payments;
 mod mygateway_webhooks;
+mod oauth_broker;
 mod outbound_policy;
 mod payment_link_browser;
 mod payment_links;

@@ -3,7 +3,7 @@
 
 use url::Url;
 
-use crate::runtime::bindings::v1::integrations::provider::http::{Header, HttpError, Request};
+use super::request::{HeaderSource, OutboundError, OutboundHeader, OutboundRequest};
 
 /// Longest URL a provider may send.
 pub const MAX_URL_BYTES: usize = 8 * 1024;
@@ -38,8 +38,8 @@ const REFUSED_HEADERS: [&str; 12] = [
 ];
 
 /// Checks the request's size, URL and header names; answers the parsed URL.
-pub fn check_request(request: &Request, max_body_bytes: usize) -> Result<Url, HttpError> {
-    let invalid = |message: String| Err(HttpError::InvalidRequest(message));
+pub fn check_request(request: &OutboundRequest, max_body_bytes: usize) -> Result<Url, OutboundError> {
+    let invalid = |message: String| Err(OutboundError::InvalidRequest(message));
     if request.url.len() > MAX_URL_BYTES {
         return invalid(format!("the URL is {} bytes, over the host's limit of {MAX_URL_BYTES}", request.url.len()));
     }
@@ -56,25 +56,28 @@ pub fn check_request(request: &Request, max_body_bytes: usize) -> Result<Url, Ht
     for header in &request.headers {
         check_header_name(header)?;
     }
+    if request.headers.iter().filter(|h| matches!(h.value, HeaderSource::OAuthClientCredentials(_))).count() > 1 {
+        return invalid("at most one header of a request may carry oauth-client-credentials".into());
+    }
     if request.body.as_ref().is_some_and(|body| body.len() > max_body_bytes) {
         return invalid(format!("request body over {max_body_bytes} bytes"));
     }
     Ok(url)
 }
 
-fn check_header_name(header: &Header) -> Result<(), HttpError> {
+fn check_header_name(header: &OutboundHeader) -> Result<(), OutboundError> {
     let name = &header.name;
     if name.len() > MAX_HEADER_NAME_BYTES {
-        return Err(HttpError::InvalidRequest(format!(
+        return Err(OutboundError::InvalidRequest(format!(
             "a header name of {} bytes is over the host's limit of {MAX_HEADER_NAME_BYTES}",
             name.len()
         )));
     }
     if reqwest::header::HeaderName::from_bytes(name.as_bytes()).is_err() {
-        return Err(HttpError::InvalidRequest(format!("`{}` is not a header name", name.escape_debug())));
+        return Err(OutboundError::InvalidRequest(format!("`{}` is not a header name", name.escape_debug())));
     }
     if REFUSED_HEADERS.iter().any(|refused| refused.eq_ignore_ascii_case(name)) {
-        return Err(HttpError::InvalidRequest(format!(
+        return Err(OutboundError::InvalidRequest(format!(
             "the `{name}` header is set by the host; a provider cannot set it"
         )));
     }
@@ -104,23 +107,23 @@ pub fn bounded(text: &str, limit: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::runtime::bindings::v1::integrations::provider::http::{HeaderValue, Method};
+    use crate::capabilities::http::request::{Method, OAuthClient};
 
-    fn request(url: &str, headers: &[&str]) -> Request {
-        Request {
+    fn request(url: &str, headers: &[&str]) -> OutboundRequest {
+        OutboundRequest {
             method: Method::Get,
             url: url.into(),
             headers: headers
                 .iter()
-                .map(|name| Header { name: name.to_string(), value: HeaderValue::Text("v".into()) })
+                .map(|name| OutboundHeader { name: name.to_string(), value: HeaderSource::Text("v".into()) })
                 .collect(),
             body: None,
         }
     }
 
-    fn refusal(request: &Request) -> String {
+    fn refusal(request: &OutboundRequest) -> String {
         match check_request(request, 1 << 20) {
-            Err(HttpError::InvalidRequest(message)) => message,
+            Err(OutboundError::InvalidRequest(message)) => message,
             other => panic!("expected invalid-request, got {other:?}"),
         }
     }
@@ -145,9 +148,27 @@ mod tests {
         assert!(refusal(&request("https://api.example.com/", &[&name])).contains("header name of 257 bytes"));
         let mut body = request("https://api.example.com/", &[]);
         body.body = Some(vec![0; 11]);
-        assert!(matches!(check_request(&body, 10), Err(HttpError::InvalidRequest(_))));
+        assert!(matches!(check_request(&body, 10), Err(OutboundError::InvalidRequest(_))));
         assert!(refusal(&request("https://user:pw@api.example.com/", &[])).contains("credentials in URLs"));
         assert!(refusal(&request("not a url", &[])).starts_with("the URL is not an absolute URL"));
+    }
+
+    #[test]
+    fn one_oauth_header_per_request() {
+        let oauth = || OutboundHeader {
+            name: "authorization".into(),
+            value: HeaderSource::OAuthClientCredentials(OAuthClient {
+                token_url: "https://api.example.com/token".into(),
+                client_id: "id".into(),
+                client_secret: "secret".into(),
+                scope: None,
+            }),
+        };
+        let mut one = request("https://api.example.com/", &[]);
+        one.headers.push(oauth());
+        assert!(check_request(&one, 10).is_ok());
+        one.headers.push(oauth());
+        assert!(refusal(&one).contains("at most one header"));
     }
 
     #[test]
