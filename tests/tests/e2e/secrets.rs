@@ -109,3 +109,62 @@ async fn a_gateway_echoing_a_secret_hands_the_sandbox_only_the_marker() {
         assert!(!logged.contains(&form), "{form} reached the log");
     }
 }
+
+/// A plain HTTP server on 127.0.0.1 that answers every request with a gzip-encoded body (as
+/// a gateway might, unasked), and counts the requests it saw.
+async fn compressing_server() -> (String, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let seen = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counter = seen.clone();
+    tokio::spawn(async move {
+        while let Ok((mut stream, _)) = listener.accept().await {
+            counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            tokio::spawn(async move {
+                let mut buffer = [0u8; 4096];
+                let _ = stream.read(&mut buffer).await;
+                let body = b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\x03";
+                let head = format!(
+                    "HTTP/1.1 200 OK\r\ncontent-encoding: gzip\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
+                    body.len()
+                );
+                let _ = stream.write_all(head.as_bytes()).await;
+                let _ = stream.write_all(body).await;
+            });
+        }
+    });
+    (url, seen)
+}
+
+#[tokio::test]
+async fn a_provider_cannot_ask_for_responses_the_host_cannot_scrub() {
+    let (url, seen) = compressing_server().await;
+    let host = e2e::host::TestHost::start(e2e::host::HostOptions {
+        with_hostile: true,
+        endpoints: vec![format!("test_hostile.api={url}")],
+        ..Default::default()
+    })
+    .await;
+    let id = host.enabled_integration(e2e::host::ADMIN_KEY, 1, "test_hostile", json!({"api_key": "plain"})).await;
+    let behave = |contact: serde_json::Value| {
+        send(host.admin(Method::POST, "/api/online_payment/initiate").json(&json!({
+            "integration_id": id, "amount": "1.00", "currency": "USD", "return_url": "https://erp.example/r",
+            "document_model": "header", "contact": contact,
+        })))
+    };
+    // Compression and ranges would let an echoed secret through in pieces or packed.
+    for (name, value) in [("Accept-Encoding", "gzip"), ("range", "bytes=0-3"), ("If-Range", "\"etag\"")] {
+        let (status, body) = behave(json!({"name": format!("{url}/x"), "email": name, "phone": value})).await;
+        assert_eq!(status, StatusCode::BAD_GATEWAY, "{name}: {body}");
+        let message = body["error"]["message"].as_str().unwrap();
+        assert!(message.contains(&format!("the `{name}` header is refused")), "{name}: {message}");
+    }
+    assert_eq!(seen.load(std::sync::atomic::Ordering::SeqCst), 0, "no refused request was sent");
+    // A compressed answer nobody asked for is not handed over.
+    let (status, body) = behave(json!({"name": format!("{url}/x"), "email": "X-Request-Id", "phone": "1"})).await;
+    assert_eq!(status, StatusCode::BAD_GATEWAY, "{body}");
+    let message = body["error"]["message"].as_str().unwrap();
+    assert!(message.contains("the response is compressed (Content-Encoding `gzip`)"), "{message}");
+    assert_eq!(seen.load(std::sync::atomic::Ordering::SeqCst), 1);
+}

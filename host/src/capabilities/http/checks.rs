@@ -37,6 +37,10 @@ const REFUSED_HEADERS: [&str; 12] = [
     "expect",
 ];
 
+/// Headers that would let a response carry a secret in a form the scrubber cannot see: a
+/// compressed body, or an echo cut into ranges the provider puts back together.
+const UNSCRUBBABLE_HEADERS: [&str; 3] = ["accept-encoding", "range", "if-range"];
+
 /// Checks the request's size, URL and header names; answers the parsed URL.
 pub fn check_request(request: &OutboundRequest, max_body_bytes: usize) -> Result<Url, OutboundError> {
     let invalid = |message: String| Err(OutboundError::InvalidRequest(message));
@@ -81,7 +85,24 @@ fn check_header_name(header: &OutboundHeader) -> Result<(), OutboundError> {
             "the `{name}` header is set by the host; a provider cannot set it"
         )));
     }
+    if UNSCRUBBABLE_HEADERS.iter().any(|refused| refused.eq_ignore_ascii_case(name)) {
+        return Err(OutboundError::InvalidRequest(format!(
+            "the `{name}` header is refused: the host must read every response whole to keep secrets out of it"
+        )));
+    }
     Ok(())
+}
+
+/// A response the host cannot scrub: its body is compressed (the host asks for none).
+pub fn unscrubbable_response(headers: &reqwest::header::HeaderMap) -> Option<String> {
+    let coding = headers.get(reqwest::header::CONTENT_ENCODING)?;
+    let coding = String::from_utf8_lossy(coding.as_bytes()).trim().to_ascii_lowercase();
+    (coding != "identity").then(|| {
+        format!(
+            "the response is compressed (Content-Encoding `{}`), which the host does not pass on",
+            bounded(&coding, 64)
+        )
+    })
 }
 
 /// A request's target as logged: scheme, host, port and at most [`LOGGED_PATH_BYTES`] of the

@@ -174,6 +174,9 @@ impl CallContext {
                 return Err(OutboundError::ConnectionFailed(connection_reason(&e)));
             }
         };
+        if let (Purpose::Provider, Some(reason)) = (purpose, checks::unscrubbable_response(response.headers())) {
+            return Err(OutboundError::ConnectionFailed(reason));
+        }
         let status = response.status().as_u16();
         // Nothing the host injected comes back into the sandbox (an echoing endpoint, a
         // gateway answering with a key).
