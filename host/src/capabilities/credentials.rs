@@ -4,16 +4,19 @@
 use std::collections::HashMap;
 use std::fmt;
 
+use zeroize::Zeroizing;
+
 use crate::domain::manifest::Manifest;
 use crate::runtime::bindings::v1::integrations::provider::credentials::{self, CredentialError};
 
 use super::CallContext;
+use crate::store::credentials::StoredCredential;
 
-/// One integration's credential values, with the manifest's secret flags.
+/// One integration's credential values, with their secret flags.
 #[derive(Clone, Default)]
 pub struct CredentialSet {
     /// name → (value if set, secret?) for every credential the manifest declares.
-    fields: HashMap<String, (Option<String>, bool)>,
+    fields: HashMap<String, (Option<Zeroizing<String>>, bool)>,
 }
 
 /// Why a credential cannot be used.
@@ -23,12 +26,19 @@ pub enum CredentialLookup {
 }
 
 impl CredentialSet {
-    pub fn new(manifest: &Manifest, mut values: HashMap<String, String>) -> Self {
+    /// A credential is secret when the live manifest says so or when its value was stored
+    /// as a secret (sticky: a later version that drops `secret: true` cannot read a value
+    /// written as one).
+    pub fn new(manifest: &Manifest, mut values: HashMap<String, StoredCredential>) -> Self {
         let fields = manifest
             .runtime
             .credentials
             .iter()
-            .map(|field| (field.name.clone(), (values.remove(&field.name), field.secret)))
+            .map(|field| {
+                let stored = values.remove(&field.name);
+                let secret = field.secret || stored.as_ref().is_some_and(|s| s.secret);
+                (field.name.clone(), (stored.map(|s| s.value), secret))
+            })
             .collect();
         Self { fields }
     }
@@ -38,7 +48,7 @@ impl CredentialSet {
         match self.fields.get(name) {
             None => Err(CredentialLookup::Unknown),
             Some((None, _)) => Err(CredentialLookup::NotSet),
-            Some((Some(value), _)) => Ok(value),
+            Some((Some(value), _)) => Ok(value.as_str()),
         }
     }
 }
@@ -59,7 +69,7 @@ impl credentials::Host for CallContext {
                 tracing::warn!(module = %self.module.identifier, integration_id = self.integration.integration_id, credential = %name, "provider tried to read a secret credential");
                 Err(CredentialError::Secret(name))
             }
-            Some((value, false)) => Ok(value.clone()),
+            Some((value, false)) => Ok(value.as_ref().map(|v| v.to_string())),
         })
     }
 

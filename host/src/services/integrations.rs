@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use serde::Deserialize;
 
 use crate::domain::manifest::{IntegrationCategory, INTEGRATION_TYPES};
+use crate::secrets::Scope;
 use crate::store::credentials;
 use crate::store::integrations::{self, IntegrationRow};
 
@@ -65,8 +66,8 @@ impl App {
             (Some(_), false) => "Installed",
             (Some(_), true) => "Enabled",
         };
-        let values = credentials::all(self.db.pool(), row.id).await?;
-        let mut flags: BTreeMap<String, bool> = values.keys().map(|name| (name.clone(), true)).collect();
+        let names = credentials::names(self.db.pool(), row.id).await?;
+        let mut flags: BTreeMap<String, bool> = names.into_iter().map(|name| (name, true)).collect();
         if let Some(module) = &module {
             for field in &module.manifest.runtime.credentials {
                 flags.entry(field.name.clone()).or_insert(false);
@@ -232,9 +233,12 @@ impl App {
                 ),
             ));
         }
+        // The data key first: creating a company's key takes the write connection itself.
+        let key = self.keys.data_key(Scope::Company(row.company_id)).await?;
         let mut tx = self.db.begin().await?;
         for (name, value) in &changes {
-            credentials::set(&mut *tx, row.id, row.company_id, name, value.as_deref()).await?;
+            let secret = module.manifest.credential(name).is_some_and(|field| field.secret);
+            credentials::set(&mut *tx, &key, row.id, row.company_id, name, value.as_deref(), secret).await?;
         }
         tx.commit().await?;
         Ok(row)
@@ -246,7 +250,7 @@ impl App {
     pub async fn enable_integration(&self, caller: Caller, id: i64) -> Result<IntegrationRow, ServiceError> {
         let mut row = self.visible_integration(caller, id).await?;
         let module = self.module_of(&row)?;
-        let values = credentials::all(self.db.pool(), row.id).await?;
+        let values = credentials::all(self.db.pool(), &self.keys, row.id).await?;
         let missing = module.manifest.runtime.credentials.iter().find(|c| c.required && !values.contains_key(&c.name));
 
         let verdict = match IntegrationCategory::parse(&row.integration_category) {
