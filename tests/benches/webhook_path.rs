@@ -70,7 +70,7 @@ async fn main() {
     // 1. Sandbox cost.
     let module = app.registry.get("payment_mygateway").unwrap();
     let ProviderPre::Payment(pre) = module.pre() else { unreachable!("MyGateway is a payment provider") };
-    let values = credentials::all(app.db.pool(), s.integration_id).await.unwrap();
+    let values = credentials::all(app.db.pool(), &app.keys, s.integration_id).await.unwrap();
     let label = CallLabel {
         module: "payment_mygateway".into(),
         version: "1.0".into(),

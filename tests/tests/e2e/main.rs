@@ -3,6 +3,7 @@
 
 mod api_rules;
 mod ceilings;
+mod encryption_at_rest;
 mod error_shapes;
 mod events;
 mod fair_share;
