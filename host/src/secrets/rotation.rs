@@ -37,38 +37,42 @@ pub enum RotationError {
     Database(#[from] sqlx::Error),
 }
 
-/// Re-wraps every data key of `db` from the key in `old_file` to the key in `new_file`.
+/// Re-wraps every data key of `db` from the key in `old_file` to the key in `new_file`. The
+/// new key file is created only once the old key is known to be the database's.
 pub async fn rotate_master_key(db: &Db, old_file: &Path, new_file: &Path) -> Result<RotationReport, RotationError> {
     let old = MasterKey::read(old_file)?;
-    let (new, created_new_key_file) = match MasterKey::read(new_file) {
-        Ok(key) => (key, false),
-        Err(KeyFileError::Unreadable { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => {
-            match MasterKey::create(new_file)? {
-                Some(key) => (key, true),
-                None => (MasterKey::read(new_file)?, false),
-            }
-        }
+    let existing_new = match MasterKey::read(new_file) {
+        Ok(key) => Some(key),
+        Err(KeyFileError::Unreadable { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => None,
         Err(error) => return Err(error.into()),
     };
-    if old.id() == new.id() {
-        return Err(RotationError::SameKey(old.id().clone()));
-    }
+    let new_id = existing_new.as_ref().map(|key| key.id().0.clone());
+    let is_old_or_new = |id: &str| id == old.id().0 || new_id.as_deref() == Some(id);
     let not_the_old_key =
         |stored: String| RotationError::NotTheOldKey { path: old_file.to_path_buf(), old: old.id().clone(), stored: KeyId(stored) };
 
     let mut tx = db.begin().await?;
-    if let Some(stored) = data_keys::master_key_id(&mut *tx).await? {
-        if stored != old.id().0 && stored != new.id().0 {
-            return Err(not_the_old_key(stored));
-        }
+    if let Some(stored) = data_keys::master_key_id(&mut *tx).await?.filter(|id| !is_old_or_new(id)) {
+        return Err(not_the_old_key(stored));
+    }
+    let rows = data_keys::all(&mut *tx).await?;
+    if let Some(row) = rows.iter().find(|row| !is_old_or_new(&row.master_key_id)) {
+        return Err(not_the_old_key(row.master_key_id.clone()));
+    }
+    let (new, created_new_key_file) = match existing_new {
+        Some(key) => (key, false),
+        None => match MasterKey::create(new_file)? {
+            Some(key) => (key, true),
+            None => (MasterKey::read(new_file)?, false),
+        },
+    };
+    if old.id() == new.id() {
+        return Err(RotationError::SameKey(old.id().clone()));
     }
     let mut rewrapped = 0;
-    for row in data_keys::all(&mut *tx).await? {
-        if row.master_key_id == new.id().0 {
-            continue; // already rotated (a second run)
-        }
+    for row in rows {
         if row.master_key_id != old.id().0 {
-            return Err(not_the_old_key(row.master_key_id));
+            continue; // already under the new key (a second run)
         }
         let damaged = || RotationError::DataKeyDamaged { path: old_file.to_path_buf(), scope: row.scope.clone() };
         let scope = Scope::parse(&row.scope).ok_or_else(damaged)?;
