@@ -80,3 +80,35 @@ impl credentials::Host for CallContext {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MYGATEWAY: &str = include_str!("../../../manifests/payment_mygateway.yaml");
+
+    fn stored(value: &str, secret: bool) -> StoredCredential {
+        StoredCredential { value: Zeroizing::new(value.into()), secret }
+    }
+
+    #[test]
+    fn a_credential_is_secret_when_the_manifest_says_so_or_it_was_stored_as_one() {
+        let without_flags = Manifest::parse(&MYGATEWAY.replace(", secret: true }", " }")).unwrap();
+        assert!(without_flags.runtime.credentials.iter().all(|c| !c.secret));
+        let set = CredentialSet::new(
+            &without_flags,
+            HashMap::from([
+                ("mygateway_api_key".to_string(), stored("pk", false)),
+                ("mygateway_secret_key".to_string(), stored("sk", true)),
+            ]),
+        );
+        assert!(!set.fields["mygateway_api_key"].1);
+        assert!(set.fields["mygateway_secret_key"].1, "stored as a secret stays secret");
+        assert!(set.value_for_host("mygateway_secret_key").is_ok_and(|v| v == "sk"));
+        assert!(set.fields["mygateway_webhook_secret"].0.is_none());
+
+        let live = Manifest::parse(MYGATEWAY).unwrap();
+        let set = CredentialSet::new(&live, HashMap::from([("mygateway_webhook_secret".to_string(), stored("wh", false))]));
+        assert!(set.fields["mygateway_webhook_secret"].1, "the live manifest's flag counts alone");
+    }
+}

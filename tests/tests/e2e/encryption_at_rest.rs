@@ -469,3 +469,38 @@ async fn a_sealed_value_copied_into_another_row_does_not_open_and_breaks_nothing
     .await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
 }
+
+#[tokio::test]
+async fn an_endpoint_secret_copied_into_another_endpoint_fails_only_that_endpoints_deliveries() {
+    let (intact, tampered) = (EventReceiver::start(0).await, EventReceiver::start(0).await);
+    let s = MyGatewayScenario::start().await;
+    let source = add_endpoint(&s.host, &intact.url, None).await;
+    let target = add_endpoint(&s.host, &tampered.url, Some(1)).await;
+    let raw = raw_database(&s.host.dir).await;
+    sqlx::query("UPDATE event_endpoints SET sealed_secret = (SELECT sealed_secret FROM event_endpoints WHERE id = $1) WHERE id = $2")
+        .bind(source)
+        .bind(target)
+        .execute(&raw)
+        .await
+        .unwrap();
+    raw.close().await;
+
+    pay_and_capture(&s, 1).await;
+    let delivered = intact.wait_for_delivered(1).await;
+    assert_all_signed(&intact, 1);
+    let event_id = delivered[0]["id"].as_i64().unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let attempt = loop {
+        let (_, event) = send(s.host.admin(Method::GET, &format!("/api/admin/events/{event_id}"))).await;
+        let found = event["attempts"].as_array().unwrap().iter().find(|a| a["endpoint_id"] == target).cloned();
+        if let Some(attempt) = found {
+            break attempt;
+        }
+        assert!(std::time::Instant::now() < deadline, "no attempt for the tampered endpoint: {event}");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    };
+    assert_eq!(attempt["succeeded"], false);
+    let error = attempt["error"].as_str().unwrap();
+    assert!(error.contains(&format!("the secret of event endpoint {target}")) && error.contains("cannot be decrypted"), "{error}");
+    assert!(tampered.requests().is_empty(), "nothing is sent unsigned or signed with another secret");
+}
