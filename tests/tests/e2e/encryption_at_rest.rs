@@ -11,6 +11,7 @@ use base64::Engine as _;
 use e2e::event_receiver::{EventReceiver, ENDPOINT_SECRET};
 use e2e::fake_mygateway::FakeMyGateway;
 use e2e::host::{repo, send, HostOptions, TestHost, ADMIN_KEY};
+use e2e::logs;
 use e2e::scenario::{MyGatewayScenario, API_KEY, SECRET_KEY, WEBHOOK_SECRET};
 use integrations_host::secrets::rotate_master_key;
 use integrations_host::store::{credentials, Db};
@@ -197,6 +198,7 @@ async fn database_of_the_previous_version(dir: &Path, endpoint_url: &str) -> i64
 
 #[tokio::test]
 async fn a_database_of_the_previous_version_is_sealed_at_start_and_every_value_still_works() {
+    logs::capture();
     let temp = tempfile::tempdir().unwrap();
     let dir = temp.path().to_path_buf();
     let receiver = EventReceiver::start(0).await;
@@ -216,6 +218,11 @@ async fn a_database_of_the_previous_version_is_sealed_at_start_and_every_value_s
         assert_eq!(mode & 0o777, 0o600, "the generated key file is private");
     }
     assert_nowhere_on_disk(&dir, &values, "after the first start of this version");
+    let logged = logs::text();
+    let key_file = dir.join("master.key").display().to_string();
+    assert!(logged.lines().any(|l| l.contains("GENERATED A NEW MASTER KEY") && l.contains(&key_file)), "the new key is announced");
+    let key_hex = std::fs::read_to_string(dir.join("master.key")).unwrap();
+    assert!(!logged.contains(key_hex.trim()), "the master key reached the log");
 
     // Every value works: the provider's enable check, a payment the fake gateway accepts only
     // with the secret key, a webhook signed with the webhook secret, events signed with the
@@ -248,6 +255,10 @@ async fn a_database_of_the_previous_version_is_sealed_at_start_and_every_value_s
     assert_nowhere_on_disk(&dir, &values, "after the second start");
     let s = MyGatewayScenario { host, fake: s.fake, integration_id };
     pay_and_capture(&s, 2).await;
+    let logged = logs::text();
+    assert!(logged.contains("sealed the values stored in plain text"));
+    // (The publishable API key is plain by design: other tests in this process may log it.)
+    assert!([SECRET_KEY, WEBHOOK_SECRET, ENDPOINT_SECRET].iter().all(|v| !logged.contains(v)), "a secret reached the log");
 }
 
 #[tokio::test]
