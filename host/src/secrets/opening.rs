@@ -3,8 +3,8 @@
 //! version left in plain text.
 //!
 //! - Key file present: used; refused when the database is under another key.
-//! - Key file missing and the database under no key yet: a new key is created (0600), with a
-//!   loud warning to back it up.
+//! - Key file missing and no data key stored yet: a new key is created (0600), with a loud
+//!   warning to back it up.
 //! - Key file missing and the database under a key: refused (a new key would leave every
 //!   value unreadable).
 //!
@@ -64,15 +64,13 @@ impl Keyring {
             None => MasterKey::ephemeral(),
             Some(path) => read_or_create(path, stored.as_ref())?,
         };
-        if let Some(stored) = stored.filter(|s| s != master.id()) {
-            return Err(wrong_key(&master, stored));
-        }
-        // Two hosts starting on a new database with different key files: the first to record
-        // its key wins, the other is refused.
-        data_keys::record_master_key_id(db.writer(), &master.id().0).await?;
-        match data_keys::master_key_id(db.writer()).await?.map(KeyId) {
-            Some(recorded) if recorded != *master.id() => return Err(wrong_key(&master, recorded)),
-            _ => {}
+        match stored {
+            Some(stored) if stored != *master.id() => return Err(wrong_key(&master, stored)),
+            Some(_) => {}
+            // Nothing is wrapped yet, so any key will do: this one becomes the database's. A
+            // host still running with another key then refuses to wrap one (503), as after a
+            // rotation.
+            None => data_keys::set_master_key_id(db.writer(), &master.id().0).await?,
         }
 
         let keyring = Keyring::new(db.clone(), master);
@@ -102,13 +100,14 @@ fn wrong_key(master: &MasterKey, stored: KeyId) -> OpenError {
     OpenError::WrongKey { path: master.path().to_path_buf(), own: master.id().clone(), stored }
 }
 
-/// The master key the database is under: the recorded fingerprint, else (a database whose
-/// setting was lost) the one its data keys carry.
+/// The master key the database's data keys are wrapped under: the recorded fingerprint, else
+/// (a database whose setting was lost) the one the data keys carry. None while no data key is
+/// stored, whatever was recorded: then no value depends on any key.
 async fn stored_key_id(db: &Db) -> Result<Option<KeyId>, sqlx::Error> {
-    if let Some(id) = data_keys::master_key_id(db.pool()).await? {
-        return Ok(Some(KeyId(id)));
-    }
-    Ok(data_keys::all(db.pool()).await?.into_iter().next().map(|row| KeyId(row.master_key_id)))
+    let Some(first) = data_keys::all(db.pool()).await?.into_iter().next() else {
+        return Ok(None);
+    };
+    Ok(Some(KeyId(data_keys::master_key_id(db.pool()).await?.unwrap_or(first.master_key_id))))
 }
 
 fn read_or_create(path: &Path, stored: Option<&KeyId>) -> Result<MasterKey, OpenError> {
@@ -147,5 +146,35 @@ mod tests {
         assert_eq!(default_key_file("sqlite:///var/lib/ih/db.sqlite?mode=rwc"), Some(PathBuf::from("/var/lib/ih/master.key")));
         assert_eq!(default_key_file("sqlite://host.db"), Some(PathBuf::from("master.key")));
         assert_eq!(default_key_file("sqlite://:memory:"), None);
+    }
+
+    #[tokio::test]
+    async fn a_lost_key_file_is_replaced_only_while_no_data_key_depends_on_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Db::connect(&format!("sqlite://{}/host.db", dir.path().display())).await.unwrap();
+        let key_file = dir.path().join("master.key");
+        let first = Keyring::open(&db, Some(&key_file)).await.unwrap().master_key().id().clone();
+        std::fs::remove_file(&key_file).unwrap();
+        let keys = Keyring::open(&db, Some(&key_file)).await.unwrap();
+        assert_ne!(*keys.master_key().id(), first, "nothing was wrapped under the lost key");
+        keys.data_key(Scope::Company(1)).await.unwrap();
+        assert_eq!(keys.cached_keys(), 1);
+
+        std::fs::remove_file(&key_file).unwrap();
+        let refused = Keyring::open(&db, Some(&key_file)).await.unwrap_err();
+        assert!(matches!(refused, OpenError::MissingKey { .. }), "{refused}");
+        assert!(!key_file.exists(), "no key replaces one a data key depends on");
+    }
+
+    #[tokio::test]
+    async fn a_damaged_data_key_stops_the_start_naming_its_scope_and_the_key_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Db::connect(&format!("sqlite://{}/host.db", dir.path().display())).await.unwrap();
+        let key_file = dir.path().join("master.key");
+        Keyring::open(&db, Some(&key_file)).await.unwrap().data_key(Scope::Company(7)).await.unwrap();
+        sqlx::query("UPDATE data_keys SET wrapped = $1").bind(vec![1u8; 72]).execute(db.writer()).await.unwrap();
+        let refused = Keyring::open(&db, Some(&key_file)).await.unwrap_err().to_string();
+        assert!(refused.contains("company:7") && refused.contains(&key_file.display().to_string()), "{refused}");
+        assert!(refused.contains("damaged"), "{refused}");
     }
 }

@@ -52,16 +52,6 @@ pub async fn master_key_id<'e>(exec: impl Exec<'e>) -> DbResult<Option<String>> 
     settings::get(exec, MASTER_KEY_SETTING).await
 }
 
-/// Records the master key's fingerprint unless one is recorded already.
-pub async fn record_master_key_id<'e>(exec: impl Exec<'e>, id: &str) -> DbResult<()> {
-    sqlx::query("INSERT INTO settings (key, value) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING")
-        .bind(MASTER_KEY_SETTING)
-        .bind(id)
-        .execute(exec)
-        .await?;
-    Ok(())
-}
-
 pub async fn set_master_key_id<'e>(exec: impl Exec<'e>, id: &str) -> DbResult<()> {
     settings::set(exec, MASTER_KEY_SETTING, id).await
 }
