@@ -79,7 +79,9 @@ async fn the_master_key_file_comes_from_the_flag_the_environment_or_the_config_a
     write_private(&other, &[5u8; 32]);
     let serve = || {
         let mut command = binary();
-        command.args(["serve", "--listen", "127.0.0.1:0", "--database", &database]).env("INTEGRATIONS_HOST_ADMIN_KEY", "k");
+        command
+            .args(["serve", "--listen", "127.0.0.1:0", "--database", &database])
+            .env("INTEGRATIONS_HOST_ADMIN_KEY", "k");
         command
     };
     let other_name = other.display().to_string();
@@ -107,7 +109,10 @@ async fn the_master_key_file_comes_from_the_flag_the_environment_or_the_config_a
     let done = rotate(&first, &rotated);
     let stdout = String::from_utf8_lossy(&done.stdout);
     assert!(done.status.success(), "{}", String::from_utf8_lossy(&done.stderr));
-    assert!(stdout.contains("Re-wrapped 1 data keys") && stdout.contains("Created the new master key file"), "{stdout}");
+    assert!(
+        stdout.contains("Re-wrapped 1 data keys") && stdout.contains("Created the new master key file"),
+        "{stdout}"
+    );
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;

@@ -83,11 +83,12 @@ async fn main() {
     let mut samples = Vec::with_capacity(CREDENTIAL_READS);
     for _ in 0..CREDENTIAL_READS {
         let started = Instant::now();
-        let rows: Vec<(String, Vec<u8>)> = sqlx::query_as("SELECT name, sealed FROM credentials WHERE integration_id = $1")
-            .bind(s.integration_id)
-            .fetch_all(app.db.pool())
-            .await
-            .unwrap();
+        let rows: Vec<(String, Vec<u8>)> =
+            sqlx::query_as("SELECT name, sealed FROM credentials WHERE integration_id = $1")
+                .bind(s.integration_id)
+                .fetch_all(app.db.pool())
+                .await
+                .unwrap();
         samples.push(started.elapsed());
         assert_eq!(rows.len(), 3);
     }

@@ -108,7 +108,8 @@ mod tests {
         assert!(set.fields["mygateway_webhook_secret"].0.is_none());
 
         let live = Manifest::parse(MYGATEWAY).unwrap();
-        let set = CredentialSet::new(&live, HashMap::from([("mygateway_webhook_secret".to_string(), stored("wh", false))]));
+        let set =
+            CredentialSet::new(&live, HashMap::from([("mygateway_webhook_secret".to_string(), stored("wh", false))]));
         assert!(set.fields["mygateway_webhook_secret"].1, "the live manifest's flag counts alone");
     }
 }

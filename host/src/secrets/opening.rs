@@ -75,8 +75,10 @@ impl Keyring {
 
         let keyring = Keyring::new(db.clone(), master);
         for row in data_keys::all(db.pool()).await? {
-            let damaged =
-                || OpenError::DataKeyDamaged { path: keyring.master_key().path().to_path_buf(), scope: row.scope.clone() };
+            let damaged = || OpenError::DataKeyDamaged {
+                path: keyring.master_key().path().to_path_buf(),
+                scope: row.scope.clone(),
+            };
             let scope = Scope::parse(&row.scope).ok_or_else(damaged)?;
             match keyring.unwrap_row(scope, &row.wrapped, &row.master_key_id) {
                 Ok(key) => {
@@ -143,7 +145,10 @@ mod tests {
     #[test]
     fn the_default_key_file_sits_beside_the_database() {
         assert_eq!(default_key_file("sqlite://./data/integrations.db"), Some(PathBuf::from("./data/master.key")));
-        assert_eq!(default_key_file("sqlite:///var/lib/ih/db.sqlite?mode=rwc"), Some(PathBuf::from("/var/lib/ih/master.key")));
+        assert_eq!(
+            default_key_file("sqlite:///var/lib/ih/db.sqlite?mode=rwc"),
+            Some(PathBuf::from("/var/lib/ih/master.key"))
+        );
         assert_eq!(default_key_file("sqlite://host.db"), Some(PathBuf::from("master.key")));
         assert_eq!(default_key_file("sqlite://:memory:"), None);
     }

@@ -14,19 +14,19 @@ use crate::store::{credentials, events, Db};
 /// Seals every plain credential and endpoint secret; answers how many of each.
 pub(super) async fn seal_plain_rows(db: &Db, keys: &Keyring) -> Result<(usize, usize), SecretsError> {
     let mut tx = db.begin().await?;
-    let plain_credentials = credentials::plain_rows(&mut *tx).await?;
-    let plain_endpoints = events::plain_secrets(&mut *tx).await?;
+    let plain_credentials = credentials::plain_rows(&mut tx).await?;
+    let plain_endpoints = events::plain_secrets(&mut tx).await?;
     if plain_credentials.is_empty() && plain_endpoints.is_empty() {
         return Ok((0, 0));
     }
     let mut created: HashMap<Scope, Arc<DataKey>> = HashMap::new();
     for row in &plain_credentials {
         let key = key_for(keys, &mut tx, &mut created, Scope::Company(row.company_id)).await?;
-        credentials::seal_plain(&mut *tx, &key, row).await?;
+        credentials::seal_plain(&mut tx, &key, row).await?;
     }
     for row in &plain_endpoints {
         let key = key_for(keys, &mut tx, &mut created, Scope::of(row.company_id)).await?;
-        events::seal_plain_secret(&mut *tx, &key, row).await?;
+        events::seal_plain_secret(&mut tx, &key, row).await?;
     }
     tx.commit().await?;
     for key in created.into_values() {

@@ -48,8 +48,11 @@ pub async fn rotate_master_key(db: &Db, old_file: &Path, new_file: &Path) -> Res
     };
     let new_id = existing_new.as_ref().map(|key| key.id().0.clone());
     let is_old_or_new = |id: &str| id == old.id().0 || new_id.as_deref() == Some(id);
-    let not_the_old_key =
-        |stored: String| RotationError::NotTheOldKey { path: old_file.to_path_buf(), old: old.id().clone(), stored: KeyId(stored) };
+    let not_the_old_key = |stored: String| RotationError::NotTheOldKey {
+        path: old_file.to_path_buf(),
+        old: old.id().clone(),
+        stored: KeyId(stored),
+    };
 
     let mut tx = db.begin().await?;
     if let Some(stored) = data_keys::master_key_id(&mut *tx).await?.filter(|id| !is_old_or_new(id)) {

@@ -112,9 +112,15 @@ impl App {
         }
         let key = self.keys.data_key(Scope::of(request.company_id)).await?;
         let mut tx = self.db.begin().await?;
-        let endpoint =
-            events::add_endpoint(&mut tx, &key, &request.url, &request.secret, request.company_id, request.types.as_deref())
-                .await?;
+        let endpoint = events::add_endpoint(
+            &mut tx,
+            &key,
+            &request.url,
+            &request.secret,
+            request.company_id,
+            request.types.as_deref(),
+        )
+        .await?;
         tx.commit().await?;
         Ok(endpoint)
     }
@@ -247,8 +253,9 @@ impl App {
         error: &str,
     ) -> Result<(), ServiceError> {
         let retry = self.retry_delay(delivery.attempts + 1);
-        let started =
-            DateTime::parse_from_rfc3339(&delivery.created_at).map(|t| t.with_timezone(&Utc)).unwrap_or_else(|_| Utc::now());
+        let started = DateTime::parse_from_rfc3339(&delivery.created_at)
+            .map(|t| t.with_timezone(&Utc))
+            .unwrap_or_else(|_| Utc::now());
         let give_up = Utc::now() + chrono::Duration::from_std(retry).unwrap_or_default()
             > started + chrono::Duration::from_std(self.delivery.give_up_after).unwrap_or_default();
         let state = if give_up { "failed" } else { "pending" };

@@ -56,7 +56,10 @@ pub async fn all<'e>(
 
 /// The names of the credentials that have a value (nothing is decrypted).
 pub async fn names<'e>(exec: impl Exec<'e>, integration_id: i64) -> DbResult<Vec<String>> {
-    sqlx::query_scalar("SELECT name FROM credentials WHERE integration_id = $1").bind(integration_id).fetch_all(exec).await
+    sqlx::query_scalar("SELECT name FROM credentials WHERE integration_id = $1")
+        .bind(integration_id)
+        .fetch_all(exec)
+        .await
 }
 
 /// Sets a value sealed under `key` (the company's data key), or clears it with `None`.
@@ -71,20 +74,22 @@ pub async fn set<'e>(
 ) -> DbResult<()> {
     assert_eq!(key.scope(), Scope::Company(company_id), "a credential is sealed under its company's data key");
     match value {
-        Some(value) => sqlx::query(
-            "INSERT INTO credentials (integration_id, company_id, name, value, sealed, secret, updated_at)
+        Some(value) => {
+            sqlx::query(
+                "INSERT INTO credentials (integration_id, company_id, name, value, sealed, secret, updated_at)
              VALUES ($1, $2, $3, '', $4, $5, $6)
              ON CONFLICT (integration_id, name) DO UPDATE SET company_id = excluded.company_id, value = '',
                  sealed = excluded.sealed, secret = excluded.secret, updated_at = excluded.updated_at",
-        )
-        .bind(integration_id)
-        .bind(company_id)
-        .bind(name)
-        .bind(key.seal(&associated_data(integration_id, company_id, name), value))
-        .bind(i64::from(secret))
-        .bind(now())
-        .execute(exec)
-        .await?,
+            )
+            .bind(integration_id)
+            .bind(company_id)
+            .bind(name)
+            .bind(key.seal(&associated_data(integration_id, company_id, name), value))
+            .bind(i64::from(secret))
+            .bind(now())
+            .execute(exec)
+            .await?
+        }
         None => {
             sqlx::query("DELETE FROM credentials WHERE integration_id = $1 AND name = $2")
                 .bind(integration_id)

@@ -153,7 +153,8 @@ pub async fn endpoint_secret<'e>(
     let which = || SealedValue::EndpointSecret { endpoint_id: endpoint.id };
     let sealed = sealed.ok_or_else(|| SecretsError::NotSealed(which()))?;
     let key = keys.existing_data_key(Scope::of(company_id)).await?;
-    key.open(&secret_associated_data(endpoint.id, company_id), &sealed).map_err(|_| SecretsError::Undecryptable(which()))
+    key.open(&secret_associated_data(endpoint.id, company_id), &sealed)
+        .map_err(|_| SecretsError::Undecryptable(which()))
 }
 
 /// An endpoint secret an older version stored in plain text.
@@ -168,11 +169,18 @@ pub(crate) async fn plain_secrets(conn: &mut sqlx::AnyConnection) -> DbResult<Ve
         sqlx::query_as("SELECT id, company_id, secret FROM event_endpoints WHERE sealed_secret IS NULL")
             .fetch_all(conn)
             .await?;
-    Ok(rows.into_iter().map(|(id, company_id, secret)| PlainSecret { id, company_id, secret: Zeroizing::new(secret) }).collect())
+    Ok(rows
+        .into_iter()
+        .map(|(id, company_id, secret)| PlainSecret { id, company_id, secret: Zeroizing::new(secret) })
+        .collect())
 }
 
 /// Seals a plain endpoint secret in place (and empties its plain column).
-pub(crate) async fn seal_plain_secret(conn: &mut sqlx::AnyConnection, key: &DataKey, row: &PlainSecret) -> DbResult<()> {
+pub(crate) async fn seal_plain_secret(
+    conn: &mut sqlx::AnyConnection,
+    key: &DataKey,
+    row: &PlainSecret,
+) -> DbResult<()> {
     sqlx::query("UPDATE event_endpoints SET sealed_secret = $2, secret = '' WHERE id = $1 AND sealed_secret IS NULL")
         .bind(row.id)
         .bind(key.seal(&secret_associated_data(row.id, row.company_id), &row.secret))

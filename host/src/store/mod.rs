@@ -108,7 +108,9 @@ impl Db {
             let (busy, _, _): (i64, i64, i64) =
                 sqlx::query_as("PRAGMA wal_checkpoint(TRUNCATE)").fetch_one(&self.writer).await?;
             if busy != 0 {
-                tracing::warn!("the write-ahead log could not be truncated (readers active); it is on the next checkpoint");
+                tracing::warn!(
+                    "the write-ahead log could not be truncated (readers active); it is on the next checkpoint"
+                );
             }
         }
         Ok(())

@@ -173,17 +173,21 @@ async fn database_of_the_previous_version(dir: &Path, endpoint_url: &str) -> i64
     .fetch_one(&raw)
     .await
     .unwrap();
-    for (name, value) in
-        [("mygateway_api_key", API_KEY), ("mygateway_secret_key", SECRET_KEY), ("mygateway_webhook_secret", WEBHOOK_SECRET)]
-    {
-        sqlx::query("INSERT INTO credentials (integration_id, company_id, name, value, updated_at) VALUES ($1, 1, $2, $3, $4)")
-            .bind(integration_id)
-            .bind(name)
-            .bind(value)
-            .bind(now)
-            .execute(&raw)
-            .await
-            .unwrap();
+    for (name, value) in [
+        ("mygateway_api_key", API_KEY),
+        ("mygateway_secret_key", SECRET_KEY),
+        ("mygateway_webhook_secret", WEBHOOK_SECRET),
+    ] {
+        sqlx::query(
+            "INSERT INTO credentials (integration_id, company_id, name, value, updated_at) VALUES ($1, 1, $2, $3, $4)",
+        )
+        .bind(integration_id)
+        .bind(name)
+        .bind(value)
+        .bind(now)
+        .execute(&raw)
+        .await
+        .unwrap();
     }
     sqlx::query("INSERT INTO event_endpoints (url, secret, company_id, created_at) VALUES ($1, $2, NULL, $3)")
         .bind(endpoint_url)
@@ -209,7 +213,8 @@ async fn a_database_of_the_previous_version_is_sealed_at_start_and_every_value_s
     assert!(!dir.join("master.key").exists());
 
     let fake = FakeMyGateway::start(SECRET_KEY).await;
-    let options = HostOptions { dir: Some(dir.clone()), endpoints: vec![fake.endpoint_flag()], ..HostOptions::default() };
+    let options =
+        HostOptions { dir: Some(dir.clone()), endpoints: vec![fake.endpoint_flag()], ..HostOptions::default() };
     let host = TestHost::start(options.clone()).await;
     #[cfg(unix)]
     {
@@ -220,7 +225,10 @@ async fn a_database_of_the_previous_version_is_sealed_at_start_and_every_value_s
     assert_nowhere_on_disk(&dir, &values, "after the first start of this version");
     let logged = logs::text();
     let key_file = dir.join("master.key").display().to_string();
-    assert!(logged.lines().any(|l| l.contains("GENERATED A NEW MASTER KEY") && l.contains(&key_file)), "the new key is announced");
+    assert!(
+        logged.lines().any(|l| l.contains("GENERATED A NEW MASTER KEY") && l.contains(&key_file)),
+        "the new key is announced"
+    );
     let key_hex = std::fs::read_to_string(dir.join("master.key")).unwrap();
     assert!(!logged.contains(key_hex.trim()), "the master key reached the log");
 
@@ -250,7 +258,11 @@ async fn a_database_of_the_previous_version_is_sealed_at_start_and_every_value_s
     values_read.sort();
     assert_eq!(
         values_read,
-        [("mygateway_api_key", API_KEY), ("mygateway_secret_key", SECRET_KEY), ("mygateway_webhook_secret", WEBHOOK_SECRET)]
+        [
+            ("mygateway_api_key", API_KEY),
+            ("mygateway_secret_key", SECRET_KEY),
+            ("mygateway_webhook_secret", WEBHOOK_SECRET)
+        ]
     );
     assert_nowhere_on_disk(&dir, &values, "after the second start");
     let s = MyGatewayScenario { host, fake: s.fake, integration_id };
@@ -258,7 +270,10 @@ async fn a_database_of_the_previous_version_is_sealed_at_start_and_every_value_s
     let logged = logs::text();
     assert!(logged.contains("sealed the values stored in plain text"));
     // (The publishable API key is plain by design: other tests in this process may log it.)
-    assert!([SECRET_KEY, WEBHOOK_SECRET, ENDPOINT_SECRET].iter().all(|v| !logged.contains(v)), "a secret reached the log");
+    assert!(
+        [SECRET_KEY, WEBHOOK_SECRET, ENDPOINT_SECRET].iter().all(|v| !logged.contains(v)),
+        "a secret reached the log"
+    );
 }
 
 #[tokio::test]
@@ -281,7 +296,9 @@ async fn rotating_the_master_key_while_credentials_are_written_and_webhooks_veri
             for i in 0..WRITES {
                 let path = format!("/api/integrations/{}/credentials", s.integration_id);
                 let (status, body) = send(
-                    s.host.admin(Method::PUT, &path).json(&json!({ "mygateway_api_key": format!("pk_test_round_{i}") })),
+                    s.host
+                        .admin(Method::PUT, &path)
+                        .json(&json!({ "mygateway_api_key": format!("pk_test_round_{i}") })),
                 )
                 .await;
                 assert_eq!(status, StatusCode::OK, "write {i}: {body}");
@@ -355,7 +372,10 @@ async fn rotating_the_master_key_while_credentials_are_written_and_webhooks_veri
     assert_eq!(stored["mygateway_api_key"].value.as_str(), format!("pk_test_round_{}", WRITES - 1));
     assert_eq!(stored["mygateway_secret_key"].value.as_str(), SECRET_KEY);
     assert_eq!(stored["mygateway_webhook_secret"].value.as_str(), WEBHOOK_SECRET);
-    assert!(credentials::all(host.app.db.pool(), &host.app.keys, second).await.unwrap().is_empty(), "the 503 wrote nothing");
+    assert!(
+        credentials::all(host.app.db.pool(), &host.app.keys, second).await.unwrap().is_empty(),
+        "the 503 wrote nothing"
+    );
     let s = MyGatewayScenario { host, fake, integration_id };
     let answer = s.initiate(json!("4.00"), "Embedded JS", 2).await;
     assert_eq!(answer["client_config"]["api_key"], format!("pk_test_round_{}", WRITES - 1));
@@ -377,7 +397,8 @@ async fn a_missing_wrong_or_loose_master_key_refuses_to_start_naming_the_file() 
     let _kept = s.host.stop().await;
     let key_file = dir.join("master.key");
     let right_key = std::fs::read(&key_file).unwrap();
-    let options = HostOptions { dir: Some(dir.clone()), endpoints: vec![fake.endpoint_flag()], ..HostOptions::default() };
+    let options =
+        HostOptions { dir: Some(dir.clone()), endpoints: vec![fake.endpoint_flag()], ..HostOptions::default() };
     let refusal = |options: HostOptions| async move {
         match TestHost::try_start(options).await {
             Ok(_) => panic!("the host started"),
@@ -451,7 +472,10 @@ async fn a_sealed_value_copied_into_another_row_does_not_open_and_breaks_nothing
             "document_id": target, "return_url": "https://erp.example/return",
         })))
         .await;
-        assert_eq!((status, body["error"]["code"].as_str()), (StatusCode::INTERNAL_SERVER_ERROR, Some("credential_unreadable")));
+        assert_eq!(
+            (status, body["error"]["code"].as_str()),
+            (StatusCode::INTERNAL_SERVER_ERROR, Some("credential_unreadable"))
+        );
         let message = body["error"]["message"].as_str().unwrap();
         assert!(
             message.contains("`mygateway_secret_key`") && message.contains(&format!("integration {target}")),
@@ -512,6 +536,9 @@ async fn an_endpoint_secret_copied_into_another_endpoint_fails_only_that_endpoin
     };
     assert_eq!(attempt["succeeded"], false);
     let error = attempt["error"].as_str().unwrap();
-    assert!(error.contains(&format!("the secret of event endpoint {target}")) && error.contains("cannot be decrypted"), "{error}");
+    assert!(
+        error.contains(&format!("the secret of event endpoint {target}")) && error.contains("cannot be decrypted"),
+        "{error}"
+    );
     assert!(tampered.requests().is_empty(), "nothing is sent unsigned or signed with another secret");
 }
