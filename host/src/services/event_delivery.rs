@@ -204,13 +204,14 @@ impl App {
         let timestamp = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
         let secret = match events::endpoint_secret(self.db.pool(), &self.keys, &endpoint).await {
             Ok(secret) => secret,
-            // A damaged secret fails this delivery (retried, then failed) without holding up
-            // the others; nothing is sent unsigned.
-            Err(error @ (SecretsError::Undecryptable(_) | SecretsError::NotSealed(_))) => {
+            Err(SecretsError::Database(error)) => return Err(error.into()),
+            // A secret that cannot be used (damaged, or its data key unusable by this host)
+            // fails this delivery (retried, then failed) without holding up the others;
+            // nothing is sent unsigned.
+            Err(error) => {
                 tracing::error!(%error, endpoint_id = endpoint.id, "event endpoint secret unusable");
                 return self.settle_failure(delivery, &event, &endpoint, None, &error.to_string()).await;
             }
-            Err(error) => return Err(error.into()),
         };
         let sent = client
             .post(&endpoint.url)
