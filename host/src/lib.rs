@@ -11,6 +11,7 @@ pub mod check;
 pub mod domain;
 pub mod registry;
 pub mod runtime;
+pub mod secrets;
 pub mod server;
 pub mod services;
 pub mod store;

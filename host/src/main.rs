@@ -1,4 +1,4 @@
-//! The `integrations-host` command: `serve` and `check` (API.md §1). Every `serve` flag can
+//! The `integrations-host` command: `serve`, `check` and `rotate-master-key` (API.md §1). Every `serve` flag can
 //! also come from the environment (`INTEGRATIONS_HOST_<FLAG>`) and from `--config FILE`
 //! (TOML, the flags' names with `_`); precedence is flag > env > file > default.
 
@@ -10,8 +10,10 @@ use anyhow::Context;
 use clap::{Parser, Subcommand};
 use integrations_host::check::check_module;
 use integrations_host::runtime::HostLimits;
+use integrations_host::secrets::rotate_master_key;
 use integrations_host::server::{RunningHost, ServeConfig};
 use integrations_host::services::webhook_gate::WebhookLimits;
+use integrations_host::store::Db;
 use integrations_host::telemetry::{init_logging as install_logging, LogFormat};
 use serde::Deserialize;
 
@@ -35,6 +37,21 @@ enum Command {
     Serve(ServeArgs),
     /// Validate a module (manifest + component) without a server; exits non-zero with the reasons.
     Check { manifest: PathBuf, component: PathBuf },
+    /// Re-wrap every data key under a new master key, in one transaction, while hosts serve.
+    RotateMasterKey(RotateArgs),
+}
+
+#[derive(clap::Args)]
+struct RotateArgs {
+    /// sqlite://PATH of the database.
+    #[arg(long)]
+    database: String,
+    /// The master key the database is under now.
+    #[arg(long)]
+    old_key_file: PathBuf,
+    /// The master key to move to; created (mode 0600) when the file does not exist.
+    #[arg(long)]
+    new_key_file: PathBuf,
 }
 
 #[derive(clap::Args)]
@@ -57,6 +74,9 @@ struct ServeArgs {
     /// The admin API key; generated and printed once if neither set nor stored.
     #[arg(long, env = "INTEGRATIONS_HOST_ADMIN_KEY", hide_env_values = true)]
     admin_key: Option<String>,
+    /// The key that encrypts credentials at rest [default: master.key beside the database].
+    #[arg(long, env = "INTEGRATIONS_HOST_MASTER_KEY_FILE")]
+    master_key_file: Option<PathBuf>,
     /// MODULE.NAME=URL: override a module endpoint (repeatable).
     #[arg(long = "endpoint", env = "INTEGRATIONS_HOST_ENDPOINT", value_delimiter = ',')]
     endpoints: Vec<String>,
@@ -89,6 +109,7 @@ struct ConfigFile {
     modules: Option<PathBuf>,
     public_url: Option<String>,
     admin_key: Option<String>,
+    master_key_file: Option<PathBuf>,
     endpoint: Option<Vec<String>>,
     log_format: Option<LogFormat>,
     max_sandboxes: Option<u32>,
@@ -122,6 +143,10 @@ async fn main() -> ExitCode {
             init_logging(cli.log_format.unwrap_or(LogFormat::Human));
             check(&manifest, &component)
         }
+        Command::RotateMasterKey(args) => {
+            init_logging(cli.log_format.unwrap_or(LogFormat::Human));
+            rotate(args).await
+        }
     };
     match result {
         Ok(code) => code,
@@ -142,6 +167,7 @@ async fn serve(args: ServeArgs, log_format: Option<LogFormat>) -> anyhow::Result
         modules_dir: args.modules.or(file.modules).unwrap_or(defaults.modules_dir),
         public_url: args.public_url.or(file.public_url),
         admin_key: args.admin_key.or(file.admin_key),
+        master_key_file: args.master_key_file.or(file.master_key_file),
         endpoints: if args.endpoints.is_empty() { file.endpoint.unwrap_or_default() } else { args.endpoints },
         limits: HostLimits {
             max_instances: args.max_sandboxes.or(file.max_sandboxes).unwrap_or(defaults.limits.max_instances).max(1),
@@ -178,6 +204,29 @@ async fn serve(args: ServeArgs, log_format: Option<LogFormat>) -> anyhow::Result
         let _ = tokio::signal::ctrl_c().await;
     })
     .await?;
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn rotate(args: RotateArgs) -> anyhow::Result<ExitCode> {
+    if let Some(file) = args.database.strip_prefix("sqlite://").and_then(|p| p.split('?').next()) {
+        anyhow::ensure!(Path::new(file).exists(), "--database: there is no database at {file}");
+    }
+    let db = Db::connect(&args.database).await?;
+    let report = rotate_master_key(&db, &args.old_key_file, &args.new_key_file).await?;
+    if report.created_new_key_file {
+        println!(
+            "Created the new master key file {} (mode 0600): back it up now, apart from the database.",
+            args.new_key_file.display()
+        );
+    }
+    println!(
+        "Re-wrapped {} data keys from master key {} to {}. Restart every host with --master-key-file {}; \
+         until then they keep serving, but cannot add the first credential of a new company.",
+        report.rewrapped,
+        report.old,
+        report.new,
+        args.new_key_file.display()
+    );
     Ok(ExitCode::SUCCESS)
 }
 

@@ -1,5 +1,6 @@
-//! Starting the host: open the database (migrations run), settle the admin key, load the
-//! modules folder, bind, serve until shutdown.
+//! Starting the host: open the database (migrations run), open the keyring (the master key
+//! checked, plain values sealed), settle the admin key, load the modules folder, bind, serve
+//! until shutdown.
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -12,6 +13,7 @@ use crate::api::router;
 use crate::capabilities::{HostServices, OutboundHttp, ProviderCache, StaticNames};
 use crate::registry::{watch_modules, EndpointOverrides, ModuleRegistry, ModulesWatcher};
 use crate::runtime::{HostLimits, ProviderRuntime};
+use crate::secrets::{default_key_file, Keyring};
 use crate::services::event_delivery::DeliveryPolicy;
 use crate::services::scheduled_sync::SyncPolicy;
 use crate::services::webhook_gate::{WebhookGate, WebhookLimits};
@@ -27,6 +29,8 @@ pub struct ServeConfig {
     /// None: `http://<bound address>`.
     pub public_url: Option<String>,
     pub admin_key: Option<String>,
+    /// The master key file; None: `master.key` beside the SQLite database file.
+    pub master_key_file: Option<PathBuf>,
     pub endpoints: Vec<String>,
     pub limits: HostLimits,
     pub delivery: DeliveryPolicy,
@@ -47,6 +51,7 @@ impl Default for ServeConfig {
             modules_dir: PathBuf::from("./modules"),
             public_url: None,
             admin_key: None,
+            master_key_file: None,
             endpoints: Vec::new(),
             limits: HostLimits::default(),
             delivery: DeliveryPolicy::default(),
@@ -87,6 +92,8 @@ impl RunningHost {
         }
 
         let db = Db::connect(&config.database).await?;
+        let key_file = config.master_key_file.clone().or_else(|| default_key_file(&config.database));
+        let keys = Arc::new(Keyring::open(&db, key_file.as_deref()).await?);
         let (admin_key_hash, generated_admin_key) = settle_admin_key(&db, config.admin_key.as_deref()).await?;
         let mut limits = config.limits.clone();
         if limits.compile_cache.is_none() {
@@ -100,6 +107,7 @@ impl RunningHost {
         });
         let app = Arc::new(App {
             db,
+            keys,
             runtime,
             registry: ModuleRegistry::default(),
             services,

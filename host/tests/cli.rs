@@ -46,3 +46,90 @@ fn serve_refuses_bad_settings_by_name() {
     assert!(!output.status.success());
     assert!(String::from_utf8_lossy(&output.stderr).contains("--database"));
 }
+
+fn write_private(path: &std::path::Path, contents: &[u8]) {
+    std::fs::write(path, contents).unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).unwrap();
+    }
+}
+
+fn refusal(command: &mut Command) -> String {
+    let output = command.output().unwrap();
+    assert!(!output.status.success(), "it started: {}", String::from_utf8_lossy(&output.stdout));
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+#[tokio::test]
+async fn the_master_key_file_comes_from_the_flag_the_environment_or_the_config_and_rotation_moves_the_database() {
+    use integrations_host::secrets::{Keyring, Scope};
+    use integrations_host::store::Db;
+
+    let dir = tempfile::tempdir().unwrap();
+    let database = format!("sqlite://{}/db.sqlite", dir.path().display());
+    let (first, other, rotated) =
+        (dir.path().join("first.key"), dir.path().join("other.key"), dir.path().join("rotated.key"));
+    {
+        let db = Db::connect(&database).await.unwrap();
+        let keys = Keyring::open(&db, Some(&first)).await.unwrap();
+        keys.data_key(Scope::Company(1)).await.unwrap();
+    }
+    write_private(&other, &[5u8; 32]);
+    let serve = || {
+        let mut command = binary();
+        command
+            .args(["serve", "--listen", "127.0.0.1:0", "--database", &database])
+            .env("INTEGRATIONS_HOST_ADMIN_KEY", "k");
+        command
+    };
+    let other_name = other.display().to_string();
+    let by_flag = refusal(serve().arg("--master-key-file").arg(&other));
+    assert!(by_flag.contains(&other_name) && by_flag.contains("holds master key"), "{by_flag}");
+    let by_env = refusal(serve().env("INTEGRATIONS_HOST_MASTER_KEY_FILE", &other));
+    assert!(by_env.contains(&other_name), "{by_env}");
+    let config = dir.path().join("host.toml");
+    std::fs::write(&config, format!("master_key_file = {:?}\n", other_name)).unwrap();
+    let by_config = refusal(serve().arg("--config").arg(&config));
+    assert!(by_config.contains(&other_name), "{by_config}");
+    let beside = refusal(&mut serve());
+    let default_file = dir.path().join("master.key").display().to_string();
+    assert!(beside.contains(&default_file) && beside.contains("does not exist"), "{beside}");
+
+    let rotate = |old: &std::path::Path, new: &std::path::Path| {
+        let mut command = binary();
+        command.args(["rotate-master-key", "--database", &database]).arg("--old-key-file").arg(old);
+        command.arg("--new-key-file").arg(new);
+        command.output().unwrap()
+    };
+    let wrong_old = rotate(&other, &rotated);
+    assert!(!wrong_old.status.success());
+    assert!(String::from_utf8_lossy(&wrong_old.stderr).contains(&other_name));
+    let done = rotate(&first, &rotated);
+    let stdout = String::from_utf8_lossy(&done.stdout);
+    assert!(done.status.success(), "{}", String::from_utf8_lossy(&done.stderr));
+    assert!(
+        stdout.contains("Re-wrapped 1 data keys") && stdout.contains("Created the new master key file"),
+        "{stdout}"
+    );
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(std::fs::metadata(&rotated).unwrap().permissions().mode() & 0o777, 0o600);
+    }
+    let again = rotate(&first, &rotated);
+    assert!(again.status.success() && String::from_utf8_lossy(&again.stdout).contains("Re-wrapped 0 data keys"));
+    let old_key = refusal(serve().arg("--master-key-file").arg(&first));
+    assert!(old_key.contains(&first.display().to_string()), "{old_key}");
+
+    let nowhere = binary()
+        .args(["rotate-master-key", "--database", &format!("sqlite://{}/none.sqlite", dir.path().display())])
+        .arg("--old-key-file")
+        .arg(&first)
+        .arg("--new-key-file")
+        .arg(&rotated)
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&nowhere.stderr).contains("there is no database"));
+}

@@ -1,4 +1,7 @@
-//! The MyGateway webhook path, measured three ways (see BENCHMARKS.md):
+//! The MyGateway webhook path, measured three ways (see BENCHMARKS.md), after the cost of
+//! reading one integration's sealed credentials (0.):
+//! 0. `credentials::all` (one SELECT, three AEAD opens with the cached data key) against the
+//!    same SELECT without opening;
 //! 1. the sandbox cost of one webhook: fresh Store + instantiate + verify + parse;
 //! 2. the same verification and parsing done natively, for comparison;
 //! 3. signed webhooks through the HTTP API on SQLite, each capturing a pending payment.
@@ -18,6 +21,7 @@ use reqwest::Method;
 use serde_json::json;
 
 const SANDBOX_ITERATIONS: usize = 5_000;
+const CREDENTIAL_READS: usize = 5_000;
 const HTTP_WEBHOOKS: usize = 4_000;
 const HTTP_CLIENTS: usize = 32;
 
@@ -67,10 +71,33 @@ async fn main() {
     let body = json!({ "type": "payment.completed", "data": { "payment_id": "sess_1" } }).to_string();
     let request = webhook(&body);
 
+    // 0. Reading the sealed credentials, with and without decrypting them.
+    let mut samples = Vec::with_capacity(CREDENTIAL_READS);
+    for _ in 0..CREDENTIAL_READS {
+        let started = Instant::now();
+        let values = credentials::all(app.db.pool(), &app.keys, s.integration_id).await.unwrap();
+        samples.push(started.elapsed());
+        assert_eq!(values.len(), 3);
+    }
+    report("credentials: SELECT + 3 AEAD opens", samples);
+    let mut samples = Vec::with_capacity(CREDENTIAL_READS);
+    for _ in 0..CREDENTIAL_READS {
+        let started = Instant::now();
+        let rows: Vec<(String, Vec<u8>)> =
+            sqlx::query_as("SELECT name, sealed FROM credentials WHERE integration_id = $1")
+                .bind(s.integration_id)
+                .fetch_all(app.db.pool())
+                .await
+                .unwrap();
+        samples.push(started.elapsed());
+        assert_eq!(rows.len(), 3);
+    }
+    report("credentials: the same SELECT, nothing opened", samples);
+
     // 1. Sandbox cost.
     let module = app.registry.get("payment_mygateway").unwrap();
     let ProviderPre::Payment(pre) = module.pre() else { unreachable!("MyGateway is a payment provider") };
-    let values = credentials::all(app.db.pool(), s.integration_id).await.unwrap();
+    let values = credentials::all(app.db.pool(), &app.keys, s.integration_id).await.unwrap();
     let label = CallLabel {
         module: "payment_mygateway".into(),
         version: "1.0".into(),

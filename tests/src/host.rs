@@ -43,6 +43,8 @@ pub struct HostOptions {
     /// Names the host's outbound resolver answers itself (`ServeConfig::pinned_names`), so a
     /// test can point an allowed name at 127.0.0.1 without outside DNS.
     pub pinned_names: Vec<(String, std::net::SocketAddr)>,
+    /// `--master-key-file` (default: `master.key` beside the database).
+    pub master_key_file: Option<PathBuf>,
 }
 
 pub struct TestHost {
@@ -70,6 +72,11 @@ pub fn repo() -> PathBuf {
 
 impl TestHost {
     pub async fn start(options: HostOptions) -> Self {
+        Self::try_start(options).await.expect("host starts")
+    }
+
+    /// Starts a host, or answers why it refused to start.
+    pub async fn try_start(options: HostOptions) -> anyhow::Result<Self> {
         let (temp, dir) = match &options.dir {
             Some(dir) => (None, dir.clone()),
             None => {
@@ -97,6 +104,7 @@ impl TestHost {
             modules_dir: modules,
             public_url: options.public_url.clone(),
             admin_key: Some(ADMIN_KEY.into()),
+            master_key_file: options.master_key_file.clone(),
             endpoints: options.endpoints.clone(),
             delivery: options.delivery.clone().unwrap_or_default(),
             sync: options.sync.clone().unwrap_or_default(),
@@ -104,7 +112,7 @@ impl TestHost {
             webhooks: options.webhooks.unwrap_or_default(),
             pinned_names: integrations_host::capabilities::StaticNames::new(options.pinned_names.clone()),
         };
-        let host = RunningHost::start(config).await.expect("host starts");
+        let host = RunningHost::start(config).await?;
         let url = format!("http://{}", host.address);
         let app = host.app.clone();
         let (shutdown, stopped) = oneshot::channel::<()>();
@@ -116,7 +124,7 @@ impl TestHost {
             .expect("host serves");
         });
         let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
-        Self { url, client, app, dir, temp, shutdown: Some(shutdown), task: Some(task) }
+        Ok(Self { url, client, app, dir, temp, shutdown: Some(shutdown), task: Some(task) })
     }
 
     /// Stops serving and waits for the server to finish. Returns the host's folder (if the

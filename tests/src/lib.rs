@@ -2,6 +2,7 @@
 //! components, and fake gateways that speak the gateways' wire formats.
 
 pub mod chromium;
+pub mod event_receiver;
 pub mod fake_mygateway;
 pub mod fake_oauth;
 pub mod fake_paypal;

@@ -7,6 +7,7 @@ use axum::Json;
 
 use crate::runtime::bindings::v1::types::ProviderError;
 use crate::runtime::FailureKind;
+use crate::secrets::SecretsError;
 use crate::services::ServiceError;
 
 #[derive(Debug, Clone)]
@@ -119,7 +120,7 @@ impl From<ServiceError> for ApiError {
             ServiceError::Unavailable(message) => {
                 Self::new(StatusCode::SERVICE_UNAVAILABLE, "module_not_installed", message)
             }
-            ServiceError::Database(error) => {
+            ServiceError::Database(error) | ServiceError::Secrets(SecretsError::Database(error)) => {
                 tracing::error!(%error, "database error");
                 Self::new(
                     StatusCode::INTERNAL_SERVER_ERROR,
@@ -127,7 +128,30 @@ impl From<ServiceError> for ApiError {
                     "The host could not complete the request; it has been logged.",
                 )
             }
+            ServiceError::Secrets(error) => secrets_error(error),
         }
+    }
+}
+
+/// A sealed value that does not open names the value (never its contents); a master key
+/// rotated under a running host is 503 until it restarts with the new key file.
+fn secrets_error(error: SecretsError) -> ApiError {
+    tracing::error!(%error, "stored secret unusable");
+    match error {
+        SecretsError::Undecryptable(_) | SecretsError::NotSealed(_) => {
+            ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "credential_unreadable", error.to_string())
+        }
+        SecretsError::MasterKeyRotated { .. } => ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "master_key_rotated",
+            "The master key was rotated while this host was running; restart it with the new key file. \
+             Values stored before still work; nothing was changed.",
+        ),
+        _ => ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "data_key_unreadable",
+            "A data key in the database cannot be unwrapped; it has been logged.",
+        ),
     }
 }
 

@@ -2,6 +2,7 @@
 
 use crate::runtime::bindings::v1::types::{ErrorKind, ProviderError};
 use crate::runtime::ProviderFailure;
+use crate::secrets::SecretsError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ServiceError {
@@ -41,6 +42,9 @@ pub enum ServiceError {
     Unavailable(String),
     #[error("database error: {0}")]
     Database(#[from] sqlx::Error),
+    /// A sealed value or data key could not be used (`secrets/`).
+    #[error(transparent)]
+    Secrets(#[from] SecretsError),
 }
 
 impl ServiceError {

@@ -10,7 +10,9 @@ use chrono::{DateTime, Utc};
 use hmac::{Hmac, Mac};
 use serde::Deserialize;
 use serde_json::json;
+use zeroize::Zeroizing;
 
+use crate::secrets::{Scope, SecretsError};
 use crate::store::events::{self, DeliveryRow, EndpointRow, EventRow};
 use crate::store::now;
 
@@ -44,15 +46,25 @@ impl Default for DeliveryPolicy {
     }
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct NewEndpoint {
     pub url: String,
-    pub secret: String,
+    pub secret: Zeroizing<String>,
     #[serde(default)]
     pub company_id: Option<i64>,
     #[serde(default)]
     pub types: Option<Vec<String>>,
+}
+
+impl std::fmt::Debug for NewEndpoint {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NewEndpoint")
+            .field("url", &self.url)
+            .field("company_id", &self.company_id)
+            .field("types", &self.types)
+            .finish_non_exhaustive()
+    }
 }
 
 /// The JSON an endpoint receives (and the pull API lists).
@@ -98,14 +110,19 @@ impl App {
                 format!("types: `{unknown}` is not one of {EVENT_TYPES:?}"),
             ));
         }
-        Ok(events::add_endpoint(
-            self.db.pool(),
+        let key = self.keys.data_key(Scope::of(request.company_id)).await?;
+        let mut tx = self.db.begin().await?;
+        let endpoint = events::add_endpoint(
+            &mut tx,
+            &key,
             &request.url,
             &request.secret,
             request.company_id,
             request.types.as_deref(),
         )
-        .await?)
+        .await?;
+        tx.commit().await?;
+        Ok(endpoint)
     }
 
     /// Events after `after` for the caller's company (or all, for the admin).
@@ -185,14 +202,26 @@ impl App {
         };
         let body = event_json(&event).to_string();
         let timestamp = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
+        let secret = match events::endpoint_secret(self.db.pool(), &self.keys, &endpoint).await {
+            Ok(secret) => secret,
+            Err(SecretsError::Database(error)) => return Err(error.into()),
+            // A secret that cannot be used (damaged, or its data key unusable by this host)
+            // fails this delivery (retried, then failed) without holding up the others;
+            // nothing is sent unsigned.
+            Err(error) => {
+                tracing::error!(%error, endpoint_id = endpoint.id, "event endpoint secret unusable");
+                return self.settle_failure(delivery, &event, &endpoint, None, &error.to_string()).await;
+            }
+        };
         let sent = client
             .post(&endpoint.url)
             .header("content-type", "application/json")
             .header("X-Integrations-Event-Id", event.id.to_string())
-            .header("X-Integrations-Signature", signature(&endpoint.secret, timestamp, &body))
+            .header("X-Integrations-Signature", signature(&secret, timestamp, &body))
             .body(body)
             .send()
             .await;
+        drop(secret);
         let (status, error) = match sent {
             Ok(response) if response.status().is_success() => (Some(response.status().as_u16()), None),
             Ok(response) => (Some(response.status().as_u16()), Some(format!("HTTP {}", response.status().as_u16()))),
@@ -205,21 +234,35 @@ impl App {
                 )),
             ),
         };
-        let mut conn = self.db.writer().acquire().await?;
         match &error {
-            None => events::settle(&mut conn, delivery, status, None, "delivered", &delivery.next_attempt_at).await?,
-            Some(error) => {
-                let retry = self.retry_delay(delivery.attempts + 1);
-                let started = DateTime::parse_from_rfc3339(&delivery.created_at)
-                    .map(|t| t.with_timezone(&Utc))
-                    .unwrap_or_else(|_| Utc::now());
-                let give_up = Utc::now() + chrono::Duration::from_std(retry).unwrap_or_default()
-                    > started + chrono::Duration::from_std(self.delivery.give_up_after).unwrap_or_default();
-                let state = if give_up { "failed" } else { "pending" };
-                events::settle(&mut conn, delivery, status, Some(error), state, &time_after(retry)).await?;
-                tracing::warn!(event_id = event.id, endpoint_id = endpoint.id, %error, attempt = delivery.attempts + 1, state, "event delivery failed");
+            None => {
+                let mut conn = self.db.writer().acquire().await?;
+                events::settle(&mut conn, delivery, status, None, "delivered", &delivery.next_attempt_at).await?;
+                Ok(())
             }
+            Some(error) => self.settle_failure(delivery, &event, &endpoint, status, error).await,
         }
+    }
+
+    /// Records a failed attempt: retried after the backoff, or failed once the policy gives up.
+    async fn settle_failure(
+        &self,
+        delivery: &DeliveryRow,
+        event: &EventRow,
+        endpoint: &EndpointRow,
+        status: Option<u16>,
+        error: &str,
+    ) -> Result<(), ServiceError> {
+        let retry = self.retry_delay(delivery.attempts + 1);
+        let started = DateTime::parse_from_rfc3339(&delivery.created_at)
+            .map(|t| t.with_timezone(&Utc))
+            .unwrap_or_else(|_| Utc::now());
+        let give_up = Utc::now() + chrono::Duration::from_std(retry).unwrap_or_default()
+            > started + chrono::Duration::from_std(self.delivery.give_up_after).unwrap_or_default();
+        let state = if give_up { "failed" } else { "pending" };
+        let mut conn = self.db.writer().acquire().await?;
+        events::settle(&mut conn, delivery, status, Some(error), state, &time_after(retry)).await?;
+        tracing::warn!(event_id = event.id, endpoint_id = endpoint.id, %error, attempt = delivery.attempts + 1, state, "event delivery failed");
         Ok(())
     }
 

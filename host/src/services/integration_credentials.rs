@@ -8,7 +8,8 @@ use std::collections::HashMap;
 
 use crate::domain::credential_pattern::{misfit_message, Mode};
 use crate::domain::manifest::{IntegrationCategory, Manifest};
-use crate::store::credentials;
+use crate::secrets::Scope;
+use crate::store::credentials::{self, StoredCredential};
 use crate::store::integrations::{self, IntegrationRow};
 
 use super::{App, Caller, ServiceError};
@@ -60,9 +61,14 @@ impl App {
                 check_shape(&module.manifest, name, value, mode)?;
             }
         }
+        // The data key first: creating a company's key takes the write connection itself.
+        let key = self.keys.data_key(Scope::Company(row.company_id)).await?;
         let mut tx = self.db.begin().await?;
         for (name, value) in &changes {
-            credentials::set(&mut *tx, row.id, row.company_id, name, value.as_deref()).await?;
+            // Stored as secret when the live version says so, or when the value it replaces
+            // was (a value stored as secret stays secret).
+            let secret = module.manifest.credential(name).is_some_and(|field| field.secret);
+            credentials::set(&mut *tx, &key, row.id, row.company_id, name, value.as_deref(), secret).await?;
         }
         tx.commit().await?;
         Ok(row)
@@ -74,7 +80,7 @@ impl App {
     pub async fn enable_integration(&self, caller: Caller, id: i64) -> Result<IntegrationRow, ServiceError> {
         let mut row = self.visible_integration(caller, id).await?;
         let module = self.module_of(&row)?;
-        let values = credentials::all(self.db.pool(), row.id).await?;
+        let values = credentials::all(self.db.pool(), &self.keys, row.id).await?;
         // Before any sandbox: a live key never reaches a provider serving Test mode.
         if let Some(misfit) = misfits(&module.manifest, &values, Mode::of_state(&row.payment_state)).first() {
             return Err(ServiceError::invalid("invalid_credential", misfit.clone()));
@@ -115,7 +121,7 @@ impl App {
             return Ok(());
         }
         let Ok(module) = self.module_of(row) else { return Ok(()) };
-        let values = credentials::all(self.db.pool(), row.id).await?;
+        let values = credentials::all(self.db.pool(), &self.keys, row.id).await?;
         let misfits = misfits(&module.manifest, &values, Mode::of_state(&row.payment_state));
         let Some(first) = misfits.into_iter().next() else { return Ok(()) };
         row.enabled = 0;
@@ -138,14 +144,14 @@ fn check_shape(manifest: &Manifest, name: &str, value: &str, mode: Mode) -> Resu
 }
 
 /// Every stored value that does not fit its pattern in `mode`, in manifest order.
-fn misfits(manifest: &Manifest, values: &HashMap<String, String>, mode: Mode) -> Vec<String> {
+fn misfits(manifest: &Manifest, values: &HashMap<String, StoredCredential>, mode: Mode) -> Vec<String> {
     manifest
         .runtime
         .credentials
         .iter()
         .filter_map(|field| {
             let value = values.get(&field.name)?;
-            check_shape(manifest, &field.name, value, mode).err().map(|_| misfit_message(field, mode))
+            check_shape(manifest, &field.name, &value.value, mode).err().map(|_| misfit_message(field, mode))
         })
         .collect()
 }

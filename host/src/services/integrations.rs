@@ -67,8 +67,8 @@ impl App {
             (Some(_), false) => "Installed",
             (Some(_), true) => "Enabled",
         };
-        let values = credentials::all(self.db.pool(), row.id).await?;
-        let mut flags: BTreeMap<String, bool> = values.keys().map(|name| (name.clone(), true)).collect();
+        let names = credentials::names(self.db.pool(), row.id).await?;
+        let mut flags: BTreeMap<String, bool> = names.into_iter().map(|name| (name, true)).collect();
         if let Some(module) = &module {
             for field in &module.manifest.runtime.credentials {
                 flags.entry(field.name.clone()).or_insert(false);

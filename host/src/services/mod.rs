@@ -26,11 +26,14 @@ pub use error::ServiceError;
 use crate::capabilities::HostServices;
 use crate::registry::{EndpointOverrides, ModuleRegistry};
 use crate::runtime::ProviderRuntime;
+use crate::secrets::Keyring;
 use crate::store::Db;
 
 /// Everything a request needs, shared by all requests.
 pub struct App {
     pub db: Db,
+    /// The data keys that seal credentials and endpoint secrets (`secrets/`).
+    pub keys: Arc<Keyring>,
     pub runtime: Arc<ProviderRuntime>,
     pub registry: ModuleRegistry,
     pub services: Arc<HostServices>,

@@ -1,7 +1,12 @@
 //! The outbox: events recorded in the caller's database transaction, one delivery row per
-//! matching endpoint, and every delivery attempt.
+//! matching endpoint, and every delivery attempt. Endpoint secrets are sealed under their
+//! company's data key (the host's for endpoints without a company), with the endpoint's id
+//! and company as associated data.
+
+use zeroize::Zeroizing;
 
 use super::{now, DbResult, Exec};
+use crate::secrets::{row_identity, DataKey, Keyring, Scope, SealedValue, SecretsError};
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct EventRow {
@@ -18,7 +23,6 @@ pub struct EventRow {
 pub struct EndpointRow {
     pub id: i64,
     pub url: String,
-    pub secret: String,
     pub company_id: Option<i64>,
     pub types: Option<String>,
     pub created_at: String,
@@ -45,6 +49,7 @@ pub struct AttemptRow {
 }
 
 const EVENT_COLUMNS: &str = "id, type, company_id, subject, data, created_at";
+const ENDPOINT_COLUMNS: &str = "id, url, company_id, types, created_at";
 
 /// Records an event and queues it for every endpoint that wants it. Run it inside the
 /// database transaction of the change the event reports.
@@ -66,9 +71,9 @@ pub async fn record(
     .bind(&now)
     .fetch_one(&mut *conn)
     .await?;
-    let endpoints: Vec<EndpointRow> = sqlx::query_as(
-        "SELECT id, url, secret, company_id, types, created_at FROM event_endpoints WHERE company_id IS NULL OR company_id = $1",
-    )
+    let endpoints: Vec<EndpointRow> = sqlx::query_as(&format!(
+        "SELECT {ENDPOINT_COLUMNS} FROM event_endpoints WHERE company_id IS NULL OR company_id = $1"
+    ))
     .bind(company_id)
     .fetch_all(&mut *conn)
     .await?;
@@ -94,31 +99,94 @@ fn wants(endpoint: &EndpointRow, kind: &str) -> bool {
     }
 }
 
-pub async fn add_endpoint<'e>(
-    exec: impl Exec<'e>,
+fn secret_associated_data(endpoint_id: i64, company_id: Option<i64>) -> Vec<u8> {
+    row_identity("integrations-host event endpoint secret v1", &[Some(endpoint_id), company_id], "")
+}
+
+/// Adds an endpoint, its secret sealed under `key` (the data key of its company, or the
+/// host's), inside the caller's transaction.
+pub async fn add_endpoint(
+    conn: &mut sqlx::AnyConnection,
+    key: &DataKey,
     url: &str,
     secret: &str,
     company_id: Option<i64>,
     types: Option<&[String]>,
 ) -> DbResult<EndpointRow> {
-    sqlx::query_as(
-        "INSERT INTO event_endpoints (url, secret, company_id, types, created_at) VALUES ($1, $2, $3, $4, $5)
-         RETURNING id, url, secret, company_id, types, created_at",
-    )
+    assert_eq!(key.scope(), Scope::of(company_id), "an endpoint secret is sealed under its company's data key");
+    let row: EndpointRow = sqlx::query_as(&format!(
+        "INSERT INTO event_endpoints (url, secret, company_id, types, created_at) VALUES ($1, '', $2, $3, $4)
+         RETURNING {ENDPOINT_COLUMNS}"
+    ))
     .bind(url)
-    .bind(secret)
     .bind(company_id)
     .bind(types.map(|t| serde_json::to_string(t).expect("strings serialize")))
     .bind(now())
-    .fetch_one(exec)
-    .await
+    .fetch_one(&mut *conn)
+    .await?;
+    sqlx::query("UPDATE event_endpoints SET sealed_secret = $2 WHERE id = $1")
+        .bind(row.id)
+        .bind(key.seal(&secret_associated_data(row.id, company_id), secret))
+        .execute(&mut *conn)
+        .await?;
+    Ok(row)
 }
 
 pub async fn endpoint<'e>(exec: impl Exec<'e>, id: i64) -> DbResult<Option<EndpointRow>> {
-    sqlx::query_as("SELECT id, url, secret, company_id, types, created_at FROM event_endpoints WHERE id = $1")
+    sqlx::query_as(&format!("SELECT {ENDPOINT_COLUMNS} FROM event_endpoints WHERE id = $1"))
         .bind(id)
         .fetch_optional(exec)
         .await
+}
+
+/// An endpoint's secret, decrypted.
+pub async fn endpoint_secret<'e>(
+    exec: impl Exec<'e>,
+    keys: &Keyring,
+    endpoint: &EndpointRow,
+) -> Result<Zeroizing<String>, SecretsError> {
+    let (company_id, sealed): (Option<i64>, Option<Vec<u8>>) =
+        sqlx::query_as("SELECT company_id, sealed_secret FROM event_endpoints WHERE id = $1")
+            .bind(endpoint.id)
+            .fetch_one(exec)
+            .await?;
+    let which = || SealedValue::EndpointSecret { endpoint_id: endpoint.id };
+    let sealed = sealed.ok_or_else(|| SecretsError::NotSealed(which()))?;
+    let key = keys.existing_data_key(Scope::of(company_id)).await?;
+    key.open(&secret_associated_data(endpoint.id, company_id), &sealed)
+        .map_err(|_| SecretsError::Undecryptable(which()))
+}
+
+/// An endpoint secret an older version stored in plain text.
+pub(crate) struct PlainSecret {
+    id: i64,
+    pub(crate) company_id: Option<i64>,
+    secret: Zeroizing<String>,
+}
+
+pub(crate) async fn plain_secrets(conn: &mut sqlx::AnyConnection) -> DbResult<Vec<PlainSecret>> {
+    let rows: Vec<(i64, Option<i64>, String)> =
+        sqlx::query_as("SELECT id, company_id, secret FROM event_endpoints WHERE sealed_secret IS NULL")
+            .fetch_all(conn)
+            .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(id, company_id, secret)| PlainSecret { id, company_id, secret: Zeroizing::new(secret) })
+        .collect())
+}
+
+/// Seals a plain endpoint secret in place (and empties its plain column).
+pub(crate) async fn seal_plain_secret(
+    conn: &mut sqlx::AnyConnection,
+    key: &DataKey,
+    row: &PlainSecret,
+) -> DbResult<()> {
+    sqlx::query("UPDATE event_endpoints SET sealed_secret = $2, secret = '' WHERE id = $1 AND sealed_secret IS NULL")
+        .bind(row.id)
+        .bind(key.seal(&secret_associated_data(row.id, row.company_id), &row.secret))
+        .execute(conn)
+        .await?;
+    Ok(())
 }
 
 pub async fn get<'e>(exec: impl Exec<'e>, id: i64) -> DbResult<Option<EventRow>> {

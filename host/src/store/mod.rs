@@ -5,6 +5,7 @@
 
 pub mod api_keys;
 pub mod credentials;
+pub mod data_keys;
 pub mod events;
 pub mod idempotency;
 pub mod integrations;
@@ -96,6 +97,23 @@ impl Db {
     /// For writes outside a transaction (single statements).
     pub fn writer(&self) -> &AnyPool {
         &self.writer
+    }
+
+    /// Rewrites the database file so no freed page and no old WAL frame keeps deleted
+    /// content (after plain values were sealed). SQLite only; slow on a large file, so only
+    /// for the one-off sealing at the first start after an upgrade.
+    pub async fn compact(&self) -> DbResult<()> {
+        if self.backend == Backend::Sqlite {
+            sqlx::query("VACUUM").execute(&self.writer).await?;
+            let (busy, _, _): (i64, i64, i64) =
+                sqlx::query_as("PRAGMA wal_checkpoint(TRUNCATE)").fetch_one(&self.writer).await?;
+            if busy != 0 {
+                tracing::warn!(
+                    "the write-ahead log could not be truncated (readers active); it is on the next checkpoint"
+                );
+            }
+        }
+        Ok(())
     }
 
     /// Starts a write transaction. On SQLite it takes the write lock at once (`BEGIN

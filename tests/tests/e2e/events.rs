@@ -1,87 +1,15 @@
 //! Events to the ERP: written with the change, signed, delivered at least once and in order,
 //! retried with backoff, kept across a restart, pulled by ERPs that cannot receive webhooks.
 
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use axum::body::Bytes;
-use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode};
-use axum::routing::post;
-use axum::Router;
+use axum::http::StatusCode;
+use e2e::event_receiver::{EventReceiver, ENDPOINT_SECRET};
 use e2e::host::{send, HostOptions, TestHost};
 use e2e::scenario::{MyGatewayScenario, WEBHOOK_SECRET};
 use integrations_host::services::event_delivery::DeliveryPolicy;
 use reqwest::Method;
 use serde_json::{json, Value};
-
-const ENDPOINT_SECRET: &str = "erp-endpoint-secret-0001";
-
-/// What the ERP's receiver saw: each request's event, whether its signature checked out,
-/// and the status it answered.
-#[derive(Default)]
-struct Received {
-    requests: Vec<(Value, bool, u16)>,
-    failures_left: usize,
-}
-
-struct Receiver {
-    url: String,
-    seen: Arc<Mutex<Received>>,
-}
-
-impl Receiver {
-    /// A receiver on 127.0.0.1 that answers 500 to its first `failures` requests.
-    async fn start(failures: usize) -> Self {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let url = format!("http://{}/erp/events", listener.local_addr().unwrap());
-        let seen = Arc::new(Mutex::new(Received { failures_left: failures, ..Received::default() }));
-        async fn receive(State(seen): State<Arc<Mutex<Received>>>, headers: HeaderMap, body: Bytes) -> StatusCode {
-            let text = String::from_utf8(body.to_vec()).unwrap();
-            let header = headers["x-integrations-signature"].to_str().unwrap();
-            let (t, v1) = header.split_once(",v1=").unwrap();
-            let t = t.strip_prefix("t=").unwrap();
-            let valid = e2e::hmac_sha256_hex(ENDPOINT_SECRET, format!("{t}.{text}").as_bytes()) == v1;
-            let event: Value = serde_json::from_str(&text).unwrap();
-            assert_eq!(headers["x-integrations-event-id"].to_str().unwrap(), event["id"].to_string());
-            let mut seen = seen.lock().unwrap();
-            let status = if seen.failures_left > 0 {
-                seen.failures_left -= 1;
-                StatusCode::INTERNAL_SERVER_ERROR
-            } else {
-                StatusCode::OK
-            };
-            seen.requests.push((event, valid, status.as_u16()));
-            status
-        }
-        let app = Router::new().route("/erp/events", post(receive)).with_state(seen.clone());
-        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-        Self { url, seen }
-    }
-
-    fn requests(&self) -> Vec<(Value, bool, u16)> {
-        self.seen.lock().unwrap().requests.clone()
-    }
-
-    /// Waits (up to 20 s) until the receiver has answered 200 to `count` events.
-    async fn wait_for_delivered(&self, count: usize) -> Vec<Value> {
-        let deadline = std::time::Instant::now() + Duration::from_secs(20);
-        loop {
-            let delivered: Vec<Value> =
-                self.requests().into_iter().filter(|(_, _, status)| *status == 200).map(|(e, _, _)| e).collect();
-            if delivered.len() >= count {
-                return delivered;
-            }
-            assert!(
-                std::time::Instant::now() < deadline,
-                "only {} of {count} events delivered: {:?}",
-                delivered.len(),
-                self.requests()
-            );
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-    }
-}
 
 fn fast_retries() -> Option<DeliveryPolicy> {
     Some(DeliveryPolicy {
@@ -105,7 +33,7 @@ async fn add_endpoint(host: &TestHost, url: &str, types: Value) -> i64 {
 
 #[tokio::test]
 async fn a_capture_reaches_the_erp_once_in_order_across_failures_and_a_restart() {
-    let receiver = Receiver::start(2).await;
+    let receiver = EventReceiver::start(2).await;
     let s = MyGatewayScenario::start_with(HostOptions { delivery: fast_retries(), ..HostOptions::default() }).await;
     add_endpoint(&s.host, &receiver.url, Value::Null).await;
     let id = s.initiate(json!("42.00"), "Redirect", 7).await["transaction_id"].as_i64().unwrap();
@@ -187,7 +115,7 @@ async fn a_capture_reaches_the_erp_once_in_order_across_failures_and_a_restart()
 
 #[tokio::test]
 async fn events_can_be_pulled_and_redelivered() {
-    let receiver = Receiver::start(0).await;
+    let receiver = EventReceiver::start(0).await;
     let s = MyGatewayScenario::start_with(HostOptions { delivery: fast_retries(), ..HostOptions::default() }).await;
     add_endpoint(&s.host, &receiver.url, json!(["payment.created"])).await;
     let id = s.initiate(json!("5.00"), "Redirect", 8).await["transaction_id"].as_i64().unwrap();
@@ -215,7 +143,7 @@ async fn events_can_be_pulled_and_redelivered() {
 
 #[tokio::test]
 async fn a_delivery_that_keeps_failing_is_marked_failed() {
-    let receiver = Receiver::start(usize::MAX).await;
+    let receiver = EventReceiver::start(usize::MAX).await;
     let policy = DeliveryPolicy { give_up_after: Duration::from_millis(300), ..fast_retries().unwrap() };
     let s = MyGatewayScenario::start_with(HostOptions { delivery: Some(policy), ..HostOptions::default() }).await;
     add_endpoint(&s.host, &receiver.url, Value::Null).await;

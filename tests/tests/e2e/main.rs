@@ -4,6 +4,7 @@
 mod api_rules;
 mod ceilings;
 mod contract_versions;
+mod encryption_at_rest;
 mod error_shapes;
 mod events;
 mod fair_share;

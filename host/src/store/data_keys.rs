@@ -1,0 +1,57 @@
+//! Wrapped data keys, one per scope (`company:<id>` or `host`), and the fingerprint of the
+//! master key that wraps them all (setting `master_key_id`). Only `secrets/` calls these.
+
+use super::{now, settings, DbResult, Exec};
+
+/// The setting naming the master key every data key is wrapped under.
+const MASTER_KEY_SETTING: &str = "master_key_id";
+
+#[derive(Clone, sqlx::FromRow)]
+pub struct WrappedKeyRow {
+    pub scope: String,
+    pub wrapped: Vec<u8>,
+    pub master_key_id: String,
+}
+
+pub async fn all<'e>(exec: impl Exec<'e>) -> DbResult<Vec<WrappedKeyRow>> {
+    sqlx::query_as("SELECT scope, wrapped, master_key_id FROM data_keys ORDER BY scope").fetch_all(exec).await
+}
+
+pub async fn get<'e>(exec: impl Exec<'e>, scope: &str) -> DbResult<Option<WrappedKeyRow>> {
+    sqlx::query_as("SELECT scope, wrapped, master_key_id FROM data_keys WHERE scope = $1")
+        .bind(scope)
+        .fetch_optional(exec)
+        .await
+}
+
+pub async fn insert<'e>(exec: impl Exec<'e>, scope: &str, wrapped: &[u8], master_key_id: &str) -> DbResult<()> {
+    sqlx::query("INSERT INTO data_keys (scope, wrapped, master_key_id, created_at) VALUES ($1, $2, $3, $4)")
+        .bind(scope)
+        .bind(wrapped)
+        .bind(master_key_id)
+        .bind(now())
+        .execute(exec)
+        .await?;
+    Ok(())
+}
+
+/// Replaces a data key's wrapping (rotation); the data key itself is unchanged.
+pub async fn rewrap<'e>(exec: impl Exec<'e>, scope: &str, wrapped: &[u8], master_key_id: &str) -> DbResult<()> {
+    sqlx::query("UPDATE data_keys SET wrapped = $2, master_key_id = $3, rewrapped_at = $4 WHERE scope = $1")
+        .bind(scope)
+        .bind(wrapped)
+        .bind(master_key_id)
+        .bind(now())
+        .execute(exec)
+        .await?;
+    Ok(())
+}
+
+/// The fingerprint of the master key the database is under, once one was recorded.
+pub async fn master_key_id<'e>(exec: impl Exec<'e>) -> DbResult<Option<String>> {
+    settings::get(exec, MASTER_KEY_SETTING).await
+}
+
+pub async fn set_master_key_id<'e>(exec: impl Exec<'e>, id: &str) -> DbResult<()> {
+    settings::set(exec, MASTER_KEY_SETTING, id).await
+}
