@@ -142,3 +142,29 @@ async fn the_modules_folder_never_grants_new_hosts() {
     host.app.sync_module_folder(&folder).await;
     assert_eq!(live_version(&host).await, "1.3", "an upgrade that asks for nothing new goes live");
 }
+
+#[tokio::test]
+async fn a_secret_dropped_and_declared_again_as_plain_stays_secret() {
+    let (host, id) = hostile_host().await;
+    let line = "    - { name: secret_key, description: Secret Key, secret: true }\n";
+    let without = upgraded("1.1", true, &[]).replace(line, "");
+    assert!(!without.contains("secret_key"), "the fixture line is gone");
+    let (status, body) = install(&host, &without, None).await;
+    assert_eq!(status, StatusCode::CREATED, "dropping a credential needs nothing: {body}");
+    // The live version does not declare it, so the install passes; the value is still stored as
+    // a secret, and that is what decides.
+    let (status, body) = install(&host, &upgraded("1.2", false, &[]), None).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let answer = read_secret(&host, id).await;
+    assert!(answer.to_string().contains("secret not readable"), "{answer}");
+    assert!(!answer.to_string().contains(SECRET), "{answer}");
+    // A new value written while the module declares it plain replaces a secret: still secret.
+    let (status, _) = send(
+        host.admin(Method::PUT, &format!("/api/integrations/{id}/credentials"))
+            .json(&json!({"secret_key": "retyped-value-1"})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let answer = read_secret(&host, id).await;
+    assert!(answer.to_string().contains("secret not readable"), "{answer}");
+}
