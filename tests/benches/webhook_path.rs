@@ -94,6 +94,21 @@ async fn main() {
     }
     report("credentials: the same SELECT, nothing opened", samples);
 
+    // 0b. Scrubbing a gateway's answer of the integration's secrets (every form of each).
+    let answer = json!({ "id": "sess_1", "status": "completed", "padding": "x".repeat(16 * 1024) }).to_string();
+    let mut samples = Vec::with_capacity(CREDENTIAL_READS);
+    for _ in 0..CREDENTIAL_READS {
+        let started = Instant::now();
+        let mut list = integrations_host::capabilities::ScrubList::default();
+        for value in [e2e::scenario::SECRET_KEY, WEBHOOK_SECRET] {
+            list.secret(value);
+        }
+        let scrubbed = list.build().bytes(answer.as_bytes()).len();
+        samples.push(started.elapsed());
+        assert_eq!(scrubbed, answer.len(), "nothing to remove");
+    }
+    report("scrub: build for 2 secrets + scan a 16 KiB answer", samples);
+
     // 1. Sandbox cost.
     let module = app.registry.get("payment_mygateway").unwrap();
     let ProviderPre::Payment(pre) = module.pre() else { unreachable!("MyGateway is a payment provider") };

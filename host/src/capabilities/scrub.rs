@@ -7,7 +7,7 @@
 
 use std::borrow::Cow;
 
-use aho_corasick::{AhoCorasick, MatchKind};
+use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
 use base64::Engine as _;
 use zeroize::Zeroizing;
 
@@ -68,7 +68,10 @@ impl ScrubList {
     pub fn build(self) -> Scrubber {
         // Longest first, so a base64 form is removed whole rather than around a shorter one.
         let matcher = (!self.forms.is_empty()).then(|| {
+            // A contiguous NFA: built in a few microseconds (a DFA takes tens), and the
+            // prefilter keeps the scan fast.
             AhoCorasick::builder()
+                .kind(Some(AhoCorasickKind::ContiguousNFA))
                 .match_kind(MatchKind::LeftmostLongest)
                 .build(self.forms.iter().map(|form| form.as_slice()))
                 .expect("literal patterns always build")
