@@ -99,3 +99,72 @@ pub(super) async fn lift(conn: &mut AnyConnection, fault: StorageFault) -> DbRes
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::StorageFault;
+    use crate::store::{api_keys, is_storage_fault, is_unique_violation, settings, Db};
+
+    async fn db() -> (tempfile::TempDir, Db) {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Db::connect(&format!("sqlite://{}", dir.path().join("host.db").display())).await.unwrap();
+        (dir, db)
+    }
+
+    async fn keys(db: &Db) -> i64 {
+        sqlx::query_scalar("SELECT COUNT(*) FROM api_keys").fetch_one(db.pool()).await.unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_connection_left_in_a_failed_transaction_is_replaced() {
+        let (_dir, db) = db().await;
+        db.set_storage_fault(Some(StorageFault::Full)).await.unwrap();
+        for _ in 0..2 {
+            let mut tx = db.begin().await.expect("BEGIN works on a full disk");
+            let error = settings::set(&mut *tx, "bulk", &"x".repeat(100_000)).await.unwrap_err();
+            assert!(is_storage_fault(&error), "{error}");
+            // SQLite rolled back by itself; sqlx's ROLLBACK on drop fails and the connection
+            // would refuse every BEGIN after it.
+            drop(tx);
+        }
+        db.set_storage_fault(None).await.unwrap();
+        let mut tx = db.begin().await.expect("a fresh writer connection");
+        settings::set(&mut *tx, "bulk", &"x".repeat(100_000)).await.unwrap();
+        tx.commit().await.unwrap();
+        assert_eq!(settings::get(db.pool(), "bulk").await.unwrap().map(|v| v.len()), Some(100_000));
+    }
+
+    #[tokio::test]
+    async fn an_insert_returning_surfaces_a_failed_commit() {
+        let (_dir, db) = db().await;
+        db.set_storage_fault(Some(StorageFault::FailingCommits)).await.unwrap();
+        // Outside a transaction the statement's own COMMIT fails after the row came back.
+        let error = api_keys::insert(db.writer(), 1, "erp", "hash-1").await.unwrap_err();
+        assert!(!is_storage_fault(&error), "a constraint, not the disk: {error}");
+        let mut tx = db.begin().await.unwrap();
+        api_keys::insert(&mut *tx, 1, "erp", "hash-2").await.unwrap();
+        assert!(tx.commit().await.is_err());
+        assert_eq!(keys(&db).await, 0, "nothing was stored");
+
+        db.set_storage_fault(None).await.unwrap();
+        api_keys::insert(db.writer(), 1, "erp", "hash-1").await.unwrap();
+        assert_eq!(keys(&db).await, 1);
+    }
+
+    #[tokio::test]
+    async fn a_read_only_database_refuses_writes_and_the_probe_until_it_is_writable() {
+        let (_dir, db) = db().await;
+        db.probe_writes().await.unwrap();
+        db.set_storage_fault(Some(StorageFault::ReadOnly)).await.unwrap();
+        let error = db.probe_writes().await.unwrap_err();
+        assert!(is_storage_fault(&error), "{error}");
+        let error = api_keys::insert(db.writer(), 1, "erp", "hash").await.unwrap_err();
+        assert!(is_storage_fault(&error), "{error}");
+        assert_eq!(settings::get(db.pool(), "admin_key_sha256").await.unwrap(), None, "reads still work");
+        db.set_storage_fault(None).await.unwrap();
+        db.probe_writes().await.unwrap();
+        api_keys::insert(db.writer(), 1, "erp", "hash").await.unwrap();
+        let again = api_keys::insert(db.writer(), 1, "erp", "hash").await.unwrap_err();
+        assert!(is_unique_violation(&again) && !is_storage_fault(&again), "{again}");
+    }
+}
