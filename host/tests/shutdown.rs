@@ -211,13 +211,19 @@ async fn scalar(dir: &Path, sql: &str) -> i64 {
     sqlx::query_scalar(sql).fetch_one(&mut conn).await.unwrap()
 }
 
-#[tokio::test]
-async fn sigterm_lets_requests_and_the_delivery_in_flight_finish_and_exits_0() {
+/// A host with an enabled integration, both peers holding their requests.
+async fn started(grace_s: u64) -> (tempfile::TempDir, SlowPeers, HostProcess, reqwest::Client, i64) {
     let dir = tempfile::tempdir().unwrap();
     let peers = SlowPeers::start().await;
-    let mut host = HostProcess::start(dir.path(), &peers, 30).await;
+    let host = HostProcess::start(dir.path(), &peers, grace_s).await;
     let client = reqwest::Client::new();
     let integration_id = integration(&client, &host).await;
+    (dir, peers, host, client, integration_id)
+}
+
+#[tokio::test]
+async fn sigterm_lets_requests_and_the_delivery_in_flight_finish_and_exits_0() {
+    let (dir, peers, mut host, client, integration_id) = started(30).await;
     let endpoint = json!({"url": format!("{}/events", peers.url), "secret": "a-secret-of-16-chars"});
     admin(&client, &host, reqwest::Method::POST, "/api/admin/event_endpoints", endpoint).await;
 
@@ -267,11 +273,7 @@ async fn sigterm_lets_requests_and_the_delivery_in_flight_finish_and_exits_0() {
 
 #[tokio::test]
 async fn sigint_cuts_what_is_still_running_after_the_grace_and_exits_0() {
-    let dir = tempfile::tempdir().unwrap();
-    let peers = SlowPeers::start().await;
-    let mut host = HostProcess::start(dir.path(), &peers, 1).await;
-    let client = reqwest::Client::new();
-    let integration_id = integration(&client, &host).await;
+    let (dir, peers, mut host, client, integration_id) = started(1).await;
 
     let held = tokio::spawn(initiate(&client, &host, integration_id, 1).send());
     peers.sessions.arrived(1).await;
