@@ -5,6 +5,7 @@
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::time::Duration;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
@@ -98,6 +99,9 @@ struct ServeArgs {
     /// Of those, calls whose signature is not yet verified [default: 32].
     #[arg(long, env = "INTEGRATIONS_HOST_WEBHOOK_UNVERIFIED")]
     webhook_unverified: Option<u32>,
+    /// Seconds SIGTERM/SIGINT waits for requests in flight and background work [default: 30].
+    #[arg(long, env = "INTEGRATIONS_HOST_SHUTDOWN_GRACE_S")]
+    shutdown_grace_s: Option<u64>,
 }
 
 /// `--config` file contents.
@@ -118,6 +122,7 @@ struct ConfigFile {
     sandbox_wait_ms: Option<u64>,
     webhook_concurrency: Option<u32>,
     webhook_unverified: Option<u32>,
+    shutdown_grace_s: Option<u64>,
 }
 
 fn read_config(path: Option<&Path>) -> anyhow::Result<ConfigFile> {
@@ -195,15 +200,24 @@ async fn serve(args: ServeArgs, log_format: Option<LogFormat>) -> anyhow::Result
                 .max(1),
         },
         pinned_names: Default::default(),
+        shutdown_grace: args
+            .shutdown_grace_s
+            .or(file.shutdown_grace_s)
+            .map(Duration::from_secs)
+            .unwrap_or(defaults.shutdown_grace),
     };
+    // Installed before anything is served, so a signal is never met by the default action.
+    let stop = stop_signal()?;
     let host = RunningHost::start(config).await?;
     if let Some(key) = &host.generated_admin_key {
         println!("Generated admin key (shown once, stored hashed): {key}");
     }
-    host.serve(async {
-        let _ = tokio::signal::ctrl_c().await;
-    })
-    .await?;
+    let app = host.app.clone();
+    host.serve(stop).await?;
+    // Both pools closed: SQLite checkpoints the WAL into the database file.
+    if tokio::time::timeout(Duration::from_secs(5), app.db.close()).await.is_err() {
+        tracing::warn!("the database did not close within 5 s");
+    }
     Ok(ExitCode::SUCCESS)
 }
 
@@ -228,6 +242,20 @@ async fn rotate(args: RotateArgs) -> anyhow::Result<ExitCode> {
         args.new_key_file.display()
     );
     Ok(ExitCode::SUCCESS)
+}
+
+/// Resolves at the first SIGTERM or SIGINT (Ctrl-C).
+fn stop_signal() -> anyhow::Result<impl std::future::Future<Output = ()> + Send + 'static> {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut terminate = signal(SignalKind::terminate()).context("cannot listen for SIGTERM")?;
+    let mut interrupt = signal(SignalKind::interrupt()).context("cannot listen for SIGINT")?;
+    Ok(async move {
+        let name = tokio::select! {
+            _ = terminate.recv() => "SIGTERM",
+            _ = interrupt.recv() => "SIGINT",
+        };
+        tracing::info!(signal = name, "stop requested");
+    })
 }
 
 fn check(manifest: &Path, component: &Path) -> anyhow::Result<ExitCode> {

@@ -2,10 +2,11 @@
 //! checked, plain values sealed), settle the admin key, load the modules folder, bind, serve
 //! until shutdown.
 
-use std::future::Future;
+use std::future::{Future, IntoFuture};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::Duration;
 
 use tokio::net::TcpListener;
 
@@ -41,7 +42,13 @@ pub struct ServeConfig {
     /// name pointed at 127.0.0.1 proves the address filter) and operators pinning names. Not
     /// a CLI flag, and no way around the address policy: answers are filtered like any other.
     pub pinned_names: StaticNames,
+    /// After SIGTERM/SIGINT (or the shutdown future), how long requests in flight and the
+    /// background workers get to finish before they are cut.
+    pub shutdown_grace: Duration,
 }
+
+/// How long a stop waits for requests in flight by default.
+pub const DEFAULT_SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
 
 impl Default for ServeConfig {
     fn default() -> Self {
@@ -58,6 +65,7 @@ impl Default for ServeConfig {
             sync: SyncPolicy::default(),
             webhooks: WebhookLimits::default(),
             pinned_names: StaticNames::default(),
+            shutdown_grace: DEFAULT_SHUTDOWN_GRACE,
         }
     }
 }
@@ -73,6 +81,7 @@ pub struct RunningHost {
     watcher: ModulesWatcher,
     /// Event delivery and scheduled sync, stopped with the server.
     background: [tokio::task::JoinHandle<()>; 2],
+    shutdown_grace: Duration,
 }
 
 const ADMIN_KEY_SETTING: &str = "admin_key_sha256";
@@ -120,20 +129,66 @@ impl RunningHost {
             sync: config.sync.clone(),
             syncs_running: Default::default(),
             webhook_gate: WebhookGate::new(config.webhooks),
+            stopping: tokio::sync::watch::channel(false).0,
         });
         let watcher = load_modules(&app, &config.modules_dir).await?;
         let delivery = app.spawn_event_delivery();
         let syncing = app.spawn_scheduled_sync();
-        Ok(Self { app, address, generated_admin_key, listener, watcher, background: [delivery, syncing] })
+        Ok(Self {
+            app,
+            address,
+            generated_admin_key,
+            listener,
+            watcher,
+            background: [delivery, syncing],
+            shutdown_grace: config.shutdown_grace,
+        })
     }
 
-    /// Serves until `shutdown` resolves.
+    /// Serves until `shutdown` resolves, then stops: no new connection is accepted, requests
+    /// in flight finish and the background workers reach a safe point (the delivery or the
+    /// transaction sync they are at), all within the shutdown grace; whatever is still
+    /// running then is cut (a cut database transaction rolls back).
     pub async fn serve(self, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
         tracing::info!(address = %self.address, public_url = %self.app.public_url, "serving");
-        let Self { app, listener, watcher, background, .. } = self;
-        axum::serve(listener, router(app)).with_graceful_shutdown(shutdown).await?;
+        let Self { app, listener, watcher, background, shutdown_grace, .. } = self;
+        let stop = app.clone();
+        let signalled = Arc::new(std::sync::OnceLock::new());
+        let signalled_at = signalled.clone();
+        let signal = async move {
+            shutdown.await;
+            signalled_at.get_or_init(tokio::time::Instant::now);
+            tracing::info!(
+                grace_s = shutdown_grace.as_secs_f64(),
+                "stopping: no new connections, finishing requests in flight"
+            );
+            stop.request_stop();
+        };
+        let server = axum::serve(listener, router(app.clone())).with_graceful_shutdown(signal).into_future();
+        let cut_after_grace = async {
+            app.stop_signal().await;
+            tokio::time::sleep(shutdown_grace).await;
+        };
+        let served = tokio::select! {
+            served = server => served,
+            () = cut_after_grace => {
+                tracing::warn!(grace_s = shutdown_grace.as_secs_f64(), "requests still in flight after the shutdown grace were cut");
+                Ok(())
+            }
+        };
+        // However serving ended, the workers stop now, within the same grace.
+        app.request_stop();
         drop(watcher);
-        background.iter().for_each(tokio::task::JoinHandle::abort);
+        let deadline = *signalled.get_or_init(tokio::time::Instant::now) + shutdown_grace;
+        for worker in background {
+            let abort = worker.abort_handle();
+            if tokio::time::timeout_at(deadline, worker).await.is_err() {
+                tracing::warn!("a background worker did not stop within the shutdown grace; cut");
+                abort.abort();
+            }
+        }
+        served?;
+        tracing::info!("stopped");
         Ok(())
     }
 }

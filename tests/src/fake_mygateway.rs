@@ -11,6 +11,8 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde_json::{json, Value};
 
+use crate::hold::Hold;
+
 #[derive(Debug, Clone)]
 pub struct Recorded {
     pub method: String,
@@ -41,6 +43,8 @@ struct Ledger {
 #[derive(Clone)]
 pub struct FakeMyGateway {
     pub url: String,
+    /// Holds `POST /v1/sessions` (after recording it) while the test says so.
+    pub sessions_hold: Hold,
     secret_key: String,
     ledger: Arc<Mutex<Ledger>>,
 }
@@ -55,7 +59,7 @@ impl FakeMyGateway {
     pub async fn start(secret_key: &str) -> Self {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
-        let fake = Self { url, secret_key: secret_key.into(), ledger: Arc::default() };
+        let fake = Self { url, sessions_hold: Hold::default(), secret_key: secret_key.into(), ledger: Arc::default() };
         let app = Router::new()
             .route("/v1/sessions", post(create_session))
             .route("/v1/sessions/{id}", get(session_status))
@@ -118,6 +122,7 @@ async fn create_session(State(fake): State<FakeMyGateway>, headers: HeaderMap, b
     if let Some(refused) = fake.admit("POST", "/v1/sessions", &headers, &body) {
         return refused;
     }
+    fake.sessions_hold.pass().await;
     let text = |name: &str| body.get(name).and_then(Value::as_str).map(str::to_string);
     let (Some(amount), Some(currency), Some(reference), Some(success_url), Some(cancel_url)) = (
         body.get("amount").and_then(Value::as_i64),

@@ -111,6 +111,7 @@ impl TestHost {
             limits: options.limits.clone().unwrap_or_default(),
             webhooks: options.webhooks.unwrap_or_default(),
             pinned_names: integrations_host::capabilities::StaticNames::new(options.pinned_names.clone()),
+            shutdown_grace: integrations_host::server::DEFAULT_SHUTDOWN_GRACE,
         };
         let host = RunningHost::start(config).await?;
         let url = format!("http://{}", host.address);

@@ -9,6 +9,7 @@ pub mod fake_paypal;
 pub mod fake_stripe;
 pub mod fake_twilio;
 pub mod greedy;
+pub mod hold;
 pub mod host;
 pub mod logs;
 pub mod scenario;

@@ -33,6 +33,15 @@ impl ApiError {
         )
     }
 
+    /// The database cannot take the request now (disk full, read-only, failing device).
+    pub fn storage_unavailable() -> Self {
+        Self::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "storage_unavailable",
+            "The host's database cannot store this request right now (full, read-only or failing); nothing was changed, try again shortly.",
+        )
+    }
+
     pub fn body(&self) -> serde_json::Value {
         let mut body = serde_json::json!({ "error": { "code": self.code, "message": self.message } });
         for (name, value) in &self.context {
@@ -119,6 +128,12 @@ impl From<ServiceError> for ApiError {
             ServiceError::TooLarge(message) => Self::new(StatusCode::PAYLOAD_TOO_LARGE, "too_large", message),
             ServiceError::Unavailable(message) => {
                 Self::new(StatusCode::SERVICE_UNAVAILABLE, "module_not_installed", message)
+            }
+            ServiceError::Database(error) | ServiceError::Secrets(SecretsError::Database(error))
+                if crate::store::is_storage_fault(&error) =>
+            {
+                tracing::error!(%error, "storage unavailable");
+                Self::storage_unavailable()
             }
             ServiceError::Database(error) | ServiceError::Secrets(SecretsError::Database(error)) => {
                 tracing::error!(%error, "database error");

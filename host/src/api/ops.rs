@@ -1,12 +1,36 @@
 //! Operations routes, and the answers for requests no route takes.
 
+use std::sync::Arc;
+
+use axum::extract::State;
 use axum::http::{Method, StatusCode};
 use axum::Json;
 
 use super::ApiError;
+use crate::services::App;
+use crate::store::WRITE_PROBE_TIMEOUT;
 
 pub async fn healthz() -> Json<serde_json::Value> {
     Json(serde_json::json!({ "status": "ok" }))
+}
+
+/// Ready when the database takes a write: one small row committed within
+/// [`WRITE_PROBE_TIMEOUT`] (the modules are loaded before the host accepts any request).
+/// Otherwise 503 `storage_unavailable`, so a load balancer sends requests elsewhere while
+/// writes fail, and back the moment they work again.
+pub async fn readyz(State(app): State<Arc<App>>) -> Result<Json<serde_json::Value>, ApiError> {
+    if let Err(error) = app.db.probe_writes().await {
+        tracing::warn!(%error, "not ready: the database does not take writes");
+        return Err(ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "storage_unavailable",
+            format!(
+                "The database does not take writes (a test write failed or took over {} s); the host is not ready.",
+                WRITE_PROBE_TIMEOUT.as_secs()
+            ),
+        ));
+    }
+    Ok(Json(serde_json::json!({ "status": "ready", "modules": app.registry.all().len() })))
 }
 
 pub async fn not_found() -> ApiError {

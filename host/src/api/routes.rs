@@ -67,6 +67,7 @@ impl RouteTable {
 pub(super) fn table() -> RouteTable {
     RouteTable::default()
         .get("/healthz", ops::healthz)
+        .get("/readyz", ops::readyz)
         .post("/api/admin/api_keys", modules::create_api_key)
         .get("/api/events", events::pull)
         .post("/api/admin/event_endpoints", events::add_endpoint)

@@ -151,8 +151,9 @@ impl App {
         Ok(queued)
     }
 
-    /// Runs the delivery loop until the process ends: delivers what is due, then sleeps until
-    /// the next retry is due or new events are committed.
+    /// Runs the delivery loop until the host stops: delivers what is due, then sleeps until
+    /// the next retry is due or new events are committed. A stop lets the delivery in flight
+    /// finish and record its attempt.
     pub fn spawn_event_delivery(self: &Arc<Self>) -> tokio::task::JoinHandle<()> {
         let app = self.clone();
         let client = reqwest::Client::builder()
@@ -161,7 +162,7 @@ impl App {
             .build()
             .expect("an HTTP client");
         tokio::spawn(async move {
-            loop {
+            while !app.stop_requested() {
                 if let Err(error) = app.deliver_due(&client).await {
                     tracing::error!(%error, "event delivery pass failed");
                 }
@@ -175,6 +176,7 @@ impl App {
                 tokio::select! {
                     _ = app.events_ready.notified() => {}
                     _ = tokio::time::sleep(wait.min(Duration::from_secs(30))) => {}
+                    _ = app.stop_signal() => {}
                 }
             }
         })
@@ -182,15 +184,19 @@ impl App {
 
     /// Delivers everything due, in order; returns when nothing is due.
     async fn deliver_due(&self, client: &reqwest::Client) -> Result<(), ServiceError> {
-        loop {
+        while !self.stop_requested() {
             let due = events::due(self.db.pool(), &now(), 100).await?;
             if due.is_empty() {
                 return Ok(());
             }
             for delivery in due {
+                if self.stop_requested() {
+                    break;
+                }
                 self.deliver(client, &delivery).await?;
             }
         }
+        Ok(())
     }
 
     async fn deliver(&self, client: &reqwest::Client, delivery: &DeliveryRow) -> Result<(), ServiceError> {
@@ -236,8 +242,10 @@ impl App {
         };
         match &error {
             None => {
-                let mut conn = self.db.writer().acquire().await?;
-                events::settle(&mut conn, delivery, status, None, "delivered", &delivery.next_attempt_at).await?;
+                // The attempt and the delivery's new state, together or not at all.
+                let mut tx = self.db.begin().await?;
+                events::settle(&mut tx, delivery, status, None, "delivered", &delivery.next_attempt_at).await?;
+                tx.commit().await?;
                 Ok(())
             }
             Some(error) => self.settle_failure(delivery, &event, &endpoint, status, error).await,
@@ -260,8 +268,9 @@ impl App {
         let give_up = Utc::now() + chrono::Duration::from_std(retry).unwrap_or_default()
             > started + chrono::Duration::from_std(self.delivery.give_up_after).unwrap_or_default();
         let state = if give_up { "failed" } else { "pending" };
-        let mut conn = self.db.writer().acquire().await?;
-        events::settle(&mut conn, delivery, status, Some(error), state, &time_after(retry)).await?;
+        let mut tx = self.db.begin().await?;
+        events::settle(&mut tx, delivery, status, Some(error), state, &time_after(retry)).await?;
+        tx.commit().await?;
         tracing::warn!(event_id = event.id, endpoint_id = endpoint.id, %error, attempt = delivery.attempts + 1, state, "event delivery failed");
         Ok(())
     }

@@ -125,9 +125,10 @@ impl App {
             created_at: String::new(),
             updated_at: String::new(),
         };
-        let mut conn = self.db.writer().acquire().await?;
-        let queued = messages::insert(&mut conn, &queued).await?.expect("a new message has no remote id yet");
-        drop(conn);
+        // The message and its first history entry, together or not at all.
+        let mut tx = self.db.begin().await?;
+        let queued = messages::insert(&mut tx, &queued).await?.expect("a new message has no remote id yet");
+        tx.commit().await?;
 
         let outbound = OutboundMessage { to: request.to, body: request.body };
         let answer = async {

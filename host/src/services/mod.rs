@@ -54,9 +54,27 @@ pub struct App {
     pub syncs_running: scheduled_sync::SyncsRunning,
     /// Bounds calls in progress on the public webhook URLs, per integration.
     pub webhook_gate: webhook_gate::WebhookGate,
+    /// Set when the host is stopping: background workers finish what they are doing (one
+    /// delivery, one transaction's sync) and end.
+    pub stopping: tokio::sync::watch::Sender<bool>,
 }
 
 impl App {
+    /// Asks the background workers to stop at their next safe point.
+    pub fn request_stop(&self) {
+        self.stopping.send_replace(true);
+    }
+
+    pub fn stop_requested(&self) -> bool {
+        *self.stopping.borrow()
+    }
+
+    /// Resolves once a stop is requested.
+    pub async fn stop_signal(&self) {
+        let mut stopping = self.stopping.subscribe();
+        let _ = stopping.wait_for(|stopping| *stopping).await;
+    }
+
     /// An absolute public URL for a path starting with `/`.
     pub fn public(&self, path_and_query: &str) -> String {
         format!("{}{path_and_query}", self.public_url)

@@ -95,16 +95,14 @@ impl App {
         self.check_upgrade(&module.manifest, from).await?;
         self.start_once(&module).await?;
         let manifest = &module.manifest;
-        modules::record(
-            self.db.writer(),
-            &manifest.identifier,
-            &manifest.version,
-            &manifest_yaml,
-            &module.sha256,
-            &component,
-        )
-        .await?;
-        let previous = self.make_live(module.clone()).await?;
+        // The version and its being live, together: a version recorded but not live would
+        // make the same upload "unchanged" and never live.
+        let mut tx = self.db.begin().await?;
+        modules::record(&mut *tx, &manifest.identifier, &manifest.version, &manifest_yaml, &module.sha256, &component)
+            .await?;
+        modules::set_state(&mut *tx, &manifest.identifier, &manifest.version, true).await?;
+        tx.commit().await?;
+        let previous = self.swap_in(module.clone());
         Ok(Installed::Activated { module, previous })
     }
 
@@ -282,12 +280,17 @@ impl App {
 
     /// Records `module` as live and swaps it in; returns the version it replaced.
     async fn make_live(&self, module: Arc<LoadedModule>) -> Result<Option<String>, ServiceError> {
+        modules::set_state(self.db.writer(), &module.manifest.identifier, &module.manifest.version, true).await?;
+        Ok(self.swap_in(module))
+    }
+
+    /// Makes `module` the live version in the registry (its state is stored already).
+    fn swap_in(&self, module: Arc<LoadedModule>) -> Option<String> {
         let identifier = module.manifest.identifier.clone();
         let version = module.manifest.version.clone();
-        modules::set_state(self.db.writer(), &identifier, &version, true).await?;
         let previous = self.registry.get(&identifier).map(|m| m.manifest.version.clone());
         self.registry.activate(module);
         tracing::info!(module = %identifier, %version, previous = previous.as_deref().unwrap_or("none"), "module live");
-        Ok(previous)
+        previous
     }
 }

@@ -164,9 +164,11 @@ impl App {
         }
     }
 
-    /// Creates a transaction and a payment session at the gateway. When the gateway refuses
-    /// or fails, the transaction stays as Failed with the gateway's message; when the provider
-    /// itself fails, no transaction is left behind.
+    /// Creates a transaction and a payment session at the gateway. The Draft is committed
+    /// before the gateway is called (a Draft that cannot be stored calls no gateway). When the
+    /// gateway refuses or fails, the transaction stays as Failed with the gateway's message;
+    /// when the provider itself fails, no transaction is left behind; when the gateway's
+    /// answer cannot be stored, the Draft is left for the scheduled sync.
     pub async fn initiate(&self, caller: Caller, request: InitiateRequest) -> Result<Initiated, ServiceError> {
         let integration = self.visible_integration(caller, request.integration_id).await?;
         if integration.integration_category != IntegrationCategory::OnlinePayment.as_str() {
@@ -280,7 +282,17 @@ impl App {
             refunded_minor: None,
             provider_data: session.provider_data.clone(),
         };
-        let applied = self.apply_update(draft.id, &update, None).await?;
+        let applied = match self.apply_update(draft.id, &update, None).await {
+            Ok(applied) => applied,
+            Err(error) => {
+                // The gateway has a session the database has no answer for (the payer never
+                // gets it either): the Draft stays, and the scheduled sync asks the gateway
+                // about it by its reference.
+                tracing::error!(transaction = %draft.reference, gateway_reference = ?session.gateway_reference, %error,
+                    "initiate: the gateway's answer could not be stored; the transaction is left for sync");
+                return Err(error);
+            }
+        };
         Ok(Initiated { transaction: applied.transaction, integration_type: kind, action: session.action })
     }
 

@@ -1,15 +1,20 @@
 //! The seed's `cron_sync_method`, done by the host: for each enabled integration whose
 //! manifest sets `sync_interval_s`, ask the gateway about transactions still Pending or
 //! Authorized after a grace period (webhooks get lost), apply what it says, and stamp
-//! `last_synced_date`. A sync never overlaps itself for one integration.
+//! `last_synced_date`. A sync never overlaps itself for one integration. A transaction still
+//! Draft that old is an initiate whose gateway answer could not be stored: the gateway is
+//! asked by its reference, and one the gateway knows nothing of becomes Failed.
 
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
+use tokio::task::JoinSet;
 
 use crate::domain::manifest::IntegrationCategory;
+use crate::domain::transaction_state::TransactionState;
+use crate::runtime::bindings::v1::types::{self, GatewayUpdate};
 use crate::store::{integrations, now, transactions};
 
 use super::{App, ServiceError};
@@ -70,6 +75,11 @@ impl App {
         let _running = Running(&self.syncs_running, id);
         let mut report = SyncReport::default();
         for transaction in transactions::open_before(self.db.pool(), id, &ago(self.sync.grace)).await? {
+            if self.stop_requested() {
+                // The host is stopping: the rest waits for the next sync after the restart.
+                tracing::info!(integration_id = id, checked = report.checked, "sync stopped: the host is stopping");
+                return Ok(report);
+            }
             report.checked += 1;
             let asked = async {
                 let mut provider = self.payment_provider(&integration).await?;
@@ -82,6 +92,27 @@ impl App {
                     if applied.transaction.state != transaction.state {
                         report.changed += 1;
                     }
+                }
+                Err(ServiceError::Gateway(refusal))
+                    if transaction.state == TransactionState::Draft.as_str()
+                        && ServiceError::is_gateway_refusal(&refusal) =>
+                {
+                    // An initiate whose answer was never stored: the payer never got the
+                    // session, and the gateway knows of no payment by its reference.
+                    let failed = GatewayUpdate {
+                        reference: None,
+                        gateway_reference: None,
+                        state: Some(types::TransactionState::Failed),
+                        gateway_status: Some("session not recorded".into()),
+                        error_message: Some(format!(
+                            "The payment could not be started: the host could not store the gateway's answer ({})",
+                            refusal.message
+                        )),
+                        refunded_minor: None,
+                        provider_data: None,
+                    };
+                    self.apply_update(transaction.id, &failed, None).await?;
+                    report.changed += 1;
                 }
                 Err(error) => {
                     report.failed += 1;
@@ -100,21 +131,28 @@ impl App {
         Ok(report)
     }
 
-    /// Runs due syncs every tick until the process ends.
+    /// Runs due syncs every tick until the host stops; a stop waits for the syncs running to
+    /// finish the transaction each is at.
     pub fn spawn_scheduled_sync(self: &Arc<Self>) -> tokio::task::JoinHandle<()> {
         let app = self.clone();
         tokio::spawn(async move {
             let mut ticks = tokio::time::interval(app.sync.tick);
+            let mut running = JoinSet::new();
             loop {
-                ticks.tick().await;
-                if let Err(error) = app.run_due_syncs().await {
+                tokio::select! {
+                    _ = ticks.tick() => {}
+                    _ = app.stop_signal() => break,
+                }
+                while running.try_join_next().is_some() {}
+                if let Err(error) = app.run_due_syncs(&mut running).await {
                     tracing::error!(%error, "scheduled sync pass failed");
                 }
             }
+            while running.join_next().await.is_some() {}
         })
     }
 
-    async fn run_due_syncs(self: &Arc<Self>) -> Result<(), ServiceError> {
+    async fn run_due_syncs(self: &Arc<Self>, running: &mut JoinSet<()>) -> Result<(), ServiceError> {
         let payment = IntegrationCategory::OnlinePayment.as_str();
         for integration in integrations::list(self.db.pool(), None, Some(payment)).await? {
             let Some(module) = self.registry.get(&integration.module) else { continue };
@@ -127,7 +165,7 @@ impl App {
             if integration.is_enabled() && due {
                 // Each integration syncs on its own task; a running one is skipped (409).
                 let app = self.clone();
-                tokio::spawn(async move {
+                running.spawn(async move {
                     if let Err(error) = app.sync_integration(integration.id).await {
                         tracing::debug!(integration_id = integration.id, %error, "scheduled sync skipped");
                     }

@@ -1,6 +1,6 @@
 //! Company API keys, stored as SHA-256 hashes of the key.
 
-use super::{now, DbResult, Exec};
+use super::{now, returned, DbResult, Exec};
 
 pub async fn insert<'e>(exec: impl Exec<'e>, company_id: i64, name: &str, key_hash: &str) -> DbResult<i64> {
     sqlx::query_scalar(
@@ -10,8 +10,9 @@ pub async fn insert<'e>(exec: impl Exec<'e>, company_id: i64, name: &str, key_ha
     .bind(name)
     .bind(key_hash)
     .bind(now())
-    .fetch_one(exec)
+    .fetch_all(exec)
     .await
+    .and_then(returned)
 }
 
 /// The (key id, company id) a key hash belongs to.

@@ -5,7 +5,7 @@
 
 use zeroize::Zeroizing;
 
-use super::{now, DbResult, Exec};
+use super::{now, returned, DbResult, Exec};
 use crate::secrets::{row_identity, DataKey, Keyring, Scope, SealedValue, SecretsError};
 
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -69,8 +69,9 @@ pub async fn record(
     .bind(subject)
     .bind(data.to_string())
     .bind(&now)
-    .fetch_one(&mut *conn)
-    .await?;
+    .fetch_all(&mut *conn)
+    .await
+    .and_then(returned)?;
     let endpoints: Vec<EndpointRow> = sqlx::query_as(&format!(
         "SELECT {ENDPOINT_COLUMNS} FROM event_endpoints WHERE company_id IS NULL OR company_id = $1"
     ))
@@ -122,8 +123,9 @@ pub async fn add_endpoint(
     .bind(company_id)
     .bind(types.map(|t| serde_json::to_string(t).expect("strings serialize")))
     .bind(now())
-    .fetch_one(&mut *conn)
-    .await?;
+    .fetch_all(&mut *conn)
+    .await
+    .and_then(returned)?;
     sqlx::query("UPDATE event_endpoints SET sealed_secret = $2 WHERE id = $1")
         .bind(row.id)
         .bind(key.seal(&secret_associated_data(row.id, company_id), secret))

@@ -1,7 +1,7 @@
 //! Integrations: one configured use of a module by a company (the seed's Integration and
 //! PaymentIntegration fields).
 
-use super::{now, DbResult, Exec};
+use super::{now, returned, DbResult, Exec};
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct IntegrationRow {
@@ -52,8 +52,9 @@ pub async fn insert<'e>(exec: impl Exec<'e>, row: &IntegrationRow) -> DbResult<I
     .bind(&row.payment_display_name)
     .bind(row.payment_sequence)
     .bind(now)
-    .fetch_one(exec)
+    .fetch_all(exec)
     .await
+    .and_then(returned)
 }
 
 pub async fn get<'e>(exec: impl Exec<'e>, id: i64) -> DbResult<Option<IntegrationRow>> {

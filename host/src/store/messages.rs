@@ -54,8 +54,9 @@ pub async fn insert(conn: &mut sqlx::AnyConnection, row: &MessageRow) -> DbResul
     .bind(&row.document_model)
     .bind(row.document_id)
     .bind(&now)
-    .fetch_optional(&mut *conn)
-    .await?;
+    .fetch_all(&mut *conn)
+    .await
+    .map(|rows| rows.into_iter().next())?;
     if let Some(message) = &inserted {
         add_history(&mut *conn, message.id, &message.state, &now).await?;
     }

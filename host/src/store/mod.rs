@@ -7,6 +7,7 @@ pub mod api_keys;
 pub mod credentials;
 pub mod data_keys;
 pub mod events;
+mod fault;
 pub mod idempotency;
 pub mod integrations;
 pub mod mappings;
@@ -21,9 +22,15 @@ pub mod webhook_log;
 
 use std::path::Path;
 use std::str::FromStr;
+use std::sync::Arc;
+use std::time::Duration;
 
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
-use sqlx::{Any, AnyPool, Executor};
+use sqlx::{Any, AnyPool, Connection, Executor};
+
+use fault::FaultSwitch;
+#[doc(hidden)]
+pub use fault::StorageFault;
 
 pub type DbResult<T> = Result<T, sqlx::Error>;
 pub type Tx = sqlx::Transaction<'static, Any>;
@@ -41,14 +48,26 @@ pub enum Backend {
 /// The database handle shared by the whole host. On SQLite, writes go through one dedicated
 /// connection: writers then queue in the host (first come, first served) instead of polling
 /// SQLite's lock with its sleeping busy handler, and readers never wait for them (WAL).
+///
+/// A storage fault (disk full, read-only file, I/O error) fails the write that meets it and
+/// nothing else: a writer connection that a failed statement or COMMIT left inside a
+/// transaction (SQLite rolls back by itself on `SQLITE_FULL` and `SQLITE_IOERR`, while sqlx
+/// still counts the transaction as open) is closed before it is handed out again, and the
+/// next write opens a fresh one, so the host recovers the moment storage works again.
 #[derive(Clone)]
 pub struct Db {
     pool: AnyPool,
     writer: AnyPool,
     backend: Backend,
+    fault: Arc<FaultSwitch>,
 }
 
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/sqlite");
+
+/// The longest `/readyz` waits for its write to be taken.
+pub const WRITE_PROBE_TIMEOUT: Duration = Duration::from_secs(2);
+
+const WRITE_PROBE_SETTING: &str = "write_probe";
 
 impl Db {
     /// Opens (creating if missing) the database and runs migrations.
@@ -64,24 +83,41 @@ impl Db {
             }
             let query = if query.is_empty() { "mode=rwc".to_string() } else { query.to_string() };
             let options = AnyConnectOptions::from_str(&format!("sqlite://{file}?{query}"))?;
-            let open = |connections: u32| {
+            let fault = Arc::new(FaultSwitch::default());
+            let open = |connections: u32, fault: Option<Arc<FaultSwitch>>| {
                 AnyPoolOptions::new()
                     .max_connections(connections)
-                    .after_connect(|conn, _| {
+                    .after_connect(move |conn, _| {
+                        let fault = fault.clone();
                         Box::pin(async move {
                             conn.execute(
                                 "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000;",
                             )
                             .await?;
+                            if let Some(active) = fault.and_then(|f| f.get()) {
+                                fault::apply(conn, active).await?;
+                            }
                             Ok(())
+                        })
+                    })
+                    // Runs after the pool's ping, which flushes the rollback a dropped
+                    // transaction queued: a connection still counted inside a transaction
+                    // then is one whose ROLLBACK failed, and would refuse every BEGIN.
+                    .before_acquire(|conn, _| {
+                        Box::pin(async move {
+                            let poisoned = conn.is_in_transaction();
+                            if poisoned {
+                                tracing::warn!("replacing a database connection left inside a failed transaction");
+                            }
+                            Ok(!poisoned)
                         })
                     })
                     .connect_with(options.clone())
             };
-            let writer = open(1).await?;
+            let writer = open(1, Some(fault.clone())).await?;
             SQLITE_MIGRATIONS.run(&writer).await?;
-            let pool = open(8).await?;
-            return Ok(Self { pool, writer, backend: Backend::Sqlite });
+            let pool = open(8, None).await?;
+            return Ok(Self { pool, writer, backend: Backend::Sqlite, fault });
         }
         if url.starts_with("postgres://") || url.starts_with("postgresql://") {
             anyhow::bail!("--database: PostgreSQL is not supported by this build yet; use a sqlite:// URL");
@@ -124,6 +160,43 @@ impl Db {
             Backend::Postgres => self.writer.begin().await,
         }
     }
+
+    /// Whether the database takes a write now: one small row is written and committed (a
+    /// full disk, a read-only file or a failing device refuse it), within
+    /// [`WRITE_PROBE_TIMEOUT`] (writes queue for the one writer connection).
+    pub async fn probe_writes(&self) -> DbResult<()> {
+        let write = async {
+            let mut tx = self.begin().await?;
+            settings::set(&mut *tx, WRITE_PROBE_SETTING, &now()).await?;
+            tx.commit().await
+        };
+        match tokio::time::timeout(WRITE_PROBE_TIMEOUT, write).await {
+            Ok(result) => result,
+            Err(_) => Err(sqlx::Error::PoolTimedOut),
+        }
+    }
+
+    /// Closes both pools, waiting for the connections in use to come back; SQLite then
+    /// checkpoints the WAL into the database file.
+    pub async fn close(&self) {
+        self.pool.close().await;
+        self.writer.close().await;
+    }
+
+    /// Switches a real SQLite fault on (or off, with None) on the writer connection, and on
+    /// any writer connection opened while it is on. For tests: the host has no way to call it.
+    #[doc(hidden)]
+    pub async fn set_storage_fault(&self, fault: Option<StorageFault>) -> DbResult<()> {
+        // Holding the only writer connection: no other can be opened meanwhile.
+        let mut conn = self.writer.acquire().await?;
+        if let Some(previous) = self.fault.set(fault) {
+            fault::lift(&mut conn, previous).await?;
+        }
+        if let Some(fault) = fault {
+            fault::apply(&mut conn, fault).await?;
+        }
+        Ok(())
+    }
 }
 
 /// Now as RFC 3339 UTC with milliseconds: sortable as text.
@@ -134,4 +207,32 @@ pub fn now() -> String {
 /// True when an error is a unique-constraint violation.
 pub fn is_unique_violation(error: &sqlx::Error) -> bool {
     matches!(error, sqlx::Error::Database(e) if e.is_unique_violation())
+}
+
+/// True when an error says the storage cannot take the request now (disk full, read-only
+/// file, I/O error, locked or unreachable database), as opposed to a query the host got
+/// wrong. Such requests answer 503 `storage_unavailable` and may be retried.
+pub fn is_storage_fault(error: &sqlx::Error) -> bool {
+    match error {
+        sqlx::Error::Database(e) => match e.code().map(|code| (code.parse::<u32>(), code)) {
+            // SQLite: the primary code is the low byte of the extended one. BUSY, LOCKED,
+            // NOMEM, READONLY, IOERR, CORRUPT, FULL, CANTOPEN, PROTOCOL, NOTADB.
+            Some((Ok(sqlite), _)) => matches!(sqlite & 0xff, 5 | 6 | 7 | 8 | 10 | 11 | 13 | 14 | 15 | 26),
+            // PostgreSQL SQLSTATE: insufficient resources, system error, read-only
+            // transaction, operator intervention.
+            Some((Err(_), sqlstate)) => ["53", "58", "25006", "57P"].iter().any(|p| sqlstate.starts_with(p)),
+            None => false,
+        },
+        sqlx::Error::Io(_) | sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::WorkerCrashed => true,
+        _ => false,
+    }
+}
+
+/// The one row an `INSERT … RETURNING` gave back. Such statements are read with `fetch_all`,
+/// never `fetch_one`/`fetch_optional`: those stop at the first row, and SQLite reports what
+/// fails after it (the implicit COMMIT of a statement outside a transaction, a foreign key
+/// checked at the statement's end) only when the statement runs to its end, so the row would
+/// come back for a change that was rolled back.
+pub fn returned<T>(rows: Vec<T>) -> DbResult<T> {
+    rows.into_iter().next().ok_or(sqlx::Error::RowNotFound)
 }

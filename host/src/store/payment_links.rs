@@ -1,7 +1,7 @@
 //! Payment links and the transactions started from them (`payment_links`,
 //! `payment_link_transactions`).
 
-use super::{now, DbResult, Exec};
+use super::{now, returned, DbResult, Exec};
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct PaymentLinkRow {
@@ -36,8 +36,9 @@ pub async fn insert<'e>(exec: impl Exec<'e>, row: &PaymentLinkRow) -> DbResult<P
     .bind(&row.description)
     .bind(&row.expires_at)
     .bind(now())
-    .fetch_one(exec)
+    .fetch_all(exec)
     .await
+    .and_then(returned)
 }
 
 pub async fn by_token<'e>(exec: impl Exec<'e>, token: &str) -> DbResult<Option<PaymentLinkRow>> {

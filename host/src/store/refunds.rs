@@ -1,7 +1,7 @@
 //! Refunds. An amount is reserved (`pending`) before the gateway is called and confirmed
 //! (`succeeded`) or released after, so racing refunds never exceed what was captured.
 
-use super::{now, DbResult, Exec};
+use super::{now, returned, DbResult, Exec};
 
 /// Minor units reserved or refunded for a transaction.
 pub async fn committed_total<'e>(exec: impl Exec<'e>, transaction_id: i64) -> DbResult<i64> {
@@ -21,8 +21,9 @@ pub async fn reserve<'e>(exec: impl Exec<'e>, transaction_id: i64, amount_minor:
     .bind(transaction_id)
     .bind(amount_minor)
     .bind(now)
-    .fetch_one(exec)
+    .fetch_all(exec)
     .await
+    .and_then(returned)
 }
 
 pub async fn confirm<'e>(exec: impl Exec<'e>, id: i64, refund_reference: &str) -> DbResult<()> {

@@ -1,7 +1,7 @@
 //! Payment transactions. State changes are compare-and-set on the current state, so two
 //! racing updates can never both apply.
 
-use super::{now, DbResult, Exec};
+use super::{now, returned, DbResult, Exec};
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct TransactionRow {
@@ -57,8 +57,9 @@ pub async fn insert<'e>(exec: impl Exec<'e>, row: &TransactionRow) -> DbResult<T
     .bind(&row.pending_action_data)
     .bind(row.test_mode)
     .bind(now)
-    .fetch_one(exec)
+    .fetch_all(exec)
     .await
+    .and_then(returned)
 }
 
 pub async fn get<'e>(exec: impl Exec<'e>, id: i64) -> DbResult<Option<TransactionRow>> {
@@ -133,10 +134,11 @@ pub async fn delete_draft<'e>(exec: impl Exec<'e>, id: i64) -> DbResult<()> {
 }
 
 /// An integration's transactions still Pending or Authorized and created before `before`:
-/// the ones a lost webhook may have left behind.
+/// the ones a lost webhook may have left behind; and those still Draft, whose session's
+/// answer could not be stored (an initiate in progress is never that old).
 pub async fn open_before<'e>(exec: impl Exec<'e>, integration_id: i64, before: &str) -> DbResult<Vec<TransactionRow>> {
     sqlx::query_as(&format!(
-        "SELECT {COLUMNS} FROM transactions WHERE integration_id = $1 AND state IN ('Pending', 'Authorized') AND created_at <= $2
+        "SELECT {COLUMNS} FROM transactions WHERE integration_id = $1 AND state IN ('Draft', 'Pending', 'Authorized') AND created_at <= $2
          ORDER BY id"
     ))
     .bind(integration_id)

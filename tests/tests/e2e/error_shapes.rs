@@ -41,6 +41,7 @@ use Input::*;
 /// One case per route and method; `every_route_has_a_case` keeps this complete.
 const CASES: &[(&str, &str, &[Input])] = &[
     ("GET", "/healthz", &[Nothing]),
+    ("GET", "/readyz", &[Nothing]),
     ("POST", "/api/admin/api_keys", &[Json]),
     ("GET", "/api/events", &[Query("after=soon")]),
     ("POST", "/api/admin/event_endpoints", &[Json]),

@@ -24,5 +24,6 @@ mod scheduled_sync;
 mod secret_grants;
 mod secrets;
 mod startup;
+mod storage_faults;
 mod twilio;
 mod webhook_attempts;
