@@ -195,6 +195,7 @@ async fn serve(args: ServeArgs, log_format: Option<LogFormat>) -> anyhow::Result
                 .max(1),
         },
         pinned_names: Default::default(),
+        ..defaults
     };
     let host = RunningHost::start(config).await?;
     if let Some(key) = &host.generated_admin_key {

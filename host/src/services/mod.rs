@@ -13,6 +13,7 @@ pub mod module_grants;
 pub mod online_payment;
 pub mod payment_links;
 mod provider_calls;
+pub mod refunds;
 pub mod scheduled_sync;
 pub mod transaction_updates;
 pub mod webhook_gate;
@@ -54,6 +55,12 @@ pub struct App {
     pub syncs_running: scheduled_sync::SyncsRunning,
     /// Bounds calls in progress on the public webhook URLs, per integration.
     pub webhook_gate: webhook_gate::WebhookGate,
+    /// When refunds in doubt are repeated.
+    pub refunds: refunds::RefundPolicy,
+    /// Refunds being attempted by this process.
+    pub refund_attempts: refunds::RefundAttempts,
+    /// An Idempotency-Key claim without an answer this old is taken over.
+    pub idempotency_takeover: std::time::Duration,
 }
 
 impl App {
