@@ -15,7 +15,7 @@ use crate::registry::{watch_modules, EndpointOverrides, ModuleRegistry, ModulesW
 use crate::runtime::{HostLimits, ProviderRuntime};
 use crate::secrets::{default_key_file, Keyring};
 use crate::services::event_delivery::DeliveryPolicy;
-use crate::services::refunds::RefundPolicy;
+use crate::services::refund_reconciliation::RefundPolicy;
 use crate::services::scheduled_sync::SyncPolicy;
 use crate::services::webhook_gate::{WebhookGate, WebhookLimits};
 use crate::services::{random_token, App};

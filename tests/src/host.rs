@@ -41,7 +41,7 @@ pub struct HostOptions {
     /// Scheduled sync timing (default: the host's).
     pub sync: Option<integrations_host::services::scheduled_sync::SyncPolicy>,
     /// Refund reconciliation timing (default: [`on_demand_refunds`]).
-    pub refunds: Option<integrations_host::services::refunds::RefundPolicy>,
+    pub refunds: Option<integrations_host::services::refund_reconciliation::RefundPolicy>,
     /// When an unanswered Idempotency-Key claim is taken over (default: the host's).
     pub idempotency_takeover: Option<std::time::Duration>,
     /// Names the host's outbound resolver answers itself (`ServeConfig::pinned_names`), so a
@@ -53,8 +53,8 @@ pub struct HostOptions {
 
 /// Refund reconciliation at start and when a test calls `app.reconcile_refunds()`, every
 /// unresolved refund due at once: no pass of its own runs while a test does its steps.
-pub fn on_demand_refunds() -> integrations_host::services::refunds::RefundPolicy {
-    integrations_host::services::refunds::RefundPolicy {
+pub fn on_demand_refunds() -> integrations_host::services::refund_reconciliation::RefundPolicy {
+    integrations_host::services::refund_reconciliation::RefundPolicy {
         reconcile_every: std::time::Duration::from_secs(3600),
         settle: std::time::Duration::ZERO,
         ..Default::default()

@@ -13,6 +13,7 @@ pub mod module_grants;
 pub mod online_payment;
 pub mod payment_links;
 mod provider_calls;
+pub mod refund_reconciliation;
 pub mod refunds;
 pub mod scheduled_sync;
 pub mod transaction_updates;
@@ -56,7 +57,7 @@ pub struct App {
     /// Bounds calls in progress on the public webhook URLs, per integration.
     pub webhook_gate: webhook_gate::WebhookGate,
     /// When refunds in doubt are repeated.
-    pub refunds: refunds::RefundPolicy,
+    pub refunds: refund_reconciliation::RefundPolicy,
     /// Refunds being attempted by this process.
     pub refund_attempts: refunds::RefundAttempts,
     /// An Idempotency-Key claim without an answer this old is taken over.

@@ -11,7 +11,7 @@ use e2e::child_host::{serve_if_child, ChildHost};
 use e2e::fake_mygateway::{FakeMyGateway, HoldAt};
 use e2e::host::{component, manifest, send, HostOptions, TestHost, ADMIN_KEY};
 use e2e::scenario::MyGatewayScenario;
-use integrations_host::services::refunds::ReconcileReport;
+use integrations_host::services::refund_reconciliation::ReconcileReport;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
@@ -216,6 +216,21 @@ async fn a_gateway_timeout_leaves_the_refund_in_doubt_until_reconciliation_books
     );
     assert_eq!(gateway_total(&s.fake, &session), 10000, "MyGateway made both");
 
+    // First tried more than 23 h ago, MyGateway may have forgotten its key: it is not repeated.
+    let set_created = |at: String| {
+        sqlx::query("UPDATE refunds SET created_at = $1 WHERE state = 'in_doubt'")
+            .bind(at)
+            .execute(s.host.app.db.writer())
+    };
+    let long_ago =
+        (chrono::Utc::now() - chrono::Duration::hours(24)).to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+    set_created(long_ago).await.unwrap();
+    let report = s.host.app.reconcile_refunds().await.unwrap();
+    assert_eq!(report, ReconcileReport { skipped: 1, ..ReconcileReport::default() });
+    assert_eq!(s.fake.requests_to("POST", "/v1/refunds").len(), 2, "not repeated");
+    assert_eq!(refund_states(&s.host, id).await, ["in_doubt", "succeeded"]);
+
+    set_created(integrations_host::store::now()).await.unwrap();
     let report = s.host.app.reconcile_refunds().await.unwrap();
     assert_eq!(report, ReconcileReport { booked: 1, ..ReconcileReport::default() });
     let transaction = s.host.transaction(id).await;
