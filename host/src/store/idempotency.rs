@@ -102,18 +102,27 @@ mod tests {
     use super::*;
     use crate::store::Db;
 
-    #[tokio::test]
-    async fn a_key_is_owned_once_replayed_after_and_taken_over_when_abandoned() {
+    async fn fresh_db() -> (tempfile::TempDir, Db) {
         let dir = tempfile::tempdir().unwrap();
         let db = Db::connect(&format!("sqlite://{}/db.sqlite", dir.path().display())).await.unwrap();
+        (dir, db)
+    }
+
+    /// Moves every claim's clock back to `age` ago.
+    async fn claimed_ago(pool: &sqlx::AnyPool, age: chrono::Duration) {
+        let at = (chrono::Utc::now() - age).to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+        sqlx::query("UPDATE idempotency_keys SET created_at = $1").bind(&at).execute(pool).await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_key_is_owned_once_replayed_after_and_taken_over_when_abandoned() {
+        let (_dir, db) = fresh_db().await;
         let pool = db.pool();
         assert!(matches!(claim(pool, "admin", "k", "h1", DEFAULT_TAKEOVER).await.unwrap(), Claim::Owned));
         assert!(matches!(claim(pool, "admin", "k", "h1", DEFAULT_TAKEOVER).await.unwrap(), Claim::InProgress));
         assert!(matches!(claim(pool, "admin", "k", "h2", DEFAULT_TAKEOVER).await.unwrap(), Claim::Mismatch));
 
-        let long_ago =
-            (chrono::Utc::now() - chrono::Duration::minutes(6)).to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
-        sqlx::query("UPDATE idempotency_keys SET created_at = $1").bind(&long_ago).execute(pool).await.unwrap();
+        claimed_ago(pool, chrono::Duration::minutes(6)).await;
         assert!(
             matches!(claim(pool, "admin", "k", "h1", DEFAULT_TAKEOVER).await.unwrap(), Claim::Owned),
             "an abandoned claim is taken over"
@@ -136,15 +145,12 @@ mod tests {
 
     #[tokio::test]
     async fn the_takeover_time_is_the_callers() {
-        let dir = tempfile::tempdir().unwrap();
-        let db = Db::connect(&format!("sqlite://{}/db.sqlite", dir.path().display())).await.unwrap();
+        let (_dir, db) = fresh_db().await;
         let pool = db.pool();
         let short = std::time::Duration::from_secs(20);
         assert!(matches!(claim(pool, "admin", "k", "h1", short).await.unwrap(), Claim::Owned));
         assert!(matches!(claim(pool, "admin", "k", "h1", short).await.unwrap(), Claim::InProgress));
-        let earlier =
-            (chrono::Utc::now() - chrono::Duration::seconds(30)).to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
-        sqlx::query("UPDATE idempotency_keys SET created_at = $1").bind(&earlier).execute(pool).await.unwrap();
+        claimed_ago(pool, chrono::Duration::seconds(30)).await;
         assert!(
             matches!(claim(pool, "admin", "k", "h1", DEFAULT_TAKEOVER).await.unwrap(), Claim::InProgress),
             "30 s is young for the default"

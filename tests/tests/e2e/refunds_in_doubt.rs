@@ -5,10 +5,11 @@
 //! reconcile at start and when a test asks (`host::on_demand_refunds`).
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use e2e::child_host::{serve_if_child, ChildHost};
-use e2e::fake_mygateway::{FakeMyGateway, HoldAt};
+use e2e::fake_mygateway::{FakeMyGateway, HeldRefund, HoldAt};
 use e2e::host::{component, manifest, send, HostOptions, TestHost, ADMIN_KEY};
 use e2e::scenario::MyGatewayScenario;
 use integrations_host::services::refund_reconciliation::ReconcileReport;
@@ -72,6 +73,22 @@ async fn with_short_deadline(host: &TestHost) {
     let text = manifest("payment_mygateway", "1.1").replace("call_timeout_ms: 10000", "call_timeout_ms: 2000");
     let (status, body) = host.upload_module(&text, component("payment_mygateway.wasm")).await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
+}
+
+/// Asks for a refund MyGateway makes but whose answer it holds past the call's deadline: 502
+/// `refund_in_doubt`. The hold lasts until released.
+async fn refund_timing_out(
+    s: &MyGatewayScenario,
+    id: i64,
+    session: &str,
+    key: Option<&str>,
+    amount: &str,
+) -> Arc<HeldRefund> {
+    let held = s.fake.hold_next_refund(session, HoldAt::AfterRecording);
+    let (status, body) = refund(&s.host, id, key, json!({ "amount": amount })).await;
+    assert_eq!((status, body["error"]["code"].as_str()), (StatusCode::BAD_GATEWAY, Some("refund_in_doubt")), "{body}");
+    assert_eq!(body["error"]["transaction_id"], id);
+    held
 }
 
 /// The folder of a scenario's host, kept after the host stops.
@@ -198,10 +215,7 @@ async fn a_gateway_timeout_leaves_the_refund_in_doubt_until_reconciliation_books
     with_short_deadline(&s.host).await;
     let (id, session) = s.captured("100.00", 73).await;
 
-    let held = s.fake.hold_next_refund(&session, HoldAt::AfterRecording);
-    let (status, body) = refund(&s.host, id, None, json!({"amount": "30.00"})).await;
-    assert_eq!((status, body["error"]["code"].as_str()), (StatusCode::BAD_GATEWAY, Some("refund_in_doubt")), "{body}");
-    assert_eq!(body["error"]["transaction_id"], id);
+    let held = refund_timing_out(&s, id, &session, None, "30.00").await;
     assert_eq!(refund_states(&s.host, id).await, ["in_doubt"]);
     assert_eq!(s.host.transaction(id).await["refunded_amount"], "0.00");
 
@@ -250,9 +264,7 @@ async fn a_retry_with_the_same_key_resolves_a_refund_in_doubt_at_once() {
     with_short_deadline(&s.host).await;
     let (id, session) = s.captured("40.00", 74).await;
 
-    let held = s.fake.hold_next_refund(&session, HoldAt::AfterRecording);
-    let (status, body) = refund(&s.host, id, Some("erp-74"), json!({"amount": "15.00"})).await;
-    assert_eq!((status, body["error"]["code"].as_str()), (StatusCode::BAD_GATEWAY, Some("refund_in_doubt")), "{body}");
+    let held = refund_timing_out(&s, id, &session, Some("erp-74"), "15.00").await;
     // The key names that refund: another amount under it is refused, nothing is reserved.
     let (status, body) = refund(&s.host, id, Some("erp-74"), json!({"amount": "16.00"})).await;
     assert_eq!(
