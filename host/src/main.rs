@@ -205,6 +205,7 @@ async fn serve(args: ServeArgs, log_format: Option<LogFormat>) -> anyhow::Result
             .or(file.shutdown_grace_s)
             .map(Duration::from_secs)
             .unwrap_or(defaults.shutdown_grace),
+        ..defaults
     };
     // Installed before anything is served, so a signal is never met by the default action.
     let stop = stop_signal()?;

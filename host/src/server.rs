@@ -16,6 +16,7 @@ use crate::registry::{watch_modules, EndpointOverrides, ModuleRegistry, ModulesW
 use crate::runtime::{HostLimits, ProviderRuntime};
 use crate::secrets::{default_key_file, Keyring};
 use crate::services::event_delivery::DeliveryPolicy;
+use crate::services::refund_reconciliation::RefundPolicy;
 use crate::services::scheduled_sync::SyncPolicy;
 use crate::services::webhook_gate::{WebhookGate, WebhookLimits};
 use crate::services::{random_token, App};
@@ -38,6 +39,10 @@ pub struct ServeConfig {
     pub sync: SyncPolicy,
     /// Bounds on calls in progress per integration on the public webhook URLs.
     pub webhooks: WebhookLimits,
+    /// When refunds in doubt are repeated.
+    pub refunds: RefundPolicy,
+    /// An Idempotency-Key claim without an answer this old is taken over (every route).
+    pub idempotency_takeover: std::time::Duration,
     /// Names the outbound resolver answers itself before asking the system, for tests (a
     /// name pointed at 127.0.0.1 proves the address filter) and operators pinning names. Not
     /// a CLI flag, and no way around the address policy: answers are filtered like any other.
@@ -64,6 +69,8 @@ impl Default for ServeConfig {
             delivery: DeliveryPolicy::default(),
             sync: SyncPolicy::default(),
             webhooks: WebhookLimits::default(),
+            refunds: RefundPolicy::default(),
+            idempotency_takeover: crate::store::idempotency::DEFAULT_TAKEOVER,
             pinned_names: StaticNames::default(),
             shutdown_grace: DEFAULT_SHUTDOWN_GRACE,
         }
@@ -79,8 +86,8 @@ pub struct RunningHost {
     listener: TcpListener,
     /// Watches the modules folder while the host runs.
     watcher: ModulesWatcher,
-    /// Event delivery and scheduled sync, stopped with the server.
-    background: [tokio::task::JoinHandle<()>; 2],
+    /// Event delivery, scheduled sync and refund reconciliation, stopped with the server.
+    background: [tokio::task::JoinHandle<()>; 3],
     shutdown_grace: Duration,
 }
 
@@ -130,17 +137,22 @@ impl RunningHost {
             syncs_running: Default::default(),
             webhook_gate: WebhookGate::new(config.webhooks),
             stopping: tokio::sync::watch::channel(false).0,
+            refunds: config.refunds.clone(),
+            refund_attempts: Default::default(),
+            idempotency_takeover: config.idempotency_takeover,
         });
         let watcher = load_modules(&app, &config.modules_dir).await?;
         let delivery = app.spawn_event_delivery();
         let syncing = app.spawn_scheduled_sync();
+        // After the modules are loaded, so refunds left in doubt by an earlier run find their provider.
+        let reconciling = app.spawn_refund_reconciliation();
         Ok(Self {
             app,
             address,
             generated_admin_key,
             listener,
             watcher,
-            background: [delivery, syncing],
+            background: [delivery, syncing, reconciling],
             shutdown_grace: config.shutdown_grace,
         })
     }

@@ -1,11 +1,14 @@
 //! A fake MyGateway on 127.0.0.1 speaking API.md §4: `POST /v1/sessions`,
-//! `GET /v1/sessions/{id}`, `POST /v1/refunds`, all requiring `Authorization: Bearer <secret
-//! key>`, errors as `{"error": {"message"}}`. Records every request.
+//! `GET /v1/sessions/{id}`, `POST /v1/refunds`, `GET /v1/refunds?payment_id=`, all requiring
+//! `Authorization: Bearer <secret key>`, errors as `{"error": {"message"}}`. Both POSTs take an
+//! `Idempotency-Key`: a repeated key is answered with the first answer and creates nothing
+//! twice (MyGateway keeps keys 24 h, longer than any test). Records every request. A test can
+//! hold the next refund of a payment, before or after MyGateway makes it, to lose its answer.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -18,7 +21,45 @@ pub struct Recorded {
     pub method: String,
     pub path: String,
     pub authorization: Option<String>,
+    pub idempotency_key: Option<String>,
     pub body: Value,
+}
+
+/// A refund MyGateway made.
+#[derive(Debug, Clone)]
+pub struct Refund {
+    pub id: String,
+    pub payment_id: String,
+    pub amount: i64,
+}
+
+/// Where a held refund request waits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HoldAt {
+    /// Before MyGateway reads it: the refund is never made, its key never kept.
+    BeforeRecording,
+    /// After MyGateway made the refund and kept its answer, before the answer leaves.
+    AfterRecording,
+}
+
+/// A refund request being held; see [`FakeMyGateway::hold_next_refund`].
+pub struct HeldRefund {
+    at: HoldAt,
+    arrived: tokio::sync::Notify,
+    released: tokio::sync::Notify,
+}
+
+impl HeldRefund {
+    /// Waits until the held request has reached MyGateway.
+    pub async fn arrived(&self) {
+        self.arrived.notified().await
+    }
+
+    /// Lets the held request go on (a request held before recording is then answered 503,
+    /// still not made).
+    pub fn release(&self) {
+        self.released.notify_one()
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -34,8 +75,12 @@ pub struct Session {
 #[derive(Default)]
 struct Ledger {
     sessions: HashMap<String, Session>,
-    refunds: Vec<(String, i64)>,
+    refunds: Vec<Refund>,
     requests: Vec<Recorded>,
+    /// (path, Idempotency-Key) → the first answer.
+    replays: HashMap<(String, String), Answer>,
+    /// Payment id → the hold of its next refund request.
+    holds: HashMap<String, Arc<HeldRefund>>,
     /// When set, every API call answers this status and error message.
     outage: Option<(u16, String)>,
 }
@@ -63,7 +108,7 @@ impl FakeMyGateway {
         let app = Router::new()
             .route("/v1/sessions", post(create_session))
             .route("/v1/sessions/{id}", get(session_status))
-            .route("/v1/refunds", post(create_refund))
+            .route("/v1/refunds", post(create_refund).get(list_refunds))
             .with_state(fake.clone());
         tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
         fake
@@ -86,8 +131,26 @@ impl FakeMyGateway {
         self.ledger.lock().unwrap().sessions.len()
     }
 
+    /// The refunds made, as (payment id, amount).
     pub fn refunds(&self) -> Vec<(String, i64)> {
-        self.ledger.lock().unwrap().refunds.clone()
+        self.ledger.lock().unwrap().refunds.iter().map(|r| (r.payment_id.clone(), r.amount)).collect()
+    }
+
+    /// The refunds made for one payment.
+    pub fn refunds_of(&self, payment_id: &str) -> Vec<Refund> {
+        self.ledger.lock().unwrap().refunds.iter().filter(|r| r.payment_id == payment_id).cloned().collect()
+    }
+
+    /// Holds the next refund request for `payment_id` at `at` until released.
+    pub fn hold_next_refund(&self, payment_id: &str, at: HoldAt) -> Arc<HeldRefund> {
+        let hold = Arc::new(HeldRefund { at, arrived: Default::default(), released: Default::default() });
+        self.ledger.lock().unwrap().holds.insert(payment_id.to_string(), hold.clone());
+        hold
+    }
+
+    /// The requests to `method path`, in order.
+    pub fn requests_to(&self, method: &str, path: &str) -> Vec<Recorded> {
+        self.requests().into_iter().filter(|r| r.method == method && r.path == path).collect()
     }
 
     pub fn requests(&self) -> Vec<Recorded> {
@@ -106,6 +169,7 @@ impl FakeMyGateway {
             method: method.into(),
             path: path.into(),
             authorization: authorization.clone(),
+            idempotency_key: idempotency_key(headers),
             body: body.clone(),
         });
         if let Some((status, message)) = &ledger.outage {
@@ -118,11 +182,34 @@ impl FakeMyGateway {
     }
 }
 
+fn idempotency_key(headers: &HeaderMap) -> Option<String> {
+    headers.get("idempotency-key").and_then(|v| v.to_str().ok()).map(str::to_string)
+}
+
+impl FakeMyGateway {
+    /// The first answer to `key` on `path`, or `act`'s (kept for the next request with the key).
+    fn once(&self, path: &str, key: Option<String>, act: impl FnOnce(&mut Ledger) -> Answer) -> Answer {
+        let mut ledger = self.ledger.lock().unwrap();
+        let Some(key) = key else { return act(&mut ledger) };
+        let slot = (path.to_string(), key);
+        if let Some((status, Json(body))) = ledger.replays.get(&slot) {
+            return (*status, Json(body.clone()));
+        }
+        let (status, Json(body)) = act(&mut ledger);
+        ledger.replays.insert(slot, (status, Json(body.clone())));
+        (status, Json(body))
+    }
+}
+
 async fn create_session(State(fake): State<FakeMyGateway>, headers: HeaderMap, body: Json<Value>) -> Answer {
     if let Some(refused) = fake.admit("POST", "/v1/sessions", &headers, &body) {
         return refused;
     }
     fake.sessions_hold.pass().await;
+    fake.once("/v1/sessions", idempotency_key(&headers), |ledger| new_session(ledger, &body))
+}
+
+fn new_session(ledger: &mut Ledger, body: &Value) -> Answer {
     let text = |name: &str| body.get(name).and_then(Value::as_str).map(str::to_string);
     let (Some(amount), Some(currency), Some(reference), Some(success_url), Some(cancel_url)) = (
         body.get("amount").and_then(Value::as_i64),
@@ -136,7 +223,6 @@ async fn create_session(State(fake): State<FakeMyGateway>, headers: HeaderMap, b
     if amount <= 0 {
         return error(StatusCode::BAD_REQUEST, "amount must be a positive integer in minor units.");
     }
-    let mut ledger = fake.ledger.lock().unwrap();
     let id = format!("sess_{}", ledger.sessions.len() + 1);
     ledger
         .sessions
@@ -158,22 +244,62 @@ async fn create_refund(State(fake): State<FakeMyGateway>, headers: HeaderMap, bo
     if let Some(refused) = fake.admit("POST", "/v1/refunds", &headers, &body) {
         return refused;
     }
+    let payment_id = body.get("payment_id").and_then(Value::as_str).unwrap_or_default().to_string();
+    let hold = fake.ledger.lock().unwrap().holds.remove(&payment_id);
+    let make = || fake.once("/v1/refunds", idempotency_key(&headers), |ledger| new_refund(ledger, &body));
+    match hold {
+        None => make(),
+        Some(hold) if hold.at == HoldAt::BeforeRecording => {
+            hold.arrived.notify_one();
+            hold.released.notified().await;
+            error(StatusCode::SERVICE_UNAVAILABLE, "MyGateway could not process the request.")
+        }
+        Some(hold) => {
+            let answer = make();
+            hold.arrived.notify_one();
+            hold.released.notified().await;
+            answer
+        }
+    }
+}
+
+fn new_refund(ledger: &mut Ledger, body: &Value) -> Answer {
     let (Some(payment_id), Some(amount)) =
         (body.get("payment_id").and_then(Value::as_str), body.get("amount").and_then(Value::as_i64))
     else {
         return error(StatusCode::BAD_REQUEST, "payment_id and amount are required.");
     };
-    let mut ledger = fake.ledger.lock().unwrap();
     let Some(session) = ledger.sessions.get(payment_id).cloned() else {
         return error(StatusCode::NOT_FOUND, "No such payment.");
     };
     if session.status != "completed" {
         return error(StatusCode::BAD_REQUEST, "Only completed payments can be refunded.");
     }
-    let refunded: i64 = ledger.refunds.iter().filter(|(id, _)| id == payment_id).map(|(_, amount)| amount).sum();
+    let refunded: i64 = ledger.refunds.iter().filter(|r| r.payment_id == payment_id).map(|r| r.amount).sum();
     if amount <= 0 || refunded + amount > session.amount {
         return error(StatusCode::BAD_REQUEST, "Refund amount exceeds the remaining payment amount.");
     }
-    ledger.refunds.push((payment_id.to_string(), amount));
-    (StatusCode::OK, Json(json!({ "id": format!("re_{}", ledger.refunds.len()) })))
+    let id = format!("re_{}", ledger.refunds.len() + 1);
+    ledger.refunds.push(Refund { id: id.clone(), payment_id: payment_id.to_string(), amount });
+    (StatusCode::OK, Json(json!({ "id": id })))
+}
+
+async fn list_refunds(
+    State(fake): State<FakeMyGateway>,
+    Query(query): Query<HashMap<String, String>>,
+    headers: HeaderMap,
+) -> Answer {
+    let payment_id = query.get("payment_id").cloned().unwrap_or_default();
+    if let Some(refused) = fake.admit("GET", &format!("/v1/refunds?payment_id={payment_id}"), &headers, &Value::Null) {
+        return refused;
+    }
+    if payment_id.is_empty() {
+        return error(StatusCode::BAD_REQUEST, "payment_id is required.");
+    }
+    let data: Vec<Value> = fake
+        .refunds_of(&payment_id)
+        .iter()
+        .map(|r| json!({ "id": r.id, "amount": r.amount, "status": "succeeded" }))
+        .collect();
+    (StatusCode::OK, Json(json!({ "data": data })))
 }

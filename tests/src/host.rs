@@ -40,11 +40,25 @@ pub struct HostOptions {
     pub delivery: Option<integrations_host::services::event_delivery::DeliveryPolicy>,
     /// Scheduled sync timing (default: the host's).
     pub sync: Option<integrations_host::services::scheduled_sync::SyncPolicy>,
+    /// Refund reconciliation timing (default: [`on_demand_refunds`]).
+    pub refunds: Option<integrations_host::services::refund_reconciliation::RefundPolicy>,
+    /// When an unanswered Idempotency-Key claim is taken over (default: the host's).
+    pub idempotency_takeover: Option<std::time::Duration>,
     /// Names the host's outbound resolver answers itself (`ServeConfig::pinned_names`), so a
     /// test can point an allowed name at 127.0.0.1 without outside DNS.
     pub pinned_names: Vec<(String, std::net::SocketAddr)>,
     /// `--master-key-file` (default: `master.key` beside the database).
     pub master_key_file: Option<PathBuf>,
+}
+
+/// Refund reconciliation at start and when a test calls `app.reconcile_refunds()`, every
+/// unresolved refund due at once: no pass of its own runs while a test does its steps.
+pub fn on_demand_refunds() -> integrations_host::services::refund_reconciliation::RefundPolicy {
+    integrations_host::services::refund_reconciliation::RefundPolicy {
+        reconcile_every: std::time::Duration::from_secs(3600),
+        settle: std::time::Duration::ZERO,
+        ..Default::default()
+    }
 }
 
 pub struct TestHost {
@@ -110,6 +124,10 @@ impl TestHost {
             sync: options.sync.clone().unwrap_or_default(),
             limits: options.limits.clone().unwrap_or_default(),
             webhooks: options.webhooks.unwrap_or_default(),
+            refunds: options.refunds.clone().unwrap_or_else(on_demand_refunds),
+            idempotency_takeover: options
+                .idempotency_takeover
+                .unwrap_or(integrations_host::store::idempotency::DEFAULT_TAKEOVER),
             pinned_names: integrations_host::capabilities::StaticNames::new(options.pinned_names.clone()),
             shutdown_grace: integrations_host::server::DEFAULT_SHUTDOWN_GRACE,
         };

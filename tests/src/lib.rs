@@ -1,6 +1,7 @@
 //! Support for the end-to-end tests: a real host on 127.0.0.1 with the real built
 //! components, and fake gateways that speak the gateways' wire formats.
 
+pub mod child_host;
 pub mod chromium;
 pub mod event_receiver;
 pub mod fake_mygateway;

@@ -54,6 +54,17 @@ impl MyGatewayScenario {
         body
     }
 
+    /// A Redirect payment of `amount` USD the gateway completed (its webhook delivered):
+    /// the transaction id and the gateway session id.
+    pub async fn captured(&self, amount: &str, document_id: i64) -> (i64, String) {
+        let id = self.initiate(json!(amount), "Redirect", document_id).await["transaction_id"].as_i64().unwrap();
+        let session_id = self.session_id(id).await;
+        self.fake.set_status(&session_id, "completed");
+        let (status, body) = self.deliver("payment.completed", &session_id, Some(WEBHOOK_SECRET)).await;
+        assert_eq!((status, body["matched"].as_i64()), (StatusCode::OK, Some(1)), "{body}");
+        (id, session_id)
+    }
+
     /// The gateway session id of an initiated transaction.
     pub async fn session_id(&self, transaction_id: i64) -> String {
         self.host.transaction(transaction_id).await["gateway_reference"].as_str().unwrap().to_string()

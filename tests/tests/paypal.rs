@@ -509,7 +509,7 @@ async fn a_refund_retried_after_lost_answers_is_made_once() {
             .json(&json!({"amount": "15.00"}))
     };
     let (status, body) = send(retried()).await;
-    assert_eq!((status, body["error"]["code"].as_str()), (StatusCode::BAD_GATEWAY, Some("gateway_error")), "{body}");
+    assert_eq!((status, body["error"]["code"].as_str()), (StatusCode::BAD_GATEWAY, Some("refund_in_doubt")), "{body}");
     assert_eq!(s.host.transaction(id).await["refunded_minor"], 0);
     // The ERP retries with the same Idempotency-Key: PayPal recognises the request id and
     // answers with the same refund.

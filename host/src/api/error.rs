@@ -83,6 +83,19 @@ impl From<ServiceError> for ApiError {
                 answer.context = vec![("message_id", message_id.into())];
                 answer
             }
+            ServiceError::RefundInDoubt { transaction_id, message } => {
+                let mut answer = Self::new(
+                    StatusCode::BAD_GATEWAY,
+                    "refund_in_doubt",
+                    format!(
+                        "{} The refund may have been made: it stays reserved and the host asks the gateway again. Retry \
+                         with the same Idempotency-Key to learn its outcome; do not send it as a new refund.",
+                        message.trim_end()
+                    ),
+                );
+                answer.context = vec![("transaction_id", transaction_id.into())];
+                answer
+            }
             ServiceError::ProviderFailed(failure) if failure.kind == FailureKind::Overloaded => Self::new(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "overloaded",

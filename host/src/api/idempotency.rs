@@ -1,6 +1,8 @@
 //! `Idempotency-Key` for initiate and refund (and, later, send): a retry with the same key
 //! and body gets the first response; the same key with another body is 409. Answers of 5xx
-//! are not kept, so a request that failed on the host's or gateway's side can be retried.
+//! are not kept, so a request that failed on the host's or gateway's side can be retried (a
+//! refund in doubt is then repeated with the same refund id). A claim left without an answer
+//! (its host stopped mid-way) is taken over after `App::idempotency_takeover`.
 
 use std::future::Future;
 
@@ -48,7 +50,7 @@ where
     hasher.update(body);
     let hash = hex::encode(hasher.finalize());
 
-    let claim = match idempotency::claim(app.db.writer(), &scope, &key, &hash).await {
+    let claim = match idempotency::claim(app.db.writer(), &scope, &key, &hash, app.idempotency_takeover).await {
         Ok(claim) => claim,
         Err(e) => return ApiError::from(ServiceError::from(e)).into_response(),
     };
@@ -78,7 +80,10 @@ where
                 Ok((status, body)) => (*status, body.clone()),
                 Err(error) => (error.status, error.body()),
             };
-            let kept = if status.is_server_error() {
+            // A request refused because the key already names another one (a refund in doubt
+            // of another amount) is no answer of the key's: the key stays free for its own.
+            let about_the_key = matches!(&outcome, Err(error) if error.code == "idempotency_key_reused");
+            let kept = if status.is_server_error() || about_the_key {
                 idempotency::release(app.db.writer(), &scope, &key).await
             } else {
                 idempotency::complete(app.db.writer(), &scope, &key, status.as_u16(), &body.to_string()).await

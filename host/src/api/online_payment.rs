@@ -12,7 +12,7 @@ use serde_json::json;
 use crate::domain::manifest::IntegrationCategory;
 use crate::domain::money::{format_minor, Currency};
 use crate::runtime::bindings::v1::types::SessionAction;
-use crate::services::online_payment::RefundOutcome;
+use crate::services::refunds::RefundOutcome;
 use crate::services::{App, Caller};
 
 use super::extract::{parse_json, ApiQuery, Id, JsonBody};

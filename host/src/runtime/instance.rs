@@ -206,6 +206,12 @@ impl<E> Sandbox<E> {
         }
     }
 
+    /// Outbound requests this sandbox's calls have attempted so far, allowed or not. Zero
+    /// means nothing the provider did can have reached a gateway.
+    pub fn outbound_requests(&self) -> u32 {
+        crate::capabilities::HTTP_REQUESTS_PER_CALL.saturating_sub(self.store.data().call.http_requests_left)
+    }
+
     /// Fails the call because the host cannot use what it answered (`reason`, for the log
     /// and the caller).
     pub fn refuse_answer(&mut self, reason: String) -> ProviderFailure {

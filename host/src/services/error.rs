@@ -28,6 +28,10 @@ pub enum ServiceError {
     /// The gateway refused a message; it is kept as Failed with the gateway's message.
     #[error("{}", .error.message)]
     MessageFailed { message_id: i64, error: ProviderError },
+    /// 502: the refund's outcome is unknown (no usable answer after it may have reached the
+    /// gateway). It stays reserved and is repeated with the same refund id.
+    #[error("{message}")]
+    RefundInDoubt { transaction_id: i64, message: String },
     /// The provider itself failed: trap, timeout, out of memory, no slot.
     #[error(transparent)]
     ProviderFailed(#[from] ProviderFailure),

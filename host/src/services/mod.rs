@@ -13,6 +13,8 @@ pub mod module_grants;
 pub mod online_payment;
 pub mod payment_links;
 mod provider_calls;
+pub mod refund_reconciliation;
+pub mod refunds;
 pub mod scheduled_sync;
 pub mod transaction_updates;
 pub mod webhook_gate;
@@ -57,6 +59,12 @@ pub struct App {
     /// Set when the host is stopping: background workers finish what they are doing (one
     /// delivery, one transaction's sync) and end.
     pub stopping: tokio::sync::watch::Sender<bool>,
+    /// When refunds in doubt are repeated.
+    pub refunds: refund_reconciliation::RefundPolicy,
+    /// Refunds being attempted by this process.
+    pub refund_attempts: refunds::RefundAttempts,
+    /// An Idempotency-Key claim without an answer this old is taken over.
+    pub idempotency_takeover: std::time::Duration,
 }
 
 impl App {

@@ -1,19 +1,18 @@
-//! The online_payment backbone: initiate, refund, the payer's return and cancel.
+//! The online_payment backbone: initiate, the payer's return and cancel, sync (refunds are
+//! in `refunds.rs`).
 
 use serde::Deserialize;
 use serde_json::value::RawValue;
-use sha2::{Digest, Sha256};
 use url::Url;
 
 use crate::domain::manifest::IntegrationCategory;
-use crate::domain::money::{format_minor, Currency, Money};
+use crate::domain::money::{Currency, Money};
 use crate::domain::transaction_state::TransactionState;
 use crate::runtime::bindings::v1::types::{self, GatewayUpdate, IntegrationType, SessionAction};
 use crate::store::integrations::{self, IntegrationRow};
 use crate::store::transactions::{self, TransactionRow};
-use crate::store::{refunds, webhook_log};
+use crate::store::webhook_log;
 
-use super::transaction_updates::RefundNote;
 use super::{App, Caller, ServiceError};
 
 #[derive(Debug, Deserialize)]
@@ -51,26 +50,11 @@ pub struct ContactInput {
     pub phone: Option<String>,
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RefundRequest {
-    #[serde(default)]
-    pub amount: Option<Box<RawValue>>,
-}
-
 /// A started payment: the transaction and what the payer must do.
 pub struct Initiated {
     pub transaction: TransactionRow,
     pub integration_type: IntegrationType,
     pub action: SessionAction,
-}
-
-/// The seed's refund result.
-pub struct RefundOutcome {
-    pub success: bool,
-    pub refund_reference: Option<String>,
-    pub transaction: TransactionRow,
-    pub error_message: Option<String>,
 }
 
 /// The amount text of a JSON number or string, or why it is neither.
@@ -294,103 +278,6 @@ impl App {
             }
         };
         Ok(Initiated { transaction: applied.transaction, integration_type: kind, action: session.action })
-    }
-
-    /// Refunds `amount` (or all that is left). The amount is reserved before the gateway is
-    /// called, so concurrent refunds cannot exceed the payment; a failed refund releases it.
-    /// Refunds `amount` (or all that is left). The amount is reserved before the gateway is
-    /// called, so concurrent refunds cannot exceed the payment; a failed refund releases it.
-    /// The gateway gets a refund id to deduplicate on: derived from the caller's
-    /// `Idempotency-Key` when there is one (so the ERP retrying an answer it never got cannot
-    /// refund twice), else unique to this request.
-    pub async fn refund(
-        &self,
-        caller: Caller,
-        id: i64,
-        request: RefundRequest,
-        idempotency_key: Option<&str>,
-    ) -> Result<RefundOutcome, ServiceError> {
-        let row = self.visible_transaction(caller, id).await?;
-        if row.state != TransactionState::Captured.as_str() {
-            return Err(ServiceError::conflict(
-                "not_refundable",
-                format!("Transaction {} is {}; only a Captured payment can be refunded.", row.reference, row.state),
-            ));
-        }
-        let currency = parse_currency(&row.currency)?;
-        let requested = match &request.amount {
-            Some(raw) => Some(parse_money(raw, currency)?.minor),
-            None => None,
-        };
-        let integration = integrations::get(self.db.pool(), row.integration_id)
-            .await?
-            .ok_or_else(|| ServiceError::NotFound(format!("Integration {} does not exist.", row.integration_id)))?;
-        self.module_of(&integration)?;
-
-        let mut tx = self.db.begin().await?;
-        let committed = refunds::committed_total(&mut *tx, row.id).await?.max(row.refunded_minor);
-        let left = row.amount_minor - committed;
-        let amount = requested.unwrap_or(left);
-        if left <= 0 || amount > left {
-            return Err(ServiceError::invalid(
-                "refund_exceeds_remaining",
-                format!(
-                    "Only {} {} of {} is left to refund.",
-                    format_minor(left.max(0), currency),
-                    currency.code(),
-                    row.reference
-                ),
-            ));
-        }
-        let reservation = refunds::reserve(&mut *tx, row.id, amount).await?;
-        tx.commit().await?;
-
-        let money = types::Money { amount_minor: amount, currency: row.currency.clone() };
-        let result = async {
-            let mut provider = self.payment_provider(&integration).await?;
-            let refund_id = match idempotency_key {
-                Some(key) => {
-                    let digest = Sha256::digest(format!("{}\n{key}", caller.scope()).as_bytes());
-                    format!("{}-R-{}", row.reference, &hex::encode(digest)[..24])
-                }
-                None => format!("{}-R{reservation}", row.reference),
-            };
-            Ok::<_, ServiceError>(provider.refund(&self.provider_view(&row), &money, &refund_id).await?)
-        }
-        .await;
-        match result {
-            Ok(Ok(refund)) => {
-                let note = RefundNote {
-                    reservation_id: reservation,
-                    reference: &refund.refund_reference,
-                    amount_minor: amount,
-                };
-                let applied = self.apply_refund(row.id, note).await?;
-                Ok(RefundOutcome {
-                    success: true,
-                    refund_reference: Some(refund.refund_reference),
-                    transaction: applied.transaction,
-                    error_message: None,
-                })
-            }
-            Ok(Err(refusal)) if ServiceError::is_gateway_refusal(&refusal) => {
-                refunds::release(self.db.writer(), reservation).await?;
-                Ok(RefundOutcome {
-                    success: false,
-                    refund_reference: None,
-                    transaction: row,
-                    error_message: Some(refusal.message),
-                })
-            }
-            Ok(Err(error)) => {
-                refunds::release(self.db.writer(), reservation).await?;
-                Err(ServiceError::Gateway(error))
-            }
-            Err(error) => {
-                refunds::release(self.db.writer(), reservation).await?;
-                Err(error)
-            }
-        }
     }
 
     /// The payer came back from the gateway: ask the provider, apply its answer, and say

@@ -172,9 +172,9 @@ impl App {
         self.apply(row, update, webhook, None).await
     }
 
-    /// Records a refund the gateway accepted: confirms its reservation, raises the refunded
-    /// amount (Refunded once everything is), and writes the events, in one database
-    /// transaction.
+    /// Records a refund the gateway accepted: confirms its reservation (unless another attempt
+    /// did), raises the refunded amount (Refunded once everything is), and writes the events,
+    /// in one database transaction.
     pub async fn apply_refund(&self, id: i64, refund: RefundNote<'_>) -> Result<Applied, ServiceError> {
         let nothing = GatewayUpdate {
             reference: None,
@@ -221,14 +221,23 @@ impl App {
                 .ok_or_else(|| ServiceError::NotFound(format!("Transaction {id} does not exist.")))?;
             let (mut next, mut outcome) = decide(&row, update);
             if let Some(refund) = &refund {
+                if !refunds::confirm(&mut *tx, refund.reservation_id, refund.reference).await? {
+                    // Another attempt of this refund booked or settled it first.
+                    tx.rollback().await?;
+                    let outcome = format!("refund {} already settled", refund.reference);
+                    return Ok(Applied { transaction: row, outcome, payment_created: false });
+                }
+                // A gateway's reported total (webhook, sync) may already count this refund:
+                // the refunded amount is the larger of that and what the host booked, never
+                // their sum, so no refund is counted twice.
+                let booked = refunds::succeeded_total(&mut *tx, id).await?;
                 let mut refunded = next.unwrap_or_else(|| row.clone());
-                refunded.refunded_minor = (refunded.refunded_minor + refund.amount_minor).min(row.amount_minor);
+                refunded.refunded_minor = refunded.refunded_minor.max(booked).min(row.amount_minor);
                 if refunded.refunded_minor == row.amount_minor && refunded.state == TransactionState::Captured.as_str()
                 {
                     refunded.state = TransactionState::Refunded.as_str().into();
                 }
                 outcome = format!("refund {} of {} minor units", refund.reference, refund.amount_minor);
-                refunds::confirm(&mut *tx, refund.reservation_id, refund.reference).await?;
                 next = Some(refunded);
             }
             let mut payment_created = false;

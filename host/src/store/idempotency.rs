@@ -10,12 +10,24 @@ pub enum Claim {
     Replay { status: u16, body: String },
     /// The key was used for a different request.
     Mismatch,
-    /// The first request with this key is still running (claims older than five minutes
-    /// without an answer are taken over).
+    /// The first request with this key is still running (a claim without an answer older
+    /// than the takeover time is taken over).
     InProgress,
 }
 
-pub async fn claim<'e, E: Exec<'e> + Copy>(exec: E, scope: &str, key: &str, request_hash: &str) -> DbResult<Claim> {
+/// After this long without an answer, a claim belongs to a request that will never finish
+/// (its host stopped mid-way) and the next request with the key takes it over.
+pub const DEFAULT_TAKEOVER: std::time::Duration = std::time::Duration::from_secs(300);
+
+/// Claims `key` for a request whose route and body hash to `request_hash`. A claim without an
+/// answer older than `takeover_after` is taken over (by one request only).
+pub async fn claim<'e, E: Exec<'e> + Copy>(
+    exec: E,
+    scope: &str,
+    key: &str,
+    request_hash: &str,
+    takeover_after: std::time::Duration,
+) -> DbResult<Claim> {
     let inserted =
         sqlx::query("INSERT INTO idempotency_keys (scope, key, request_hash, created_at) VALUES ($1, $2, $3, $4)")
             .bind(scope)
@@ -39,7 +51,7 @@ pub async fn claim<'e, E: Exec<'e> + Copy>(exec: E, scope: &str, key: &str, requ
     Ok(match (hash == request_hash, status, body) {
         (false, _, _) => Claim::Mismatch,
         (true, Some(status), Some(body)) => Claim::Replay { status: status as u16, body },
-        (true, _, _) if is_abandoned(&created_at) => {
+        (true, _, _) if is_abandoned(&created_at, takeover_after) => {
             // The first request never finished (the host stopped mid-way): take the key over.
             let taken = sqlx::query("UPDATE idempotency_keys SET created_at = $3 WHERE scope = $1 AND key = $2 AND status_code IS NULL AND created_at = $4")
                 .bind(scope)
@@ -58,12 +70,10 @@ pub async fn claim<'e, E: Exec<'e> + Copy>(exec: E, scope: &str, key: &str, requ
     })
 }
 
-/// A claim with no answer after this long belongs to a request that will never finish.
-const ABANDONED_AFTER: chrono::Duration = chrono::Duration::minutes(5);
-
-fn is_abandoned(created_at: &str) -> bool {
+fn is_abandoned(created_at: &str, takeover_after: std::time::Duration) -> bool {
+    let after = chrono::Duration::from_std(takeover_after).unwrap_or(chrono::Duration::MAX);
     chrono::DateTime::parse_from_rfc3339(created_at)
-        .is_ok_and(|at| chrono::Utc::now() - at.with_timezone(&chrono::Utc) > ABANDONED_AFTER)
+        .is_ok_and(|at| chrono::Utc::now() - at.with_timezone(&chrono::Utc) >= after)
 }
 
 pub async fn complete<'e>(exec: impl Exec<'e>, scope: &str, key: &str, status: u16, body: &str) -> DbResult<()> {
@@ -92,29 +102,59 @@ mod tests {
     use super::*;
     use crate::store::Db;
 
-    #[tokio::test]
-    async fn a_key_is_owned_once_replayed_after_and_taken_over_when_abandoned() {
+    async fn fresh_db() -> (tempfile::TempDir, Db) {
         let dir = tempfile::tempdir().unwrap();
         let db = Db::connect(&format!("sqlite://{}/db.sqlite", dir.path().display())).await.unwrap();
-        let pool = db.pool();
-        assert!(matches!(claim(pool, "admin", "k", "h1").await.unwrap(), Claim::Owned));
-        assert!(matches!(claim(pool, "admin", "k", "h1").await.unwrap(), Claim::InProgress));
-        assert!(matches!(claim(pool, "admin", "k", "h2").await.unwrap(), Claim::Mismatch));
+        (dir, db)
+    }
 
-        let long_ago =
-            (chrono::Utc::now() - chrono::Duration::minutes(6)).to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
-        sqlx::query("UPDATE idempotency_keys SET created_at = $1").bind(&long_ago).execute(pool).await.unwrap();
+    /// Moves every claim's clock back to `age` ago.
+    async fn claimed_ago(pool: &sqlx::AnyPool, age: chrono::Duration) {
+        let at = (chrono::Utc::now() - age).to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+        sqlx::query("UPDATE idempotency_keys SET created_at = $1").bind(&at).execute(pool).await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_key_is_owned_once_replayed_after_and_taken_over_when_abandoned() {
+        let (_dir, db) = fresh_db().await;
+        let pool = db.pool();
+        assert!(matches!(claim(pool, "admin", "k", "h1", DEFAULT_TAKEOVER).await.unwrap(), Claim::Owned));
+        assert!(matches!(claim(pool, "admin", "k", "h1", DEFAULT_TAKEOVER).await.unwrap(), Claim::InProgress));
+        assert!(matches!(claim(pool, "admin", "k", "h2", DEFAULT_TAKEOVER).await.unwrap(), Claim::Mismatch));
+
+        claimed_ago(pool, chrono::Duration::minutes(6)).await;
         assert!(
-            matches!(claim(pool, "admin", "k", "h1").await.unwrap(), Claim::Owned),
+            matches!(claim(pool, "admin", "k", "h1", DEFAULT_TAKEOVER).await.unwrap(), Claim::Owned),
             "an abandoned claim is taken over"
         );
-        assert!(matches!(claim(pool, "admin", "k", "h1").await.unwrap(), Claim::InProgress), "but only once");
+        assert!(
+            matches!(claim(pool, "admin", "k", "h1", DEFAULT_TAKEOVER).await.unwrap(), Claim::InProgress),
+            "but only once"
+        );
 
         complete(pool, "admin", "k", 201, "{\"ok\":true}").await.unwrap();
-        match claim(pool, "admin", "k", "h1").await.unwrap() {
+        match claim(pool, "admin", "k", "h1", DEFAULT_TAKEOVER).await.unwrap() {
             Claim::Replay { status, body } => assert_eq!((status, body.as_str()), (201, "{\"ok\":true}")),
             _ => panic!("expected a replay"),
         }
-        assert!(matches!(claim(pool, "key:1", "k", "h1").await.unwrap(), Claim::Owned), "keys are per caller");
+        assert!(
+            matches!(claim(pool, "key:1", "k", "h1", DEFAULT_TAKEOVER).await.unwrap(), Claim::Owned),
+            "keys are per caller"
+        );
+    }
+
+    #[tokio::test]
+    async fn the_takeover_time_is_the_callers() {
+        let (_dir, db) = fresh_db().await;
+        let pool = db.pool();
+        let short = std::time::Duration::from_secs(20);
+        assert!(matches!(claim(pool, "admin", "k", "h1", short).await.unwrap(), Claim::Owned));
+        assert!(matches!(claim(pool, "admin", "k", "h1", short).await.unwrap(), Claim::InProgress));
+        claimed_ago(pool, chrono::Duration::seconds(30)).await;
+        assert!(
+            matches!(claim(pool, "admin", "k", "h1", DEFAULT_TAKEOVER).await.unwrap(), Claim::InProgress),
+            "30 s is young for the default"
+        );
+        assert!(matches!(claim(pool, "admin", "k", "h1", short).await.unwrap(), Claim::Owned), "but old for 20 s");
     }
 }

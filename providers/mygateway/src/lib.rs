@@ -1,9 +1,13 @@
 //! MyGateway, the seed's example gateway, as a payment provider component.
 //!
 //! Wire format (API.md §4): sessions at `POST {api}/v1/sessions`, status at
-//! `GET {api}/v1/sessions/{id}`, refunds at `POST {api}/v1/refunds`, all with
-//! `Authorization: Bearer <secret key>` (injected by the host: the key never enters this
-//! sandbox). Webhooks carry `X-MyGateway-Signature`, the lower-case hex HMAC-SHA256 of the raw
+//! `GET {api}/v1/sessions/{id}`, refunds at `POST {api}/v1/refunds` and listed by
+//! `GET {api}/v1/refunds?payment_id=`, all with `Authorization: Bearer <secret key>`
+//! (injected by the host: the key never enters this sandbox). Both POSTs carry an
+//! `Idempotency-Key` (our reference for a session, the host's refund id for a refund), so a
+//! repeat within MyGateway's 24 h answers the first answer and creates nothing twice. `sync`
+//! of a completed session also reports the refunds MyGateway holds for it, which is how the
+//! host learns that a refund whose answer was lost never arrived. Webhooks carry `X-MyGateway-Signature`, the lower-case hex HMAC-SHA256 of the raw
 //! body keyed with the webhook secret, computed by the host's `crypto` import.
 
 wit_bindgen::generate!({
@@ -16,8 +20,8 @@ mod wire;
 use exports::integrations::provider::payment::{Guest, ParsedWebhook, RefundResult};
 use integrations::provider::http::{self, Header, HeaderValue, Method, Request};
 use integrations::provider::types::{
-    ErrorKind, GatewayUpdate, IntegrationType, Money, ProviderError, Session, SessionAction, Transaction, Verification,
-    WebhookRequest,
+    ErrorKind, GatewayUpdate, IntegrationType, Money, ProviderError, Session, SessionAction, Transaction,
+    TransactionState, Verification, WebhookRequest,
 };
 use integrations::provider::{credentials, crypto, endpoints};
 
@@ -50,7 +54,8 @@ impl Guest for MyGateway {
             success_url: &transaction.return_url,
             cancel_url: &transaction.cancel_url,
         };
-        let created: wire::SessionCreated = call_api(Method::Post, "/v1/sessions", Some(&request))?;
+        let created: wire::SessionCreated =
+            call_api(Method::Post, "/v1/sessions", Some(&request), Some(&transaction.reference))?;
         let action = match integration_type {
             IntegrationType::EmbeddedJs => {
                 let api_key = plain_credential(API_KEY)?;
@@ -105,12 +110,13 @@ impl Guest for MyGateway {
         Self::sync(transaction)
     }
 
-    fn refund(transaction: Transaction, amount: Money, _refund_id: String) -> Result<RefundResult, ProviderError> {
+    fn refund(transaction: Transaction, amount: Money, refund_id: String) -> Result<RefundResult, ProviderError> {
         let payment_id = transaction
             .gateway_reference
             .ok_or_else(|| error(ErrorKind::InvalidRequest, "This payment has no MyGateway session to refund."))?;
         let request = wire::CreateRefund { payment_id: &payment_id, amount: amount.amount_minor };
-        let refund: wire::RefundCreated = call_api(Method::Post, "/v1/refunds", Some(&request))?;
+        // The host's refund id: the same for every attempt of this refund, new for the next.
+        let refund: wire::RefundCreated = call_api(Method::Post, "/v1/refunds", Some(&request), Some(&refund_id))?;
         Ok(RefundResult { refund_reference: refund.id, pending: false })
     }
 
@@ -119,14 +125,19 @@ impl Guest for MyGateway {
             .gateway_reference
             .ok_or_else(|| error(ErrorKind::InvalidRequest, "This payment has no MyGateway session yet."))?;
         let path = format!("/v1/sessions/{}", wire::path_segment(&session_id));
-        let session: wire::SessionStatus = call_api(Method::Get, &path, None::<&()>)?;
+        let session: wire::SessionStatus = call_api(Method::Get, &path, None::<&()>, None)?;
+        // Only a paid session can have refunds; a lookup that fails leaves the total unsaid.
+        let refunded_minor = match session.state() {
+            TransactionState::Captured => refunded_total(&session.id).ok(),
+            _ => None,
+        };
         Ok(GatewayUpdate {
             reference: None,
             state: Some(session.state()),
             gateway_reference: Some(session.id),
             gateway_status: Some(session.status),
             error_message: None,
-            refunded_minor: None,
+            refunded_minor,
             provider_data: None,
         })
     }
@@ -138,16 +149,27 @@ impl Guest for MyGateway {
 
 export!(MyGateway);
 
+/// Minor units MyGateway holds as refunded (or being refunded) for a session.
+fn refunded_total(session_id: &str) -> Result<i64, ProviderError> {
+    let path = format!("/v1/refunds?payment_id={}", wire::path_segment(session_id));
+    let list: wire::RefundList = call_api(Method::Get, &path, None::<&()>, None)?;
+    Ok(list.total_minor())
+}
+
 /// Calls MyGateway's API and decodes a 2xx JSON answer; anything else becomes a provider
 /// error carrying MyGateway's own message.
 fn call_api<T: serde::de::DeserializeOwned>(
     method: Method,
     path: &str,
     body: Option<&impl serde::Serialize>,
+    idempotency_key: Option<&str>,
 ) -> Result<T, ProviderError> {
     let base = endpoints::base_url("api")
         .ok_or_else(|| error(ErrorKind::Internal, "The manifest names no `api` endpoint."))?;
     let mut headers = vec![Header { name: "authorization".into(), value: HeaderValue::Bearer(SECRET_KEY.into()) }];
+    if let Some(key) = idempotency_key {
+        headers.push(Header { name: "idempotency-key".into(), value: HeaderValue::Text(key.into()) });
+    }
     let body = match body {
         Some(body) => {
             headers.push(Header { name: "content-type".into(), value: HeaderValue::Text("application/json".into()) });
@@ -172,6 +194,9 @@ fn status_error(status: u16, body: &[u8]) -> ProviderError {
     let (kind, retryable, fallback) = match status {
         401 | 403 => (ErrorKind::InvalidCredentials, false, "MyGateway refused the API credentials."),
         404 => (ErrorKind::NotFound, false, "MyGateway does not know this payment."),
+        // The same Idempotency-Key is still being processed: no answer yet, not a refusal.
+        409 => (ErrorKind::GatewayUnavailable, true, "MyGateway is still processing this request; try again shortly."),
+        429 => (ErrorKind::GatewayUnavailable, true, "MyGateway is rate limiting; try again shortly."),
         402 => (ErrorKind::Declined, false, "MyGateway declined the request."),
         400..=499 => (ErrorKind::InvalidRequest, false, "MyGateway refused the request."),
         _ => (ErrorKind::GatewayUnavailable, true, "MyGateway is unavailable; try again later."),

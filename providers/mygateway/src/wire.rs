@@ -50,6 +50,25 @@ pub struct RefundCreated {
     pub id: String,
 }
 
+/// `GET /v1/refunds?payment_id=`: the refunds MyGateway holds for a payment.
+#[derive(Deserialize)]
+pub struct RefundList {
+    pub data: Vec<ListedRefund>,
+}
+
+#[derive(Deserialize)]
+pub struct ListedRefund {
+    pub amount: i64,
+    pub status: String,
+}
+
+impl RefundList {
+    /// Minor units refunded or being refunded: every refund but a failed one.
+    pub fn total_minor(&self) -> i64 {
+        self.data.iter().filter(|r| r.status != "failed").map(|r| r.amount.max(0)).fold(0i64, i64::saturating_add)
+    }
+}
+
 #[derive(Deserialize)]
 pub struct WebhookEvent {
     #[serde(rename = "type")]

@@ -19,6 +19,7 @@ mod payment_link_browser;
 mod payment_links;
 mod plugin_kit;
 mod provider_answers;
+mod refunds_in_doubt;
 mod sandbox;
 mod scheduled_sync;
 mod secret_grants;

@@ -133,13 +133,7 @@ async fn a_cancelled_payment_stays_cancelled() {
 }
 
 async fn captured(s: &MyGatewayScenario, amount: &str, document_id: i64) -> i64 {
-    let answer = s.initiate(json!(amount), "Redirect", document_id).await;
-    let id = answer["transaction_id"].as_i64().unwrap();
-    let session_id = s.session_id(id).await;
-    s.fake.set_status(&session_id, "completed");
-    let (status, _) = s.deliver("payment.completed", &session_id, Some(WEBHOOK_SECRET)).await;
-    assert_eq!(status, StatusCode::OK);
-    id
+    s.captured(amount, document_id).await.0
 }
 
 async fn refund(s: &MyGatewayScenario, id: i64, body: serde_json::Value) -> (StatusCode, serde_json::Value) {
@@ -192,13 +186,23 @@ async fn a_gateway_refusal_of_a_refund_changes_nothing() {
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(body["success"], false);
     assert_eq!(body["error_message"], "MyGateway: Refunds are disabled for this account.");
+    // A 5xx may come after the refund was made: the refund is in doubt and keeps counting.
     s.fake.set_outage(Some((503, "maintenance")));
     let (status, body) = refund(&s, id, json!({"amount": "2.00"})).await;
-    assert_eq!((status, body["error"]["code"].as_str()), (StatusCode::BAD_GATEWAY, Some("gateway_error")));
+    assert_eq!((status, body["error"]["code"].as_str()), (StatusCode::BAD_GATEWAY, Some("refund_in_doubt")));
+    let (status, body) = refund(&s, id, json!({"amount": "7.00"})).await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("refund_exceeds_remaining"))
+    );
     s.fake.set_outage(None);
     let transaction = s.host.transaction(id).await;
     assert_eq!((transaction["refunded_minor"].as_i64(), transaction["state"].as_str()), (Some(0), Some("Captured")));
-    // The released reservations leave the whole amount refundable.
+    // MyGateway lists no refund for the payment: reconciliation releases it, and the refused and
+    // released reservations leave the whole amount refundable.
+    let report = s.host.app.reconcile_refunds().await.unwrap();
+    assert_eq!((report.released, report.booked), (1, 0), "{report:?}");
+    assert!(s.fake.refunds().is_empty());
     let (status, body) = refund(&s, id, json!({})).await;
     assert_eq!((status, body["refunded_amount"].as_str()), (StatusCode::OK, Some("8.00")));
 }

@@ -210,7 +210,7 @@ async fn a_refund_whose_answer_was_lost_is_not_made_twice_when_retried() {
     let s = StripeScenario::start().await;
     let (id, _, _) = s.captured_checkout("20.00", 13).await;
 
-    // Stripe refunds, but the answer never arrives: the ERP sees a gateway error.
+    // Stripe refunds, but the answer never arrives: the refund is in doubt.
     s.fake.script(Method::POST, "/v1/refunds", Script::LoseAnswer);
     let retried = || {
         s.host
@@ -219,7 +219,7 @@ async fn a_refund_whose_answer_was_lost_is_not_made_twice_when_retried() {
             .json(&json!({"amount": "5.00"}))
     };
     let (status, body) = send(retried()).await;
-    assert_eq!((status, body["error"]["code"].as_str()), (StatusCode::BAD_GATEWAY, Some("gateway_error")), "{body}");
+    assert_eq!((status, body["error"]["code"].as_str()), (StatusCode::BAD_GATEWAY, Some("refund_in_doubt")), "{body}");
     assert_eq!(s.host.transaction(id).await["refunded_minor"], 0);
     assert_eq!(s.fake.refunds().len(), 1);
 

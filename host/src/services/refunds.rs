@@ -1,0 +1,406 @@
+//! Refunds, and refunds whose outcome is unknown. A refund reserves its amount and fixes its
+//! refund id (what the provider sends as the gateway's idempotency key) before the gateway
+//! is called. When the answer never comes (the host dies, the gateway times out or answers
+//! nothing usable) the refund is *in doubt*: it keeps counting against what is left, and is
+//! resolved by repeating it with the same refund id, so the gateway answers the refund it
+//! already made instead of making another. The caller's retry with the same Idempotency-Key
+//! repeats it at once; `refund_reconciliation.rs` repeats the others.
+
+use std::collections::HashSet;
+use std::sync::Mutex;
+
+use serde::Deserialize;
+use serde_json::value::RawValue;
+use sha2::{Digest, Sha256};
+
+use crate::domain::money::format_minor;
+use crate::domain::transaction_state::TransactionState;
+use crate::runtime::bindings::v1::payment::RefundResult;
+use crate::runtime::bindings::v1::types::{self, ProviderError};
+use crate::store::integrations::{self, IntegrationRow};
+use crate::store::is_unique_violation;
+use crate::store::refunds::{self, RefundId, RefundRow, RefundState};
+use crate::store::transactions::{self, TransactionRow};
+
+use super::online_payment::{parse_currency, parse_money};
+use super::transaction_updates::RefundNote;
+use super::{App, Caller, ServiceError};
+
+/// The seed's refund request.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RefundRequest {
+    #[serde(default)]
+    pub amount: Option<Box<RawValue>>,
+}
+
+/// The seed's refund result.
+pub struct RefundOutcome {
+    pub success: bool,
+    pub refund_reference: Option<String>,
+    pub transaction: TransactionRow,
+    pub error_message: Option<String>,
+}
+
+/// Refunds being attempted by this process: one attempt of a refund at a time.
+#[derive(Default)]
+pub struct RefundAttempts {
+    running: Mutex<HashSet<i64>>,
+    finished: tokio::sync::Notify,
+}
+
+/// Holds the attempt of one refund; dropping it lets the next one run.
+pub struct AttemptGuard<'a> {
+    attempts: &'a RefundAttempts,
+    id: i64,
+}
+
+impl RefundAttempts {
+    pub(super) fn try_start(&self, id: i64) -> Option<AttemptGuard<'_>> {
+        let free = self.running.lock().expect("refund attempts").insert(id);
+        // Built only when free: a guard dropped unused would end the other attempt's hold.
+        free.then(|| AttemptGuard { attempts: self, id })
+    }
+
+    /// Waits until no other attempt of refund `id` runs in this process.
+    async fn start(&self, id: i64) -> AttemptGuard<'_> {
+        loop {
+            let finished = self.finished.notified();
+            if let Some(guard) = self.try_start(id) {
+                return guard;
+            }
+            finished.await;
+        }
+    }
+}
+
+impl Drop for AttemptGuard<'_> {
+    fn drop(&mut self) {
+        self.attempts.running.lock().expect("refund attempts").remove(&self.id);
+        self.attempts.finished.notify_waiters();
+    }
+}
+
+/// What an attempt's answer means for the refund.
+#[derive(Debug)]
+enum Verdict {
+    /// The gateway accepted it.
+    Book(RefundResult),
+    /// The gateway refused it for good: its message.
+    Refused(String),
+    /// The first attempt never reached any gateway: forget the reservation, answer the error.
+    NeverSent(ServiceError),
+    /// It may have been made: why the answer is unknown.
+    InDoubt(String),
+}
+
+/// Reads an attempt's answer. `outbound` counts the requests the provider attempted; `first`
+/// is true for the refund's first attempt (earlier attempts may have reached the gateway).
+fn verdict(answer: Result<Result<RefundResult, ProviderError>, ServiceError>, outbound: u32, first: bool) -> Verdict {
+    match answer {
+        Ok(Ok(result)) => Verdict::Book(result),
+        // A refusal the provider itself calls retryable (Stripe's 409 for a key still being
+        // processed) is no answer yet.
+        Ok(Err(error)) if ServiceError::is_gateway_refusal(&error) && !error.retryable => {
+            Verdict::Refused(error.message)
+        }
+        Ok(Err(error)) if first && outbound == 0 => Verdict::NeverSent(ServiceError::Gateway(error)),
+        Err(error) if first && outbound == 0 => Verdict::NeverSent(error),
+        Ok(Err(error)) => Verdict::InDoubt(error.message),
+        Err(error) => Verdict::InDoubt(error.to_string()),
+    }
+}
+
+/// The refund id of a request with an Idempotency-Key: the same for every retry with the key.
+fn keyed_refund_id(reference: &str, caller: Caller, key: &str) -> String {
+    let digest = Sha256::digest(format!("{}\n{key}", caller.scope()).as_bytes());
+    format!("{reference}-R-{}", &hex::encode(digest)[..24])
+}
+
+impl App {
+    /// Refunds `amount` (or all that is left). The amount is reserved and the refund id fixed
+    /// before the gateway is called, so concurrent refunds cannot exceed the payment and every
+    /// attempt of this refund names the same refund to the gateway. The refund id derives from
+    /// the caller's `Idempotency-Key` when there is one: a retry with the key finds the refund
+    /// it named and answers its outcome, repeating it first if it is in doubt; it never
+    /// reserves a second refund. Without a key every request is a new refund.
+    pub async fn refund(
+        &self,
+        caller: Caller,
+        id: i64,
+        request: RefundRequest,
+        idempotency_key: Option<&str>,
+    ) -> Result<RefundOutcome, ServiceError> {
+        let row = self.visible_transaction(caller, id).await?;
+        let currency = parse_currency(&row.currency)?;
+        let requested = match &request.amount {
+            Some(raw) => Some(parse_money(raw, currency)?.minor),
+            None => None,
+        };
+        let refund_id = idempotency_key.map(|key| keyed_refund_id(&row.reference, caller, key));
+        if let Some(refund_id) = &refund_id {
+            if let Some(existing) = refunds::by_refund_id(self.db.pool(), refund_id).await? {
+                return self.resume_refund(existing, requested).await;
+            }
+        }
+        if row.state != TransactionState::Captured.as_str() {
+            return Err(ServiceError::conflict(
+                "not_refundable",
+                format!("Transaction {} is {}; only a Captured payment can be refunded.", row.reference, row.state),
+            ));
+        }
+        let integration = self.integration_of(&row).await?;
+        self.module_of(&integration)?;
+
+        let mut tx = self.db.begin().await?;
+        let committed = refunds::committed_total(&mut *tx, row.id).await?.max(row.refunded_minor);
+        let left = row.amount_minor - committed;
+        let amount = requested.unwrap_or(left);
+        if left <= 0 || amount > left {
+            return Err(ServiceError::invalid(
+                "refund_exceeds_remaining",
+                format!(
+                    "Only {} {} of {} is left to refund.",
+                    format_minor(left.max(0), currency),
+                    currency.code(),
+                    row.reference
+                ),
+            ));
+        }
+        let numbered = format!("{}-R", row.reference);
+        let how = match &refund_id {
+            Some(id) => RefundId::Given(id),
+            None => RefundId::Numbered(&numbered),
+        };
+        let reservation = match refunds::reserve(&mut tx, row.id, amount, how).await {
+            Ok(reservation) => reservation,
+            Err(error) if is_unique_violation(&error) => {
+                // A request with the same key reserved it first (after a 5xx let the key go).
+                drop(tx);
+                let existing = refunds::by_refund_id(self.db.pool(), refund_id.as_deref().unwrap_or_default()).await?;
+                return match existing {
+                    Some(existing) => self.resume_refund(existing, requested).await,
+                    None => Err(ServiceError::Database(error)),
+                };
+            }
+            Err(error) => return Err(error.into()),
+        };
+        // Held before the reservation is visible, so reconciliation never takes its first attempt.
+        let guard = self.refund_attempts.try_start(reservation.id).expect("a new reservation is free");
+        tx.commit().await?;
+        self.attempt_refund(&guard, &integration, reservation.id, true).await
+    }
+
+    /// A refund this Idempotency-Key named before: its outcome, after repeating it when it is
+    /// still unresolved.
+    async fn resume_refund(&self, existing: RefundRow, requested: Option<i64>) -> Result<RefundOutcome, ServiceError> {
+        if requested.is_some_and(|amount| amount != existing.amount_minor) {
+            return Err(ServiceError::conflict(
+                "idempotency_key_reused",
+                "This Idempotency-Key names a refund of another amount; retry it with the same amount.",
+            ));
+        }
+        if let Some(outcome) = self.settled_outcome(&existing).await? {
+            return Ok(outcome);
+        }
+        let transaction = self.transaction_of(existing.transaction_id).await?;
+        let integration = self.integration_of(&transaction).await?;
+        self.module_of(&integration)?;
+        let guard = self.refund_attempts.start(existing.id).await;
+        self.attempt_refund(&guard, &integration, existing.id, false).await
+    }
+
+    /// The answer for a refund already booked or refused; None while it is unresolved.
+    async fn settled_outcome(&self, refund: &RefundRow) -> Result<Option<RefundOutcome>, ServiceError> {
+        let success = match refund.state() {
+            RefundState::Succeeded => true,
+            RefundState::Failed => false,
+            RefundState::Pending | RefundState::InDoubt => return Ok(None),
+        };
+        Ok(Some(RefundOutcome {
+            success,
+            refund_reference: refund.refund_reference.clone().filter(|_| success),
+            transaction: self.transaction_of(refund.transaction_id).await?,
+            error_message: refund.error_message.clone().filter(|_| !success),
+        }))
+    }
+
+    /// One attempt of refund `id` (holding its guard): asks the provider with the refund's
+    /// own id and books the answer.
+    pub(super) async fn attempt_refund(
+        &self,
+        _guard: &AttemptGuard<'_>,
+        integration: &IntegrationRow,
+        id: i64,
+        reserved_here: bool,
+    ) -> Result<RefundOutcome, ServiceError> {
+        // Another attempt may have settled it while this one waited for the guard.
+        let Some(refund) = refunds::get(self.db.pool(), id).await? else {
+            return Err(ServiceError::conflict(
+                "refund_released",
+                "The gateway never received this refund, so it was released; send it again.",
+            ));
+        };
+        if let Some(outcome) = self.settled_outcome(&refund).await? {
+            return Ok(outcome);
+        }
+        let first = reserved_here && refund.attempts == 1;
+        if !first && !refunds::begin_attempt(self.db.writer(), id).await? {
+            return self.settled_outcome_of(id).await;
+        }
+        let refund_id = refund.refund_id.clone().ok_or_else(|| {
+            ServiceError::conflict(
+                "refund_in_doubt",
+                "This refund was left in doubt by an older host that did not record its refund id; an operator must \
+                 check it with the gateway.",
+            )
+        })?;
+        let transaction = self.transaction_of(refund.transaction_id).await?;
+        let money = types::Money { amount_minor: refund.amount_minor, currency: transaction.currency.clone() };
+        let (answer, outbound) = match self.payment_provider(integration).await {
+            Ok(mut provider) => {
+                let answer = provider.refund(&self.provider_view(&transaction), &money, &refund_id).await;
+                (answer.map_err(ServiceError::from), provider.outbound_requests())
+            }
+            Err(error) => (Err(error), 0),
+        };
+        match verdict(answer, outbound, first) {
+            Verdict::Book(result) => {
+                let note = RefundNote {
+                    reservation_id: id,
+                    reference: &result.refund_reference,
+                    amount_minor: refund.amount_minor,
+                };
+                let applied = self.apply_refund(transaction.id, note).await?;
+                tracing::info!(transaction = %transaction.reference, %refund_id, reference = %result.refund_reference, "refund booked");
+                Ok(RefundOutcome {
+                    success: true,
+                    refund_reference: Some(result.refund_reference),
+                    transaction: applied.transaction,
+                    error_message: None,
+                })
+            }
+            Verdict::Refused(message) => {
+                if !refunds::fail(self.db.writer(), id, &message).await? {
+                    return self.settled_outcome_of(id).await;
+                }
+                tracing::info!(transaction = %transaction.reference, %refund_id, %message, "refund refused by the gateway");
+                Ok(RefundOutcome {
+                    success: false,
+                    refund_reference: None,
+                    transaction: self.transaction_of(transaction.id).await?,
+                    error_message: Some(message),
+                })
+            }
+            Verdict::NeverSent(error) => {
+                refunds::release(self.db.writer(), id).await?;
+                Err(error)
+            }
+            Verdict::InDoubt(why) => {
+                refunds::mark_in_doubt(self.db.writer(), id, &why).await?;
+                tracing::warn!(transaction = %transaction.reference, %refund_id, %why, "refund in doubt");
+                Err(ServiceError::RefundInDoubt { transaction_id: transaction.id, message: why })
+            }
+        }
+    }
+
+    async fn settled_outcome_of(&self, id: i64) -> Result<RefundOutcome, ServiceError> {
+        let refund = refunds::get(self.db.pool(), id).await?;
+        match refund {
+            Some(refund) => match self.settled_outcome(&refund).await? {
+                Some(outcome) => Ok(outcome),
+                None => Err(ServiceError::RefundInDoubt {
+                    transaction_id: refund.transaction_id,
+                    message: "Another attempt of this refund is under way.".into(),
+                }),
+            },
+            None => Err(ServiceError::conflict(
+                "refund_released",
+                "The gateway never received this refund, so it was released; send it again.",
+            )),
+        }
+    }
+
+    async fn transaction_of(&self, id: i64) -> Result<TransactionRow, ServiceError> {
+        transactions::get(self.db.pool(), id)
+            .await?
+            .ok_or_else(|| ServiceError::NotFound(format!("Transaction {id} does not exist.")))
+    }
+
+    pub(super) async fn integration_of(&self, transaction: &TransactionRow) -> Result<IntegrationRow, ServiceError> {
+        integrations::get(self.db.pool(), transaction.integration_id).await?.ok_or_else(|| {
+            ServiceError::NotFound(format!("Integration {} does not exist.", transaction.integration_id))
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::runtime::bindings::v1::types::ErrorKind;
+
+    fn error(kind: ErrorKind, retryable: bool) -> ProviderError {
+        ProviderError { kind, message: format!("{kind:?}"), retryable }
+    }
+
+    fn accepted() -> RefundResult {
+        RefundResult { refund_reference: "re_1".into(), pending: false }
+    }
+
+    #[test]
+    fn only_a_definite_answer_settles_a_refund() {
+        assert!(matches!(verdict(Ok(Ok(accepted())), 1, true), Verdict::Book(_)));
+        assert!(matches!(verdict(Ok(Err(error(ErrorKind::Declined, false))), 1, false), Verdict::Refused(_)));
+        assert!(matches!(verdict(Ok(Err(error(ErrorKind::InvalidRequest, false))), 0, true), Verdict::Refused(_)));
+        for kind in [ErrorKind::GatewayUnavailable, ErrorKind::GatewayError, ErrorKind::Internal] {
+            assert!(matches!(verdict(Ok(Err(error(kind, true))), 1, true), Verdict::InDoubt(_)), "{kind:?}");
+        }
+        assert!(
+            matches!(verdict(Ok(Err(error(ErrorKind::InvalidRequest, true))), 1, true), Verdict::InDoubt(_)),
+            "a refusal the provider calls retryable (a key still being processed) is no answer"
+        );
+        let crashed = || Err(ServiceError::Unavailable("module gone".into()));
+        assert!(matches!(verdict(crashed(), 1, true), Verdict::InDoubt(_)), "the provider crashed after a request");
+    }
+
+    #[test]
+    fn a_first_attempt_that_sent_nothing_is_forgotten_a_later_one_is_not() {
+        let crashed = || Err(ServiceError::Unavailable("module gone".into()));
+        assert!(matches!(verdict(crashed(), 0, true), Verdict::NeverSent(_)));
+        assert!(matches!(verdict(crashed(), 0, false), Verdict::InDoubt(_)), "an earlier attempt may have been sent");
+        let down = || Ok(Err(error(ErrorKind::GatewayUnavailable, true)));
+        assert!(matches!(verdict(down(), 0, true), Verdict::NeverSent(_)));
+        assert!(matches!(verdict(down(), 0, false), Verdict::InDoubt(_)));
+    }
+
+    #[test]
+    fn keyed_refund_ids_are_stable_per_caller_and_key() {
+        let admin = keyed_refund_id("TXN-1", Caller::Admin, "k");
+        assert_eq!(admin, keyed_refund_id("TXN-1", Caller::Admin, "k"));
+        assert!(admin.starts_with("TXN-1-R-") && admin.len() == "TXN-1-R-".len() + 24, "{admin}");
+        assert_ne!(admin, keyed_refund_id("TXN-1", Caller::Admin, "k2"));
+        assert_ne!(admin, keyed_refund_id("TXN-1", Caller::Company { key_id: 1, company_id: 1 }, "k"));
+    }
+
+    #[tokio::test]
+    async fn one_attempt_of_a_refund_at_a_time() {
+        let attempts = RefundAttempts::default();
+        let first = attempts.try_start(7).expect("free");
+        assert!(attempts.try_start(7).is_none(), "reconciliation skips a refund a request is attempting");
+        assert!(attempts.try_start(8).is_some(), "other refunds are free");
+        let waiting = attempts.start(7);
+        tokio::pin!(waiting);
+        assert!(futures_poll_once(&mut waiting).await.is_none(), "a retry waits for the running attempt");
+        drop(first);
+        let _second = waiting.await;
+        assert!(attempts.try_start(7).is_none());
+    }
+
+    async fn futures_poll_once<F: std::future::Future + Unpin>(future: &mut F) -> Option<F::Output> {
+        std::future::poll_fn(|cx| match std::pin::Pin::new(&mut *future).poll(cx) {
+            std::task::Poll::Ready(output) => std::task::Poll::Ready(Some(output)),
+            std::task::Poll::Pending => std::task::Poll::Ready(None),
+        })
+        .await
+    }
+}

@@ -1,0 +1,87 @@
+//! A host in a process of its own, so a test can kill it with SIGKILL in the middle of a call:
+//! nothing it was writing can still complete, as with `kill -9` of the real binary. The test
+//! binary runs itself again with only one test selected and [`DIR_VAR`] set; that test calls
+//! [`serve_if_child`], which serves the folder's database and modules (the real server code
+//! the `integrations-host` binary runs) until the process is killed.
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+
+use integrations_host::server::{RunningHost, ServeConfig};
+
+use crate::host::ADMIN_KEY;
+
+/// The folder (database and modules) the child serves; unset in a normal test run.
+pub const DIR_VAR: &str = "E2E_CHILD_HOST_DIR";
+/// `--endpoint` overrides for the child, comma-separated.
+pub const ENDPOINTS_VAR: &str = "E2E_CHILD_HOST_ENDPOINTS";
+const LISTENING: &str = "E2E_CHILD_HOST_LISTENING ";
+
+pub struct ChildHost {
+    pub url: String,
+    child: Child,
+}
+
+impl ChildHost {
+    /// Runs `test` (the full path of a test that calls [`serve_if_child`]) in a new process
+    /// serving `dir`, and waits until it listens (this runtime keeps serving the fakes).
+    pub async fn start(test: &str, dir: &Path, endpoints: &[String]) -> Self {
+        let mut child = Command::new(std::env::current_exe().expect("the test binary"))
+            .args([test, "--exact", "--nocapture", "--test-threads=1"])
+            .env(DIR_VAR, dir)
+            .env(ENDPOINTS_VAR, endpoints.join(","))
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("the child host starts");
+        let stdout = child.stdout.take().expect("piped stdout");
+        let (found, listening) = tokio::sync::oneshot::channel();
+        std::thread::spawn(move || {
+            // The child prints its address once it listens (an early exit ends the lines);
+            // what it prints after is read and dropped so it never blocks on a full pipe.
+            let mut lines = BufReader::new(stdout).lines().map_while(Result::ok);
+            // libtest's "test … ... " has no line end of its own: the mark may follow it.
+            let url = lines
+                .by_ref()
+                .find_map(|line| line.find(LISTENING).map(|at| line[at + LISTENING.len()..].trim().to_string()));
+            let _ = found.send(url);
+            lines.for_each(drop);
+        });
+        let url = listening.await.ok().flatten().expect("the child host listens");
+        Self { url, child }
+    }
+
+    /// Kills the process with SIGKILL and waits until it is gone.
+    pub fn kill(mut self) {
+        self.child.kill().expect("SIGKILL");
+        let status = self.child.wait().expect("the child host exits");
+        assert!(!status.success(), "killed, not exited: {status}");
+    }
+}
+
+impl Drop for ChildHost {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// In the child process: serves the folder named by [`DIR_VAR`] until killed. In a normal run
+/// (the variable unset) it returns at once.
+pub async fn serve_if_child() {
+    let Ok(dir) = std::env::var(DIR_VAR) else { return };
+    let dir = Path::new(&dir);
+    let endpoints = std::env::var(ENDPOINTS_VAR).unwrap_or_default();
+    let config = ServeConfig {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        database: format!("sqlite://{}", dir.join("host.db").display()),
+        modules_dir: dir.join("modules"),
+        admin_key: Some(ADMIN_KEY.into()),
+        endpoints: endpoints.split(',').filter(|e| !e.is_empty()).map(str::to_string).collect(),
+        ..ServeConfig::default()
+    };
+    let host = RunningHost::start(config).await.expect("the child host starts");
+    println!("\n{LISTENING}http://{}", host.address);
+    host.serve(std::future::pending()).await.expect("the child host serves");
+}
