@@ -80,6 +80,11 @@ pub fn install(modules: &Path, identifier: &str, manifest: &Path) {
     std::fs::copy(Path::new(WASM_DIR).join(&wasm), folder.join(&wasm)).unwrap();
 }
 
+/// The compile cache test hosts share, under the build's target folder.
+pub fn shared_compile_cache() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/test-compile-cache")
+}
+
 pub fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
 }
@@ -122,7 +127,12 @@ impl TestHost {
             endpoints: options.endpoints.clone(),
             delivery: options.delivery.clone().unwrap_or_default(),
             sync: options.sync.clone().unwrap_or_default(),
-            limits: options.limits.clone().unwrap_or_default(),
+            // Without limits of its own, a test host shares one compile cache with every other
+            // (so a hundred starts do not each compile the same components).
+            limits: options.limits.clone().unwrap_or_else(|| integrations_host::runtime::HostLimits {
+                compile_cache: Some(shared_compile_cache()),
+                ..Default::default()
+            }),
             webhooks: options.webhooks.unwrap_or_default(),
             refunds: options.refunds.clone().unwrap_or_else(on_demand_refunds),
             idempotency_takeover: options

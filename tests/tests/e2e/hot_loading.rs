@@ -229,7 +229,9 @@ async fn a_module_folder_dropped_in_is_picked_up_without_a_restart() {
 
 #[tokio::test]
 async fn a_restart_loads_compiled_modules_from_the_cache() {
-    let s = MyGatewayScenario::start().await;
+    // Limits of its own: the host's default cache beside its database, not the tests' shared one.
+    let own_cache = || Some(integrations_host::runtime::HostLimits::default());
+    let s = MyGatewayScenario::start_with(HostOptions { limits: own_cache(), ..HostOptions::default() }).await;
     let (compiled, _) = s.host.app.runtime.compile_stats();
     assert!(compiled >= 1, "the first start compiles");
     let (dir, fake, integration_id) = (s.host.dir.clone(), s.fake.clone(), s.integration_id);
@@ -238,6 +240,7 @@ async fn a_restart_loads_compiled_modules_from_the_cache() {
     let host = TestHost::start(HostOptions {
         dir: Some(dir),
         endpoints: vec![fake.endpoint_flag()],
+        limits: own_cache(),
         ..HostOptions::default()
     })
     .await;
