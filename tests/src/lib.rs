@@ -13,7 +13,9 @@ pub mod greedy;
 pub mod hold;
 pub mod host;
 pub mod logs;
+pub mod paypal_scenario;
 pub mod scenario;
+pub mod stripe_scenario;
 
 /// Where the build script put the built components.
 pub const WASM_DIR: &str = env!("PROVIDER_WASM_DIR");

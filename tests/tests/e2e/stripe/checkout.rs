@@ -6,7 +6,7 @@ use e2e::host::send;
 use reqwest::{Method, StatusCode};
 use serde_json::json;
 
-use crate::{StripeScenario, SECRET_KEY};
+use super::{StripeScenario, SECRET_KEY};
 
 fn outcomes(transaction: &serde_json::Value) -> Vec<String> {
     transaction["webhook_log"].as_array().unwrap().iter().map(|e| e["outcome"].as_str().unwrap().to_string()).collect()

@@ -6,129 +6,13 @@ use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
-use e2e::fake_paypal::{paypal_error, FakePayPal, Fault, Route, AUTH_ALGO, CERT_URL};
-use e2e::host::{send, HostOptions, TestHost, ADMIN_KEY};
+use e2e::fake_paypal::{paypal_error, Fault, Route, AUTH_ALGO, CERT_URL};
+use e2e::host::{send, ADMIN_KEY};
+use e2e::paypal_scenario::{PayPalScenario, CLIENT_ID, CLIENT_SECRET, WEBHOOK_ID};
 use e2e::{logs, WASM_DIR};
 use integrations_host::capabilities::SCRUB_MARKER as REDACTED;
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
-
-const CLIENT_ID: &str = "AeA1QIZXiflr1_-r0U2UbWTziOWX1GRQer5jkUq4ZfWT5qwb6qQRPq7jDtv57TL4POEEezGLdutcxnkJ";
-const CLIENT_SECRET: &str = "ECYYrrSHdKfk_Q0EdvzdGkzj58a66kKaUQ5dZAEv4HvvtDId2_DpSuYDB088BZxGuMji7G4OFUnPog6p";
-const WEBHOOK_ID: &str = "8PT597110X687430LKGECATA";
-const PAYER_ID: &str = "QYR5Z8XDVJNXQ";
-
-struct PayPal {
-    host: TestHost,
-    fake: FakePayPal,
-    integration_id: i64,
-}
-
-impl PayPal {
-    async fn start() -> Self {
-        let fake = FakePayPal::start(CLIENT_ID, CLIENT_SECRET).await;
-        let host = TestHost::start(HostOptions {
-            modules: vec!["payment_paypal"],
-            endpoints: vec![fake.endpoint_flag()],
-            ..HostOptions::default()
-        })
-        .await;
-        let credentials = json!({
-            "paypal_client_id": CLIENT_ID,
-            "paypal_client_secret": CLIENT_SECRET,
-            "paypal_webhook_id": WEBHOOK_ID,
-        });
-        let integration_id = host.enabled_integration(ADMIN_KEY, 1, "payment_paypal", credentials).await;
-        Self { host, fake, integration_id }
-    }
-
-    fn initiate_request(&self, amount: Value, currency: &str, document_id: i64) -> reqwest::RequestBuilder {
-        self.host.admin(Method::POST, "/api/online_payment/initiate").json(&json!({
-            "integration_id": self.integration_id,
-            "amount": amount,
-            "currency": currency,
-            "document_model": "Invoice",
-            "document_id": document_id,
-            "return_url": "https://erp.example/portal/invoice/42",
-            "cancel_url": "https://erp.example/portal/invoice/42?cancelled=1",
-        }))
-    }
-
-    async fn try_initiate(&self, amount: Value, currency: &str, document_id: i64) -> (StatusCode, Value) {
-        send(self.initiate_request(amount, currency, document_id)).await
-    }
-
-    async fn initiate(&self, amount: Value, currency: &str, document_id: i64) -> Value {
-        let (status, body) = self.try_initiate(amount, currency, document_id).await;
-        assert_eq!(status, StatusCode::CREATED, "{body}");
-        body
-    }
-
-    /// Initiates a payment; returns (transaction id, reference, PayPal order id).
-    async fn pending(&self, amount: &str, document_id: i64) -> (i64, String, String) {
-        let answer = self.initiate(json!(amount), "USD", document_id).await;
-        let id = answer["transaction_id"].as_i64().unwrap();
-        let order_id = self.order_id(id).await;
-        (id, answer["reference"].as_str().unwrap().to_string(), order_id)
-    }
-
-    async fn order_id(&self, transaction_id: i64) -> String {
-        self.host.transaction(transaction_id).await["gateway_reference"]
-            .as_str()
-            .expect("the order id is the gateway reference")
-            .to_string()
-    }
-
-    /// PayPal sends the payer back: `token` is the order id.
-    async fn payer_returns(&self, reference: &str, token: &str) -> reqwest::Response {
-        let path = format!("/api/online_payment/return?txn={reference}&token={token}&PayerID={PAYER_ID}");
-        let response = self.host.public(Method::GET, &path).send().await.unwrap();
-        assert_eq!(response.status(), StatusCode::SEE_OTHER);
-        response
-    }
-
-    /// Initiates, approves at PayPal and returns: a Captured payment in `currency`.
-    async fn captured(&self, amount: &str, currency: &str, document_id: i64) -> (i64, String) {
-        let answer = self.initiate(json!(amount), currency, document_id).await;
-        let id = answer["transaction_id"].as_i64().unwrap();
-        let order_id = self.order_id(id).await;
-        self.fake.approve(&order_id);
-        self.payer_returns(answer["reference"].as_str().unwrap(), &order_id).await;
-        assert_eq!(self.host.transaction(id).await["state"], "Captured");
-        (id, order_id)
-    }
-
-    async fn refund(&self, id: i64, body: Value) -> (StatusCode, Value) {
-        send(self.host.admin(Method::POST, &format!("/api/online_payment/transaction/{id}/refund")).json(&body)).await
-    }
-
-    async fn sync(&self, id: i64) -> (StatusCode, Value) {
-        send(self.host.admin(Method::POST, &format!("/api/online_payment/transaction/{id}/sync"))).await
-    }
-
-    /// Delivers `event` with a transmission the fake PayPal signed.
-    async fn deliver(&self, event: &Value) -> (StatusCode, Value) {
-        let headers = self.fake.sign(event, WEBHOOK_ID);
-        self.deliver_with(event.to_string(), headers).await
-    }
-
-    async fn deliver_with(&self, body: String, headers: Vec<(&str, String)>) -> (StatusCode, Value) {
-        let mut request = self
-            .host
-            .public(Method::POST, &format!("/payment/webhook/{}", self.integration_id))
-            .header("content-type", "application/json");
-        for (name, value) in headers {
-            request = request.header(name, value);
-        }
-        send(request.body(body)).await
-    }
-
-    async fn set_credentials(&self, credentials: Value) {
-        let path = format!("/api/integrations/{}/credentials", self.integration_id);
-        let (status, body) = send(self.host.admin(Method::PUT, &path).json(&credentials)).await;
-        assert_eq!(status, StatusCode::OK, "{body}");
-    }
-}
 
 fn outcomes(transaction: &Value) -> Vec<String> {
     transaction["webhook_log"].as_array().unwrap().iter().map(|e| e["outcome"].as_str().unwrap().to_string()).collect()
@@ -167,7 +51,7 @@ fn point_links_at(value: &mut Value, url: &str) {
 
 #[tokio::test]
 async fn redirect_payment_is_created_approved_and_captured_on_return() {
-    let s = PayPal::start().await;
+    let s = PayPalScenario::start().await;
     let answer = s.initiate(json!("19.99"), "USD", 42).await;
     assert_eq!(answer["integration_type"], "redirect");
     let id = answer["transaction_id"].as_i64().unwrap();
@@ -214,7 +98,7 @@ async fn redirect_payment_is_created_approved_and_captured_on_return() {
 
 #[tokio::test]
 async fn a_return_before_approval_stays_pending_and_the_query_never_picks_the_order() {
-    let s = PayPal::start().await;
+    let s = PayPalScenario::start().await;
     let (id, reference, order_id) = s.pending("10.00", 1).await;
 
     // Back without approving (PayPal answers ORDER_NOT_APPROVED): still Pending.
@@ -242,7 +126,7 @@ async fn a_return_before_approval_stays_pending_and_the_query_never_picks_the_or
 
 #[tokio::test]
 async fn pending_and_declined_captures_map_to_pending_and_failed() {
-    let s = PayPal::start().await;
+    let s = PayPalScenario::start().await;
     let (pending, reference, order_id) = s.pending("12.00", 2).await;
     s.fake.approve(&order_id);
     s.fake.set_capture_outcome(&order_id, "PENDING");
@@ -284,7 +168,7 @@ async fn pending_and_declined_captures_map_to_pending_and_failed() {
 
 #[tokio::test]
 async fn an_order_already_captured_is_read_back_instead() {
-    let s = PayPal::start().await;
+    let s = PayPalScenario::start().await;
     let (id, reference, order_id) = s.pending("25.00", 5).await;
     s.fake.approve(&order_id);
     s.fake.capture_out_of_band(&order_id);
@@ -305,7 +189,7 @@ async fn an_order_already_captured_is_read_back_instead() {
 
 #[tokio::test]
 async fn enabling_checks_the_credentials_with_paypal() {
-    let s = PayPal::start().await;
+    let s = PayPalScenario::start().await;
     let token = &s.fake.requests_to(Route::Token)[0];
     assert_eq!(token.body, "grant_type=client_credentials");
     assert_eq!(token.header("content-type"), Some("application/x-www-form-urlencoded"));
@@ -344,7 +228,7 @@ async fn enabling_checks_the_credentials_with_paypal() {
 
 #[tokio::test]
 async fn one_token_serves_many_calls_and_is_renewed_when_it_expires() {
-    let s = PayPal::start().await;
+    let s = PayPalScenario::start().await;
     assert_eq!(s.fake.token_requests(), 1, "enabling fetched one token");
     let (id, _, order_id) = s.pending("1.00", 6).await;
     s.pending("2.00", 7).await;
@@ -387,7 +271,7 @@ async fn one_token_serves_many_calls_and_is_renewed_when_it_expires() {
 
 #[tokio::test]
 async fn companies_do_not_share_tokens_and_enabling_needs_no_second_token() {
-    let s = PayPal::start().await;
+    let s = PayPalScenario::start().await;
     let enabled = s.fake.requests_to(Route::ListWebhooks);
     assert_eq!(enabled.len(), 1, "enabling made one authenticated call");
     let first = s.fake.issued_tokens()[0].clone();
@@ -412,7 +296,7 @@ async fn companies_do_not_share_tokens_and_enabling_needs_no_second_token() {
 
 #[tokio::test]
 async fn an_access_token_paypal_echoes_never_reaches_the_provider() {
-    let s = PayPal::start().await;
+    let s = PayPalScenario::start().await;
     s.fake.fault(Route::CreateOrder, Fault::EchoAuthorization(400), 1);
     let (status, body) = s.try_initiate(json!("1.00"), "USD", 120).await;
     let token = s.fake.issued_tokens()[0].clone();
@@ -434,7 +318,7 @@ async fn an_access_token_paypal_echoes_never_reaches_the_provider() {
 
 #[tokio::test]
 async fn refunds_full_and_partial_reach_paypal_as_it_expects() {
-    let s = PayPal::start().await;
+    let s = PayPalScenario::start().await;
     let (full, order_id) = s.captured("20.00", "USD", 10).await;
     let (status, body) = s.refund(full, json!({})).await;
     assert_eq!(status, StatusCode::OK, "{body}");
@@ -498,7 +382,7 @@ async fn refunds_full_and_partial_reach_paypal_as_it_expects() {
 
 #[tokio::test]
 async fn a_refund_retried_after_lost_answers_is_made_once() {
-    let s = PayPal::start().await;
+    let s = PayPalScenario::start().await;
     let (id, order_id) = s.captured("40.00", "USD", 13).await;
     // PayPal refunds but both answers (the provider's own retry included) are lost.
     s.fake.fault(Route::Refund, Fault::LoseAnswer, 2);
@@ -531,7 +415,7 @@ async fn a_refund_retried_after_lost_answers_is_made_once() {
 
 #[tokio::test]
 async fn a_capture_whose_answers_were_lost_is_completed_by_sync_without_a_second_capture() {
-    let s = PayPal::start().await;
+    let s = PayPalScenario::start().await;
     let (id, reference, order_id) = s.pending("18.00", 14).await;
     s.fake.approve(&order_id);
     s.fake.fault(Route::Capture, Fault::LoseAnswer, 2);
@@ -549,7 +433,7 @@ async fn a_capture_whose_answers_were_lost_is_completed_by_sync_without_a_second
 
 #[tokio::test]
 async fn sync_reads_the_order_and_captures_an_approved_one() {
-    let s = PayPal::start().await;
+    let s = PayPalScenario::start().await;
     let (id, _, order_id) = s.pending("4.00", 30).await;
     let (status, body) = s.sync(id).await;
     assert_eq!(
@@ -595,7 +479,7 @@ async fn sync_reads_the_order_and_captures_an_approved_one() {
 
 #[tokio::test]
 async fn webhooks_verified_by_paypal_drive_the_payment() {
-    let s = PayPal::start().await;
+    let s = PayPalScenario::start().await;
 
     // CHECKOUT.ORDER.APPROVED: the payer approved but never came back; we capture.
     let (approved, _, order_id) = s.pending("19.99", 40).await;
@@ -698,7 +582,7 @@ async fn webhooks_verified_by_paypal_drive_the_payment() {
 
 #[tokio::test]
 async fn webhooks_paypal_does_not_vouch_for_are_refused() {
-    let s = PayPal::start().await;
+    let s = PayPalScenario::start().await;
     let (id, _, order_id) = s.pending("12.34", 50).await;
     s.fake.approve(&order_id);
     let event = s.fake.event("CHECKOUT.ORDER.APPROVED", "checkout-order", s.fake.order_resource(&order_id));
@@ -752,7 +636,7 @@ async fn webhooks_paypal_does_not_vouch_for_are_refused() {
 
 #[tokio::test]
 async fn urls_named_in_a_webhook_are_never_fetched() {
-    let s = PayPal::start().await;
+    let s = PayPalScenario::start().await;
     let (trap_url, hits) = trap().await;
     let (id, _, order_id) = s.pending("15.00", 60).await;
     s.fake.approve(&order_id);
@@ -776,7 +660,7 @@ async fn urls_named_in_a_webhook_are_never_fetched() {
 
 #[tokio::test]
 async fn an_approval_of_an_order_we_did_not_create_is_not_captured() {
-    let s = PayPal::start().await;
+    let s = PayPalScenario::start().await;
     let foreign = s.fake.foreign_approved_order("50.00");
     let event = s.fake.event("CHECKOUT.ORDER.APPROVED", "checkout-order", s.fake.order_resource(&foreign));
     let (status, body) = s.deliver(&event).await;
@@ -787,7 +671,7 @@ async fn an_approval_of_an_order_we_did_not_create_is_not_captured() {
 
 #[tokio::test]
 async fn gateway_refusals_and_outages_at_initiate_leave_a_failed_transaction() {
-    let s = PayPal::start().await;
+    let s = PayPalScenario::start().await;
     let cases = [
         (
             Fault::Answer(
@@ -873,7 +757,7 @@ async fn gateway_refusals_and_outages_at_initiate_leave_a_failed_transaction() {
 
 #[tokio::test]
 async fn a_gateway_that_never_answers_fails_the_payment_clearly() {
-    let s = PayPal::start().await;
+    let s = PayPalScenario::start().await;
     s.fake.fault(Route::CreateOrder, Fault::Hang, 1);
     let (status, body) = s.try_initiate(json!("9.99"), "USD", 80).await;
     assert_eq!(
@@ -890,7 +774,7 @@ async fn a_gateway_that_never_answers_fails_the_payment_clearly() {
 
 #[tokio::test]
 async fn amounts_reach_paypal_as_decimal_strings_in_its_precision() {
-    let s = PayPal::start().await;
+    let s = PayPalScenario::start().await;
     for (amount, currency, value) in [
         (json!("19.99"), "USD", "19.99"),
         (json!(5), "USD", "5.00"),
@@ -938,7 +822,7 @@ async fn amounts_reach_paypal_as_decimal_strings_in_its_precision() {
 
 #[tokio::test]
 async fn a_retried_initiate_creates_one_order() {
-    let s = PayPal::start().await;
+    let s = PayPalScenario::start().await;
     let request = || s.initiate_request(json!("30.00"), "USD", 100).header("Idempotency-Key", "invoice-100-attempt-1");
     let first = request().send().await.unwrap();
     assert_eq!(first.status(), StatusCode::CREATED);
@@ -967,7 +851,7 @@ async fn a_retried_initiate_creates_one_order() {
 #[tokio::test]
 async fn secrets_and_access_tokens_stay_out_of_logs_and_answers() {
     logs::capture();
-    let s = PayPal::start().await;
+    let s = PayPalScenario::start().await;
     let mut answers = Vec::new();
     let (id, order_id) = s.captured("7.00", "USD", 110).await;
     answers.push(s.host.transaction(id).await);

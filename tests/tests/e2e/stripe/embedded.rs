@@ -4,7 +4,7 @@
 use reqwest::StatusCode;
 use serde_json::json;
 
-use crate::{StripeScenario, PUBLISHABLE_KEY, SECRET_KEY};
+use super::{StripeScenario, PUBLISHABLE_KEY, SECRET_KEY};
 
 #[tokio::test]
 async fn embedded_js_creates_a_payment_intent_and_hands_out_its_client_secret() {

@@ -7,8 +7,8 @@ use e2e::host::{send, ADMIN_KEY};
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
-use crate::errors::failed_initiate;
-use crate::{credentials, StripeScenario, SECRET_KEY};
+use super::errors::failed_initiate;
+use super::{credentials, StripeScenario, SECRET_KEY};
 
 /// Initiates a payment on `integration_id` with `contact` (None: no contact at all).
 async fn initiate_for(

@@ -5,7 +5,7 @@ use e2e::host::send;
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
-use crate::{StripeScenario, SECRET_KEY, WEBHOOK_SECRET};
+use super::{StripeScenario, SECRET_KEY, WEBHOOK_SECRET};
 
 /// The initiate failed: returns the Failed transaction after checking the answer.
 pub(crate) async fn failed_initiate(

@@ -1,23 +1,8 @@
-//! Stripe end to end: the real host in-process on 127.0.0.1, the real built `payment_stripe`
-//! component, a fake Stripe speaking Stripe's wire format (`e2e::fake_stripe`).
+//! A host with an enabled Stripe integration pointed at a fake Stripe (`fake_stripe`), and the
+//! steps the Stripe suite takes through it.
 
-#[path = "stripe/amounts.rs"]
-mod amounts;
-#[path = "stripe/checkout.rs"]
-mod checkout;
-#[path = "stripe/customers.rs"]
-mod customers;
-#[path = "stripe/embedded.rs"]
-mod embedded;
-#[path = "stripe/errors.rs"]
-mod errors;
-#[path = "stripe/setup.rs"]
-mod setup;
-#[path = "stripe/webhooks.rs"]
-mod webhooks;
-
-use e2e::fake_stripe::{unix_now, FakeStripe};
-use e2e::host::{send, HostOptions, TestHost, ADMIN_KEY};
+use crate::fake_stripe::{unix_now, FakeStripe};
+use crate::host::{send, HostOptions, TestHost, ADMIN_KEY};
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 

@@ -10,7 +10,7 @@ use integrations_host::runtime::{HostLimits, ProviderRuntime};
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
-use crate::{StripeScenario, PUBLISHABLE_KEY, SECRET_KEY, WEBHOOK_SECRET};
+use super::{StripeScenario, PUBLISHABLE_KEY, SECRET_KEY, WEBHOOK_SECRET};
 
 #[test]
 fn the_shipped_module_talks_to_stripe_itself() {

@@ -9,7 +9,7 @@ use e2e::host::send;
 use reqwest::{Method, StatusCode};
 use serde_json::json;
 
-use crate::{StripeScenario, WEBHOOK_SECRET};
+use super::{StripeScenario, WEBHOOK_SECRET};
 
 /// A paid Checkout Session whose transaction is still Pending; returns (id, event body).
 async fn paid_but_unreported(s: &StripeScenario, document_id: i64) -> (i64, String) {

@@ -5,7 +5,7 @@
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
-use crate::StripeScenario;
+use super::StripeScenario;
 
 /// The amount and currency of the last Checkout Session or PaymentIntent Stripe was asked for.
 fn last_amount_sent(s: &StripeScenario, kind: &str) -> (String, String) {
