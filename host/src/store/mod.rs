@@ -179,6 +179,13 @@ impl Db {
     /// Closes both pools, waiting for the connections in use to come back; SQLite then
     /// checkpoints the WAL into the database file.
     pub async fn close(&self) {
+        // Everything committed moves into the database file now, even if a reader is still
+        // open somewhere (the last connection to close would otherwise do it, and delete the WAL).
+        if self.backend == Backend::Sqlite {
+            if let Err(error) = sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)").execute(&self.writer).await {
+                tracing::warn!(%error, "the write-ahead log was not checkpointed at close");
+            }
+        }
         self.pool.close().await;
         self.writer.close().await;
     }
