@@ -151,7 +151,8 @@ fn misfits(manifest: &Manifest, values: &HashMap<String, StoredCredential>, mode
         .iter()
         .filter_map(|field| {
             let value = values.get(&field.name)?;
-            check_shape(manifest, &field.name, &value.value, mode).err().map(|_| misfit_message(field, mode))
+            let pattern = field.pattern.as_ref()?;
+            (!pattern.fits(&value.value, mode)).then(|| misfit_message(field, mode))
         })
         .collect()
 }

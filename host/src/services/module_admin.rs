@@ -170,13 +170,15 @@ impl App {
             return Err(ServiceError::NotFound(format!("Module {identifier} has no recorded versions.")));
         }
         let live = self.registry.get(identifier).map(|module| module.manifest.version.clone());
-        let mut views = Vec::with_capacity(rows.len());
-        for row in rows {
-            let yaml = modules::manifest(self.db.pool(), identifier, &row.version).await?;
-            let manifest = yaml.and_then(|yaml| Manifest::parse(&yaml).ok());
-            views.push(VersionView { active: Some(&row.version) == live.as_ref(), manifest, row });
-        }
-        Ok(views)
+        let mut manifests: HashMap<String, String> =
+            modules::manifests(self.db.pool(), identifier).await?.into_iter().collect();
+        Ok(rows
+            .into_iter()
+            .map(|row| {
+                let manifest = manifests.remove(&row.version).and_then(|yaml| Manifest::parse(&yaml).ok());
+                VersionView { active: Some(&row.version) == live.as_ref(), manifest, row }
+            })
+            .collect())
     }
 
     /// At start: brings back the live version of every installed module from the database.

@@ -155,10 +155,7 @@ impl App {
         update: &GatewayUpdate,
         webhook: Option<WebhookNote<'_>>,
     ) -> Result<Applied, ServiceError> {
-        let row = transactions::get(self.db.pool(), id)
-            .await?
-            .ok_or_else(|| ServiceError::NotFound(format!("Transaction {id} does not exist.")))?;
-        self.apply(row, update, webhook, None).await
+        self.apply(id, None, update, webhook, None).await
     }
 
     /// As [`App::apply_update`], for a transaction just read (a webhook's match), so a
@@ -169,7 +166,7 @@ impl App {
         update: &GatewayUpdate,
         webhook: Option<WebhookNote<'_>>,
     ) -> Result<Applied, ServiceError> {
-        self.apply(row, update, webhook, None).await
+        self.apply(row.id, Some(row), update, webhook, None).await
     }
 
     /// Records a refund the gateway accepted: confirms its reservation (unless another attempt
@@ -185,17 +182,16 @@ impl App {
             refunded_minor: None,
             provider_data: None,
         };
-        let row = transactions::get(self.db.pool(), id)
-            .await?
-            .ok_or_else(|| ServiceError::NotFound(format!("Transaction {id} does not exist.")))?;
-        self.apply(row, &nothing, None, Some(refund)).await
+        self.apply(id, None, &nothing, None, Some(refund)).await
     }
 
-    /// Applies `update` to the transaction `read` was read from. The decision is taken on
-    /// `read` first; the write re-reads inside its database transaction.
+    /// Applies `update` to transaction `id` (`read`: the row as just read, if the caller has
+    /// it). A gateway update is decided on a read first; the write re-reads inside its
+    /// database transaction. A refund goes straight to the write.
     async fn apply(
         &self,
-        read: TransactionRow,
+        id: i64,
+        read: Option<TransactionRow>,
         update: &GatewayUpdate,
         webhook: Option<WebhookNote<'_>>,
         refund: Option<RefundNote<'_>>,
@@ -203,9 +199,13 @@ impl App {
         // Most repeated webhooks change nothing: decide on a read first and skip the write
         // transaction. The answer cannot go stale: states only move forward, and an update
         // that changes nothing now changes nothing later either.
-        let id = read.id;
         if refund.is_none() {
-            let row = read;
+            let row = match read {
+                Some(row) => row,
+                None => transactions::get(self.db.pool(), id)
+                    .await?
+                    .ok_or_else(|| ServiceError::NotFound(format!("Transaction {id} does not exist.")))?,
+            };
             if let (None, outcome) = decide(&row, update) {
                 if let Some(note) = &webhook {
                     webhook_log::insert(self.db.writer(), &note.entry(&row, &outcome)).await?;

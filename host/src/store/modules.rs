@@ -67,6 +67,11 @@ pub async fn manifest<'e>(exec: impl Exec<'e>, identifier: &str, version: &str) 
         .await
 }
 
+/// Every recorded version's manifest (YAML), by version.
+pub async fn manifests<'e>(exec: impl Exec<'e>, identifier: &str) -> DbResult<Vec<(String, String)>> {
+    sqlx::query_as("SELECT version, manifest FROM modules WHERE identifier = $1").bind(identifier).fetch_all(exec).await
+}
+
 pub async fn states<'e>(exec: impl Exec<'e>) -> DbResult<Vec<ModuleStateRow>> {
     sqlx::query_as("SELECT identifier, active_version, installed FROM module_state ORDER BY identifier")
         .fetch_all(exec)
