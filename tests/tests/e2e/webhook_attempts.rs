@@ -47,10 +47,18 @@ async fn every_attempt_is_listed_newest_first_with_its_outcome() {
     assert_eq!(outcomes(&only), ["rejected"]);
     let (_, newest) = attempts(&s, "?limit=2").await;
     assert_eq!(outcomes(&newest), ["unreadable", "unmatched"]);
-    for bad in ["?outcome=lost", "?limit=0", "?limit=1001", "?since=1"] {
-        let (status, body) = attempts(&s, bad).await;
-        assert!(status == StatusCode::UNPROCESSABLE_ENTITY || status == StatusCode::BAD_REQUEST, "{bad}: {status}");
-        assert!(body["error"]["message"].is_string(), "{bad}: {body}");
+    for (bad, status, code) in [
+        ("?outcome=lost", StatusCode::UNPROCESSABLE_ENTITY, "invalid_outcome"),
+        ("?limit=0", StatusCode::UNPROCESSABLE_ENTITY, "invalid_limit"),
+        ("?limit=1001", StatusCode::UNPROCESSABLE_ENTITY, "invalid_limit"),
+        ("?since=1", StatusCode::BAD_REQUEST, ""),
+    ] {
+        let (answered, body) = attempts(&s, bad).await;
+        assert_eq!(answered, status, "{bad}: {body}");
+        if !code.is_empty() {
+            assert_eq!(body["error"]["code"], code, "{bad}");
+        }
+        assert!(body["error"]["message"].as_str().is_some_and(|m| !m.is_empty()), "{bad}: {body}");
     }
 }
 
