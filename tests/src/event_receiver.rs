@@ -1,5 +1,6 @@
-//! An ERP's event receiver on 127.0.0.1: records each event, whether its
-//! `X-Integrations-Signature` checks out under [`ENDPOINT_SECRET`], and what it answered.
+//! An ERP's event receiver on 127.0.0.1: records each request (signed or not), whether its
+//! `X-Integrations-Signature` checks out under [`ENDPOINT_SECRET`] and its
+//! `X-Integrations-Event-Id` names the event, and what it answered.
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -10,6 +11,8 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::routing::post;
 use axum::Router;
 use serde_json::Value;
+
+use crate::fake_gateway::FakeServer;
 
 /// The secret the receiver checks signatures with.
 pub const ENDPOINT_SECRET: &str = "erp-endpoint-secret-0001";
@@ -30,17 +33,22 @@ pub struct EventReceiver {
 impl EventReceiver {
     /// A receiver on 127.0.0.1 that answers 500 to its first `failures` requests.
     pub async fn start(failures: usize) -> Self {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let url = format!("http://{}/erp/events", listener.local_addr().unwrap());
+        let server = FakeServer::bind().await;
+        let url = format!("{}/erp/events", server.url);
         let seen = Arc::new(Mutex::new(Received { failures_left: failures, ..Received::default() }));
         async fn receive(State(seen): State<Arc<Mutex<Received>>>, headers: HeaderMap, body: Bytes) -> StatusCode {
-            let text = String::from_utf8(body.to_vec()).unwrap();
-            let header = headers["x-integrations-signature"].to_str().unwrap();
-            let (t, v1) = header.split_once(",v1=").unwrap();
-            let t = t.strip_prefix("t=").unwrap();
-            let valid = crate::hmac_sha256_hex(ENDPOINT_SECRET, format!("{t}.{text}").as_bytes()) == v1;
-            let event: Value = serde_json::from_str(&text).unwrap();
-            assert_eq!(headers["x-integrations-event-id"].to_str().unwrap(), event["id"].to_string());
+            let text = String::from_utf8_lossy(&body).into_owned();
+            // An unsigned or malformed signature is recorded as invalid, never skipped.
+            let signed = headers
+                .get("x-integrations-signature")
+                .and_then(|v| v.to_str().ok())
+                .and_then(|header| header.split_once(",v1="))
+                .and_then(|(t, v1)| Some((t.strip_prefix("t=")?, v1)));
+            let valid = signed
+                .is_some_and(|(t, v1)| crate::hmac_sha256_hex(ENDPOINT_SECRET, format!("{t}.{text}").as_bytes()) == v1);
+            let event: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
+            let id_header = headers.get("x-integrations-event-id").and_then(|v| v.to_str().ok());
+            let valid = valid && id_header == Some(event["id"].to_string().as_str());
             let mut seen = seen.lock().unwrap();
             let status = if seen.failures_left > 0 {
                 seen.failures_left -= 1;
@@ -51,8 +59,7 @@ impl EventReceiver {
             seen.requests.push((event, valid, status.as_u16()));
             status
         }
-        let app = Router::new().route("/erp/events", post(receive)).with_state(seen.clone());
-        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        server.serve(Router::new().route("/erp/events", post(receive)).with_state(seen.clone()));
         Self { url, seen }
     }
 

@@ -14,16 +14,9 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde_json::{json, Value};
 
+pub use crate::fake_gateway::Recorded;
+use crate::fake_gateway::{endpoint_flag, FakeServer, RequestLog};
 use crate::hold::Hold;
-
-#[derive(Debug, Clone)]
-pub struct Recorded {
-    pub method: String,
-    pub path: String,
-    pub authorization: Option<String>,
-    pub idempotency_key: Option<String>,
-    pub body: Value,
-}
 
 /// A refund MyGateway made.
 #[derive(Debug, Clone)]
@@ -76,7 +69,6 @@ pub struct Session {
 struct Ledger {
     sessions: HashMap<String, Session>,
     refunds: Vec<Refund>,
-    requests: Vec<Recorded>,
     /// (path, Idempotency-Key) → the first answer.
     replays: HashMap<(String, String), Answer>,
     /// Payment id → the hold of its next refund request.
@@ -88,6 +80,8 @@ struct Ledger {
 #[derive(Clone)]
 pub struct FakeMyGateway {
     pub url: String,
+    /// Every request, as it arrived.
+    pub requests: RequestLog,
     /// Holds `POST /v1/sessions` (after recording it) while the test says so.
     pub sessions_hold: Hold,
     secret_key: String,
@@ -102,21 +96,27 @@ fn error(status: StatusCode, message: &str) -> Answer {
 
 impl FakeMyGateway {
     pub async fn start(secret_key: &str) -> Self {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let url = format!("http://{}", listener.local_addr().unwrap());
-        let fake = Self { url, sessions_hold: Hold::default(), secret_key: secret_key.into(), ledger: Arc::default() };
-        let app = Router::new()
-            .route("/v1/sessions", post(create_session))
-            .route("/v1/sessions/{id}", get(session_status))
-            .route("/v1/refunds", post(create_refund).get(list_refunds))
-            .with_state(fake.clone());
-        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        let server = FakeServer::bind().await;
+        let fake = Self {
+            url: server.url.clone(),
+            requests: server.requests.clone(),
+            sessions_hold: Hold::default(),
+            secret_key: secret_key.into(),
+            ledger: Arc::default(),
+        };
+        server.serve(
+            Router::new()
+                .route("/v1/sessions", post(create_session))
+                .route("/v1/sessions/{id}", get(session_status))
+                .route("/v1/refunds", post(create_refund).get(list_refunds))
+                .with_state(fake.clone()),
+        );
         fake
     }
 
     /// The `--endpoint` flag pointing the MyGateway module here.
     pub fn endpoint_flag(&self) -> String {
-        format!("payment_mygateway.api={}", self.url)
+        endpoint_flag("payment_mygateway", &self.url)
     }
 
     pub fn set_status(&self, session_id: &str, status: &str) {
@@ -150,28 +150,21 @@ impl FakeMyGateway {
 
     /// The requests to `method path`, in order.
     pub fn requests_to(&self, method: &str, path: &str) -> Vec<Recorded> {
-        self.requests().into_iter().filter(|r| r.method == method && r.path == path).collect()
+        self.requests.to(method, path)
     }
 
     pub fn requests(&self) -> Vec<Recorded> {
-        self.ledger.lock().unwrap().requests.clone()
+        self.requests.all()
     }
 
     pub fn set_outage(&self, outage: Option<(u16, &str)>) {
         self.ledger.lock().unwrap().outage = outage.map(|(status, message)| (status, message.to_string()));
     }
 
-    /// Records the request and checks the bearer key; Some(answer) when it must be refused.
-    fn admit(&self, method: &str, path: &str, headers: &HeaderMap, body: &Value) -> Option<Answer> {
+    /// Checks the bearer key; Some(answer) when the request must be refused.
+    fn admit(&self, headers: &HeaderMap) -> Option<Answer> {
         let authorization = headers.get("authorization").and_then(|v| v.to_str().ok()).map(str::to_string);
-        let mut ledger = self.ledger.lock().unwrap();
-        ledger.requests.push(Recorded {
-            method: method.into(),
-            path: path.into(),
-            authorization: authorization.clone(),
-            idempotency_key: idempotency_key(headers),
-            body: body.clone(),
-        });
+        let ledger = self.ledger.lock().unwrap();
         if let Some((status, message)) = &ledger.outage {
             return Some(error(StatusCode::from_u16(*status).unwrap(), message));
         }
@@ -202,7 +195,7 @@ impl FakeMyGateway {
 }
 
 async fn create_session(State(fake): State<FakeMyGateway>, headers: HeaderMap, body: Json<Value>) -> Answer {
-    if let Some(refused) = fake.admit("POST", "/v1/sessions", &headers, &body) {
+    if let Some(refused) = fake.admit(&headers) {
         return refused;
     }
     fake.sessions_hold.pass().await;
@@ -231,7 +224,7 @@ fn new_session(ledger: &mut Ledger, body: &Value) -> Answer {
 }
 
 async fn session_status(State(fake): State<FakeMyGateway>, Path(id): Path<String>, headers: HeaderMap) -> Answer {
-    if let Some(refused) = fake.admit("GET", &format!("/v1/sessions/{id}"), &headers, &Value::Null) {
+    if let Some(refused) = fake.admit(&headers) {
         return refused;
     }
     match fake.ledger.lock().unwrap().sessions.get(&id) {
@@ -241,7 +234,7 @@ async fn session_status(State(fake): State<FakeMyGateway>, Path(id): Path<String
 }
 
 async fn create_refund(State(fake): State<FakeMyGateway>, headers: HeaderMap, body: Json<Value>) -> Answer {
-    if let Some(refused) = fake.admit("POST", "/v1/refunds", &headers, &body) {
+    if let Some(refused) = fake.admit(&headers) {
         return refused;
     }
     let payment_id = body.get("payment_id").and_then(Value::as_str).unwrap_or_default().to_string();
@@ -290,7 +283,7 @@ async fn list_refunds(
     headers: HeaderMap,
 ) -> Answer {
     let payment_id = query.get("payment_id").cloned().unwrap_or_default();
-    if let Some(refused) = fake.admit("GET", &format!("/v1/refunds?payment_id={payment_id}"), &headers, &Value::Null) {
+    if let Some(refused) = fake.admit(&headers) {
         return refused;
     }
     if payment_id.is_empty() {

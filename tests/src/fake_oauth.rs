@@ -9,7 +9,7 @@
 //!   got, raw in the `x-echo-authorization` header and in the JSON body, and the token in
 //!   base64 and percent-encoded in the body; otherwise 401 `invalid_token`.
 //!
-//! Tokens can be revoked ([`FakeOAuth::revoke_all`]); every request is counted.
+//! Tokens can be revoked ([`FakeOAuth::revoke_all`]); every request is recorded.
 
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
@@ -24,18 +24,12 @@ use axum::{Json, Router};
 use base64::Engine as _;
 use serde_json::{json, Value};
 
+use crate::fake_gateway::{endpoint_flag, FakeServer, Recorded, RequestLog};
+
 /// Every token the fake issues starts with this.
 pub const TOKEN_PREFIX: &str = "fake-oauth-access-token";
 /// How long the token endpoint takes to answer.
 const TOKEN_LATENCY: Duration = Duration::from_millis(300);
-
-/// A token request as the fake received it.
-#[derive(Debug, Clone)]
-pub struct TokenRequest {
-    pub authorization: Option<String>,
-    pub content_type: Option<String>,
-    pub body: String,
-}
 
 struct Ledger {
     client_id: String,
@@ -46,23 +40,22 @@ struct Ledger {
     token_outage: Option<u16>,
     live: HashSet<String>,
     issued: Vec<String>,
-    token_requests: Vec<TokenRequest>,
-    /// The `Authorization` header of every `/echo` request.
-    echoed: Vec<Option<String>>,
 }
 
 #[derive(Clone)]
 pub struct FakeOAuth {
     pub url: String,
+    /// Every request, as it arrived.
+    pub requests: RequestLog,
     ledger: Arc<Mutex<Ledger>>,
 }
 
 impl FakeOAuth {
     pub async fn start(client_id: &str, client_secret: &str) -> Self {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let url = format!("http://{}", listener.local_addr().unwrap());
+        let server = FakeServer::bind().await;
         let fake = Self {
-            url,
+            url: server.url.clone(),
+            requests: server.requests.clone(),
             ledger: Arc::new(Mutex::new(Ledger {
                 client_id: client_id.into(),
                 client_secret: client_secret.into(),
@@ -70,12 +63,10 @@ impl FakeOAuth {
                 token_outage: None,
                 live: HashSet::new(),
                 issued: Vec::new(),
-                token_requests: Vec::new(),
-                echoed: Vec::new(),
             })),
         };
-        let app = Router::new().route("/oauth/token", post(token)).route("/echo", get(echo)).with_state(fake.clone());
-        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        server
+            .serve(Router::new().route("/oauth/token", post(token)).route("/echo", get(echo)).with_state(fake.clone()));
         fake
     }
 
@@ -85,7 +76,7 @@ impl FakeOAuth {
 
     /// The `--endpoint` flag pointing `module`'s `api` endpoint here.
     pub fn endpoint_flag(&self, module: &str) -> String {
-        format!("{module}.api={}", self.url)
+        endpoint_flag(module, &self.url)
     }
 
     /// `expires_in` of tokens issued from now on (None: not said).
@@ -107,13 +98,13 @@ impl FakeOAuth {
         self.ledger().issued.clone()
     }
 
-    pub fn token_requests(&self) -> Vec<TokenRequest> {
-        self.ledger().token_requests.clone()
+    pub fn token_requests(&self) -> Vec<Recorded> {
+        self.requests.to("POST", "/oauth/token")
     }
 
     /// The `Authorization` header of every `/echo` request, in order.
     pub fn echoed(&self) -> Vec<Option<String>> {
-        self.ledger().echoed.clone()
+        self.requests.to("GET", "/echo").iter().map(|r| r.authorization().map(str::to_string)).collect()
     }
 }
 
@@ -129,11 +120,6 @@ async fn token(State(fake): State<FakeOAuth>, headers: HeaderMap, body: Bytes) -
     tokio::time::sleep(TOKEN_LATENCY).await;
     let mut ledger = fake.ledger();
     let authorization = header(&headers, "authorization");
-    ledger.token_requests.push(TokenRequest {
-        authorization: authorization.clone(),
-        content_type: header(&headers, "content-type"),
-        body: String::from_utf8_lossy(&body).into_owned(),
-    });
     if let Some(status) = ledger.token_outage {
         return (StatusCode::from_u16(status).unwrap(), "temporarily unavailable").into_response();
     }
@@ -157,9 +143,8 @@ async fn token(State(fake): State<FakeOAuth>, headers: HeaderMap, body: Bytes) -
 }
 
 async fn echo(State(fake): State<FakeOAuth>, headers: HeaderMap) -> Response {
-    let mut ledger = fake.ledger();
+    let ledger = fake.ledger();
     let authorization = header(&headers, "authorization");
-    ledger.echoed.push(authorization.clone());
     let token = authorization.as_deref().and_then(|value| value.strip_prefix("Bearer "));
     let Some(token) = token.filter(|token| ledger.live.contains(*token)).map(str::to_string) else {
         return oauth_error(StatusCode::UNAUTHORIZED, "invalid_token", "The access token expired");

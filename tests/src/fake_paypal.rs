@@ -31,6 +31,9 @@ use base64::Engine as _;
 use hmac::{Hmac, Mac};
 use serde_json::{json, Value};
 
+pub use crate::fake_gateway::Recorded;
+use crate::fake_gateway::{endpoint_flag, FakeServer, RequestLog};
+
 /// The certificate URL PayPal puts in its webhooks (the fake never serves it).
 pub const CERT_URL: &str = "https://api.sandbox.paypal.com/v1/notifications/certs/CERT-360caa42-fca2a594-a5cafa77";
 pub const AUTH_ALGO: &str = "SHA256withRSA";
@@ -62,23 +65,20 @@ pub enum Fault {
     EchoAuthorization(u16),
 }
 
-#[derive(Debug, Clone)]
-pub struct Recorded {
-    pub route: Route,
-    pub method: String,
-    pub path: String,
-    /// Lower-case names.
-    pub headers: HashMap<String, String>,
-    pub body: String,
-}
-
 impl Recorded {
-    pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers.get(name).map(String::as_str)
-    }
-
-    pub fn json(&self) -> Value {
-        serde_json::from_str(&self.body).unwrap_or(Value::Null)
+    /// The PayPal route the request went to; None for a path PayPal does not serve here.
+    pub fn paypal_route(&self) -> Option<Route> {
+        let segments: Vec<&str> = self.path.trim_start_matches('/').split('/').collect();
+        match (self.method.as_str(), segments.as_slice()) {
+            ("POST", ["v1", "oauth2", "token"]) => Some(Route::Token),
+            ("POST", ["v2", "checkout", "orders"]) => Some(Route::CreateOrder),
+            ("GET", ["v2", "checkout", "orders", _]) => Some(Route::GetOrder),
+            ("POST", ["v2", "checkout", "orders", _, "capture"]) => Some(Route::Capture),
+            ("POST", ["v2", "payments", "captures", _, "refund"]) => Some(Route::Refund),
+            ("POST", ["v1", "notifications", "verify-webhook-signature"]) => Some(Route::Verify),
+            ("GET", ["v1", "notifications", "webhooks"]) => Some(Route::ListWebhooks),
+            _ => None,
+        }
     }
 }
 
@@ -140,7 +140,6 @@ struct Ledger {
     /// (route, object id, PayPal-Request-Id) → the first answer.
     replays: HashMap<(Route, String, String), (u16, Value)>,
     refund_outcome: String,
-    requests: Vec<Recorded>,
     faults: Vec<(Route, Fault, usize)>,
     transmissions: HashMap<String, Transmission>,
     counter: u64,
@@ -149,6 +148,8 @@ struct Ledger {
 #[derive(Clone)]
 pub struct FakePayPal {
     pub url: String,
+    /// Every request, as it arrived.
+    pub requests: RequestLog,
     ledger: Arc<Mutex<Ledger>>,
 }
 
@@ -284,10 +285,10 @@ fn parse_amount(amount: &Value, currency_expected: Option<&str>) -> Result<(Stri
 
 impl FakePayPal {
     pub async fn start(client_id: &str, client_secret: &str) -> Self {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let url = format!("http://{}", listener.local_addr().unwrap());
+        let server = FakeServer::bind().await;
         let fake = Self {
-            url,
+            url: server.url.clone(),
+            requests: server.requests.clone(),
             ledger: Arc::new(Mutex::new(Ledger {
                 client_id: client_id.into(),
                 client_secret: client_secret.into(),
@@ -298,28 +299,28 @@ impl FakePayPal {
                 orders: Vec::new(),
                 replays: HashMap::new(),
                 refund_outcome: "COMPLETED".into(),
-                requests: Vec::new(),
                 faults: Vec::new(),
                 transmissions: HashMap::new(),
                 counter: 0,
             })),
         };
-        let app = Router::new()
-            .route("/v1/oauth2/token", post(token))
-            .route("/v2/checkout/orders", post(create_order))
-            .route("/v2/checkout/orders/{id}", get(get_order))
-            .route("/v2/checkout/orders/{id}/capture", post(capture_order))
-            .route("/v2/payments/captures/{id}/refund", post(refund_capture))
-            .route("/v1/notifications/verify-webhook-signature", post(verify_signature))
-            .route("/v1/notifications/webhooks", get(list_webhooks))
-            .with_state(fake.clone());
-        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        server.serve(
+            Router::new()
+                .route("/v1/oauth2/token", post(token))
+                .route("/v2/checkout/orders", post(create_order))
+                .route("/v2/checkout/orders/{id}", get(get_order))
+                .route("/v2/checkout/orders/{id}/capture", post(capture_order))
+                .route("/v2/payments/captures/{id}/refund", post(refund_capture))
+                .route("/v1/notifications/verify-webhook-signature", post(verify_signature))
+                .route("/v1/notifications/webhooks", get(list_webhooks))
+                .with_state(fake.clone()),
+        );
         fake
     }
 
     /// The `--endpoint` flag pointing the PayPal module here.
     pub fn endpoint_flag(&self) -> String {
-        format!("payment_paypal.api={}", self.url)
+        endpoint_flag("payment_paypal", &self.url)
     }
 
     fn ledger(&self) -> std::sync::MutexGuard<'_, Ledger> {
@@ -426,11 +427,11 @@ impl FakePayPal {
     }
 
     pub fn requests(&self) -> Vec<Recorded> {
-        self.ledger().requests.clone()
+        self.requests.all()
     }
 
     pub fn requests_to(&self, route: Route) -> Vec<Recorded> {
-        self.requests().into_iter().filter(|r| r.route == route).collect()
+        self.requests().into_iter().filter(|r| r.paypal_route() == Some(route)).collect()
     }
 
     pub fn orders(&self) -> Vec<Order> {
@@ -524,19 +525,9 @@ impl FakePayPal {
 
     // ----- request handling -----
 
-    /// Records a request and takes the fault injected for its route, if any.
-    fn admit(&self, route: Route, method: &str, path: &str, headers: &HeaderMap, body: &Bytes) -> Option<Fault> {
+    /// Takes the fault injected for `route`, if any.
+    fn take_fault(&self, route: Route) -> Option<Fault> {
         let mut ledger = self.ledger();
-        ledger.requests.push(Recorded {
-            route,
-            method: method.into(),
-            path: path.into(),
-            headers: headers
-                .iter()
-                .map(|(k, v)| (k.as_str().to_string(), v.to_str().unwrap_or("").to_string()))
-                .collect(),
-            body: String::from_utf8_lossy(body).into_owned(),
-        });
         let index = ledger.faults.iter().position(|(r, _, left)| *r == route && *left > 0)?;
         let (_, fault, left) = &mut ledger.faults[index];
         *left -= 1;
@@ -549,13 +540,10 @@ impl FakePayPal {
     async fn serve(
         &self,
         route: Route,
-        method: &str,
-        path: &str,
         headers: &HeaderMap,
-        body: &Bytes,
         act: impl FnOnce(&mut Ledger) -> (u16, Value),
     ) -> Response {
-        let fault = self.admit(route, method, path, headers, body);
+        let fault = self.take_fault(route);
         match fault {
             Some(Fault::Hang) => std::future::pending::<Response>().await,
             Some(Fault::Answer(status, body)) => reply((status, body)),
@@ -772,7 +760,7 @@ impl Ledger {
 }
 
 async fn token(State(fake): State<FakePayPal>, headers: HeaderMap, body: Bytes) -> Response {
-    fake.serve(Route::Token, "POST", "/v1/oauth2/token", &headers, &body, |ledger| {
+    fake.serve(Route::Token, &headers, |ledger| {
         let expected = format!(
             "Basic {}",
             base64::engine::general_purpose::STANDARD.encode(format!("{}:{}", ledger.client_id, ledger.client_secret))
@@ -828,7 +816,7 @@ async fn token(State(fake): State<FakePayPal>, headers: HeaderMap, body: Bytes) 
 
 async fn create_order(State(fake): State<FakePayPal>, headers: HeaderMap, body: Bytes) -> Response {
     let url = fake.url.clone();
-    fake.serve(Route::CreateOrder, "POST", "/v2/checkout/orders", &headers, &body, |ledger| {
+    fake.serve(Route::CreateOrder, &headers, |ledger| {
         if let Err(refusal) = ledger.bearer(&headers, false) {
             return refusal;
         }
@@ -903,8 +891,7 @@ fn new_order(ledger: &mut Ledger, body: &Bytes, url: &str) -> Result<(u16, Value
 
 async fn get_order(State(fake): State<FakePayPal>, Path(id): Path<String>, headers: HeaderMap) -> Response {
     let url = fake.url.clone();
-    let path = format!("/v2/checkout/orders/{id}");
-    fake.serve(Route::GetOrder, "GET", &path, &headers, &Bytes::new(), |ledger| {
+    fake.serve(Route::GetOrder, &headers, |ledger| {
         if let Err(refusal) = ledger.bearer(&headers, false) {
             return refusal;
         }
@@ -916,15 +903,9 @@ async fn get_order(State(fake): State<FakePayPal>, Path(id): Path<String>, heade
     .await
 }
 
-async fn capture_order(
-    State(fake): State<FakePayPal>,
-    Path(id): Path<String>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
+async fn capture_order(State(fake): State<FakePayPal>, Path(id): Path<String>, headers: HeaderMap) -> Response {
     let url = fake.url.clone();
-    let path = format!("/v2/checkout/orders/{id}/capture");
-    fake.serve(Route::Capture, "POST", &path, &headers, &body, |ledger| {
+    fake.serve(Route::Capture, &headers, |ledger| {
         if let Err(refusal) = ledger.bearer(&headers, false) {
             return refusal;
         }
@@ -995,8 +976,7 @@ async fn refund_capture(
     body: Bytes,
 ) -> Response {
     let url = fake.url.clone();
-    let path = format!("/v2/payments/captures/{capture_id}/refund");
-    fake.serve(Route::Refund, "POST", &path, &headers, &body, |ledger| {
+    fake.serve(Route::Refund, &headers, |ledger| {
         if let Err(refusal) = ledger.bearer(&headers, false) {
             return refusal;
         }
@@ -1063,8 +1043,7 @@ fn refund(ledger: &mut Ledger, capture_id: &str, body: &Bytes, url: &str) -> Res
 }
 
 async fn list_webhooks(State(fake): State<FakePayPal>, headers: HeaderMap) -> Response {
-    let path = "/v1/notifications/webhooks";
-    fake.serve(Route::ListWebhooks, "GET", path, &headers, &Bytes::new(), |ledger| {
+    fake.serve(Route::ListWebhooks, &headers, |ledger| {
         if let Err(refusal) = ledger.bearer(&headers, false) {
             return refusal;
         }
@@ -1074,8 +1053,7 @@ async fn list_webhooks(State(fake): State<FakePayPal>, headers: HeaderMap) -> Re
 }
 
 async fn verify_signature(State(fake): State<FakePayPal>, headers: HeaderMap, body: Bytes) -> Response {
-    let path = "/v1/notifications/verify-webhook-signature";
-    fake.serve(Route::Verify, "POST", path, &headers, &body, |ledger| {
+    fake.serve(Route::Verify, &headers, |ledger| {
         if let Err(refusal) = ledger.bearer(&headers, true) {
             return refusal;
         }

@@ -25,26 +25,32 @@ use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use axum::body::Bytes;
-use axum::extract::State;
-use axum::http::{HeaderMap, Method, StatusCode, Uri};
+use axum::extract::{Extension, State};
+use axum::http::{Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::{Json, Router};
 use serde_json::{json, Map, Value};
 
-/// One request as the fake received it.
-#[derive(Debug, Clone)]
-pub struct Recorded {
-    pub method: String,
-    pub path: String,
-    pub query: Option<String>,
-    pub authorization: Option<String>,
-    pub idempotency_key: Option<String>,
-    pub stripe_version: Option<String>,
-    pub content_type: Option<String>,
-    pub raw_body: String,
-    /// The parameters as Stripe reads them (Null when they could not be parsed).
-    pub params: Value,
+pub use crate::fake_gateway::Recorded;
+use crate::fake_gateway::{endpoint_flag, FakeServer, RequestLog};
+
+impl Recorded {
+    /// The parameters as Stripe reads them: the query of a GET, the form body of anything
+    /// else (Stripe reads nothing else from a body); Null when they could not be parsed.
+    pub fn stripe_params(&self) -> Value {
+        self.parsed_stripe_params().unwrap_or(Value::Null)
+    }
+
+    fn parsed_stripe_params(&self) -> Result<Value, String> {
+        let source = if self.method == "GET" {
+            self.query.as_deref().unwrap_or("")
+        } else if self.content_type().is_some_and(|t| t.starts_with("application/x-www-form-urlencoded")) {
+            self.body.as_str()
+        } else {
+            ""
+        };
+        parse_params(source)
+    }
 }
 
 /// What the next matching request gets instead of the normal answer.
@@ -79,7 +85,6 @@ struct Ledger {
     charges: BTreeMap<String, Value>,
     refunds: Vec<Value>,
     idempotent: HashMap<String, Stored>,
-    requests: Vec<Recorded>,
     scripts: VecDeque<(Method, String, Script)>,
     outage: Option<(u16, String)>,
 }
@@ -94,6 +99,8 @@ impl Ledger {
 #[derive(Clone)]
 pub struct FakeStripe {
     pub url: String,
+    /// Every request, as it arrived.
+    pub requests: RequestLog,
     secret_key: String,
     webhook_secret: String,
     ledger: Arc<Mutex<Ledger>>,
@@ -139,18 +146,21 @@ fn masked(key: &str) -> String {
 
 impl FakeStripe {
     pub async fn start(secret_key: &str, webhook_secret: &str) -> Self {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let url = format!("http://{}", listener.local_addr().unwrap());
-        let fake =
-            Self { url, secret_key: secret_key.into(), webhook_secret: webhook_secret.into(), ledger: Arc::default() };
-        let app = Router::new().fallback(handle).with_state(fake.clone());
-        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        let server = FakeServer::bind().await;
+        let fake = Self {
+            url: server.url.clone(),
+            requests: server.requests.clone(),
+            secret_key: secret_key.into(),
+            webhook_secret: webhook_secret.into(),
+            ledger: Arc::default(),
+        };
+        server.serve(Router::new().fallback(handle).with_state(fake.clone()));
         fake
     }
 
     /// The `--endpoint` flag pointing the Stripe module here.
     pub fn endpoint_flag(&self) -> String {
-        format!("payment_stripe.api={}", self.url)
+        endpoint_flag("payment_stripe", &self.url)
     }
 
     /// The next request with this method whose path starts with `path` gets `script`.
@@ -164,12 +174,12 @@ impl FakeStripe {
     }
 
     pub fn requests(&self) -> Vec<Recorded> {
-        self.ledger.lock().unwrap().requests.clone()
+        self.requests.all()
     }
 
     /// The requests with this method and exact path.
     pub fn requests_to(&self, method: &str, path: &str) -> Vec<Recorded> {
-        self.requests().into_iter().filter(|r| r.method == method && r.path == path).collect()
+        self.requests.to(method, path)
     }
 
     pub fn session(&self, id: &str) -> Value {
@@ -345,33 +355,10 @@ fn decline_intent(ledger: &mut Ledger, payment_intent: &str, message: &str) {
     intent["last_payment_error"] = json!({ "type": "card_error", "code": "card_declined", "message": message });
 }
 
-async fn handle(State(fake): State<FakeStripe>, method: Method, uri: Uri, headers: HeaderMap, body: Bytes) -> Response {
-    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_string);
-    let raw_body = String::from_utf8_lossy(&body).into_owned();
-    let content_type = header("content-type");
-    let source = if method == Method::GET {
-        uri.query().unwrap_or("").to_string()
-    } else if content_type.as_deref().is_some_and(|t| t.starts_with("application/x-www-form-urlencoded")) {
-        raw_body.clone()
-    } else {
-        // Stripe reads nothing but form parameters from a body.
-        String::new()
-    };
-    let params = parse_params(&source);
-    let recorded = Recorded {
-        method: method.to_string(),
-        path: uri.path().to_string(),
-        query: uri.query().map(str::to_string),
-        authorization: header("authorization"),
-        idempotency_key: header("idempotency-key"),
-        stripe_version: header("stripe-version"),
-        content_type,
-        raw_body,
-        params: params.clone().unwrap_or(Value::Null),
-    };
+async fn handle(State(fake): State<FakeStripe>, method: Method, Extension(recorded): Extension<Recorded>) -> Response {
+    let params = recorded.parsed_stripe_params();
     let script = {
         let mut ledger = fake.ledger.lock().unwrap();
-        ledger.requests.push(recorded.clone());
         let position =
             ledger.scripts.iter().position(|(m, path, _)| *m == method && recorded.path.starts_with(path.as_str()));
         position.and_then(|i| ledger.scripts.remove(i)).map(|(_, _, script)| script)
@@ -422,7 +409,7 @@ impl FakeStripe {
             let (status, body) = stripe_error(StatusCode::UNAUTHORIZED, "invalid_request_error", None, &message, None);
             (status, body, false)
         };
-        match request.authorization.as_deref().and_then(|v| v.strip_prefix("Bearer ")) {
+        match request.authorization().and_then(|v| v.strip_prefix("Bearer ")) {
             None => {
                 return unauthorized(
                     "You did not provide an API key. You need to provide your API key in the Authorization header, \
@@ -443,7 +430,7 @@ impl FakeStripe {
             }
         };
         let endpoint = format!("{method} {}", request.path);
-        let key = request.idempotency_key.clone().filter(|_| *method == Method::POST);
+        let key = request.idempotency_key().map(str::to_string).filter(|_| *method == Method::POST);
         if let Some(key) = &key {
             if let Some(stored) = ledger.idempotent.get(key) {
                 if stored.endpoint == endpoint && stored.params == params {
@@ -949,7 +936,7 @@ impl FakeStripe {
         self.requests()
             .into_iter()
             .filter(|r| r.method == "POST")
-            .map(|r| KeyUse { key: r.idempotency_key.unwrap_or_default(), path: r.path, body: r.raw_body })
+            .map(|r| KeyUse { key: r.idempotency_key().unwrap_or_default().to_string(), path: r.path, body: r.body })
             .collect()
     }
 

@@ -1,6 +1,7 @@
 //! A fake Twilio on 127.0.0.1 speaking its REST API: `GET /2010-04-01/Accounts/{sid}.json`
 //! and `POST /2010-04-01/Accounts/{sid}/Messages.json` (form-encoded), HTTP basic auth of
-//! the account SID and auth token, Twilio's JSON error bodies. Records every message.
+//! the account SID and auth token, Twilio's JSON error bodies. Records every request and every
+//! message it sent.
 
 use std::sync::{Arc, Mutex};
 
@@ -11,6 +12,8 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use base64::Engine as _;
 use serde_json::{json, Value};
+
+use crate::fake_gateway::{endpoint_flag, FakeServer, RequestLog};
 
 pub const ACCOUNT_SID: &str = "AC0123456789abcdef0123456789abcdef";
 pub const AUTH_TOKEN: &str = "7f3a9c0e5b1d4a2f8c6e0b3d9a7f1c5e";
@@ -30,13 +33,13 @@ impl SentMessage {
 #[derive(Default)]
 struct Ledger {
     messages: Vec<SentMessage>,
-    requests: usize,
     outage: Option<(u16, i64, String)>,
 }
 
 #[derive(Clone)]
 pub struct FakeTwilio {
     pub url: String,
+    pub requests: RequestLog,
     ledger: Arc<Mutex<Ledger>>,
 }
 
@@ -53,27 +56,23 @@ fn twilio_error(status: u16, code: i64, message: &str) -> Answer {
 
 impl FakeTwilio {
     pub async fn start() -> Self {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let url = format!("http://{}", listener.local_addr().unwrap());
-        let fake = Self { url, ledger: Arc::default() };
-        let app = Router::new()
-            .route("/2010-04-01/Accounts/{account}", get(account))
-            .route("/2010-04-01/Accounts/{account}/Messages.json", post(create_message))
-            .with_state(fake.clone());
-        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        let server = FakeServer::bind().await;
+        let fake = Self { url: server.url.clone(), requests: server.requests.clone(), ledger: Arc::default() };
+        server.serve(
+            Router::new()
+                .route("/2010-04-01/Accounts/{account}", get(account))
+                .route("/2010-04-01/Accounts/{account}/Messages.json", post(create_message))
+                .with_state(fake.clone()),
+        );
         fake
     }
 
     pub fn endpoint_flag(&self) -> String {
-        format!("sms_twilio.api={}", self.url)
+        endpoint_flag("sms_twilio", &self.url)
     }
 
     pub fn messages(&self) -> Vec<SentMessage> {
         self.ledger.lock().unwrap().messages.clone()
-    }
-
-    pub fn request_count(&self) -> usize {
-        self.ledger.lock().unwrap().requests
     }
 
     /// Every API call answers this error until cleared.
@@ -82,8 +81,7 @@ impl FakeTwilio {
     }
 
     fn admit(&self, account: &str, headers: &HeaderMap) -> Option<Answer> {
-        let mut ledger = self.ledger.lock().unwrap();
-        ledger.requests += 1;
+        let ledger = self.ledger.lock().unwrap();
         if let Some((status, code, message)) = &ledger.outage {
             return Some(twilio_error(*status, *code, message));
         }

@@ -11,12 +11,17 @@ use serde_json::{json, Value};
 use crate::host::{send, HostOptions, ADMIN_KEY};
 use crate::scenario::MyGatewayScenario;
 
-/// The company running the greedy guests.
+/// The company running the greedy guests unless a test names another (a test that reads the
+/// process-wide log names its own, so another test's lines cannot answer for it).
 pub const GREEDY_COMPANY: i64 = 2;
 
 pub struct GreedyScenario {
-    /// Company 1's MyGateway integration and its fake gateway.
+    /// Company 1's MyGateway integration and its fake gateway; company 1 already has one
+    /// captured payment (document 1) and one pending (document 2), so "its data is unchanged"
+    /// compares real rows.
     pub other: MyGatewayScenario,
+    /// The company running the greedy guests.
+    pub company: i64,
     /// Company 2's greedy payment integration.
     pub payment: i64,
     /// Company 2's greedy messaging integration.
@@ -28,12 +33,20 @@ impl GreedyScenario {
         Self::start_with(HostOptions::default()).await
     }
 
-    pub async fn start_with(mut options: HostOptions) -> Self {
+    pub async fn start_with(options: HostOptions) -> Self {
+        Self::start_for(GREEDY_COMPANY, options).await
+    }
+
+    /// The greedy guests run for `company` (not 1).
+    pub async fn start_for(company: i64, mut options: HostOptions) -> Self {
+        assert_ne!(company, 1, "company 1 is the other company");
         options.fixtures.extend(["test_greedy", "test_greedy_sms"]);
         let other = MyGatewayScenario::start_with(options).await;
-        let payment = other.host.enabled_integration(ADMIN_KEY, GREEDY_COMPANY, "test_greedy", json!({})).await;
-        let messaging = other.host.enabled_integration(ADMIN_KEY, GREEDY_COMPANY, "test_greedy_sms", json!({})).await;
-        Self { other, payment, messaging }
+        other.captured("5.00", 1).await;
+        other.initiate(json!("4.00"), "Redirect", 2).await;
+        let payment = other.host.enabled_integration(ADMIN_KEY, company, "test_greedy", json!({})).await;
+        let messaging = other.host.enabled_integration(ADMIN_KEY, company, "test_greedy_sms", json!({})).await;
+        Self { other, company, payment, messaging }
     }
 
     /// Initiates a greedy payment with `behaviour` and `n` (see the guest's docs); returns the
@@ -77,7 +90,9 @@ impl GreedyScenario {
                    || COALESCE(provider_data, '') AS row FROM transactions WHERE company_id = 1
             UNION ALL SELECT 'm' || id || ':' || state FROM messages WHERE company_id = 1
             UNION ALL SELECT 'p' || id FROM payments WHERE company_id = 1)";
-        sqlx::query_scalar::<_, String>(sql).fetch_one(self.other.host.app.db.pool()).await.unwrap()
+        let rows = sqlx::query_scalar::<_, String>(sql).fetch_one(self.other.host.app.db.pool()).await.unwrap();
+        assert!(rows.contains("Captured") && rows.contains("Pending"), "company 1's seeded rows: {rows}");
+        rows
     }
 
     /// Company 1 pays at once through MyGateway (initiate, signed webhook, Payment) while

@@ -4,6 +4,7 @@
 pub mod child_host;
 pub mod chromium;
 pub mod event_receiver;
+pub mod fake_gateway;
 pub mod fake_mygateway;
 pub mod fake_oauth;
 pub mod fake_paypal;
@@ -16,6 +17,8 @@ pub mod logs;
 pub mod paypal_scenario;
 pub mod scenario;
 pub mod stripe_scenario;
+pub mod test_servers;
+pub mod twilio_scenario;
 
 /// Where the build script put the built components.
 pub const WASM_DIR: &str = env!("PROVIDER_WASM_DIR");

@@ -171,6 +171,17 @@ async fn redirect_urls_are_parsed_and_answered_as_the_host_writes_them() {
     assert_eq!((status, body["redirect_url"].as_str()), (StatusCode::CREATED, Some("https://greedy.example/pay?x=1")));
     let (status, body, _) = g.session("redirect:http://greedy.example/pay", 0).await;
     assert_eq!(status, StatusCode::CREATED, "plain http is allowed in Test mode: {body}");
+    // A Live payer is never sent over plain http.
+    let path = format!("/api/integrations/{}", g.payment);
+    let (status, body) = e2e::host::send(
+        g.other.host.admin(reqwest::Method::PATCH, &path).json(&serde_json::json!({"payment_state": "Live"})),
+    )
+    .await;
+    assert_eq!((status, body["payment_state"].as_str()), (StatusCode::OK, Some("Live")), "{body}");
+    let (status, body, _) = g.session("redirect:http://greedy.example/pay", 0).await;
+    assert_eq!((status, body["error"]["code"].as_str()), (StatusCode::BAD_GATEWAY, Some("gateway_error")), "{body}");
+    let (status, body, _) = g.session("redirect:https://greedy.example/pay", 0).await;
+    assert_eq!(status, StatusCode::CREATED, "https is served in Live mode: {body}");
 }
 
 #[tokio::test]
@@ -213,6 +224,15 @@ async fn a_provider_cannot_capture_another_companys_payment() {
     assert_eq!(g.other.host.transaction(theirs).await["state"], "Pending");
     assert!(g.other.host.payments("Invoice", 77).await.is_empty());
     assert_eq!(g.company_one().await, company_one);
+
+    // Nor can another integration of the same company: matching is by integration, not company.
+    let sibling = g.other.host.enabled_integration(e2e::host::ADMIN_KEY, 1, "test_greedy", serde_json::json!({})).await;
+    let path = format!("/payment/webhook/{sibling}");
+    let (status, body) =
+        e2e::host::send(g.other.host.public(reqwest::Method::POST, &path).body(format!("capture {session}"))).await;
+    assert_eq!((status, body["matched"].as_i64()), (StatusCode::OK, Some(0)), "{body}");
+    assert_eq!(g.other.host.transaction(theirs).await["state"], "Pending");
+    assert!(g.other.host.payments("Invoice", 77).await.is_empty());
 }
 
 #[tokio::test]

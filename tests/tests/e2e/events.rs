@@ -46,6 +46,11 @@ async fn a_capture_reaches_the_erp_once_in_order_across_failures_and_a_restart()
     }
     let (dir, fake, integration_id) = (s.host.dir.clone(), s.fake.clone(), s.integration_id);
     let _kept = s.host.stop().await;
+    let before_restart = receiver.requests();
+    assert!(
+        before_restart.iter().all(|(_, _, status)| *status == 500),
+        "still undelivered at the restart: {before_restart:?}"
+    );
     let host = TestHost::start(HostOptions {
         dir: Some(dir),
         endpoints: vec![fake.endpoint_flag()],

@@ -5,7 +5,7 @@
 
 use std::time::{Duration, Instant};
 
-use e2e::greedy::{GreedyScenario, GREEDY_COMPANY};
+use e2e::greedy::GreedyScenario;
 use e2e::host::HostOptions;
 use integrations_host::runtime::HostLimits;
 use integrations_host::services::webhook_gate::WebhookLimits;
@@ -30,7 +30,8 @@ async fn a_flooded_webhook_url_never_delays_another_company() {
     // A small webhook bound, so the flood meets both the bound and the company's share.
     let webhooks = WebhookLimits { concurrent: 8, unverified: 4 };
     let options = HostOptions { limits: Some(limits), webhooks: Some(webhooks), ..HostOptions::default() };
-    let g = GreedyScenario::start_with(options).await;
+    // Its own greedy company: the log lines checked below cannot be another test's.
+    let g = GreedyScenario::start_for(3, options).await;
     let host = &g.other.host;
     let policy = host.app.runtime.slots().policy();
     assert_eq!((policy.module_share, policy.company_share), (4, 2), "the default shares of 8 sandboxes");
@@ -52,7 +53,7 @@ async fn a_flooded_webhook_url_never_delays_another_company() {
     });
     let flood: Vec<_> = flood.collect();
     // Company 1 starts once the flood holds company 2's whole share.
-    while host.app.runtime.slots().in_use("test_greedy", GREEDY_COMPANY).2 < policy.company_share {
+    while host.app.runtime.slots().in_use("test_greedy", g.company).2 < policy.company_share {
         tokio::task::yield_now().await;
     }
 
@@ -66,7 +67,7 @@ async fn a_flooded_webhook_url_never_delays_another_company() {
         let (status, body) = g.other.deliver("payment.completed", &session, Some(e2e::scenario::WEBHOOK_SECRET)).await;
         assert_eq!((status, body["matched"].as_i64()), (StatusCode::OK, Some(1)), "{body}");
         slowest = slowest.max(started.elapsed());
-        let (_, by_module, by_company) = host.app.runtime.slots().in_use("test_greedy", GREEDY_COMPANY);
+        let (_, by_module, by_company) = host.app.runtime.slots().in_use("test_greedy", g.company);
         assert!(by_company <= policy.company_share && by_module <= policy.module_share);
     }
     let mut answers = Vec::new();
@@ -108,7 +109,10 @@ async fn a_flooded_webhook_url_never_delays_another_company() {
         .count();
     let share_lines = logged
         .lines()
-        .filter(|line| line.contains("provider call refused") && line.contains("module=test_greedy company_id=2"))
+        .filter(|line| {
+            line.contains("provider call refused")
+                && line.contains(&format!("module=test_greedy company_id={}", g.company))
+        })
         .count();
     assert!(gate_lines <= 2 && share_lines <= 2, "{gate_lines} + {share_lines} lines for {} refusals", refused.len());
     assert!(gate_lines + share_lines >= 1, "the refusals are logged");
@@ -117,7 +121,7 @@ async fn a_flooded_webhook_url_never_delays_another_company() {
     let (status, body) =
         e2e::host::send(host.public(Method::POST, &format!("/payment/webhook/{}", g.payment)).body("fine")).await;
     assert_eq!(status, StatusCode::OK, "{body}");
-    assert_eq!(slots.in_use("test_greedy", GREEDY_COMPANY), (0, 0, 0));
+    assert_eq!(slots.in_use("test_greedy", g.company), (0, 0, 0));
 }
 
 #[tokio::test]
@@ -131,7 +135,7 @@ async fn a_company_over_its_share_is_told_to_retry() {
     let g = GreedyScenario::start_with(HostOptions { limits: Some(limits), ..HostOptions::default() }).await;
     // Two slow calls of company 2 at once: the second finds the company's one slot taken.
     let (first, second) = tokio::join!(g.payment_webhook("slow"), async {
-        while g.other.host.app.runtime.slots().in_use("test_greedy", GREEDY_COMPANY).2 == 0 {
+        while g.other.host.app.runtime.slots().in_use("test_greedy", g.company).2 == 0 {
             tokio::task::yield_now().await;
         }
         g.payment_webhook("slow").await

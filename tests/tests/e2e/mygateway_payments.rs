@@ -21,7 +21,7 @@ async fn redirect_payment_is_captured_by_a_signed_webhook() {
     assert_eq!((session.amount, session.currency.as_str(), session.reference.as_str()), (1999, "USD", reference));
     assert_eq!(session.success_url, format!("{}/api/online_payment/return?txn={reference}", s.host.url));
     assert_eq!(session.cancel_url, format!("{}/api/online_payment/cancel?txn={reference}", s.host.url));
-    assert_eq!(s.fake.requests()[0].authorization.as_deref(), Some(format!("Bearer {SECRET_KEY}").as_str()));
+    assert_eq!(s.fake.requests()[0].authorization(), Some(format!("Bearer {SECRET_KEY}").as_str()));
 
     let transaction = s.host.transaction(transaction_id).await;
     assert_eq!(
@@ -175,6 +175,30 @@ async fn refunds_full_and_partial_and_never_more_than_paid() {
     let pending = s.initiate(json!("1.00"), "Redirect", 12).await["transaction_id"].as_i64().unwrap();
     let (status, body) = refund(&s, pending, json!({})).await;
     assert_eq!((status, body["error"]["code"].as_str()), (StatusCode::CONFLICT, Some("not_refundable")));
+}
+
+/// Five refunds of 10.00 at once against a 30.00 capture: exactly three are made, at the
+/// gateway as in the host, whatever order they arrive in.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_refunds_never_exceed_the_capture() {
+    let s = MyGatewayScenario::start().await;
+    let id = captured(&s, "30.00", 13).await;
+    let answers = futures_util::future::join_all((0..5).map(|_| refund(&s, id, json!({"amount": "10.00"})))).await;
+    let made = answers.iter().filter(|(status, body)| *status == StatusCode::OK && body["success"] == true).count();
+    assert_eq!(made, 3, "{answers:?}");
+    for (status, body) in answers.iter().filter(|(status, _)| *status != StatusCode::OK) {
+        // Refused for the amount while the others are in flight, or for the state once they landed.
+        let refused = (*status, body["error"]["code"].as_str());
+        assert!(
+            refused == (StatusCode::UNPROCESSABLE_ENTITY, Some("refund_exceeds_remaining"))
+                || refused == (StatusCode::CONFLICT, Some("not_refundable")),
+            "{answers:?}"
+        );
+    }
+    let session_id = s.session_id(id).await;
+    assert_eq!(s.fake.refunds(), vec![(session_id.clone(), 1000); 3], "the gateway made exactly the booked refunds");
+    let transaction = s.host.transaction(id).await;
+    assert_eq!((transaction["refunded_minor"].as_i64(), transaction["state"].as_str()), (Some(3000), Some("Refunded")));
 }
 
 #[tokio::test]

@@ -75,8 +75,8 @@ async fn the_host_obtains_injects_and_hides_the_access_token() {
     let asked = &s.fake.token_requests()[0];
     use base64::Engine as _;
     let basic = base64::engine::general_purpose::STANDARD.encode(format!("{CLIENT_ID}:{CLIENT_SECRET}"));
-    assert_eq!(asked.authorization.as_deref(), Some(format!("Basic {basic}").as_str()));
-    assert_eq!(asked.content_type.as_deref(), Some("application/x-www-form-urlencoded"));
+    assert_eq!(asked.authorization(), Some(format!("Basic {basic}").as_str()));
+    assert_eq!(asked.content_type(), Some("application/x-www-form-urlencoded"));
     assert_eq!(asked.body, "grant_type=client_credentials&scope=echo%3Aread");
 
     // The sandbox saw the echo with every form of the token replaced, in headers and body.

@@ -3,54 +3,17 @@
 //! framing headers, every attempt spends the call's request budget, and a refused request is
 //! logged once with its port and a bounded path. Only 127.0.0.1 is ever contacted.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use e2e::host::{component, send, HostOptions, TestHost, ADMIN_KEY};
+use e2e::test_servers::{ConnectionCounter, OnConnect};
 
 use super::install_refusals::{hostile_manifest, refused_upload};
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 /// A refusal comes back at once; generous for a loaded machine.
 const FAST: Duration = Duration::from_secs(5);
-
-/// A plain HTTP server on 127.0.0.1 that answers 200 to anything and counts connections.
-struct CountingServer {
-    url: String,
-    connections: Arc<AtomicUsize>,
-}
-
-impl CountingServer {
-    async fn start() -> Self {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let url = format!("http://{}", listener.local_addr().unwrap());
-        let connections = Arc::new(AtomicUsize::new(0));
-        let counter = connections.clone();
-        tokio::spawn(async move {
-            while let Ok((mut stream, _)) = listener.accept().await {
-                counter.fetch_add(1, Ordering::SeqCst);
-                tokio::spawn(async move {
-                    let mut buffer = [0u8; 4096];
-                    let _ = stream.read(&mut buffer).await;
-                    let _ =
-                        stream.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\nconnection: close\r\n\r\n").await;
-                });
-            }
-        });
-        Self { url, connections }
-    }
-
-    fn port(&self) -> u16 {
-        self.url.rsplit(':').next().unwrap().parse().unwrap()
-    }
-
-    fn connections(&self) -> usize {
-        self.connections.load(Ordering::SeqCst)
-    }
-}
 
 async fn hostile(options: HostOptions) -> (TestHost, i64) {
     let host = TestHost::start(HostOptions { with_hostile: true, ..options }).await;
@@ -79,7 +42,7 @@ async fn assert_next_call_works(host: &TestHost, id: i64) {
 }
 
 /// The hostile guest with an endpoint override pointing at `server`.
-async fn hostile_with_override(server: &CountingServer) -> (TestHost, i64) {
+async fn hostile_with_override(server: &ConnectionCounter) -> (TestHost, i64) {
     hostile(HostOptions { endpoints: vec![format!("test_hostile.api={}", server.url)], ..HostOptions::default() }).await
 }
 
@@ -128,7 +91,7 @@ async fn manifests_naming_addresses_or_local_names_are_refused_by_field() {
 
 #[tokio::test]
 async fn an_allowed_name_that_resolves_to_loopback_is_never_connected() {
-    let server = CountingServer::start().await;
+    let server = ConnectionCounter::start(OnConnect::AnswerOk).await;
     let pinned = vec![("api.hostile.example.com".to_string(), format!("127.0.0.1:{}", server.port()).parse().unwrap())];
     let (host, id) = hostile(HostOptions { pinned_names: pinned, ..HostOptions::default() }).await;
     for url in ["https://api.hostile.example.com/v1/steal", "https://API.hostile.example.com:443/"] {
@@ -146,7 +109,7 @@ async fn an_allowed_name_that_resolves_to_loopback_is_never_connected() {
 
 #[tokio::test]
 async fn an_operator_override_may_point_at_loopback() {
-    let server = CountingServer::start().await;
+    let server = ConnectionCounter::start(OnConnect::AnswerOk).await;
     let (host, id) = hostile_with_override(&server).await;
     let (status, body, _) = behave(&host, id, "forbidden-host", json!({"name": format!("{}/ok", server.url)})).await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
@@ -161,7 +124,7 @@ async fn an_operator_override_may_point_at_loopback() {
 
 #[tokio::test]
 async fn provider_set_host_and_framing_headers_are_refused_before_connecting() {
-    let server = CountingServer::start().await;
+    let server = ConnectionCounter::start(OnConnect::AnswerOk).await;
     let (host, id) = hostile_with_override(&server).await;
     let refused = [
         ("Host", "internal.admin"),
@@ -197,7 +160,7 @@ async fn provider_set_host_and_framing_headers_are_refused_before_connecting() {
 
 #[tokio::test]
 async fn denied_requests_spend_the_request_budget() {
-    let server = CountingServer::start().await;
+    let server = ConnectionCounter::start(OnConnect::AnswerOk).await;
     let (host, id) = hostile_with_override(&server).await;
     let contact = json!({"name": "https://not-allowed.example.com/probe", "email": format!("{}/allowed", server.url)});
     let (status, body, elapsed) = behave(&host, id, "budget", contact).await;

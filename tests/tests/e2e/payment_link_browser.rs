@@ -98,6 +98,7 @@ async fn payment_link_is_paid_in_headless_chromium() {
     let payments = s.host.payments("Invoice", 77).await;
     assert_eq!(payments.len(), 1, "{payments:?}");
     assert_eq!(payments[0]["reference"], session.reference.as_str());
+    assert_eq!(payments[0]["integration_id"], wallet, "paid through the method the payer chose");
 
     // Screenshots: PNGs of the viewport; the pages are drawn (not blank) and differ.
     for (name, png) in [("blank", &blank), ("open", &open), ("paid", &paid)] {

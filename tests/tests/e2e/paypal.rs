@@ -3,9 +3,8 @@
 //! speaking PayPal's wire format (`e2e::fake_paypal`).
 
 use std::path::Path;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
 
+use e2e::fake_gateway::{FakeServer, RequestLog};
 use e2e::fake_paypal::{paypal_error, Fault, Route, AUTH_ALGO, CERT_URL};
 use e2e::host::{send, ADMIN_KEY};
 use e2e::paypal_scenario::{PayPalScenario, CLIENT_ID, CLIENT_SECRET, WEBHOOK_ID};
@@ -18,17 +17,12 @@ fn outcomes(transaction: &Value) -> Vec<String> {
     transaction["webhook_log"].as_array().unwrap().iter().map(|e| e["outcome"].as_str().unwrap().to_string()).collect()
 }
 
-/// A server on 127.0.0.1 that counts every request it gets: nothing should ever call it.
-async fn trap() -> (String, Arc<AtomicUsize>) {
-    let hits = Arc::new(AtomicUsize::new(0));
-    let counter = hits.clone();
-    let app = axum::Router::new().fallback(move || {
-        counter.fetch_add(1, Ordering::SeqCst);
-        async { "-----BEGIN CERTIFICATE-----" }
-    });
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+/// A server on 127.0.0.1 that answers a certificate to anything and records every request:
+/// nothing should ever call it.
+async fn trap() -> (String, RequestLog) {
+    let server = FakeServer::bind().await;
+    let (url, hits) = (server.url.clone(), server.requests.clone());
+    server.serve(axum::Router::new().fallback(|| async { "-----BEGIN CERTIFICATE-----" }));
     (url, hits)
 }
 
@@ -243,7 +237,7 @@ async fn one_token_serves_many_calls_and_is_renewed_when_it_expires() {
         .fake
         .requests()
         .iter()
-        .filter(|r| r.route != Route::Token)
+        .filter(|r| r.paypal_route() != Some(Route::Token))
         .all(|r| r.header("authorization") == Some(format!("Bearer {first}").as_str())));
 
     // The token's lifetime passes at PayPal: the next call is refused once, renews, and
@@ -498,12 +492,14 @@ async fn webhooks_verified_by_paypal_drive_the_payment() {
     assert_eq!(verify["cert_url"], CERT_URL);
     assert_eq!(verify["webhook_id"], WEBHOOK_ID);
     assert_eq!(verify["webhook_event"], event, "the event object itself, not a string");
-    // PayPal delivers it again: the capture is not repeated, nothing changes.
+    // PayPal delivers it again: the provider asks for the capture again under the same
+    // PayPal-Request-Id, so PayPal replays its first answer; nothing changes here.
     let (status, _) = s.deliver(&event).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(outcomes(&s.host.transaction(approved).await)[1], "duplicate: already Captured");
     let captures = s.fake.requests_to(Route::Capture);
     assert!(captures.iter().all(|r| r.header("paypal-request-id") == Some(format!("capture-{order_id}").as_str())));
+    assert_eq!(captures.len(), 2, "one capture request per delivery: {captures:?}");
     assert_eq!(s.fake.order(&order_id).capture.unwrap().id, capture_id, "PayPal captured once");
     assert_eq!(s.host.payments("Invoice", 40).await.len(), 1);
 
@@ -655,7 +651,7 @@ async fn urls_named_in_a_webhook_are_never_fetched() {
     assert_eq!(status, StatusCode::OK);
     assert_eq!(s.host.transaction(id).await["state"], "Captured");
     assert_eq!(s.fake.requests_to(Route::Capture).len(), 1);
-    assert_eq!(hits.load(Ordering::SeqCst), 0, "nothing named in a webhook was fetched");
+    assert_eq!(hits.count(), 0, "nothing named in a webhook was fetched: {:?}", hits.all());
 }
 
 #[tokio::test]

@@ -7,6 +7,7 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::post;
 use axum::{Json, Router};
+use e2e::fake_gateway::FakeServer;
 use e2e::host::{repo, send, HostOptions, TestHost, ADMIN_KEY};
 use e2e::WASM_DIR;
 use integrations_host::check::check_module;
@@ -18,8 +19,8 @@ const WEBHOOK_SECRET: &str = "ex_webhook_secret";
 
 /// ExamplePay as the template's module documentation describes it.
 async fn fake_examplepay() -> (String, Arc<Mutex<Vec<Value>>>) {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
+    let server = FakeServer::bind().await;
+    let url = server.url.clone();
     let payments = Arc::new(Mutex::new(Vec::new()));
     async fn create(
         State(payments): State<Arc<Mutex<Vec<Value>>>>,
@@ -34,8 +35,7 @@ async fn fake_examplepay() -> (String, Arc<Mutex<Vec<Value>>>) {
         let id = format!("pay_{}", payments.len());
         (StatusCode::OK, Json(json!({ "id": id, "pay_url": format!("https://pay.examplepay.test/{id}") })))
     }
-    let app = Router::new().route("/payments", post(create)).with_state(payments.clone());
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    server.serve(Router::new().route("/payments", post(create)).with_state(payments.clone()));
     (url, payments)
 }
 

@@ -161,7 +161,8 @@ async fn a_refund_held_by_the_gateway_when_the_host_is_killed_is_made_once() {
     assert_eq!(made.len(), 1, "exactly one refund at the gateway: {made:?}");
     assert_eq!(body["refund_reference"], made[0].id.as_str());
     assert_eq!(host.transaction(id).await["refunded_minor"].as_i64(), Some(gateway_total(fake, &session)));
-    let keys: Vec<_> = fake.requests_to("POST", "/v1/refunds").into_iter().map(|r| r.idempotency_key).collect();
+    let keys: Vec<_> =
+        fake.requests_to("POST", "/v1/refunds").into_iter().map(|r| r.idempotency_key().map(str::to_string)).collect();
     assert_eq!(keys.len(), 2, "the first attempt and the reconciliation's repeat");
     assert!(keys[0].is_some() && keys[0] == keys[1], "one refund id for both: {keys:?}");
     assert_eq!(count(&host, &format!("SELECT COUNT(*) FROM refunds WHERE transaction_id = {id}")).await, 1);
@@ -295,14 +296,18 @@ async fn mygateway_gets_the_reference_and_the_refund_id_as_idempotency_keys() {
     let (id, session) = s.captured("25.00", 75).await;
     let reference = s.host.transaction(id).await["reference"].as_str().unwrap().to_string();
     let sessions = s.fake.requests_to("POST", "/v1/sessions");
-    assert_eq!(sessions[0].idempotency_key.as_deref(), Some(reference.as_str()));
+    assert_eq!(sessions[0].idempotency_key(), Some(reference.as_str()));
 
     let (status, _) = refund(&s.host, id, None, json!({"amount": "5.00"})).await;
     assert_eq!(status, StatusCode::OK);
     let (status, _) = refund(&s.host, id, None, json!({"amount": "5.00"})).await;
     assert_eq!(status, StatusCode::OK);
-    let keys: Vec<String> =
-        s.fake.requests_to("POST", "/v1/refunds").into_iter().map(|r| r.idempotency_key.unwrap()).collect();
+    let keys: Vec<String> = s
+        .fake
+        .requests_to("POST", "/v1/refunds")
+        .into_iter()
+        .map(|r| r.idempotency_key().unwrap().to_string())
+        .collect();
     assert_eq!(keys.len(), 2);
     assert!(keys.iter().all(|k| k.starts_with(&format!("{reference}-R"))), "{keys:?}");
     assert_ne!(keys[0], keys[1], "two refunds, two refund ids");

@@ -3,6 +3,7 @@
 use e2e::host::send;
 use e2e::logs;
 use e2e::scenario::{MyGatewayScenario, API_KEY, SECRET_KEY, WEBHOOK_SECRET};
+use e2e::test_servers::{ConnectionCounter, EchoServer, OnConnect};
 use reqwest::{Method, StatusCode};
 use serde_json::json;
 
@@ -48,33 +49,10 @@ async fn secrets_stay_out_of_logs_and_answers() {
     assert_eq!(answers[0]["client_config"]["api_key"], API_KEY);
 }
 
-/// An endpoint that reflects what it was sent, as some gateways do in errors and debug
-/// modes: the headers in its body and a response header, the raw key re-encoded.
-async fn echo_server() -> String {
-    use axum::http::HeaderMap;
-    use base64::Engine as _;
-    let echo = |headers: HeaderMap| async move {
-        let get = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).unwrap_or_default().to_string();
-        let raw = get("x-raw");
-        let body = json!({
-            "authorization": get("authorization"),
-            "basic": get("x-basic"),
-            "raw": raw,
-            "raw_base64": base64::engine::general_purpose::STANDARD.encode(&raw),
-            "raw_urlencoded": url::form_urlencoded::byte_serialize(raw.as_bytes()).collect::<String>(),
-        });
-        ([("x-echo-authorization", get("authorization"))], axum::Json(body))
-    };
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, axum::Router::new().fallback(echo)).await });
-    url
-}
-
 #[tokio::test]
 async fn a_gateway_echoing_a_secret_hands_the_sandbox_only_the_marker() {
     logs::capture();
-    let echo = echo_server().await;
+    let echo = EchoServer::start().await.url;
     let host = e2e::host::TestHost::start(e2e::host::HostOptions {
         with_hostile: true,
         endpoints: vec![format!("test_hostile.api={echo}")],
@@ -110,36 +88,10 @@ async fn a_gateway_echoing_a_secret_hands_the_sandbox_only_the_marker() {
     }
 }
 
-/// A plain HTTP server on 127.0.0.1 that answers every request with a gzip-encoded body (as
-/// a gateway might, unasked), and counts the requests it saw.
-async fn compressing_server() -> (String, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    let seen = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
-    let counter = seen.clone();
-    tokio::spawn(async move {
-        while let Ok((mut stream, _)) = listener.accept().await {
-            counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-            tokio::spawn(async move {
-                let mut buffer = [0u8; 4096];
-                let _ = stream.read(&mut buffer).await;
-                let body = b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\x03";
-                let head = format!(
-                    "HTTP/1.1 200 OK\r\ncontent-encoding: gzip\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
-                    body.len()
-                );
-                let _ = stream.write_all(head.as_bytes()).await;
-                let _ = stream.write_all(body).await;
-            });
-        }
-    });
-    (url, seen)
-}
-
 #[tokio::test]
 async fn a_provider_cannot_ask_for_responses_the_host_cannot_scrub() {
-    let (url, seen) = compressing_server().await;
+    let server = ConnectionCounter::start(OnConnect::AnswerGzip).await;
+    let url = server.url.clone();
     let host = e2e::host::TestHost::start(e2e::host::HostOptions {
         with_hostile: true,
         endpoints: vec![format!("test_hostile.api={url}")],
@@ -160,11 +112,11 @@ async fn a_provider_cannot_ask_for_responses_the_host_cannot_scrub() {
         let message = body["error"]["message"].as_str().unwrap();
         assert!(message.contains(&format!("the `{name}` header is refused")), "{name}: {message}");
     }
-    assert_eq!(seen.load(std::sync::atomic::Ordering::SeqCst), 0, "no refused request was sent");
+    assert_eq!(server.connections(), 0, "no refused request was sent");
     // A compressed answer nobody asked for is not handed over.
     let (status, body) = behave(json!({"name": format!("{url}/x"), "email": "X-Request-Id", "phone": "1"})).await;
     assert_eq!(status, StatusCode::BAD_GATEWAY, "{body}");
     let message = body["error"]["message"].as_str().unwrap();
     assert!(message.contains("the response is compressed (Content-Encoding `gzip`)"), "{message}");
-    assert_eq!(seen.load(std::sync::atomic::Ordering::SeqCst), 1);
+    assert_eq!(server.connections(), 1);
 }

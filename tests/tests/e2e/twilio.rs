@@ -2,7 +2,8 @@
 //! messages, signatures computed here from Twilio's documentation, Twilio's errors.
 
 use e2e::fake_twilio::{FakeTwilio, ACCOUNT_SID, AUTH_TOKEN};
-use e2e::host::{send, HostOptions, TestHost, ADMIN_KEY};
+use e2e::host::{send, HostOptions, TestHost};
+use e2e::twilio_scenario::TwilioScenario;
 use e2e::twilio_signature;
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
@@ -10,70 +11,13 @@ use serde_json::{json, Value};
 const CUSTOMER: &str = "+14155550100";
 const OUR_NUMBER: &str = "+14155550199";
 
-struct Sms {
-    host: TestHost,
-    fake: FakeTwilio,
-    integration_id: i64,
-}
-
-impl Sms {
-    async fn start(sender: Value, public_url: Option<&str>) -> Self {
-        let fake = FakeTwilio::start().await;
-        let options = HostOptions {
-            modules: vec!["sms_twilio"],
-            endpoints: vec![fake.endpoint_flag()],
-            public_url: public_url.map(str::to_string),
-            ..HostOptions::default()
-        };
-        let host = TestHost::start(options).await;
-        let mut credentials = json!({ "twilio_account_sid": ACCOUNT_SID, "twilio_auth_token": AUTH_TOKEN });
-        for (name, value) in sender.as_object().unwrap() {
-            credentials[name] = value.clone();
-        }
-        let integration_id = host.enabled_integration(ADMIN_KEY, 1, "sms_twilio", credentials).await;
-        Self { host, fake, integration_id }
-    }
-
-    async fn send(&self, to: &str, body: &str) -> (StatusCode, Value) {
-        send(
-            self.host
-                .admin(Method::POST, "/api/messaging/send")
-                .json(&json!({ "company_id": 1, "to": to, "body": body })),
-        )
-        .await
-    }
-
-    fn webhook_url(&self) -> String {
-        format!("{}/messaging/webhook/{}", self.host.app.public_url, self.integration_id)
-    }
-
-    /// Posts a form to the webhook, signed over `signed_url` (None: unsigned).
-    async fn callback(&self, params: &[(&str, &str)], signed_url: Option<&str>, token: &str) -> reqwest::Response {
-        let body = url::form_urlencoded::Serializer::new(String::new()).extend_pairs(params).finish();
-        let mut request = self
-            .host
-            .public(Method::POST, &format!("/messaging/webhook/{}", self.integration_id))
-            .header("content-type", "application/x-www-form-urlencoded");
-        if let Some(url) = signed_url {
-            request = request.header("X-Twilio-Signature", twilio_signature(token, url, params));
-        }
-        request.body(body).send().await.unwrap()
-    }
-
-    async fn message(&self, id: i64) -> Value {
-        let (status, body) = send(self.host.admin(Method::GET, &format!("/api/messaging/messages/{id}"))).await;
-        assert_eq!(status, StatusCode::OK, "{body}");
-        body
-    }
-}
-
 fn states(message: &Value) -> Vec<&str> {
     message["history"].as_array().unwrap().iter().map(|h| h["state"].as_str().unwrap()).collect()
 }
 
 #[tokio::test]
 async fn sends_from_a_number_with_a_status_callback_to_the_public_url() {
-    let sms = Sms::start(json!({ "twilio_from_number": OUR_NUMBER }), None).await;
+    let sms = TwilioScenario::start(json!({ "twilio_from_number": OUR_NUMBER }), None).await;
     let (status, message) = sms.send(CUSTOMER, "Your invoice is ready.").await;
     assert_eq!(status, StatusCode::CREATED, "{message}");
     assert_eq!((message["state"].as_str(), message["direction"].as_str()), (Some("Queued"), Some("outbound")));
@@ -88,7 +32,9 @@ async fn sends_from_a_number_with_a_status_callback_to_the_public_url() {
 
 #[tokio::test]
 async fn sends_through_a_messaging_service() {
-    let sms = Sms::start(json!({ "twilio_messaging_service_sid": "MG0123456789abcdef0123456789abcdef" }), None).await;
+    let sms =
+        TwilioScenario::start(json!({ "twilio_messaging_service_sid": "MG0123456789abcdef0123456789abcdef" }), None)
+            .await;
     let (status, _) = sms.send(CUSTOMER, "Hello").await;
     assert_eq!(status, StatusCode::CREATED);
     let sent = &sms.fake.messages()[0];
@@ -98,7 +44,7 @@ async fn sends_through_a_messaging_service() {
 
 #[tokio::test]
 async fn status_callbacks_never_move_a_message_backwards() {
-    let sms = Sms::start(json!({ "twilio_from_number": OUR_NUMBER }), None).await;
+    let sms = TwilioScenario::start(json!({ "twilio_from_number": OUR_NUMBER }), None).await;
     let url = sms.webhook_url();
     // In order.
     let (_, first) = sms.send(CUSTOMER, "one").await;
@@ -143,7 +89,7 @@ async fn status_callbacks_never_move_a_message_backwards() {
 
 #[tokio::test]
 async fn inbound_messages_are_stored_once() {
-    let sms = Sms::start(json!({ "twilio_from_number": OUR_NUMBER }), None).await;
+    let sms = TwilioScenario::start(json!({ "twilio_from_number": OUR_NUMBER }), None).await;
     let url = sms.webhook_url();
     let params = [
         ("MessageSid", "SM00000000000000000000000000000abc"),
@@ -169,7 +115,7 @@ async fn inbound_messages_are_stored_once() {
 
 #[tokio::test]
 async fn bad_or_missing_signatures_store_nothing() {
-    let sms = Sms::start(json!({ "twilio_from_number": OUR_NUMBER }), None).await;
+    let sms = TwilioScenario::start(json!({ "twilio_from_number": OUR_NUMBER }), None).await;
     let url = sms.webhook_url();
     let (_, sent) = sms.send(CUSTOMER, "hello").await;
     let sid = sent["remote_id"].as_str().unwrap().to_string();
@@ -193,7 +139,7 @@ async fn bad_or_missing_signatures_store_nothing() {
 #[tokio::test]
 async fn signatures_cover_repeated_parameters_query_strings_and_default_ports_behind_a_proxy() {
     // Behind a proxy: Twilio calls https://sms.example.com, the host listens on 127.0.0.1.
-    let sms = Sms::start(json!({ "twilio_from_number": OUR_NUMBER }), Some("https://sms.example.com")).await;
+    let sms = TwilioScenario::start(json!({ "twilio_from_number": OUR_NUMBER }), Some("https://sms.example.com")).await;
     let path = format!("/messaging/webhook/{}", sms.integration_id);
     let (_, sent) = sms.send(CUSTOMER, "hello").await;
     assert_eq!(sms.fake.messages()[0].param("StatusCallback"), Some(format!("https://sms.example.com{path}").as_str()));
@@ -234,7 +180,7 @@ async fn signatures_cover_repeated_parameters_query_strings_and_default_ports_be
 
 #[tokio::test]
 async fn twilio_errors_reach_the_erp_with_twilios_message() {
-    let sms = Sms::start(json!({ "twilio_from_number": OUR_NUMBER }), None).await;
+    let sms = TwilioScenario::start(json!({ "twilio_from_number": OUR_NUMBER }), None).await;
     sms.fake.set_outage(Some((400, 21211, "The 'To' number +14155550100 is not a valid phone number.")));
     let (status, body) = sms.send(CUSTOMER, "hello").await;
     assert_eq!(
@@ -289,8 +235,8 @@ async fn a_wrong_auth_token_cannot_be_enabled() {
 
 #[tokio::test]
 async fn numbers_and_bodies_are_checked_before_anything_is_sent() {
-    let sms = Sms::start(json!({ "twilio_from_number": OUR_NUMBER }), None).await;
-    let requests_before = sms.fake.request_count();
+    let sms = TwilioScenario::start(json!({ "twilio_from_number": OUR_NUMBER }), None).await;
+    let requests_before = sms.fake.requests.count();
     for (to, body, code) in [
         ("4155550100", "hi", "invalid_phone_number"),
         ("+0155550100", "hi", "invalid_phone_number"),
@@ -302,14 +248,14 @@ async fn numbers_and_bodies_are_checked_before_anything_is_sent() {
     }
     let (status, _) = sms.send(CUSTOMER, &"é".repeat(1600)).await;
     assert_eq!(status, StatusCode::CREATED, "1,600 characters, not bytes");
-    assert_eq!(sms.fake.request_count(), requests_before + 1);
+    assert_eq!(sms.fake.requests.count(), requests_before + 1);
     let (_, listed) = send(sms.host.admin(Method::GET, "/api/messaging/messages?company_id=1")).await;
     assert_eq!(listed.as_array().unwrap().len(), 1, "refused sends stored nothing");
 }
 
 #[tokio::test]
 async fn a_retried_send_with_an_idempotency_key_sends_once() {
-    let sms = Sms::start(json!({ "twilio_from_number": OUR_NUMBER }), None).await;
+    let sms = TwilioScenario::start(json!({ "twilio_from_number": OUR_NUMBER }), None).await;
     let request = || {
         sms.host
             .admin(Method::POST, "/api/messaging/send")

@@ -16,7 +16,7 @@ fn last_amount_sent(s: &StripeScenario, kind: &str) -> (String, String) {
         _ => ("/v1/payment_intents", "/amount", "/currency"),
     };
     let sent = s.fake.requests_to("POST", path);
-    let params = &sent.last().expect("a request").params;
+    let params = &sent.last().expect("a request").stripe_params();
     let text = |pointer: &str| params.pointer(pointer).and_then(Value::as_str).unwrap().to_string();
     (text(amount), text(currency))
 }

@@ -65,7 +65,7 @@ fn customers_named(s: &StripeScenario, path: &str) -> Vec<Option<String>> {
     s.fake
         .requests_to("POST", path)
         .iter()
-        .map(|r| r.params.get("customer").and_then(Value::as_str).map(str::to_string))
+        .map(|r| r.stripe_params().get("customer").and_then(Value::as_str).map(str::to_string))
         .collect()
 }
 
@@ -88,14 +88,14 @@ async fn a_contact_gets_one_customer_named_on_all_its_payments() {
     let created = s.fake.requests_to("POST", "/v1/customers");
     assert_eq!(created.len(), 1, "the second payment reused the mapped customer");
     assert_eq!(
-        created[0].params,
+        created[0].stripe_params(),
         json!({
             "name": "Ada Lovelace", "email": "ada@example.com", "phone": "+44 20 7946 0958",
             "metadata": { "erp_contact_id": "17" },
         })
     );
-    assert_eq!(created[0].idempotency_key.as_deref(), Some(format!("contact-{integration}-17").as_str()));
-    assert_eq!(created[0].authorization.as_deref(), Some(format!("Bearer {SECRET_KEY}").as_str()));
+    assert_eq!(created[0].idempotency_key(), Some(format!("contact-{integration}-17").as_str()));
+    assert_eq!(created[0].authorization(), Some(format!("Bearer {SECRET_KEY}").as_str()));
     let customer = s.fake.customers()[0].clone();
     let customer_id = customer["id"].as_str().unwrap().to_string();
     assert!(customer_id.starts_with("cus_"), "{customer}");
@@ -105,7 +105,7 @@ async fn a_contact_gets_one_customer_named_on_all_its_payments() {
     assert_eq!(session["customer"], customer_id.as_str());
     assert_eq!(intent["customer"], customer_id.as_str());
     let session_request = &s.fake.requests_to("POST", "/v1/checkout/sessions")[0];
-    assert!(session_request.params.get("customer_email").is_none(), "{:?}", session_request.params);
+    assert!(session_request.stripe_params().get("customer_email").is_none(), "{:?}", session_request.stripe_params());
     assert_eq!(contact_mappings(&s, integration).await, [("17".to_string(), customer_id.clone())]);
 
     // Another contact gets its own customer, created with only what the ERP knows of it.
@@ -113,7 +113,7 @@ async fn a_contact_gets_one_customer_named_on_all_its_payments() {
         paid_by(&s, integration, "Redirect", 3, Some(json!({ "id": "C-18", "name": "Grace Hopper" }))).await;
     assert_eq!(s.fake.customer_count(), 2);
     let created = s.fake.requests_to("POST", "/v1/customers");
-    assert_eq!(created[1].params, json!({ "name": "Grace Hopper", "metadata": { "erp_contact_id": "C-18" } }));
+    assert_eq!(created[1].stripe_params(), json!({ "name": "Grace Hopper", "metadata": { "erp_contact_id": "C-18" } }));
     let other_id = other["customer"].as_str().unwrap().to_string();
     assert_ne!(other_id, customer_id);
     assert_eq!(s.fake.customer(&other_id)["metadata"]["erp_contact_id"], "C-18");
@@ -129,7 +129,7 @@ async fn a_contact_gets_one_customer_named_on_all_its_payments() {
     );
     assert_eq!(customers_named(&s, "/v1/payment_intents"), [Some(customer_id.clone()), None]);
     let without = &s.fake.requests_to("POST", "/v1/checkout/sessions")[3];
-    assert!(without.params.get("customer_email").is_none(), "{:?}", without.params);
+    assert!(without.stripe_params().get("customer_email").is_none(), "{:?}", without.stripe_params());
     assert_eq!(
         contact_mappings(&s, integration).await,
         [("17".to_string(), customer_id), ("C-18".to_string(), other_id)]
@@ -153,8 +153,12 @@ async fn each_integration_keeps_its_own_customers() {
     assert_eq!(second_again["customer"], second.as_str());
     assert_eq!(contact_mappings(&s, s.integration_id).await, [("17".to_string(), first)]);
     assert_eq!(contact_mappings(&s, other).await, [("17".to_string(), second)]);
-    let keys: Vec<_> =
-        s.fake.requests_to("POST", "/v1/customers").into_iter().map(|r| r.idempotency_key.unwrap()).collect();
+    let keys: Vec<_> = s
+        .fake
+        .requests_to("POST", "/v1/customers")
+        .into_iter()
+        .map(|r| r.idempotency_key().unwrap().to_string())
+        .collect();
     assert_eq!(keys, [format!("contact-{}-17", s.integration_id), format!("contact-{other}-17")]);
 }
 
@@ -227,12 +231,14 @@ async fn a_customer_deleted_at_stripe_is_replaced() {
             .rev()
             .take(2)
             .rev()
-            .map(|r| (r.params["customer"].as_str().unwrap().to_string(), r.idempotency_key.clone().unwrap()))
+            .map(|r| {
+                (r.stripe_params()["customer"].as_str().unwrap().to_string(), r.idempotency_key().unwrap().to_string())
+            })
             .collect();
         assert_eq!(tried, [(stale.clone(), reference.clone()), (fresh.clone(), format!("{reference}-{fresh}"))]);
         let customer_keys = s.fake.requests_to("POST", "/v1/customers");
         assert_eq!(
-            customer_keys.last().unwrap().idempotency_key.as_deref(),
+            customer_keys.last().unwrap().idempotency_key(),
             Some(format!("contact-{integration}-17-replaces-{stale}").as_str())
         );
         stale = fresh;

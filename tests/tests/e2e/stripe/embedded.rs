@@ -28,11 +28,11 @@ async fn embedded_js_creates_a_payment_intent_and_hands_out_its_client_secret() 
     let created = s.fake.requests_to("POST", "/v1/payment_intents");
     assert_eq!(created.len(), 1);
     assert_eq!(
-        created[0].params,
+        created[0].stripe_params(),
         json!({ "amount": "2500", "currency": "eur", "metadata": { "reference": reference } })
     );
-    assert_eq!(created[0].idempotency_key.as_deref(), Some(reference));
-    assert_eq!(created[0].authorization.as_deref(), Some(format!("Bearer {SECRET_KEY}").as_str()));
+    assert_eq!(created[0].idempotency_key(), Some(reference));
+    assert_eq!(created[0].authorization(), Some(format!("Bearer {SECRET_KEY}").as_str()));
     assert_eq!(s.fake.session_count(), 0);
 }
 
@@ -131,7 +131,7 @@ async fn the_return_and_sync_read_the_payment_intent() {
     let (status, body) = s.refund(id, json!({})).await;
     assert_eq!((status, body["state"].as_str()), (StatusCode::OK, Some("Refunded")), "{body}");
     assert_eq!(
-        s.fake.requests_to("POST", "/v1/refunds")[0].params,
+        s.fake.requests_to("POST", "/v1/refunds")[0].stripe_params(),
         json!({ "payment_intent": payment_intent, "amount": "1500" })
     );
 }

@@ -1,11 +1,9 @@
 //! Stripe webhook signatures (`Stripe-Signature: t=…,v1=…`), unknown events, and hosts named
 //! in event bodies.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
-
 use e2e::fake_stripe::{sign, unix_now};
 use e2e::host::send;
+use e2e::test_servers::{ConnectionCounter, OnConnect};
 use reqwest::{Method, StatusCode};
 use serde_json::json;
 
@@ -120,15 +118,8 @@ async fn unknown_events_are_acknowledged_and_change_nothing() {
 #[tokio::test]
 async fn hosts_named_in_an_event_are_never_contacted() {
     let s = StripeScenario::start().await;
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let elsewhere = format!("http://{}", listener.local_addr().unwrap());
-    let connections = Arc::new(AtomicUsize::new(0));
-    let counter = connections.clone();
-    tokio::spawn(async move {
-        while listener.accept().await.is_ok() {
-            counter.fetch_add(1, Ordering::SeqCst);
-        }
-    });
+    let server = ConnectionCounter::start(OnConnect::AnswerOk).await;
+    let elsewhere = server.url.clone();
 
     let id = s.initiate("9.00", "Redirect", 60).await["transaction_id"].as_i64().unwrap();
     let session_id = s.gateway_reference(id).await;
@@ -151,5 +142,5 @@ async fn hosts_named_in_an_event_are_never_contacted() {
     // Every request went to Stripe's API; the other host saw nothing. (Each call above has
     // completed, so a connection it made would already have been counted.)
     assert!(s.fake.requests().iter().all(|r| r.path.starts_with("/v1/")));
-    assert_eq!(connections.load(Ordering::SeqCst), 0);
+    assert_eq!(server.connections(), 0);
 }
