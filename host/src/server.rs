@@ -11,7 +11,8 @@ use std::time::Duration;
 use tokio::net::TcpListener;
 
 use crate::api::router;
-use crate::capabilities::{HostServices, OutboundHttp, ProviderCache, StaticNames};
+use crate::capabilities::{HostServices, OutboundHttp, OutboundLimits, ProviderCache, StaticNames};
+use crate::metrics::HostMetrics;
 use crate::registry::{watch_modules, EndpointOverrides, ModuleRegistry, ModulesWatcher};
 use crate::runtime::{HostLimits, ProviderRuntime};
 use crate::secrets::{default_key_file, Keyring};
@@ -50,6 +51,8 @@ pub struct ServeConfig {
     /// After SIGTERM/SIGINT (or the shutdown future), how long requests in flight and the
     /// background workers get to finish before they are cut.
     pub shutdown_grace: Duration,
+    /// Caps on providers' outbound requests.
+    pub outbound: OutboundLimits,
 }
 
 /// How long a stop waits for requests in flight by default.
@@ -73,6 +76,7 @@ impl Default for ServeConfig {
             idempotency_takeover: crate::store::idempotency::DEFAULT_TAKEOVER,
             pinned_names: StaticNames::default(),
             shutdown_grace: DEFAULT_SHUTDOWN_GRACE,
+            outbound: OutboundLimits::default(),
         }
     }
 }
@@ -117,10 +121,12 @@ impl RunningHost {
         }
         let runtime = Arc::new(ProviderRuntime::new(limits)?);
         let services = Arc::new(HostServices {
-            http: OutboundHttp::new(config.pinned_names.clone())?,
+            http: OutboundHttp::new(config.pinned_names.clone(), config.outbound)?,
             db: db.clone(),
             cache: ProviderCache::default(),
+            meters: runtime.meters.clone(),
         });
+        let metrics = HostMetrics::new(&runtime.meters, db.meters());
         let app = Arc::new(App {
             db,
             keys,
@@ -140,6 +146,7 @@ impl RunningHost {
             refunds: config.refunds.clone(),
             refund_attempts: Default::default(),
             idempotency_takeover: config.idempotency_takeover,
+            metrics,
         });
         let watcher = load_modules(&app, &config.modules_dir).await?;
         let delivery = app.spawn_event_delivery();

@@ -47,6 +47,83 @@ fn serve_refuses_bad_settings_by_name() {
     assert!(String::from_utf8_lossy(&output.stderr).contains("--database"));
 }
 
+/// The operator's ceilings come from the flag, else the environment, else the file: each
+/// source in turn supplies a value out of range, and the refusal names the setting.
+#[test]
+fn ceilings_come_from_the_flag_the_environment_or_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let database = format!("sqlite://{}/db.sqlite", dir.path().display());
+    let config = dir.path().join("host.toml");
+    std::fs::write(&config, "max_memory_mb = 4096\nevent_timeout_s = 0\n").unwrap();
+    let serve = || {
+        let mut command = binary();
+        command.args(["serve", "--listen", "127.0.0.1:0", "--database", &database, "--config"]).arg(&config);
+        command.env_remove("INTEGRATIONS_HOST_MAX_MEMORY_MB").env_remove("INTEGRATIONS_HOST_EVENT_TIMEOUT_S");
+        command
+    };
+    // The file's value is read (and refused by its name).
+    let from_file = refusal(serve().env("INTEGRATIONS_HOST_EVENT_TIMEOUT_S", "10"));
+    assert!(from_file.contains("max_memory_mb: must be from 1 to 2047 (MiB)"), "{from_file}");
+    // The environment wins over the file: a good memory cap from it, and the file's bad
+    // event timeout is reached next.
+    let from_env = refusal(serve().env("INTEGRATIONS_HOST_MAX_MEMORY_MB", "64"));
+    assert!(from_env.contains("event_timeout_s: must be at least 1"), "{from_env}");
+    // The flag wins over both.
+    let from_flag = refusal(
+        serve()
+            .env("INTEGRATIONS_HOST_MAX_MEMORY_MB", "64")
+            .env("INTEGRATIONS_HOST_EVENT_TIMEOUT_S", "10")
+            .args(["--max-memory-mb", "0"]),
+    );
+    assert!(from_flag.contains("max_memory_mb: must be from 1 to 2047 (MiB)"), "{from_flag}");
+    let typo = refusal(binary().args(["serve", "--config"]).arg({
+        let path = dir.path().join("typo.toml");
+        std::fs::write(&path, "max_sandboxs = 3\n").unwrap();
+        path
+    }));
+    assert!(typo.contains("unknown field `max_sandboxs`"), "{typo}");
+}
+
+/// A log written to a pipe or a file holds no ANSI escape codes (the human format colours
+/// only a terminal).
+#[test]
+fn a_redirected_log_holds_no_escape_codes() {
+    use std::io::BufRead as _;
+    let dir = tempfile::tempdir().unwrap();
+    let database = format!("sqlite://{}/db.sqlite", dir.path().display());
+    let mut child = binary()
+        .args(["serve", "--listen", "127.0.0.1:0", "--database", &database, "--modules"])
+        .arg(dir.path().join("modules"))
+        .env("INTEGRATIONS_HOST_ADMIN_KEY", "k")
+        .env_remove("RUST_LOG")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let (lines, read) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stderr).lines().map_while(Result::ok) {
+            if lines.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let mut seen = Vec::new();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while !seen.iter().any(|line: &String| line.contains("serving")) {
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        match read.recv_timeout(left) {
+            Ok(line) => seen.push(line),
+            Err(_) => break,
+        }
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(seen.iter().any(|line| line.contains("serving")), "{seen:#?}");
+    assert!(seen.iter().all(|line| !line.contains('\x1b')), "escape codes in a redirected log: {seen:#?}");
+}
+
 fn write_private(path: &std::path::Path, contents: &[u8]) {
     std::fs::write(path, contents).unwrap();
     #[cfg(unix)]

@@ -140,6 +140,7 @@ impl TestHost {
                 .unwrap_or(integrations_host::store::idempotency::DEFAULT_TAKEOVER),
             pinned_names: integrations_host::capabilities::StaticNames::new(options.pinned_names.clone()),
             shutdown_grace: integrations_host::server::DEFAULT_SHUTDOWN_GRACE,
+            outbound: Default::default(),
         };
         let host = RunningHost::start(config).await?;
         let url = format!("http://{}", host.address);

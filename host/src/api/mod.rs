@@ -15,6 +15,7 @@ mod online_payment;
 mod ops;
 mod pay_page;
 mod payment_links;
+mod request_id;
 mod routes;
 mod views;
 mod webhooks;
@@ -33,6 +34,7 @@ use tower_http::trace::TraceLayer;
 pub use auth::key_hash;
 pub use body_limit::{BodyLimit, MAX_BODY_BYTES};
 pub use error::ApiError;
+pub use request_id::{RequestId, X_REQUEST_ID};
 pub use routes::{routes, RouteInfo};
 
 use crate::services::{App, MODULES_USED};
@@ -43,7 +45,11 @@ const DEFAULT_CSP: &str = "default-src 'none'";
 
 pub fn router(app: Arc<App>) -> Router {
     let routes = routes::table().router.fallback(ops::not_found).method_not_allowed_fallback(ops::method_not_allowed);
-    answer_rules(routes).layer(DefaultBodyLimit::max(MAX_BODY_BYTES)).layer(TraceLayer::new_for_http()).with_state(app)
+    answer_rules(routes)
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(TraceLayer::new_for_http())
+        .layer(middleware::from_fn(request_id::request_id))
+        .with_state(app)
 }
 
 /// What every answer passes through, outside in (the last layer added runs first): the

@@ -3,7 +3,9 @@
 use std::sync::Arc;
 
 use axum::extract::State;
+use axum::http::header::CONTENT_TYPE;
 use axum::http::{Method, StatusCode};
+use axum::response::IntoResponse;
 use axum::Json;
 
 use super::ApiError;
@@ -31,6 +33,13 @@ pub async fn readyz(State(app): State<Arc<App>>) -> Result<Json<serde_json::Valu
         ));
     }
     Ok(Json(serde_json::json!({ "status": "ready", "modules": app.registry.all().len() })))
+}
+
+/// `GET /metrics`: Prometheus text, public on the operator's network (API.md §3). Nothing
+/// on it names a company, an integration or a reference.
+pub async fn metrics(State(app): State<Arc<App>>) -> Result<impl IntoResponse, ApiError> {
+    let page = app.metrics_page().await?;
+    Ok(([(CONTENT_TYPE, crate::metrics::CONTENT_TYPE)], page))
 }
 
 pub async fn not_found() -> ApiError {

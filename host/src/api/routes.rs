@@ -68,6 +68,7 @@ pub(super) fn table() -> RouteTable {
     RouteTable::default()
         .get("/healthz", ops::healthz)
         .get("/readyz", ops::readyz)
+        .get("/metrics", ops::metrics)
         .post("/api/admin/api_keys", modules::create_api_key)
         .get("/api/events", events::pull)
         .post("/api/admin/event_endpoints", events::add_endpoint)

@@ -17,7 +17,7 @@ use std::time::Instant;
 pub use cache::ProviderCache;
 pub use credentials::CredentialSet;
 pub use endpoints::ModuleEndpoints;
-pub use http::{OutboundHttp, StaticNames};
+pub use http::{OutboundHttp, OutboundLimits, StaticNames};
 pub use log::LogBudget;
 pub use scrub::{ScrubList, Scrubber, MARKER as SCRUB_MARKER};
 
@@ -30,6 +30,8 @@ pub struct HostServices {
     pub http: OutboundHttp,
     pub db: Db,
     pub cache: ProviderCache,
+    /// The host's counters (the runtime's): outbound requests are counted here.
+    pub meters: std::sync::Arc<crate::metrics::Meters>,
 }
 
 /// What the host knows of a module, resolved once when it loads.
@@ -59,9 +61,6 @@ pub struct CallContext {
     scrubber: OnceLock<Scrubber>,
 }
 
-/// Outbound requests one call may make; every attempt spends one, allowed or not.
-pub const HTTP_REQUESTS_PER_CALL: u32 = 8;
-
 impl CallContext {
     pub fn new(
         services: Arc<HostServices>,
@@ -70,11 +69,11 @@ impl CallContext {
         credentials: CredentialSet,
     ) -> Self {
         Self {
+            http_requests_left: services.http.requests_per_call,
             services,
             module,
             integration,
             credentials,
-            http_requests_left: HTTP_REQUESTS_PER_CALL,
             log_budget: LogBudget::default(),
             mapper_writes: 0,
             deadline: Instant::now(),

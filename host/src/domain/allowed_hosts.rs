@@ -47,17 +47,27 @@ impl AllowedHosts {
 
     /// How `url` may be reached, if at all. An override's origin wins over the manifest.
     pub fn route(&self, url: &Url) -> Option<Route> {
+        self.admitted_by(url).map(|(route, _)| route)
+    }
+
+    /// How `url` may be reached and the rule that admits it, as written: the manifest entry
+    /// (`api.x.com`, `*.x.com`, `api.x.com:8443`) or the override's origin. Bounded by the
+    /// manifest and the operator, whatever names a provider makes up under a wildcard.
+    pub fn admitted_by(&self, url: &Url) -> Option<(Route, String)> {
         let (Some(host), Some(port)) = (url.host_str(), url.port_or_known_default()) else {
             return None;
         };
         let host = host.to_ascii_lowercase();
-        if self.overrides.iter().any(|o| o.scheme == url.scheme() && o.port == port && o.host == host) {
-            return Some(Route::Override);
+        if let Some(origin) =
+            self.overrides.iter().find(|o| o.scheme == url.scheme() && o.port == port && o.host == host)
+        {
+            return Some((Route::Override, format!("{}://{}:{}", origin.scheme, origin.host, origin.port)));
         }
-        let by_manifest = url.scheme() == "https"
-            && matches!(url.host(), Some(url::Host::Domain(_)))
-            && self.manifest.iter().any(|pattern| pattern.port == port && pattern.matches(&host));
-        by_manifest.then_some(Route::Manifest)
+        if url.scheme() != "https" || !matches!(url.host(), Some(url::Host::Domain(_))) {
+            return None;
+        }
+        let pattern = self.manifest.iter().find(|pattern| pattern.port == port && pattern.matches(&host))?;
+        Some((Route::Manifest, pattern.to_string()))
     }
 
     pub fn allows(&self, url: &Url) -> bool {
@@ -92,6 +102,17 @@ mod tests {
         assert!(allows(&rules, "https://api-m.sandbox.paypal.com/v1"));
         assert!(!allows(&rules, "https://paypal.com/"));
         assert!(!allows(&rules, "https://evilpaypal.com/"));
+    }
+
+    #[test]
+    fn the_admitting_rule_is_named_as_written_never_as_the_name_asked() {
+        let mut rules = AllowedHosts::from_manifest(&["*.paypal.com".into(), "API.x.com:8443".into()]);
+        rules.allow_origin(&Url::parse("http://127.0.0.1:9999/base").unwrap());
+        let rule = |url: &str| rules.admitted_by(&Url::parse(url).unwrap()).map(|(_, rule)| rule);
+        assert_eq!(rule("https://made-up-7.paypal.com/v1").as_deref(), Some("*.paypal.com"));
+        assert_eq!(rule("https://api.x.com:8443/").as_deref(), Some("api.x.com:8443"));
+        assert_eq!(rule("http://127.0.0.1:9999/v1").as_deref(), Some("http://127.0.0.1:9999"));
+        assert_eq!(rule("https://elsewhere.example/"), None);
     }
 
     #[test]

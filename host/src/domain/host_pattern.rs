@@ -61,6 +61,20 @@ impl HostPattern {
     }
 }
 
+/// The entry as a manifest writes it (`*.x.com`, `api.x.com:8443`; the default port left out).
+impl std::fmt::Display for HostPattern {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.wildcard {
+            f.write_str("*.")?;
+        }
+        f.write_str(&self.name)?;
+        if self.port != 443 {
+            write!(f, ":{}", self.port)?;
+        }
+        Ok(())
+    }
+}
+
 fn ip_literal(entry: &str) -> String {
     format!("`{entry}` is an IP address; only DNS names are allowed (an operator's --endpoint may point at an address)")
 }

@@ -33,8 +33,9 @@ impl CompileCache {
         Self { dir, stats: CompileStats::default() }
     }
 
-    /// The component for `bytes`, from the cache when this engine compiled it before.
-    pub fn component(&self, engine: &Engine, bytes: &[u8], sha256: &str) -> wasmtime::Result<Component> {
+    /// The component for `bytes`, from the cache when this engine compiled it before (then
+    /// true beside it).
+    pub fn component(&self, engine: &Engine, bytes: &[u8], sha256: &str) -> wasmtime::Result<(Component, bool)> {
         let started = Instant::now();
         let cached = self.dir.as_ref().map(|dir| dir.join(format!("{sha256}.cwasm")));
         if let Some(path) = cached.as_ref().filter(|path| path.exists()) {
@@ -48,7 +49,7 @@ impl CompileCache {
                         elapsed_ms = started.elapsed().as_secs_f64() * 1e3,
                         "component loaded from the compile cache"
                     );
-                    return Ok(component);
+                    return Ok((component, true));
                 }
                 Err(error) => {
                     tracing::warn!(path = %path.display(), %error, "unusable compile cache entry; recompiling")
@@ -63,7 +64,7 @@ impl CompileCache {
                 tracing::warn!(path = %path.display(), %error, "cannot write the compile cache");
             }
         }
-        Ok(component)
+        Ok((component, false))
     }
 }
 

@@ -20,6 +20,7 @@ use super::slots::{SandboxSlots, SlotPolicy};
 use super::state::ProviderState;
 use crate::capabilities::CallContext;
 use crate::domain::contract::ContractVersion;
+use crate::metrics::Meters;
 
 /// How often the epoch advances; a runaway guest is stopped within one tick of its deadline.
 pub(crate) const EPOCH_TICK: Duration = Duration::from_millis(5);
@@ -87,6 +88,8 @@ pub struct ProviderRuntime {
     pub(crate) cpu: Arc<CpuShare>,
     pub(crate) limits: HostLimits,
     compile_cache: CompileCache,
+    /// The counters every part of this host records into (`metrics`).
+    pub meters: Arc<Meters>,
     _ticker: EpochTicker,
 }
 
@@ -130,7 +133,18 @@ impl ProviderRuntime {
         let ticker = EpochTicker::start(engine.clone());
         let slots = SandboxSlots::new(limits.slot_policy());
         let cpu = limits.cpu_cores_per_company.map(CpuShare::new).unwrap_or_else(CpuShare::for_this_machine);
-        Ok(Self { engine, payment_linker, messaging_linker, slots, cpu, limits, compile_cache, _ticker: ticker })
+        let meters = Arc::new(Meters::default());
+        Ok(Self {
+            engine,
+            payment_linker,
+            messaging_linker,
+            slots,
+            cpu,
+            limits,
+            compile_cache,
+            meters,
+            _ticker: ticker,
+        })
     }
 
     pub fn engine(&self) -> &Engine {
@@ -140,7 +154,13 @@ impl ProviderRuntime {
     /// Compiles a component, or loads it from the compile cache. CPU-heavy: call it from a
     /// blocking thread, never a request.
     pub fn compile(&self, bytes: &[u8], sha256: &str) -> wasmtime::Result<Component> {
-        self.compile_cache.component(&self.engine, bytes, sha256)
+        let started = std::time::Instant::now();
+        let (component, from_cache) = self.compile_cache.component(&self.engine, bytes, sha256)?;
+        self.meters.compile_cache_lookup(from_cache);
+        if !from_cache {
+            self.meters.compile_seconds.observe(started.elapsed().as_secs_f64());
+        }
+        Ok(component)
     }
 
     /// Components compiled and loaded from the cache since start.

@@ -6,8 +6,9 @@ use wasmtime::component::{Component, ComponentExportIndex, InstancePre};
 use super::bindings::v1::{messaging, payment, types};
 use super::engine::ProviderRuntime;
 use super::failure::ProviderFailure;
-use super::instance::{CallLabel, CallLimits, Outcome, Sandbox};
+use super::instance::{CallLabel, CallLimits, Outcome};
 use super::results::{self, messaging as read_messaging, payment as read_payment};
+use super::sandbox::Sandbox;
 use super::state::ProviderState;
 use crate::capabilities::CallContext;
 use crate::domain::contract::ContractVersion;
@@ -138,7 +139,7 @@ impl PaymentInstance {
     }
 
     pub async fn validate_credentials(&mut self) -> Outcome<()> {
-        self.call(self.exports.validate_credentials, (), results::unit).await
+        self.call("validate-credentials", self.exports.validate_credentials, (), results::unit).await
     }
 
     pub async fn create_session(
@@ -146,15 +147,15 @@ impl PaymentInstance {
         transaction: &types::Transaction,
         kind: types::IntegrationType,
     ) -> Outcome<types::Session> {
-        self.call(self.exports.create_session, (transaction, kind), read_payment::session).await
+        self.call("create-session", self.exports.create_session, (transaction, kind), read_payment::session).await
     }
 
     pub async fn verify_webhook(&mut self, request: &types::WebhookRequest) -> Outcome<types::Verification> {
-        self.call(self.exports.verify_webhook, (request,), results::verification).await
+        self.call("verify-webhook", self.exports.verify_webhook, (request,), results::verification).await
     }
 
     pub async fn parse_webhook(&mut self, request: &types::WebhookRequest) -> Outcome<payment::ParsedWebhook> {
-        self.call(self.exports.parse_webhook, (request,), read_payment::parsed_webhook).await
+        self.call("parse-webhook", self.exports.parse_webhook, (request,), read_payment::parsed_webhook).await
     }
 
     pub async fn process_return(
@@ -162,7 +163,8 @@ impl PaymentInstance {
         transaction: &types::Transaction,
         params: &[(String, String)],
     ) -> Outcome<types::GatewayUpdate> {
-        self.call(self.exports.process_return, (transaction, params), read_payment::gateway_update).await
+        self.call("process-return", self.exports.process_return, (transaction, params), read_payment::gateway_update)
+            .await
     }
 
     pub async fn refund(
@@ -171,15 +173,15 @@ impl PaymentInstance {
         amount: &types::Money,
         refund_id: &str,
     ) -> Outcome<payment::RefundResult> {
-        self.call(self.exports.refund, (transaction, amount, refund_id), read_payment::refund_result).await
+        self.call("refund", self.exports.refund, (transaction, amount, refund_id), read_payment::refund_result).await
     }
 
     pub async fn sync(&mut self, transaction: &types::Transaction) -> Outcome<types::GatewayUpdate> {
-        self.call(self.exports.sync, (transaction,), read_payment::gateway_update).await
+        self.call("sync", self.exports.sync, (transaction,), read_payment::gateway_update).await
     }
 
     pub async fn client_config(&mut self) -> Outcome<String> {
-        self.call(self.exports.client_config, (), read_payment::client_config).await
+        self.call("client-config", self.exports.client_config, (), read_payment::client_config).await
     }
 }
 
@@ -194,18 +196,18 @@ impl MessagingInstance {
     }
 
     pub async fn validate_credentials(&mut self) -> Outcome<()> {
-        self.call(self.exports.validate_credentials, (), results::unit).await
+        self.call("validate-credentials", self.exports.validate_credentials, (), results::unit).await
     }
 
     pub async fn send(&mut self, message: &messaging::OutboundMessage) -> Outcome<messaging::SendResult> {
-        self.call(self.exports.send, (message,), read_messaging::send_result).await
+        self.call("send", self.exports.send, (message,), read_messaging::send_result).await
     }
 
     pub async fn verify_webhook(&mut self, request: &types::WebhookRequest) -> Outcome<types::Verification> {
-        self.call(self.exports.verify_webhook, (request,), results::verification).await
+        self.call("verify-webhook", self.exports.verify_webhook, (request,), results::verification).await
     }
 
     pub async fn parse_webhook(&mut self, request: &types::WebhookRequest) -> Outcome<messaging::ParsedWebhook> {
-        self.call(self.exports.parse_webhook, (request,), read_messaging::parsed_webhook).await
+        self.call("parse-webhook", self.exports.parse_webhook, (request,), read_messaging::parsed_webhook).await
     }
 }

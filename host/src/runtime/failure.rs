@@ -27,6 +27,21 @@ pub enum FailureKind {
 }
 
 impl FailureKind {
+    /// The metric label of a call that failed this way.
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Timeout => "timeout",
+            Self::OutOfMemory => "out_of_memory",
+            Self::Trap => "trap",
+            Self::Instantiation => "instantiation",
+            Self::Overloaded => "overload",
+            Self::ModuleShare => "module_share",
+            Self::CompanyShare => "company_share",
+            Self::OverCeiling => "over_ceiling",
+            Self::UnusableAnswer => "unusable_answer",
+        }
+    }
+
     /// True when the call never ran because the host had no room for it.
     pub fn is_refusal(self) -> bool {
         matches!(self, Self::Overloaded | Self::ModuleShare | Self::CompanyShare)

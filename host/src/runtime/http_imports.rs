@@ -138,7 +138,7 @@ fn response(response: OutboundResponse) -> Response {
 fn error_v1_0(error: OutboundError) -> v1::integrations::provider::http::HttpError {
     use v1::integrations::provider::http::HttpError as E;
     match error {
-        OutboundError::Denied(why) => E::Denied(why),
+        OutboundError::Denied(why) | OutboundError::NonPublicAddress(why) => E::Denied(why),
         OutboundError::InvalidRequest(why) => E::InvalidRequest(why),
         OutboundError::UnknownCredential(why) => E::UnknownCredential(why),
         OutboundError::TooManyRequests => E::TooManyRequests,
@@ -153,7 +153,7 @@ fn error_v1_0(error: OutboundError) -> v1::integrations::provider::http::HttpErr
 fn error_v1_1(error: OutboundError) -> v1_1::http::HttpError {
     use v1_1::http::HttpError as E;
     match error {
-        OutboundError::Denied(why) => E::Denied(why),
+        OutboundError::Denied(why) | OutboundError::NonPublicAddress(why) => E::Denied(why),
         OutboundError::InvalidRequest(why) => E::InvalidRequest(why),
         OutboundError::UnknownCredential(why) => E::UnknownCredential(why),
         OutboundError::TooManyRequests => E::TooManyRequests,

@@ -5,19 +5,19 @@
 
 use std::time::{Duration, Instant};
 
-use wasmtime::component::{ComponentExportIndex, ComponentNamedList, Instance, Lift, Lower, ResourceTable};
-use wasmtime::{Store, Trap, UpdateDeadline};
+use wasmtime::component::ResourceTable;
+use wasmtime::{Store, UpdateDeadline};
 use wasmtime_wasi::WasiCtx;
 
-use super::ceilings::OverCeiling;
 use super::engine::ProviderRuntime;
 use super::exports::{MessagingPre, PaymentPre, WorldPre};
 use super::failure::{FailureKind, ProviderFailure};
-use super::results::{self, RawResult};
+use super::sandbox::Sandbox;
 use super::slots::{SlotPermit, SlotRefusal};
 use super::state::{MemoryLimit, ProviderState};
 use super::stdio::GuestOutput;
 use crate::capabilities::CallContext;
+use crate::metrics::labels::RefusalLabels;
 
 /// A linked component, ready to instantiate per call.
 pub enum ProviderPre {
@@ -74,10 +74,10 @@ impl ProviderRuntime {
         let outcome = tokio::time::timeout_at(deadline.into(), pre.instance_pre.instantiate_async(&mut store)).await;
         match outcome {
             Ok(Ok(instance)) => {
-                Ok(Sandbox { store, instance, exports: pre.exports, label, deadline, broken: None, _slot: slot })
+                Ok(Sandbox::new(store, instance, pre.exports, label, deadline, self.meters.clone(), slot))
             }
             Ok(Err(error)) => {
-                let (kind, detail) = classify(&store, error);
+                let (kind, detail) = super::sandbox::classify(&store, error);
                 let kind = if kind == FailureKind::Trap { FailureKind::Instantiation } else { kind };
                 Err(failure(&label, kind, detail))
             }
@@ -94,11 +94,16 @@ impl ProviderRuntime {
         mut call: CallContext,
     ) -> Result<FreshStore, ProviderFailure> {
         let slot = self.slots.acquire(&label.module, label.company_id).await.map_err(|refusal| {
-            let (kind, detail) = match refusal {
-                SlotRefusal::ModuleShare => (FailureKind::ModuleShare, "the module holds its whole share of slots"),
-                SlotRefusal::CompanyShare => (FailureKind::CompanyShare, "the company holds its whole share of slots"),
-                SlotRefusal::Full => (FailureKind::Overloaded, "no sandbox slot became free"),
+            let (kind, reason, detail) = match refusal {
+                SlotRefusal::ModuleShare => {
+                    (FailureKind::ModuleShare, "module_share", "the module holds its whole share of slots")
+                }
+                SlotRefusal::CompanyShare => {
+                    (FailureKind::CompanyShare, "company_share", "the company holds its whole share of slots")
+                }
+                SlotRefusal::Full => (FailureKind::Overloaded, "overload", "no sandbox slot became free"),
             };
+            self.meters.sandbox_refusals.get_or_create(&RefusalLabels { module: label.module.clone(), reason }).inc();
             failure(label, kind, detail.into())
         })?;
 
@@ -150,120 +155,7 @@ impl ProviderRuntime {
     }
 }
 
-/// A live provider sandbox whose world's exports are `E`. Each export call is one method
-/// (see `exports.rs`); after a failure the sandbox refuses further calls.
-pub struct Sandbox<E> {
-    store: Store<ProviderState>,
-    instance: Instance,
-    pub(crate) exports: E,
-    label: CallLabel,
-    deadline: Instant,
-    broken: Option<ProviderFailure>,
-    _slot: SlotPermit,
-}
-
-impl<E> Sandbox<E> {
-    /// Calls one export within the deadline and reads its answer within the ceilings.
-    pub(crate) async fn call<P, R, T>(
-        &mut self,
-        export: ComponentExportIndex,
-        params: P,
-        read: impl FnOnce(R) -> T,
-    ) -> Outcome<T>
-    where
-        P: ComponentNamedList + Lower + Send + Sync,
-        R: Lift + Send + Sync + 'static,
-    {
-        if let Some(broken) = &self.broken {
-            return Err(broken.clone());
-        }
-        let func = match self.instance.get_typed_func::<P, (RawResult<R>,)>(&mut self.store, export) {
-            Ok(func) => func,
-            Err(error) => return Err(self.fail(FailureKind::Trap, format!("{error:#}"))),
-        };
-        let outcome = tokio::time::timeout_at(self.deadline.into(), func.call_async(&mut self.store, params)).await;
-        // Long only while it computes: a call between exports does not count against its share.
-        self.store.data_mut().long_call = None;
-        match outcome {
-            Ok(Ok((raw,))) => Ok(results::result(raw, read)),
-            Ok(Err(error)) => {
-                let (kind, detail) = classify(&self.store, error);
-                Err(self.fail(kind, detail))
-            }
-            Err(_) => Err(self.fail(FailureKind::Timeout, "the call ran past its deadline".into())),
-        }
-    }
-
-    /// Checks that `export` has the parameter and result types the host calls it with.
-    pub(crate) fn check_type<P, R>(&mut self, export: ComponentExportIndex) -> Result<(), ProviderFailure>
-    where
-        P: ComponentNamedList + Lower,
-        R: Lift + 'static,
-    {
-        match self.instance.get_typed_func::<P, (RawResult<R>,)>(&mut self.store, export) {
-            Ok(_) => Ok(()),
-            Err(error) => Err(self.fail(FailureKind::Instantiation, format!("{error:#}"))),
-        }
-    }
-
-    /// Outbound requests this sandbox's calls have attempted so far, allowed or not. Zero
-    /// means nothing the provider did can have reached a gateway.
-    pub fn outbound_requests(&self) -> u32 {
-        crate::capabilities::HTTP_REQUESTS_PER_CALL.saturating_sub(self.store.data().call.http_requests_left)
-    }
-
-    /// Fails the call because the host cannot use what it answered (`reason`, for the log
-    /// and the caller).
-    pub fn refuse_answer(&mut self, reason: String) -> ProviderFailure {
-        self.fail(FailureKind::UnusableAnswer, reason)
-    }
-
-    /// Records and logs a failure; the sandbox refuses further calls.
-    fn fail(&mut self, kind: FailureKind, detail: String) -> ProviderFailure {
-        let failure = failure(&self.label, kind, detail);
-        tracing::error!(
-            module = %failure.module, version = %failure.version,
-            company_id = failure.company_id, integration_id = failure.integration_id,
-            kind = ?failure.kind, detail = %failure.detail,
-            "provider call failed"
-        );
-        self.broken = Some(failure.clone());
-        failure
-    }
-}
-
-impl<E> Drop for Sandbox<E> {
-    fn drop(&mut self) {
-        let state = self.store.data();
-        let text = state.output.take();
-        if !text.is_empty() {
-            let text = state.call.scrubber().text(&text);
-            tracing::info!(
-                module = %self.label.module, company_id = self.label.company_id,
-                integration_id = self.label.integration_id, output = %text.trim_end(),
-                "provider output"
-            );
-        }
-    }
-}
-
-fn classify(store: &Store<ProviderState>, error: wasmtime::Error) -> (FailureKind, String) {
-    let detail = format!("{error:#}");
-    // A value over its ceiling: refused while it was lifted or by a host import, or by the
-    // log budget (a refused stdout write shows only as the guest's panic).
-    if let Some(over) = error.downcast_ref::<OverCeiling>().cloned().or_else(|| store.data().call.log_budget.exceeded())
-    {
-        (FailureKind::OverCeiling, over.to_string())
-    } else if store.data().limits.exceeded {
-        (FailureKind::OutOfMemory, detail)
-    } else if error.downcast_ref::<Trap>() == Some(&Trap::Interrupt) {
-        (FailureKind::Timeout, detail)
-    } else {
-        (FailureKind::Trap, detail)
-    }
-}
-
-fn failure(label: &CallLabel, kind: FailureKind, detail: String) -> ProviderFailure {
+pub(super) fn failure(label: &CallLabel, kind: FailureKind, detail: String) -> ProviderFailure {
     ProviderFailure {
         module: label.module.clone(),
         version: label.version.clone(),

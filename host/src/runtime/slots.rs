@@ -50,6 +50,8 @@ struct Held {
     by_share: Tally,
     /// Calls of each module that found no room at first and had to wait.
     waited: HashMap<String, u64>,
+    /// Calls waiting for room now.
+    waiting: u32,
 }
 
 /// Counts of refusals and of slots in use, for operators and tests.
@@ -66,6 +68,22 @@ pub struct SandboxSlots {
     freed: Notify,
     burst: BurstLog,
     pub stats: SlotStats,
+}
+
+/// A call counted as waiting for a slot until dropped (also when its future is dropped).
+struct Waiting<'a>(&'a SandboxSlots);
+
+impl<'a> Waiting<'a> {
+    fn enter(slots: &'a SandboxSlots) -> Self {
+        slots.held.lock().expect("slots lock").waiting += 1;
+        Self(slots)
+    }
+}
+
+impl Drop for Waiting<'_> {
+    fn drop(&mut self) {
+        self.0.held.lock().expect("slots lock").waiting -= 1;
+    }
 }
 
 /// One slot, held until dropped.
@@ -97,6 +115,12 @@ impl SandboxSlots {
         (held.total, module, company)
     }
 
+    /// Slots in use and calls waiting for one, now.
+    pub fn occupancy(&self) -> (u32, u32) {
+        let held = self.held.lock().expect("slots lock");
+        (held.total, held.waiting)
+    }
+
     /// Calls of `module` that had to wait for room (they found its share, their company's or
     /// the host full).
     pub fn waited(&self, module: &str) -> u64 {
@@ -120,7 +144,11 @@ impl SandboxSlots {
             if std::mem::take(&mut first_try) {
                 *self.held.lock().expect("slots lock").waited.entry(module.to_string()).or_default() += 1;
             }
-            if tokio::time::timeout_at(deadline, freed).await.is_err() {
+            let waited = {
+                let _waiting = Waiting::enter(self);
+                tokio::time::timeout_at(deadline, freed).await
+            };
+            if waited.is_err() {
                 self.count(blocked, module, company_id);
                 return Err(blocked);
             }

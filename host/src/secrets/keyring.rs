@@ -71,7 +71,7 @@ impl Keyring {
         }
         let mut tx = self.db.begin().await?;
         let (key, _) = self.key_in_transaction(&mut tx, scope).await?;
-        tx.commit().await?;
+        self.db.commit(tx).await?;
         Ok(self.remember(key))
     }
 

@@ -28,7 +28,7 @@ pub(super) async fn seal_plain_rows(db: &Db, keys: &Keyring) -> Result<(usize, u
         let key = key_for(keys, &mut tx, &mut created, Scope::of(row.company_id)).await?;
         events::seal_plain_secret(&mut tx, &key, row).await?;
     }
-    tx.commit().await?;
+    db.commit(tx).await?;
     for key in created.into_values() {
         keys.remember(key);
     }

@@ -84,6 +84,6 @@ pub async fn rotate_master_key(db: &Db, old_file: &Path, new_file: &Path) -> Res
         rewrapped += 1;
     }
     data_keys::set_master_key_id(&mut *tx, &new.id().0).await?;
-    tx.commit().await?;
+    db.commit(tx).await?;
     Ok(RotationReport { rewrapped, old: old.id().clone(), new: new.id().clone(), created_new_key_file })
 }

@@ -121,7 +121,7 @@ impl App {
             request.types.as_deref(),
         )
         .await?;
-        tx.commit().await?;
+        self.db.commit(tx).await?;
         Ok(endpoint)
     }
 
@@ -245,7 +245,8 @@ impl App {
                 // The attempt and the delivery's new state, together or not at all.
                 let mut tx = self.db.begin().await?;
                 events::settle(&mut tx, delivery, status, None, "delivered", &delivery.next_attempt_at).await?;
-                tx.commit().await?;
+                self.db.commit(tx).await?;
+                self.meters().delivery_attempt("delivered");
                 Ok(())
             }
             Some(error) => self.settle_failure(delivery, &event, &endpoint, status, error).await,
@@ -270,7 +271,8 @@ impl App {
         let state = if give_up { "failed" } else { "pending" };
         let mut tx = self.db.begin().await?;
         events::settle(&mut tx, delivery, status, Some(error), state, &time_after(retry)).await?;
-        tx.commit().await?;
+        self.db.commit(tx).await?;
+        self.meters().delivery_attempt(if give_up { "gave_up" } else { "failed" });
         tracing::warn!(event_id = event.id, endpoint_id = endpoint.id, %error, attempt = delivery.attempts + 1, state, "event delivery failed");
         Ok(())
     }

@@ -128,7 +128,8 @@ impl App {
         // The message and its first history entry, together or not at all.
         let mut tx = self.db.begin().await?;
         let queued = messages::insert(&mut tx, &queued).await?.expect("a new message has no remote id yet");
-        tx.commit().await?;
+        self.db.commit(tx).await?;
+        self.meters().message(&integration.module, MessageState::Queued.as_str());
 
         let outbound = OutboundMessage { to: request.to, body: request.body };
         let answer = async {
@@ -191,7 +192,7 @@ impl App {
                 next.error_message = update.error_message.clone().or(next.error_message);
             }
             if next.state == row.state && next.remote_id == row.remote_id {
-                tx.commit().await?;
+                self.db.commit(tx).await?;
                 return Ok(row);
             }
             if messages::update_if_state(&mut tx, &next, &row.state).await? {
@@ -201,9 +202,14 @@ impl App {
                     events::record(&mut tx, "message.state_changed", next.company_id, &format!("message:{id}"), &data)
                         .await?;
                 }
-                tx.commit().await?;
+                self.db.commit(tx).await?;
                 if changed {
                     self.events_ready.notify_one();
+                    if let (Some(module), Ok(state)) =
+                        (self.module_for_count(next.integration_id).await, next.state.parse::<MessageState>())
+                    {
+                        self.meters().message(&module, state.as_str());
+                    }
                 }
                 tracing::info!(message_id = id, from = %row.state, to = %next.state, "message update");
                 return Ok(next);

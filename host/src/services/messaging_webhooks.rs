@@ -93,9 +93,10 @@ impl WebhookBackbone for MessagingWebhooks {
                 let subject = format!("message:{}", message.id);
                 events::record(&mut tx, "message.received", message.company_id, &subject, &data).await?;
             }
-            tx.commit().await?;
+            app.db.commit(tx).await?;
             if stored.is_some() {
                 app.events_ready.notify_one();
+                app.meters().message(&integration.module, MessageState::Received.as_str());
             }
             tracing::info!(integration_id, remote_id = %inbound.remote_id, duplicate = stored.is_none(), "inbound message");
         }

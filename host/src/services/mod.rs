@@ -8,14 +8,17 @@ mod integration_credentials;
 pub mod integrations;
 pub mod messaging;
 pub mod messaging_webhooks;
+mod metering;
 pub mod module_admin;
 pub mod module_grants;
 pub mod online_payment;
 pub mod payment_links;
 mod provider_calls;
 pub mod refund_reconciliation;
+mod refund_verdict;
 pub mod refunds;
 pub mod scheduled_sync;
+mod transaction_decisions;
 pub mod transaction_updates;
 pub mod webhook_gate;
 pub mod webhook_pipeline;
@@ -65,6 +68,8 @@ pub struct App {
     pub refund_attempts: refunds::RefundAttempts,
     /// An Idempotency-Key claim without an answer this old is taken over.
     pub idempotency_takeover: std::time::Duration,
+    /// The registry behind `/metrics`.
+    pub metrics: crate::metrics::HostMetrics,
 }
 
 impl App {

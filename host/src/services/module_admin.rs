@@ -62,6 +62,21 @@ impl App {
         component: Vec<u8>,
         from: InstallFrom<'_>,
     ) -> Result<Installed, ServiceError> {
+        let source = match from {
+            InstallFrom::Folder { .. } => "folder",
+            _ => "api",
+        };
+        let installed = self.install_checked(manifest_yaml, component, from).await;
+        self.meters().install(source, if installed.is_ok() { "installed" } else { "refused" });
+        installed
+    }
+
+    async fn install_checked(
+        &self,
+        manifest_yaml: String,
+        component: Vec<u8>,
+        from: InstallFrom<'_>,
+    ) -> Result<Installed, ServiceError> {
         let (manifest, manifest_yaml) = tokio::task::spawn_blocking(move || {
             let parsed = Manifest::parse(&manifest_yaml);
             parsed.map(|manifest| (manifest, manifest_yaml))
@@ -101,7 +116,7 @@ impl App {
         modules::record(&mut *tx, &manifest.identifier, &manifest.version, &manifest_yaml, &module.sha256, &component)
             .await?;
         modules::set_state(&mut *tx, &manifest.identifier, &manifest.version, true).await?;
-        tx.commit().await?;
+        self.db.commit(tx).await?;
         let previous = self.swap_in(module.clone());
         Ok(Installed::Activated { module, previous })
     }

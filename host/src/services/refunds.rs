@@ -15,14 +15,14 @@ use sha2::{Digest, Sha256};
 
 use crate::domain::money::format_minor;
 use crate::domain::transaction_state::TransactionState;
-use crate::runtime::bindings::v1::payment::RefundResult;
-use crate::runtime::bindings::v1::types::{self, ProviderError};
+use crate::runtime::bindings::v1::types;
 use crate::store::integrations::{self, IntegrationRow};
 use crate::store::is_unique_violation;
 use crate::store::refunds::{self, RefundId, RefundRow, RefundState};
 use crate::store::transactions::{self, TransactionRow};
 
 use super::online_payment::{parse_currency, parse_money};
+use super::refund_verdict::{verdict, Verdict};
 use super::transaction_updates::RefundNote;
 use super::{App, Caller, ServiceError};
 
@@ -78,36 +78,6 @@ impl Drop for AttemptGuard<'_> {
     fn drop(&mut self) {
         self.attempts.running.lock().expect("refund attempts").remove(&self.id);
         self.attempts.finished.notify_waiters();
-    }
-}
-
-/// What an attempt's answer means for the refund.
-#[derive(Debug)]
-enum Verdict {
-    /// The gateway accepted it.
-    Book(RefundResult),
-    /// The gateway refused it for good: its message.
-    Refused(String),
-    /// The first attempt never reached any gateway: forget the reservation, answer the error.
-    NeverSent(ServiceError),
-    /// It may have been made: why the answer is unknown.
-    InDoubt(String),
-}
-
-/// Reads an attempt's answer. `outbound` counts the requests the provider attempted; `first`
-/// is true for the refund's first attempt (earlier attempts may have reached the gateway).
-fn verdict(answer: Result<Result<RefundResult, ProviderError>, ServiceError>, outbound: u32, first: bool) -> Verdict {
-    match answer {
-        Ok(Ok(result)) => Verdict::Book(result),
-        // A refusal the provider itself calls retryable (Stripe's 409 for a key still being
-        // processed) is no answer yet.
-        Ok(Err(error)) if ServiceError::is_gateway_refusal(&error) && !error.retryable => {
-            Verdict::Refused(error.message)
-        }
-        Ok(Err(error)) if first && outbound == 0 => Verdict::NeverSent(ServiceError::Gateway(error)),
-        Err(error) if first && outbound == 0 => Verdict::NeverSent(error),
-        Ok(Err(error)) => Verdict::InDoubt(error.message),
-        Err(error) => Verdict::InDoubt(error.to_string()),
     }
 }
 
@@ -187,7 +157,7 @@ impl App {
         };
         // Held before the reservation is visible, so reconciliation never takes its first attempt.
         let guard = self.refund_attempts.try_start(reservation.id).expect("a new reservation is free");
-        tx.commit().await?;
+        self.db.commit(tx).await?;
         self.attempt_refund(&guard, &integration, reservation.id, true).await
     }
 
@@ -264,7 +234,15 @@ impl App {
             }
             Err(error) => (Err(error), 0),
         };
-        match verdict(answer, outbound, first) {
+        let verdict = verdict(answer, outbound, first);
+        let counted = match &verdict {
+            Verdict::Book(_) => "succeeded",
+            Verdict::Refused(_) => "refused",
+            Verdict::NeverSent(_) => "not_sent",
+            Verdict::InDoubt(_) => "in_doubt",
+        };
+        self.meters().refund(&integration.module, counted);
+        match verdict {
             Verdict::Book(result) => {
                 let note = RefundNote {
                     reservation_id: id,
@@ -337,41 +315,6 @@ impl App {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::runtime::bindings::v1::types::ErrorKind;
-
-    fn error(kind: ErrorKind, retryable: bool) -> ProviderError {
-        ProviderError { kind, message: format!("{kind:?}"), retryable }
-    }
-
-    fn accepted() -> RefundResult {
-        RefundResult { refund_reference: "re_1".into(), pending: false }
-    }
-
-    #[test]
-    fn only_a_definite_answer_settles_a_refund() {
-        assert!(matches!(verdict(Ok(Ok(accepted())), 1, true), Verdict::Book(_)));
-        assert!(matches!(verdict(Ok(Err(error(ErrorKind::Declined, false))), 1, false), Verdict::Refused(_)));
-        assert!(matches!(verdict(Ok(Err(error(ErrorKind::InvalidRequest, false))), 0, true), Verdict::Refused(_)));
-        for kind in [ErrorKind::GatewayUnavailable, ErrorKind::GatewayError, ErrorKind::Internal] {
-            assert!(matches!(verdict(Ok(Err(error(kind, true))), 1, true), Verdict::InDoubt(_)), "{kind:?}");
-        }
-        assert!(
-            matches!(verdict(Ok(Err(error(ErrorKind::InvalidRequest, true))), 1, true), Verdict::InDoubt(_)),
-            "a refusal the provider calls retryable (a key still being processed) is no answer"
-        );
-        let crashed = || Err(ServiceError::Unavailable("module gone".into()));
-        assert!(matches!(verdict(crashed(), 1, true), Verdict::InDoubt(_)), "the provider crashed after a request");
-    }
-
-    #[test]
-    fn a_first_attempt_that_sent_nothing_is_forgotten_a_later_one_is_not() {
-        let crashed = || Err(ServiceError::Unavailable("module gone".into()));
-        assert!(matches!(verdict(crashed(), 0, true), Verdict::NeverSent(_)));
-        assert!(matches!(verdict(crashed(), 0, false), Verdict::InDoubt(_)), "an earlier attempt may have been sent");
-        let down = || Ok(Err(error(ErrorKind::GatewayUnavailable, true)));
-        assert!(matches!(verdict(down(), 0, true), Verdict::NeverSent(_)));
-        assert!(matches!(verdict(down(), 0, false), Verdict::InDoubt(_)));
-    }
 
     #[test]
     fn keyed_refund_ids_are_stable_per_caller_and_key() {

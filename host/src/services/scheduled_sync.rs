@@ -25,11 +25,13 @@ pub struct SyncPolicy {
     pub tick: Duration,
     /// A transaction younger than this is left to its webhook.
     pub grace: Duration,
+    /// The operator's floor on a manifest's `sync_interval_s` (manifests may not go under 60 s).
+    pub min_interval: Duration,
 }
 
 impl Default for SyncPolicy {
     fn default() -> Self {
-        Self { tick: Duration::from_secs(30), grace: Duration::from_secs(600) }
+        Self { tick: Duration::from_secs(30), grace: Duration::from_secs(600), min_interval: Duration::from_secs(60) }
     }
 }
 
@@ -157,6 +159,7 @@ impl App {
         for integration in integrations::list(self.db.pool(), None, Some(payment)).await? {
             let Some(module) = self.registry.get(&integration.module) else { continue };
             let Some(interval) = module.manifest.runtime.sync_interval_s else { continue };
+            let interval = interval.max(self.sync.min_interval.as_secs());
             let due = integration
                 .last_synced_date
                 .as_deref()

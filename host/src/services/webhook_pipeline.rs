@@ -9,6 +9,7 @@ use crate::runtime::Outcome;
 use crate::store::integrations::IntegrationRow;
 use crate::store::webhook_log::{self, AttemptResult, NewWebhookLog};
 
+use super::webhook_gate::WebhookTicket;
 use super::{App, ServiceError};
 
 /// What the gateway is answered.
@@ -57,6 +58,10 @@ pub(crate) trait WebhookBackbone {
     type Answer;
 
     async fn open(app: &App, integration: &IntegrationRow) -> Result<Self::Provider, ServiceError>;
+    /// Whether the applied event changed anything (else it is counted as `unmatched`).
+    fn matched(_answer: &Self::Answer) -> bool {
+        true
+    }
     async fn verify(provider: &mut Self::Provider, request: &WebhookRequest) -> Outcome<Verification>;
     async fn parse(provider: &mut Self::Provider, request: &WebhookRequest) -> Outcome<Self::Parsed>;
     fn event_type(parsed: &Self::Parsed) -> &str;
@@ -75,16 +80,41 @@ pub(crate) trait WebhookBackbone {
 }
 
 impl App {
+    /// Runs the pipeline for one delivery and counts it by outcome.
     pub(crate) async fn run_webhook<B: WebhookBackbone>(
         &self,
         integration_id: i64,
         request: WebhookRequest,
     ) -> Result<WebhookVerdict<B::Answer>, ServiceError> {
-        let mut ticket = self.webhook_gate.enter(integration_id)?;
+        let category = match B::CATEGORY {
+            IntegrationCategory::Messaging => "messaging",
+            _ => "payment",
+        };
+        let mut ticket = self.webhook_gate.enter(integration_id).inspect_err(|_| {
+            self.meters().webhook_refusal(category);
+        })?;
         let integration = self.webhook_integration(integration_id, B::CATEGORY).await?;
+        let verdict = self.webhook_steps::<B>(&integration, &mut ticket, request).await;
+        let outcome = match &verdict {
+            Ok(WebhookVerdict::Accepted(answer)) if B::matched(answer) => "accepted",
+            Ok(WebhookVerdict::Accepted(_)) => "unmatched",
+            Ok(WebhookVerdict::Rejected) => "rejected",
+            Err(_) => "failed",
+        };
+        self.meters().webhook(category, &integration.module, outcome);
+        verdict
+    }
+
+    async fn webhook_steps<B: WebhookBackbone>(
+        &self,
+        integration: &IntegrationRow,
+        ticket: &mut WebhookTicket<'_>,
+        request: WebhookRequest,
+    ) -> Result<WebhookVerdict<B::Answer>, ServiceError> {
+        let integration_id = integration.id;
         let received_at = crate::store::now();
         let attempt = Attempt { integration_id, received_at: &received_at, event_type: None };
-        let mut provider = match B::open(self, &integration).await {
+        let mut provider = match B::open(self, integration).await {
             Ok(provider) => provider,
             Err(error) => {
                 let detail = format!("the provider could not be started: {error}");
@@ -133,7 +163,7 @@ impl App {
             return Err(error);
         }
         drop(provider);
-        let answer = B::apply(self, &integration, parsed, &attempt).await?;
+        let answer = B::apply(self, integration, parsed, &attempt).await?;
         Ok(WebhookVerdict::Accepted(answer))
     }
 

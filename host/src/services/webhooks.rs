@@ -25,6 +25,10 @@ impl WebhookBackbone for PaymentWebhooks {
     /// How many updates named a known transaction.
     type Answer = usize;
 
+    fn matched(answer: &usize) -> bool {
+        *answer > 0
+    }
+
     async fn open(app: &App, integration: &IntegrationRow) -> Result<PaymentInstance, ServiceError> {
         app.payment_provider(integration).await
     }

@@ -294,3 +294,15 @@ pub async fn redeliver<'e>(exec: impl Exec<'e>, event_id: i64) -> DbResult<u64> 
     .await?;
     Ok(result.rows_affected())
 }
+
+/// Deliveries pending and failed for good, and when the oldest pending one was queued.
+pub async fn delivery_backlog<'e>(exec: impl Exec<'e>) -> DbResult<(i64, i64, Option<String>)> {
+    sqlx::query_as(
+        "SELECT COALESCE(SUM(CASE WHEN state = 'pending' THEN 1 ELSE 0 END), 0),
+                COALESCE(SUM(CASE WHEN state = 'failed' THEN 1 ELSE 0 END), 0),
+                MIN(CASE WHEN state = 'pending' THEN created_at END)
+         FROM event_deliveries",
+    )
+    .fetch_one(exec)
+    .await
+}

@@ -23,12 +23,14 @@ pub mod webhook_log;
 use std::path::Path;
 use std::str::FromStr;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{Any, AnyPool, Connection, Executor};
 
 use fault::FaultSwitch;
+
+use crate::metrics::DbMeters;
 #[doc(hidden)]
 pub use fault::StorageFault;
 
@@ -60,6 +62,7 @@ pub struct Db {
     writer: AnyPool,
     backend: Backend,
     fault: Arc<FaultSwitch>,
+    meters: DbMeters,
 }
 
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/sqlite");
@@ -117,7 +120,7 @@ impl Db {
             let writer = open(1, Some(fault.clone())).await?;
             SQLITE_MIGRATIONS.run(&writer).await?;
             let pool = open(8, None).await?;
-            return Ok(Self { pool, writer, backend: Backend::Sqlite, fault });
+            return Ok(Self { pool, writer, backend: Backend::Sqlite, fault, meters: DbMeters::default() });
         }
         if url.starts_with("postgres://") || url.starts_with("postgresql://") {
             anyhow::bail!("--database: PostgreSQL is not supported by this build yet; use a sqlite:// URL");
@@ -154,11 +157,35 @@ impl Db {
 
     /// Starts a write transaction. On SQLite it takes the write lock at once (`BEGIN
     /// IMMEDIATE`), so two writers queue instead of failing when one upgrades a read lock.
+    /// The wait is measured (`integrations_db_write_wait_seconds`).
     pub async fn begin(&self) -> DbResult<Tx> {
-        match self.backend {
+        let started = Instant::now();
+        let tx = match self.backend {
             Backend::Sqlite => self.writer.begin_with("BEGIN IMMEDIATE").await,
             Backend::Postgres => self.writer.begin().await,
-        }
+        };
+        self.meters.write_wait_seconds.observe(started.elapsed().as_secs_f64());
+        tx
+    }
+
+    /// Commits a transaction from [`Db::begin`], measuring the commit.
+    pub async fn commit(&self, tx: Tx) -> DbResult<()> {
+        let started = Instant::now();
+        let committed = tx.commit().await;
+        self.meters.commit_seconds.observe(started.elapsed().as_secs_f64());
+        committed
+    }
+
+    /// The database's timings, for `/metrics`.
+    pub fn meters(&self) -> &DbMeters {
+        &self.meters
+    }
+
+    /// (pool, connections open, connections idle) of both pools, for `/metrics`.
+    pub fn pool_usage(&self) -> Vec<(&'static str, u32, u32)> {
+        let usage = |pool: &AnyPool| (pool.size(), pool.num_idle() as u32);
+        let ((reader_open, reader_idle), (writer_open, writer_idle)) = (usage(&self.pool), usage(&self.writer));
+        vec![("reader", reader_open, reader_idle), ("writer", writer_open, writer_idle)]
     }
 
     /// Whether the database takes a write now: one small row is written and committed (a
@@ -168,7 +195,7 @@ impl Db {
         let write = async {
             let mut tx = self.begin().await?;
             settings::set(&mut *tx, WRITE_PROBE_SETTING, &now()).await?;
-            tx.commit().await
+            self.commit(tx).await
         };
         match tokio::time::timeout(WRITE_PROBE_TIMEOUT, write).await {
             Ok(result) => result,

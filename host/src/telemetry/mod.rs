@@ -20,12 +20,14 @@ pub enum LogFormat {
     Json,
 }
 
-/// Installs the process's log subscriber writing to `writer`.
-pub fn init_logging<W>(format: LogFormat, filter: EnvFilter, writer: W)
+/// Installs the process's log subscriber writing to `writer`. The human format colours its
+/// output only when `ansi` (the caller passes whether the writer is a terminal), so a
+/// redirected log holds no escape codes.
+pub fn init_logging<W>(format: LogFormat, filter: EnvFilter, writer: W, ansi: bool)
 where
     W: for<'w> MakeWriter<'w> + Send + Sync + 'static,
 {
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(writer);
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(writer).with_ansi(ansi);
     match format {
         LogFormat::Json => builder.json().init(),
         LogFormat::Human => builder.fmt_fields(EscapedFields::default()).init(),

@@ -11,7 +11,7 @@ use reqwest::{Method, StatusCode};
 use serde_json::json;
 
 fn policy(tick: Duration) -> Option<SyncPolicy> {
-    Some(SyncPolicy { tick, grace: Duration::ZERO })
+    Some(SyncPolicy { tick, grace: Duration::ZERO, ..SyncPolicy::default() })
 }
 
 #[tokio::test]
@@ -70,19 +70,17 @@ async fn the_scheduler_syncs_integrations_whose_manifest_asks() {
     assert_eq!(s.host.payments("Invoice", 62).await.len(), 1);
 }
 
-#[tokio::test]
-async fn the_scheduler_leaves_an_integration_synced_within_its_interval() {
-    let s = MyGatewayScenario::start_with(HostOptions {
-        sync: policy(Duration::from_millis(50)),
-        ..HostOptions::default()
-    })
-    .await;
-    // The scenario's integration was synced a minute ago (its interval is 900 s), before its
-    // payment exists; a second integration of the same module will be long past its interval.
+/// Whether one tick syncs the scenario's integration, synced `recent_minutes` ago, while a
+/// second integration of the module, synced `due_minutes` ago, is synced: both have a paid
+/// payment the gateway knows of. Waits for the due one's payment to be Captured; returns how
+/// often the gateway was asked about the recent one's payment, and that payment's state.
+async fn recent_beside_due(policy: SyncPolicy, recent_minutes: i64, due_minutes: i64) -> (usize, String) {
+    let s = MyGatewayScenario::start_with(HostOptions { sync: Some(policy), ..HostOptions::default() }).await;
     let minutes_ago = |minutes: i64| {
         (chrono::Utc::now() - chrono::Duration::minutes(minutes)).to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
     };
-    integrations::set_last_synced(s.host.app.db.pool(), s.integration_id, &minutes_ago(1)).await.unwrap();
+    // Set before the payment exists: a sync at the integration's creation found nothing.
+    integrations::set_last_synced(s.host.app.db.pool(), s.integration_id, &minutes_ago(recent_minutes)).await.unwrap();
     let credentials = json!({
         "mygateway_api_key": e2e::scenario::API_KEY, "mygateway_secret_key": e2e::scenario::SECRET_KEY,
     });
@@ -99,15 +97,35 @@ async fn the_scheduler_leaves_an_integration_synced_within_its_interval() {
     s.fake.set_status(&recent_session, "completed");
     s.fake.set_status(&s.session_id(due_payment).await, "completed");
 
-    integrations::set_last_synced(s.host.app.db.pool(), due, &minutes_ago(16)).await.unwrap();
+    // Kept that old until it is synced: a sync that began at the integration's creation (before
+    // its payment) may record its own time after this write.
     let deadline = std::time::Instant::now() + Duration::from_secs(20);
     while s.host.transaction(due_payment).await["state"] != "Captured" {
         assert!(std::time::Instant::now() < deadline, "the scheduler never synced the due integration");
+        integrations::set_last_synced(s.host.app.db.pool(), due, &minutes_ago(due_minutes)).await.unwrap();
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    // The tick that synced the due integration passed over the recent one: its payment was
-    // never asked about, though the gateway would have said it is paid.
+    // The tick that synced the due integration passed over the recent one, or not.
     let asked = s.fake.requests().iter().filter(|r| r.method == "GET" && r.path.ends_with(&recent_session)).count();
+    (asked, s.host.transaction(recent_payment).await["state"].as_str().unwrap().to_string())
+}
+
+#[tokio::test]
+async fn the_scheduler_leaves_an_integration_synced_within_its_interval() {
+    // MyGateway's interval is 900 s: synced a minute ago is not due, 16 minutes ago is.
+    let policy = policy(Duration::from_millis(50)).unwrap();
+    let (asked, state) = recent_beside_due(policy, 1, 16).await;
     assert_eq!(asked, 0, "an integration synced within its interval was synced again");
-    assert_eq!(s.host.transaction(recent_payment).await["state"], "Pending");
+    assert_eq!(state, "Pending", "though the gateway would have said it is paid");
+}
+
+/// The operator's floor (`--sync-min-interval-s`) holds back an integration its manifest's
+/// 900 s would have made due: synced 20 minutes ago, under a 2 h floor, it is passed over while
+/// one synced 3 hours ago is synced.
+#[tokio::test]
+async fn the_operators_floor_on_the_interval_wins_over_the_manifest() {
+    let floor = SyncPolicy { min_interval: Duration::from_secs(7200), ..policy(Duration::from_millis(50)).unwrap() };
+    let (asked, state) = recent_beside_due(floor, 20, 180).await;
+    assert_eq!(asked, 0, "an integration within the operator's floor was synced");
+    assert_eq!(state, "Pending");
 }

@@ -177,7 +177,7 @@ async fn a_failed_commit_during_initiate_calls_no_gateway_and_stores_nothing() {
 
 #[tokio::test]
 async fn an_initiate_whose_gateway_answer_cannot_be_stored_is_left_for_sync() {
-    let policy = SyncPolicy { tick: Duration::from_secs(3600), grace: Duration::ZERO };
+    let policy = SyncPolicy { tick: Duration::from_secs(3600), grace: Duration::ZERO, ..SyncPolicy::default() };
     let s = MyGatewayScenario::start_with(HostOptions { sync: Some(policy), ..HostOptions::default() }).await;
     s.fake.sessions_hold.hold();
     let started = tokio::spawn({

@@ -30,6 +30,30 @@ use token_cache::TokenCache;
 
 use super::CallContext;
 
+/// The operator's caps on every provider's outbound requests.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OutboundLimits {
+    /// Most bytes of a response body read; a longer one is `response-too-large`.
+    pub max_response_bytes: usize,
+    /// Most bytes of a request body sent.
+    pub max_request_bytes: usize,
+    /// Longest one request may take (never more than three quarters of the call's time left).
+    pub request_timeout: Duration,
+    /// Requests one provider call may attempt; every attempt spends one, allowed or not.
+    pub requests_per_call: u32,
+}
+
+impl Default for OutboundLimits {
+    fn default() -> Self {
+        Self {
+            max_response_bytes: 1 << 20,
+            max_request_bytes: 1 << 20,
+            request_timeout: Duration::from_secs(15),
+            requests_per_call: 8,
+        }
+    }
+}
+
 /// The two clients, the access tokens the host holds, and the caps every call gets.
 pub struct OutboundHttp {
     /// For what manifests allow: resolves names itself and connects only to public addresses.
@@ -41,12 +65,13 @@ pub struct OutboundHttp {
     pub max_response_bytes: usize,
     pub max_request_bytes: usize,
     pub request_timeout: Duration,
+    pub requests_per_call: u32,
 }
 
 impl OutboundHttp {
     /// `pinned` names are answered before the system resolver (tests, operators pinning
     /// names); their answers are filtered like any other.
-    pub fn new(pinned: StaticNames) -> anyhow::Result<Self> {
+    pub fn new(pinned: StaticNames, limits: OutboundLimits) -> anyhow::Result<Self> {
         let builder = || {
             reqwest::Client::builder()
                 .redirect(reqwest::redirect::Policy::none())
@@ -59,9 +84,10 @@ impl OutboundHttp {
             guarded,
             overrides: builder().build()?,
             tokens: TokenCache::default(),
-            max_response_bytes: 1 << 20,
-            max_request_bytes: 1 << 20,
-            request_timeout: Duration::from_secs(15),
+            max_response_bytes: limits.max_response_bytes,
+            max_request_bytes: limits.max_request_bytes,
+            request_timeout: limits.request_timeout,
+            requests_per_call: limits.requests_per_call.max(1),
         })
     }
 }

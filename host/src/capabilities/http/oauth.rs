@@ -109,6 +109,9 @@ impl CallContext {
         };
         let response = self.attempt(&request, None, Purpose::OAuthToken).await.map_err(|error| match error {
             OutboundError::Denied(why) => OutboundError::Denied(format!("the OAuth token URL: {why}")),
+            OutboundError::NonPublicAddress(why) => {
+                OutboundError::NonPublicAddress(format!("the OAuth token URL: {why}"))
+            }
             OutboundError::InvalidRequest(why) => OutboundError::InvalidRequest(format!("the OAuth token URL: {why}")),
             other => other,
         })?;

@@ -75,7 +75,11 @@ pub struct OutboundResponse {
 /// hosts, headers and credentials, never values.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum OutboundError {
+    /// The URL is not on the module's allowlist.
     Denied(String),
+    /// The name is allowed but resolves only to addresses that are not public (answered to
+    /// the provider as `denied`).
+    NonPublicAddress(String),
     InvalidRequest(String),
     UnknownCredential(String),
     TooManyRequests,
@@ -85,4 +89,28 @@ pub enum OutboundError {
     /// The token endpoint refused the client or answered no usable token (1.1.0 only: no
     /// 1.0.0 request can ask for a token).
     AuthorizationFailed(String),
+}
+
+impl OutboundError {
+    /// Why a request was refused before it was sent, as a metric label; None when it was
+    /// sent (or meant to be) and failed on the way.
+    pub fn denial_reason(&self) -> Option<&'static str> {
+        match self {
+            Self::Denied(_) => Some("not_allowed"),
+            Self::NonPublicAddress(_) => Some("non_public_address"),
+            Self::InvalidRequest(_) => Some("invalid_request"),
+            Self::UnknownCredential(_) => Some("unknown_credential"),
+            Self::TooManyRequests => Some("budget_exhausted"),
+            Self::ResponseTooLarge | Self::Timeout | Self::ConnectionFailed(_) | Self::AuthorizationFailed(_) => None,
+        }
+    }
+
+    /// A failed sent request's status-class label.
+    pub fn failure_class(&self) -> &'static str {
+        match self {
+            Self::Timeout => "timeout",
+            Self::ResponseTooLarge => "too_large",
+            _ => "failed",
+        }
+    }
 }

@@ -17,6 +17,7 @@ use super::resolver;
 use crate::capabilities::credentials::CredentialLookup;
 use crate::capabilities::{CallContext, ScrubList};
 use crate::domain::allowed_hosts::Route;
+use crate::metrics::labels::{DenialLabels, OutboundHostLabels, OutboundLabels};
 
 /// Why an attempt is made, for the log.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -50,6 +51,7 @@ impl CallContext {
             Err(e) => Err(e),
         };
         self.log_attempt(request, purpose, started, &outcome);
+        self.measure_attempt(request, started, &outcome);
         outcome
     }
 
@@ -62,6 +64,7 @@ impl CallContext {
         let started = Instant::now();
         let outcome = self.spend_request().and(Err(error));
         self.log_attempt(request, Purpose::Provider, started, &outcome);
+        self.measure_attempt(request, started, &outcome);
         outcome
     }
 
@@ -70,6 +73,33 @@ impl CallContext {
         let left = self.http_requests_left.checked_sub(1).ok_or(OutboundError::TooManyRequests)?;
         self.http_requests_left = left;
         Ok(())
+    }
+
+    /// Counts the attempt: a refusal by reason, anything sent by the rule that admitted it
+    /// and its status class, with its time.
+    fn measure_attempt(
+        &self,
+        request: &OutboundRequest,
+        started: Instant,
+        outcome: &Result<OutboundResponse, OutboundError>,
+    ) {
+        let meters = &self.services.meters;
+        let module = self.module.identifier.clone();
+        if let Some(reason) = outcome.as_ref().err().and_then(OutboundError::denial_reason) {
+            meters.outbound_denials.get_or_create(&DenialLabels { module, reason }).inc();
+            return;
+        }
+        let rule = url::Url::parse(&request.url).ok().and_then(|url| self.module.allowed_hosts.admitted_by(&url));
+        let host = rule.map_or_else(|| "unknown".to_string(), |(_, rule)| rule);
+        let status_class = match outcome {
+            Ok(response) => crate::metrics::status_class(response.status),
+            Err(error) => error.failure_class(),
+        };
+        let elapsed = started.elapsed().as_secs_f64();
+        let labels = OutboundHostLabels { module, host };
+        meters.outbound_seconds.get_or_create(&labels).observe(elapsed);
+        let OutboundHostLabels { module, host } = labels;
+        meters.outbound_requests.get_or_create(&OutboundLabels { module, host, status_class }).inc();
     }
 
     fn log_attempt(
@@ -84,13 +114,17 @@ impl CallContext {
         let error =
             outcome.as_ref().err().map(|error| checks::bounded(&format!("{error:?}"), checks::LOGGED_ERROR_BYTES));
         let elapsed_ms = started.elapsed().as_millis() as u64;
-        let (module, company_id, integration_id) =
-            (&self.module.identifier, self.integration.company_id, self.integration.integration_id);
+        let (module, version, company_id, integration_id) = (
+            &self.module.identifier,
+            &self.module.version,
+            self.integration.company_id,
+            self.integration.integration_id,
+        );
         let (method, purpose) = (request.method, purpose.as_str());
-        if matches!(outcome, Err(OutboundError::Denied(_))) {
-            tracing::warn!(%module, company_id, integration_id, method = ?method, target, purpose, error, elapsed_ms, "outbound request denied");
+        if matches!(outcome, Err(OutboundError::Denied(_) | OutboundError::NonPublicAddress(_))) {
+            tracing::warn!(%module, %version, company_id, integration_id, method = ?method, target, purpose, error, elapsed_ms, "outbound request denied");
         } else {
-            tracing::info!(%module, company_id, integration_id, method = ?method, target, purpose, status, error, elapsed_ms, "outbound request");
+            tracing::info!(%module, %version, company_id, integration_id, method = ?method, target, purpose, status, error, elapsed_ms, "outbound request");
         }
     }
 
@@ -167,7 +201,7 @@ impl CallContext {
             Err(e) if e.is_timeout() => return Err(OutboundError::Timeout),
             Err(e) => {
                 if let Some(refused) = resolver::non_public_name(&e) {
-                    return Err(OutboundError::Denied(format!(
+                    return Err(OutboundError::NonPublicAddress(format!(
                         "{refused}; the host connects providers to public addresses only"
                     )));
                 }

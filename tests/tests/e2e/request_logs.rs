@@ -1,0 +1,63 @@
+//! Logs an operator can read: every request has an id, answered as `X-Request-Id` and carried
+//! by every log line of the request; the lines that involve a provider name its module,
+//! version, company and integration.
+
+use e2e::host::send;
+use e2e::logs;
+use e2e::scenario::MyGatewayScenario;
+use reqwest::{Method, StatusCode};
+use serde_json::json;
+
+fn request_id(response: &reqwest::Response) -> String {
+    response.headers().get("x-request-id").expect("an X-Request-Id").to_str().unwrap().to_string()
+}
+
+#[tokio::test]
+async fn every_line_of_a_request_carries_its_id_and_provider_lines_name_the_module() {
+    logs::capture();
+    let s = MyGatewayScenario::start().await;
+    let initiate = || {
+        s.host.admin(Method::POST, "/api/online_payment/initiate").json(&json!({
+            "integration_id": s.integration_id, "amount": "5.00", "currency": "USD",
+            "return_url": "https://erp.example/r", "document_model": "Invoice", "document_id": 5,
+        }))
+    };
+    let response = initiate().send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::CREATED);
+    let id = request_id(&response);
+    let other = request_id(&initiate().send().await.unwrap());
+    assert_ne!(id, other, "each request its own id");
+
+    let logged = logs::text();
+    let lines: Vec<&str> = logged.lines().filter(|line| line.contains(&format!("request_id={id}"))).collect();
+    let provider_line =
+        lines.iter().find(|line| line.contains("outbound request")).expect("the gateway call is logged");
+    for field in [
+        "module=payment_mygateway".to_string(),
+        "version=".to_string(),
+        "company_id=1".to_string(),
+        format!("integration_id={}", s.integration_id),
+    ] {
+        assert!(provider_line.contains(&field), "{field} in {provider_line}");
+    }
+    assert!(lines.iter().any(|line| line.contains("transaction update")), "{lines:#?}");
+    assert!(!lines.iter().any(|line| line.contains(&format!("request_id={other}"))), "one id per line");
+
+    // A caller's own plain id is kept and logged; free text is replaced by the host's own.
+    let response = initiate().header("X-Request-Id", "erp-2026.12.01_7").send().await.unwrap();
+    assert_eq!(request_id(&response), "erp-2026.12.01_7");
+    assert!(logs::text().contains("request_id=erp-2026.12.01_7"));
+    for refused in ["has space", &"x".repeat(65), "a=b"] {
+        let response = initiate().header("X-Request-Id", refused).send().await.unwrap();
+        let given = request_id(&response);
+        assert_ne!(given, refused);
+        assert!(given.len() >= 8 && given.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'));
+    }
+
+    // Refusals and unknown routes carry one too.
+    let (status, _) = send(s.host.public(Method::GET, "/api/modules")).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    let response = s.host.public(Method::GET, "/no/such/route").send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::NOT_FOUND);
+    request_id(&response);
+}
