@@ -165,4 +165,15 @@ async fn a_delivery_that_keeps_failing_is_marked_failed() {
         assert!(std::time::Instant::now() < deadline, "never marked failed: {shown}");
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
+    // The operator sees it: one delivery failed for good, the attempts that led there, none
+    // pending (the initiate's event was the only one).
+    let (_, shown) = send(s.host.admin(Method::GET, &format!("/api/admin/events/{event_id}"))).await;
+    let attempts = shown["attempts"].as_array().unwrap().len() as f64;
+    let page = e2e::metrics_page::MetricsPage::of(&s.host).await;
+    let counted = "integrations_event_delivery_attempts_total";
+    assert_eq!(page.value("integrations_events_failed", &[]), 1.0, "{}", page.text);
+    assert_eq!(page.value("integrations_events_pending", &[]), 0.0);
+    assert_eq!(page.value(counted, &[("outcome", "gave_up")]), 1.0);
+    assert_eq!(page.value(counted, &[("outcome", "failed")]), attempts - 1.0);
+    assert_eq!(page.value(counted, &[("outcome", "delivered")]), 0.0);
 }

@@ -152,5 +152,9 @@ async fn a_company_over_its_share_is_told_to_retry() {
         "{}",
         second.1
     );
+    let page = e2e::metrics_page::MetricsPage::of(&g.other.host).await;
+    let refusals = "integrations_sandbox_refusals_total";
+    assert_eq!(page.value(refusals, &[("module", "test_greedy"), ("reason", "company_share")]), 1.0, "{}", page.text);
+    assert_eq!(page.value(refusals, &[("reason", "overload")]), 0.0);
     g.other_company_is_served().await;
 }

@@ -7,41 +7,11 @@ use std::time::Duration;
 
 use e2e::event_receiver::EventReceiver;
 use e2e::host::{send, HostOptions, ADMIN_KEY};
+use e2e::metrics_page::MetricsPage;
 use e2e::scenario::{MyGatewayScenario, WEBHOOK_SECRET};
 use integrations_host::services::event_delivery::DeliveryPolicy;
-use prometheus_parse::{Scrape, Value};
 use reqwest::{Method, StatusCode};
 use serde_json::json;
-
-/// The page, parsed.
-async fn scrape(s: &MyGatewayScenario) -> (Scrape, String) {
-    let response = s.host.public(Method::GET, "/metrics").send().await.unwrap();
-    assert_eq!(response.status(), StatusCode::OK);
-    let content_type = response.headers()["content-type"].to_str().unwrap().to_string();
-    assert!(content_type.starts_with("text/plain; version=0.0.4"), "{content_type}");
-    let text = response.text().await.unwrap();
-    let scrape = Scrape::parse(text.lines().map(|line| Ok(line.to_string()))).expect("Prometheus text");
-    (scrape, text)
-}
-
-/// The sum of the samples of `metric` whose labels include `labels` (0 when none).
-fn value(scrape: &Scrape, metric: &str, labels: &[(&str, &str)]) -> f64 {
-    scrape
-        .samples
-        .iter()
-        .filter(|sample| sample.metric == metric)
-        .filter(|sample| labels.iter().all(|(name, wanted)| sample.labels.get(name) == Some(*wanted)))
-        .map(|sample| match &sample.value {
-            Value::Counter(v) | Value::Gauge(v) | Value::Untyped(v) => *v,
-            other => panic!("{metric} is not a counter or gauge: {other:?}"),
-        })
-        .sum()
-}
-
-/// The `_count` of a histogram's samples whose labels include `labels`.
-fn observations(scrape: &Scrape, metric: &str, labels: &[(&str, &str)]) -> f64 {
-    value(scrape, &format!("{metric}_count"), labels)
-}
 
 #[tokio::test]
 async fn metrics_count_what_a_scripted_run_did() {
@@ -92,61 +62,98 @@ async fn metrics_count_what_a_scripted_run_did() {
     let refused_attempts = receiver.requests().iter().filter(|(_, _, status)| *status == 500).count();
     assert_eq!(refused_attempts, 2);
 
-    let (m, text) = scrape(&s).await;
+    let page = MetricsPage::of(&s.host).await;
+    let (m, text) = (&page, &page.text);
     let mygateway = ("module", "payment_mygateway");
     let calls = "integrations_provider_calls_total";
     for export in ["create-session", "verify-webhook"] {
-        let ok = value(&m, calls, &[mygateway, ("export", export), ("outcome", "ok")]);
+        let ok = m.value(calls, &[mygateway, ("export", export), ("outcome", "ok")]);
         // Two sessions; four verified webhooks (two captures, the rejected one, the unmatched one).
         assert_eq!(ok, if export == "create-session" { 2.0 } else { 4.0 }, "{export}: {text}");
     }
-    assert_eq!(value(&m, calls, &[mygateway, ("export", "refund"), ("outcome", "ok")]), 1.0);
+    assert_eq!(m.value(calls, &[mygateway, ("export", "refund"), ("outcome", "ok")]), 1.0);
     let hostile_module = ("module", "test_hostile");
-    assert_eq!(value(&m, calls, &[hostile_module, ("export", "create-session"), ("outcome", "trap")]), 1.0);
+    assert_eq!(m.value(calls, &[hostile_module, ("export", "create-session"), ("outcome", "trap")]), 1.0);
     let duration = "integrations_provider_call_duration_seconds";
-    assert_eq!(observations(&m, duration, &[mygateway, ("export", "create-session")]), 2.0);
+    assert_eq!(m.observations(duration, &[mygateway, ("export", "create-session")]), 2.0);
 
     let denials = "integrations_outbound_denials_total";
-    assert_eq!(value(&m, denials, &[hostile_module, ("reason", "not_allowed")]), 1.0, "{text}");
+    assert_eq!(m.value(denials, &[hostile_module, ("reason", "not_allowed")]), 1.0, "{text}");
     // Sessions and the refund reached the fake gateway through the operator's override, named
     // by its origin.
     let outbound = "integrations_outbound_requests_total";
-    let sent = value(&m, outbound, &[mygateway, ("host", s.fake.url.as_str()), ("status_class", "2xx")]);
+    let sent = m.value(outbound, &[mygateway, ("host", s.fake.url.as_str()), ("status_class", "2xx")]);
     assert_eq!(sent, s.fake.requests().len() as f64, "every request the fake saw, and no other: {text}");
-    assert_eq!(observations(&m, "integrations_outbound_request_duration_seconds", &[mygateway]), sent);
+    assert_eq!(m.observations("integrations_outbound_request_duration_seconds", &[mygateway]), sent);
 
     let webhooks = "integrations_webhooks_total";
     let payment = ("category", "payment");
-    assert_eq!(value(&m, webhooks, &[payment, mygateway, ("outcome", "accepted")]), 2.0, "{text}");
-    assert_eq!(value(&m, webhooks, &[payment, mygateway, ("outcome", "rejected")]), 1.0);
-    assert_eq!(value(&m, webhooks, &[payment, mygateway, ("outcome", "unmatched")]), 1.0);
+    assert_eq!(m.value(webhooks, &[payment, mygateway, ("outcome", "accepted")]), 2.0, "{text}");
+    assert_eq!(m.value(webhooks, &[payment, mygateway, ("outcome", "rejected")]), 1.0);
+    assert_eq!(m.value(webhooks, &[payment, mygateway, ("outcome", "unmatched")]), 1.0);
 
     let transitions = "integrations_transaction_transitions_total";
-    assert_eq!(value(&m, transitions, &[mygateway, ("from", "Draft"), ("to", "Pending")]), 2.0, "{text}");
-    assert_eq!(value(&m, transitions, &[mygateway, ("from", "Pending"), ("to", "Captured")]), 2.0);
+    assert_eq!(m.value(transitions, &[mygateway, ("from", "Draft"), ("to", "Pending")]), 2.0, "{text}");
+    assert_eq!(m.value(transitions, &[mygateway, ("from", "Pending"), ("to", "Captured")]), 2.0);
     // The refused request failed its payment; the trap left no transaction (its Draft is deleted).
-    assert_eq!(value(&m, transitions, &[hostile_module, ("from", "Draft"), ("to", "Failed")]), 1.0, "{text}");
-    assert_eq!(value(&m, "integrations_payments_total", &[mygateway]), 2.0);
-    assert_eq!(value(&m, "integrations_refunds_total", &[mygateway, ("outcome", "succeeded")]), 1.0);
+    assert_eq!(m.value(transitions, &[hostile_module, ("from", "Draft"), ("to", "Failed")]), 1.0, "{text}");
+    assert_eq!(m.value("integrations_payments_total", &[mygateway]), 2.0);
+    assert_eq!(m.value("integrations_refunds_total", &[mygateway, ("outcome", "succeeded")]), 1.0);
 
     let attempts = "integrations_event_delivery_attempts_total";
-    assert_eq!(value(&m, attempts, &[("outcome", "failed")]), refused_attempts as f64, "{text}");
-    assert_eq!(value(&m, attempts, &[("outcome", "delivered")]), 2.0);
-    assert_eq!(value(&m, "integrations_events_pending", &[]), 0.0);
+    assert_eq!(m.value(attempts, &[("outcome", "failed")]), refused_attempts as f64, "{text}");
+    assert_eq!(m.value(attempts, &[("outcome", "delivered")]), 2.0);
+    assert_eq!(m.value("integrations_events_pending", &[]), 0.0);
 
     let policy = s.host.app.runtime.slots().policy();
-    assert_eq!(value(&m, "integrations_sandbox_slots", &[]), f64::from(policy.total));
-    assert_eq!(value(&m, "integrations_sandbox_slots_in_use", &[]), 0.0, "every call has given its slot back");
-    assert_eq!(value(&m, "integrations_module_info", &[mygateway, ("world", "payment")]), 1.0, "{text}");
-    assert_eq!(value(&m, "integrations_module_installs_total", &[("source", "folder"), ("outcome", "installed")]), 2.0);
-    let lookups = value(&m, "integrations_compile_cache_lookups_total", &[]);
+    assert_eq!(m.value("integrations_sandbox_slots", &[]), f64::from(policy.total));
+    assert_eq!(m.value("integrations_sandbox_slots_in_use", &[]), 0.0, "every call has given its slot back");
+    assert_eq!(m.value("integrations_module_info", &[mygateway, ("world", "payment")]), 1.0, "{text}");
+    assert_eq!(m.value("integrations_module_installs_total", &[("source", "folder"), ("outcome", "installed")]), 2.0);
+    let lookups = m.value("integrations_compile_cache_lookups_total", &[]);
     assert_eq!(lookups, 2.0, "one compile or cache load per module");
-    assert!(observations(&m, "integrations_db_commit_duration_seconds", &[]) > 0.0);
-    assert!(observations(&m, "integrations_db_write_wait_seconds", &[]) > 0.0);
-    assert!(value(&m, "integrations_db_connections_open", &[("pool", "writer")]) >= 1.0);
+    assert!(m.observations("integrations_db_commit_duration_seconds", &[]) > 0.0);
+    assert!(m.observations("integrations_db_write_wait_seconds", &[]) > 0.0);
+    assert!(m.value("integrations_db_connections_open", &[("pool", "writer")]) >= 1.0);
 
     // Nothing names a company, an integration or a reference.
     for private in [first_session.as_str(), "company", "integration_id", "TXN-"] {
         assert!(!text.contains(private), "{private} on the page");
     }
+}
+
+/// Messages by state and messaging webhooks, and a refused install, as the page counts them.
+#[tokio::test]
+async fn metrics_count_messages_their_callbacks_and_refused_installs() {
+    use e2e::fake_twilio::{ACCOUNT_SID, AUTH_TOKEN};
+    let sms = e2e::twilio_scenario::TwilioScenario::start(json!({ "twilio_from_number": "+14155550199" }), None).await;
+    let (status, sent) = sms.send("+14155550100", "hello").await;
+    assert_eq!(status, StatusCode::CREATED, "{sent}");
+    let sid = sent["remote_id"].as_str().unwrap().to_string();
+    let url = sms.webhook_url();
+    for status in ["sent", "delivered"] {
+        let params = [("MessageSid", sid.as_str()), ("MessageStatus", status), ("AccountSid", ACCOUNT_SID)];
+        assert_eq!(sms.callback(&params, Some(&url), AUTH_TOKEN).await.status(), StatusCode::OK);
+    }
+    let unsigned = sms.callback(&[("MessageSid", sid.as_str()), ("MessageStatus", "failed")], None, AUTH_TOKEN).await;
+    assert_eq!(unsigned.status(), StatusCode::UNAUTHORIZED);
+    let (status, body) = sms.host.upload_module("name: x\n", b"not wasm".to_vec()).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+
+    let m = MetricsPage::of(&sms.host).await;
+    let twilio = ("module", "sms_twilio");
+    for state in ["Queued", "Sent", "Delivered"] {
+        assert_eq!(m.value("integrations_messages_total", &[twilio, ("state", state)]), 1.0, "{state}: {}", m.text);
+    }
+    assert_eq!(m.value("integrations_messages_total", &[twilio, ("state", "Failed")]), 0.0);
+    let webhooks = "integrations_webhooks_total";
+    let messaging = ("category", "messaging");
+    assert_eq!(m.value(webhooks, &[messaging, twilio, ("outcome", "accepted")]), 2.0, "{}", m.text);
+    assert_eq!(m.value(webhooks, &[messaging, twilio, ("outcome", "rejected")]), 1.0);
+    let calls = "integrations_provider_calls_total";
+    assert_eq!(m.value(calls, &[twilio, ("export", "send"), ("outcome", "ok")]), 1.0);
+    let installs = "integrations_module_installs_total";
+    assert_eq!(m.value(installs, &[("source", "api"), ("outcome", "refused")]), 1.0);
+    assert_eq!(m.value(installs, &[("source", "api"), ("outcome", "installed")]), 0.0);
+    assert_eq!(m.value("integrations_module_info", &[twilio, ("world", "messaging")]), 1.0);
 }
