@@ -21,13 +21,15 @@ use crate::services::refund_reconciliation::RefundPolicy;
 use crate::services::scheduled_sync::SyncPolicy;
 use crate::services::webhook_gate::{WebhookGate, WebhookLimits};
 use crate::services::{random_token, App};
-use crate::store::{settings, Db};
+use crate::store::{settings, Backend, Db};
 
 /// Everything `serve` needs, after flags, environment and config file are merged.
 #[derive(Debug, Clone)]
 pub struct ServeConfig {
     pub listen: SocketAddr,
     pub database: String,
+    /// Connections to PostgreSQL (None: `store::DEFAULT_POSTGRES_POOL`).
+    pub database_pool: Option<u32>,
     pub modules_dir: PathBuf,
     /// None: `http://<bound address>`.
     pub public_url: Option<String>,
@@ -63,6 +65,7 @@ impl Default for ServeConfig {
         Self {
             listen: "127.0.0.1:8080".parse().expect("valid address"),
             database: "sqlite://./data/integrations.db".into(),
+            database_pool: None,
             modules_dir: PathBuf::from("./modules"),
             public_url: None,
             admin_key: None,
@@ -111,13 +114,18 @@ impl RunningHost {
             _ => anyhow::bail!("--public-url `{public_url}` is not an http(s) URL"),
         }
 
-        let db = Db::connect(&config.database).await?;
+        let db = Db::connect_with(&config.database, config.database_pool).await?;
+        if db.backend() == Backend::Postgres && config.master_key_file.is_none() {
+            anyhow::bail!(
+                "--master-key-file: required with a PostgreSQL database; every host on it must use the same key file"
+            );
+        }
         let key_file = config.master_key_file.clone().or_else(|| default_key_file(&config.database));
         let keys = Arc::new(Keyring::open(&db, key_file.as_deref()).await?);
         let (admin_key_hash, generated_admin_key) = settle_admin_key(&db, config.admin_key.as_deref()).await?;
         let mut limits = config.limits.clone();
         if limits.compile_cache.is_none() {
-            limits.compile_cache = default_compile_cache(&config.database);
+            limits.compile_cache = default_compile_cache(&config.database, key_file.as_deref());
         }
         let runtime = Arc::new(ProviderRuntime::new(limits)?);
         let services = Arc::new(HostServices {
@@ -252,8 +260,13 @@ async fn load_modules(app: &Arc<App>, dir: &Path) -> anyhow::Result<ModulesWatch
 }
 
 /// Beside a SQLite database file: `<its folder>/compiled`.
-fn default_compile_cache(database: &str) -> Option<PathBuf> {
-    let file = database.strip_prefix("sqlite://")?.split('?').next()?;
+/// Compiled components are kept beside the SQLite file, or, on PostgreSQL, beside the master
+/// key file (the host's own folder; the database holds only the component bytes).
+fn default_compile_cache(database: &str, key_file: Option<&Path>) -> Option<PathBuf> {
+    let Some(path) = database.strip_prefix("sqlite://") else {
+        return key_file.map(|key| key.parent().unwrap_or(Path::new(".")).join("compiled"));
+    };
+    let file = path.split('?').next()?;
     if file == ":memory:" {
         return None;
     }

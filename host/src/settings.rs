@@ -32,9 +32,12 @@ pub struct ServeSettings {
     /// Address to listen on [default: 127.0.0.1:8080].
     #[arg(long, env = "INTEGRATIONS_HOST_LISTEN")]
     pub listen: Option<SocketAddr>,
-    /// sqlite://PATH [default: sqlite://./data/integrations.db].
+    /// sqlite://PATH or postgres://USER@HOST/DATABASE [default: sqlite://./data/integrations.db].
     #[arg(long, env = "INTEGRATIONS_HOST_DATABASE")]
     pub database: Option<String>,
+    /// Connections to PostgreSQL [default: 16]; SQLite always has one writer and eight readers.
+    #[arg(long, env = "INTEGRATIONS_HOST_DATABASE_POOL")]
+    pub database_pool: Option<u32>,
     /// Folder of installed modules [default: ./modules].
     #[arg(long, env = "INTEGRATIONS_HOST_MODULES")]
     pub modules: Option<PathBuf>,
@@ -149,7 +152,7 @@ impl ServeSettings {
     pub fn over(self, file: Self) -> Self {
         let endpoints = if self.endpoints.is_empty() { file.endpoints.clone() } else { self.endpoints.clone() };
         let merged = prefer!(self, file;
-            log_format, listen, database, modules, public_url, admin_key, master_key_file,
+            log_format, listen, database, database_pool, modules, public_url, admin_key, master_key_file,
             max_sandboxes, module_share, company_share, sandbox_wait_ms, max_memory_mb, default_memory_mb,
             max_call_timeout_ms, default_call_timeout_ms, cpu_cores_per_company,
             outbound_max_response_bytes, outbound_max_request_bytes, outbound_timeout_ms, outbound_requests_per_call,
@@ -220,6 +223,10 @@ impl ServeSettings {
         Ok(ServeConfig {
             listen: self.listen.unwrap_or(d.listen),
             database: self.database.unwrap_or(d.database),
+            database_pool: match self.database_pool {
+                Some(0) => anyhow::bail!("database_pool: must be at least 1"),
+                other => other,
+            },
             modules_dir: self.modules.unwrap_or(d.modules_dir),
             public_url: self.public_url,
             admin_key: self.admin_key,

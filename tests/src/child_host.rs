@@ -75,7 +75,8 @@ pub async fn serve_if_child() {
     let endpoints = std::env::var(ENDPOINTS_VAR).unwrap_or_default();
     let config = ServeConfig {
         listen: "127.0.0.1:0".parse().unwrap(),
-        database: format!("sqlite://{}", dir.join("host.db").display()),
+        database: crate::database::url_for(dir).await,
+        master_key_file: Some(dir.join("master.key")),
         modules_dir: dir.join("modules"),
         admin_key: Some(ADMIN_KEY.into()),
         endpoints: endpoints.split(',').filter(|e| !e.is_empty()).map(str::to_string).collect(),

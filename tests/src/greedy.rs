@@ -83,14 +83,15 @@ impl GreedyScenario {
         sqlx::query_scalar::<_, i64>(sql).fetch_one(self.other.host.app.db.pool()).await.unwrap()
     }
 
-    /// Company 1's transactions, messages and mappings as text, to compare before and after.
+    /// Company 1's transactions, messages and payments as text, to compare before and after.
     pub async fn company_one(&self) -> String {
-        let sql = "SELECT COALESCE(group_concat(row, '|'), '') FROM (
-            SELECT id || ':' || state || ':' || refunded_minor || ':' || COALESCE(gateway_status, '') || ':'
+        let sql = "SELECT row FROM (
+            SELECT 't' || id || ':' || state || ':' || refunded_minor || ':' || COALESCE(gateway_status, '') || ':'
                    || COALESCE(provider_data, '') AS row FROM transactions WHERE company_id = 1
             UNION ALL SELECT 'm' || id || ':' || state FROM messages WHERE company_id = 1
-            UNION ALL SELECT 'p' || id FROM payments WHERE company_id = 1)";
-        let rows = sqlx::query_scalar::<_, String>(sql).fetch_one(self.other.host.app.db.pool()).await.unwrap();
+            UNION ALL SELECT 'p' || id FROM payments WHERE company_id = 1) AS company_rows ORDER BY row";
+        let rows = sqlx::query_scalar::<_, String>(sql).fetch_all(self.other.host.app.db.pool()).await.unwrap();
+        let rows = rows.join("|");
         assert!(rows.contains("Captured") && rows.contains("Pending"), "company 1's seeded rows: {rows}");
         rows
     }

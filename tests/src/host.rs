@@ -119,11 +119,13 @@ impl TestHost {
         }
         let config = ServeConfig {
             listen: "127.0.0.1:0".parse().unwrap(),
-            database: format!("sqlite://{}", dir.join("host.db").display()),
+            database: crate::database::url_for(&dir).await,
+            database_pool: None,
             modules_dir: modules,
             public_url: options.public_url.clone(),
             admin_key: Some(ADMIN_KEY.into()),
-            master_key_file: options.master_key_file.clone(),
+            // PostgreSQL needs a key file named; SQLite's default is the same file.
+            master_key_file: options.master_key_file.clone().or_else(|| Some(dir.join("master.key"))),
             endpoints: options.endpoints.clone(),
             delivery: options.delivery.clone().unwrap_or_default(),
             sync: options.sync.clone().unwrap_or_default(),

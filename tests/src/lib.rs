@@ -3,6 +3,7 @@
 
 pub mod child_host;
 pub mod chromium;
+pub mod database;
 pub mod event_receiver;
 pub mod fake_gateway;
 pub mod fake_mygateway;

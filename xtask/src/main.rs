@@ -3,7 +3,8 @@
 //! - `serve [ARGS…]`: build the providers, install them into `./modules`, run
 //!   `integrations-host serve ARGS…`.
 //! - `test [ARGS…]`: install Chromium if missing (the browser test), build the providers and
-//!   test guests, then run every test.
+//!   test guests, run every test, then the end-to-end suite again on PostgreSQL
+//!   (`E2E_DATABASE=postgres`, 127.0.0.1:5432), dropping the test databases before and after.
 //! - `lint`: `cargo fmt --check` and `cargo clippy -D warnings` on both workspaces.
 //! - `install [DIR]`: build and install the providers into DIR (default `./modules`).
 //! - `build-providers`: build the provider components only.
@@ -67,7 +68,37 @@ fn test(args: &[String]) -> Result<(), String> {
     build_providers()?;
     let mut command = cargo();
     command.args(["test", "--workspace"]).args(args);
-    run(command)
+    run(command)?;
+    // The end-to-end suite again, every test host on a PostgreSQL database of its own.
+    drop_test_databases()?;
+    let mut command = cargo();
+    command.args(["test", "-p", "e2e", "--test", "e2e"]).args(args).env("E2E_DATABASE", "postgres");
+    let ran = run(command);
+    drop_test_databases()?;
+    ran
+}
+
+/// The PostgreSQL the tests use: the machine's, on 127.0.0.1:5432 with trust auth.
+const POSTGRES: [&str; 6] = ["-h", "127.0.0.1", "-U", "postgres", "-d", "postgres"];
+
+/// Drops every `e2e_…` database a test host created (one per host).
+fn drop_test_databases() -> Result<(), String> {
+    let psql = |sql: &str| {
+        let output = Command::new("psql")
+            .args(POSTGRES)
+            .args(["-v", "ON_ERROR_STOP=1", "-Atc", sql])
+            .output()
+            .map_err(|e| format!("the PostgreSQL run needs psql on PATH: {e}"))?;
+        if !output.status.success() {
+            return Err(format!("psql: {}", String::from_utf8_lossy(&output.stderr).trim()));
+        }
+        Ok(String::from_utf8_lossy(&output.stdout).into_owned())
+    };
+    let names = psql("SELECT datname FROM pg_database WHERE datname LIKE 'e2e\\_%'")?;
+    for name in names.lines().filter(|name| !name.is_empty()) {
+        psql(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))?;
+    }
+    Ok(())
 }
 
 /// The payment link browser test drives Debian's Chromium; a fresh machine lacks it, so the

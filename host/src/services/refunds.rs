@@ -123,6 +123,10 @@ impl App {
         self.module_of(&integration)?;
 
         let mut tx = self.db.begin().await?;
+        // Checked and reserved under the transaction's lock: two refunds at once never both
+        // see the same amount left.
+        self.db.lock_transaction(&mut tx, row.id).await?;
+        let row = transactions::get(&mut *tx, row.id).await?.unwrap_or(row);
         let committed = refunds::committed_total(&mut *tx, row.id).await?.max(row.refunded_minor);
         let left = row.amount_minor - committed;
         let amount = requested.unwrap_or(left);

@@ -61,6 +61,9 @@ fn ago(duration: Duration) -> String {
         .to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
 }
 
+/// Beyond the longest an initiate's call can take, before its Draft is taken as abandoned.
+const DRAFT_MARGIN: Duration = Duration::from_secs(10);
+
 impl App {
     /// Syncs one integration now. 409 when a sync of it is already running.
     pub async fn sync_integration(&self, id: i64) -> Result<SyncReport, ServiceError> {
@@ -76,7 +79,17 @@ impl App {
         }
         let _running = Running(&self.syncs_running, id);
         let mut report = SyncReport::default();
-        for transaction in transactions::open_before(self.db.pool(), id, &ago(self.sync.grace)).await? {
+        // A Draft is an initiate still under way until its call must have ended (the wait for
+        // a sandbox, the call's deadline, a margin for the writes): asking the gateway before
+        // then would fail a payment whose session is being made.
+        let limits = &self.runtime.limits;
+        let initiate_may_run = limits.slot_wait + limits.max_call_timeout + DRAFT_MARGIN;
+        let drafts_before = ago(self.sync.grace.max(initiate_may_run));
+        let open = transactions::open_before(self.db.pool(), id, &ago(self.sync.grace)).await?;
+        let open = open.into_iter().filter(|row| {
+            row.state != TransactionState::Draft.as_str() || row.created_at.as_str() < drafts_before.as_str()
+        });
+        for transaction in open {
             if self.stop_requested() {
                 // The host is stopping: the rest waits for the next sync after the restart.
                 tracing::info!(integration_id = id, checked = report.checked, "sync stopped: the host is stopping");

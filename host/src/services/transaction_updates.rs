@@ -149,6 +149,9 @@ impl App {
         }
         loop {
             let mut tx = self.db.begin().await?;
+            // Read, decided and written under the row's lock (the refunded total is computed
+            // from what is read; the state write is compare-and-set besides).
+            self.db.lock_transaction(&mut tx, id).await?;
             let row = transactions::get(&mut *tx, id)
                 .await?
                 .ok_or_else(|| ServiceError::NotFound(format!("Transaction {id} does not exist.")))?;

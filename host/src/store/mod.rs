@@ -66,6 +66,10 @@ pub struct Db {
 }
 
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/sqlite");
+static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/postgres");
+
+/// Connections to PostgreSQL when the operator names no number (`--database-pool`).
+pub const DEFAULT_POSTGRES_POOL: u32 = 16;
 
 /// The longest `/readyz` waits for its write to be taken.
 pub const WRITE_PROBE_TIMEOUT: Duration = Duration::from_secs(2);
@@ -75,6 +79,12 @@ const WRITE_PROBE_SETTING: &str = "write_probe";
 impl Db {
     /// Opens (creating if missing) the database and runs migrations.
     pub async fn connect(url: &str) -> anyhow::Result<Self> {
+        Self::connect_with(url, None).await
+    }
+
+    /// [`Db::connect`] with `pool` connections to PostgreSQL (None: [`DEFAULT_POSTGRES_POOL`]);
+    /// SQLite keeps its one writer and eight readers whatever `pool` says.
+    pub async fn connect_with(url: &str, pool: Option<u32>) -> anyhow::Result<Self> {
         sqlx::any::install_default_drivers();
         if let Some(path) = url.strip_prefix("sqlite://") {
             let (file, query) = path.split_once('?').unwrap_or((path, ""));
@@ -123,9 +133,33 @@ impl Db {
             return Ok(Self { pool, writer, backend: Backend::Sqlite, fault, meters: DbMeters::default() });
         }
         if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-            anyhow::bail!("--database: PostgreSQL is not supported by this build yet; use a sqlite:// URL");
+            return Self::connect_postgres(url, pool.unwrap_or(DEFAULT_POSTGRES_POOL)).await;
         }
         anyhow::bail!("--database: `{url}` is neither a sqlite:// nor a postgres:// URL")
+    }
+
+    /// PostgreSQL: one pool for reads and writes (every writer its own connection; the
+    /// invariants hold by row locks and constraints, not by a single writer).
+    async fn connect_postgres(url: &str, connections: u32) -> anyhow::Result<Self> {
+        let options = AnyConnectOptions::from_str(url).map_err(|e| anyhow::anyhow!("--database: {e}"))?;
+        let pool = AnyPoolOptions::new()
+            .max_connections(connections.max(1))
+            .acquire_timeout(Duration::from_secs(10))
+            .connect_with(options)
+            .await
+            .map_err(|e| anyhow::anyhow!("--database: cannot connect to PostgreSQL: {e}"))?;
+        POSTGRES_MIGRATIONS.run(&pool).await?;
+        Ok(Self {
+            writer: pool.clone(),
+            pool,
+            backend: Backend::Postgres,
+            fault: Arc::new(FaultSwitch::default()),
+            meters: DbMeters::default(),
+        })
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
     }
 
     /// For reads.
@@ -166,6 +200,20 @@ impl Db {
         };
         self.meters.write_wait_seconds.observe(started.elapsed().as_secs_f64());
         tx
+    }
+
+    /// Locks payment transaction `id` for the rest of `tx`, so a read-modify-write of it (a
+    /// refund's check and reservation, an update's refunded total) is one writer's at a time.
+    /// PostgreSQL takes the row lock (`FOR UPDATE`); SQLite's `BEGIN IMMEDIATE` already holds
+    /// the whole database.
+    pub async fn lock_transaction(&self, tx: &mut Tx, id: i64) -> DbResult<()> {
+        if self.backend == Backend::Postgres {
+            sqlx::query("SELECT id FROM transactions WHERE id = $1 FOR UPDATE")
+                .bind(id)
+                .fetch_optional(&mut **tx)
+                .await?;
+        }
+        Ok(())
     }
 
     /// Commits a transaction from [`Db::begin`], measuring the commit.

@@ -100,6 +100,9 @@ fn assert_all_signed(receiver: &EventReceiver, at_least: usize) {
 
 #[tokio::test]
 async fn no_value_is_in_the_database_file_or_its_wal_while_serving_or_after_a_restart() {
+    if e2e::database::on_postgres() {
+        return; // The SQLite file and its WAL; PostgreSQL's files are the server's.
+    }
     let (host_wide, company_wide) = (EventReceiver::start(0).await, EventReceiver::start(0).await);
     let s = MyGatewayScenario::start().await;
     add_endpoint(&s.host, &host_wide.url, None).await;
@@ -202,6 +205,9 @@ async fn database_of_the_previous_version(dir: &Path, endpoint_url: &str) -> i64
 
 #[tokio::test]
 async fn a_database_of_the_previous_version_is_sealed_at_start_and_every_value_still_works() {
+    if e2e::database::on_postgres() {
+        return; // SQLite databases of the previous version; PostgreSQL starts sealed.
+    }
     logs::capture();
     let temp = tempfile::tempdir().unwrap();
     let dir = temp.path().to_path_buf();
@@ -321,7 +327,7 @@ async fn rotating_the_master_key_while_credentials_are_written_and_webhooks_veri
         })
     };
     on_the_way.await.unwrap();
-    let db = Db::connect(&format!("sqlite://{}", dir.join("host.db").display())).await.unwrap();
+    let db = Db::connect(&e2e::database::url_for(&dir).await).await.unwrap();
     let report = rotate_master_key(&db, &old_key, &new_key).await.unwrap();
     let written_at_rotation = written.load(Ordering::SeqCst);
     assert_eq!(report.rewrapped, 1, "company 1's data key");
@@ -451,7 +457,7 @@ async fn a_sealed_value_copied_into_another_row_does_not_open_and_breaks_nothing
     let other_company = s.host.enabled_integration(ADMIN_KEY, 2, "payment_mygateway", credentials).await;
 
     // The same plaintext, sealed for integration A's row, pasted into B's and C's rows.
-    let raw = raw_database(&s.host.dir).await;
+    let raw = s.host.app.db.writer();
     for target in [same_company, other_company] {
         let moved = sqlx::query(
             "UPDATE credentials SET sealed = (SELECT sealed FROM credentials WHERE integration_id = $1 AND name = 'mygateway_secret_key')
@@ -459,12 +465,11 @@ async fn a_sealed_value_copied_into_another_row_does_not_open_and_breaks_nothing
         )
         .bind(s.integration_id)
         .bind(target)
-        .execute(&raw)
+        .execute(raw)
         .await
         .unwrap();
         assert_eq!(moved.rows_affected(), 1);
     }
-    raw.close().await;
 
     for target in [same_company, other_company] {
         let (status, body) = send(s.host.admin(Method::POST, "/api/online_payment/initiate").json(&json!({
@@ -511,14 +516,12 @@ async fn an_endpoint_secret_copied_into_another_endpoint_fails_only_that_endpoin
     let s = MyGatewayScenario::start().await;
     let source = add_endpoint(&s.host, &intact.url, None).await;
     let target = add_endpoint(&s.host, &tampered.url, Some(1)).await;
-    let raw = raw_database(&s.host.dir).await;
     sqlx::query("UPDATE event_endpoints SET sealed_secret = (SELECT sealed_secret FROM event_endpoints WHERE id = $1) WHERE id = $2")
         .bind(source)
         .bind(target)
-        .execute(&raw)
+        .execute(s.host.app.db.writer())
         .await
         .unwrap();
-    raw.close().await;
 
     pay_and_capture(&s, 1).await;
     let delivered = intact.wait_for_delivered(1).await;

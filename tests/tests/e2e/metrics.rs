@@ -62,7 +62,17 @@ async fn metrics_count_what_a_scripted_run_did() {
     let refused_attempts = receiver.requests().iter().filter(|(_, _, status)| *status == 500).count();
     assert_eq!(refused_attempts, 2);
 
-    let page = MetricsPage::of(&s.host).await;
+    // The endpoint's answers are in; the host records each attempt just after it. Read the
+    // page once the host has recorded both deliveries.
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    let page = loop {
+        let page = MetricsPage::of(&s.host).await;
+        if page.value("integrations_event_delivery_attempts_total", &[("outcome", "delivered")]) >= 2.0 {
+            break page;
+        }
+        assert!(std::time::Instant::now() < deadline, "deliveries never recorded: {}", page.text);
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
     let (m, text) = (&page, &page.text);
     let mygateway = ("module", "payment_mygateway");
     let calls = "integrations_provider_calls_total";

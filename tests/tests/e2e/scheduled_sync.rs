@@ -61,7 +61,7 @@ async fn the_scheduler_syncs_integrations_whose_manifest_asks() {
     // is due and captures the payment without any call from here.
     let deadline = std::time::Instant::now() + Duration::from_secs(20);
     while s.host.transaction(id).await["state"] != "Captured" {
-        assert!(std::time::Instant::now() < deadline, "the scheduler never synced");
+        assert!(std::time::Instant::now() < deadline, "the scheduler never synced: {}", s.host.transaction(id).await);
         let long_ago =
             (chrono::Utc::now() - chrono::Duration::seconds(901)).to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
         integrations::set_last_synced(s.host.app.db.pool(), s.integration_id, &long_ago).await.unwrap();
@@ -79,7 +79,13 @@ async fn recent_beside_due(policy: SyncPolicy, recent_minutes: i64, due_minutes:
     let minutes_ago = |minutes: i64| {
         (chrono::Utc::now() - chrono::Duration::minutes(minutes)).to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
     };
-    // Set before the payment exists: a sync at the integration's creation found nothing.
+    // The first sync (the new integration is due at once) has finished before the payment
+    // exists, so none in flight can ask about it; then its last sync is set `recent_minutes` ago.
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while integrations::get(s.host.app.db.pool(), s.integration_id).await.unwrap().unwrap().last_synced_date.is_none() {
+        assert!(std::time::Instant::now() < deadline, "the scheduler never synced the new integration");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
     integrations::set_last_synced(s.host.app.db.pool(), s.integration_id, &minutes_ago(recent_minutes)).await.unwrap();
     let credentials = json!({
         "mygateway_api_key": e2e::scenario::API_KEY, "mygateway_secret_key": e2e::scenario::SECRET_KEY,
@@ -101,7 +107,11 @@ async fn recent_beside_due(policy: SyncPolicy, recent_minutes: i64, due_minutes:
     // its payment) may record its own time after this write.
     let deadline = std::time::Instant::now() + Duration::from_secs(20);
     while s.host.transaction(due_payment).await["state"] != "Captured" {
-        assert!(std::time::Instant::now() < deadline, "the scheduler never synced the due integration");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the scheduler never synced the due integration: {}",
+            s.host.transaction(due_payment).await
+        );
         integrations::set_last_synced(s.host.app.db.pool(), due, &minutes_ago(due_minutes)).await.unwrap();
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
