@@ -232,8 +232,13 @@ async fn settle_admin_key(db: &Db, configured: Option<&str>) -> anyhow::Result<(
     }
     let key = format!("ihk_admin_{}", random_token(32));
     let hash = crate::api::key_hash(&key);
-    settings::set(db.writer(), ADMIN_KEY_SETTING, &hash).await?;
-    Ok((hash, Some(key)))
+    // Two hosts starting at once on one new database: one key is stored, and the host whose
+    // key lost prints none (it uses the stored one).
+    if settings::set_if_absent(db.writer(), ADMIN_KEY_SETTING, &hash).await? {
+        return Ok((hash, Some(key)));
+    }
+    let stored = settings::get(db.pool(), ADMIN_KEY_SETTING).await?;
+    Ok((stored.ok_or_else(|| anyhow::anyhow!("the stored admin key disappeared"))?, None))
 }
 
 /// Brings back the modules installed before (from the database), then installs what the

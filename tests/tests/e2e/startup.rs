@@ -95,3 +95,30 @@ async fn a_restart_keeps_integrations_transactions_and_keys() {
     assert_eq!(status, StatusCode::OK);
     assert_eq!(host.transaction(id).await["state"], "Captured");
 }
+
+/// Two hosts starting at once on one new database, neither given an admin key: one key is
+/// made and printed, and both hosts take it (the other prints none).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_hosts_starting_at_once_agree_on_one_admin_key() {
+    use integrations_host::server::{RunningHost, ServeConfig};
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("modules")).unwrap();
+    let database = e2e::database::url_for(dir.path()).await;
+    let config = || ServeConfig {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        database: database.clone(),
+        modules_dir: dir.path().join("modules"),
+        master_key_file: Some(dir.path().join("master.key")),
+        ..ServeConfig::default()
+    };
+    // The schema first (SQLite runs migrations without a lock; one SQLite file has one host),
+    // then both hosts at once.
+    integrations_host::store::Db::connect(&database).await.unwrap().close().await;
+    let (first, second) = tokio::join!(RunningHost::start(config()), RunningHost::start(config()));
+    let (first, second) = (first.unwrap(), second.unwrap());
+    let printed: Vec<&String> = [&first, &second].iter().filter_map(|host| host.generated_admin_key.as_ref()).collect();
+    assert_eq!(printed.len(), 1, "exactly one host made and printed a key");
+    let hash = integrations_host::api::key_hash(printed[0]);
+    assert_eq!(first.app.admin_key_hash, hash);
+    assert_eq!(second.app.admin_key_hash, hash, "the other host takes the stored key");
+}
