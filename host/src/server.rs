@@ -94,7 +94,7 @@ pub struct RunningHost {
     /// Watches the modules folder while the host runs.
     watcher: ModulesWatcher,
     /// Event delivery, scheduled sync and refund reconciliation, stopped with the server.
-    background: [tokio::task::JoinHandle<()>; 3],
+    background: Vec<tokio::task::JoinHandle<()>>,
     shutdown_grace: Duration,
 }
 
@@ -161,13 +161,18 @@ impl RunningHost {
         let syncing = app.spawn_scheduled_sync();
         // After the modules are loaded, so refunds left in doubt by an earlier run find their provider.
         let reconciling = app.spawn_refund_reconciliation();
+        let mut background = vec![delivery, syncing, reconciling];
+        // Other hosts may share the database: follow the modules they install.
+        if app.db.backend() == Backend::Postgres {
+            background.push(app.spawn_module_follower());
+        }
         Ok(Self {
             app,
             address,
             generated_admin_key,
             listener,
             watcher,
-            background: [delivery, syncing, reconciling],
+            background,
             shutdown_grace: config.shutdown_grace,
         })
     }

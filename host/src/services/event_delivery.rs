@@ -14,7 +14,7 @@ use zeroize::Zeroizing;
 
 use crate::secrets::{Scope, SecretsError};
 use crate::store::events::{self, DeliveryRow, EndpointRow, EventRow};
-use crate::store::now;
+use crate::store::{now, time_after};
 
 use super::{App, Caller, ServiceError};
 
@@ -83,11 +83,6 @@ pub fn signature(secret: &str, timestamp: u64, body: &str) -> String {
     let mut mac = Hmac::<sha2::Sha256>::new_from_slice(secret.as_bytes()).expect("any key length");
     mac.update(format!("{timestamp}.{body}").as_bytes());
     format!("t={timestamp},v1={}", hex::encode(mac.finalize().into_bytes()))
-}
-
-fn time_after(delay: Duration) -> String {
-    (Utc::now() + chrono::Duration::from_std(delay).unwrap_or(chrono::Duration::MAX))
-        .to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
 }
 
 impl App {

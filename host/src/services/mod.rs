@@ -10,6 +10,7 @@ pub mod messaging;
 pub mod messaging_webhooks;
 mod metering;
 pub mod module_admin;
+mod module_follower;
 pub mod module_grants;
 pub mod online_payment;
 pub mod payment_links;

@@ -150,6 +150,18 @@ impl App {
         Ok(None)
     }
 
+    /// A recorded version, loaded from the database (not made live).
+    pub(super) async fn load_recorded(
+        &self,
+        identifier: &str,
+        version: &str,
+    ) -> Result<Arc<LoadedModule>, ServiceError> {
+        let (yaml, component) = modules::load(self.db.pool(), identifier, version)
+            .await?
+            .ok_or_else(|| ServiceError::NotFound(format!("{identifier} has no version {version}.")))?;
+        self.load_off_thread(yaml, component).await
+    }
+
     /// Makes a recorded version live again (rollback or forward), from the database alone.
     pub async fn activate_module_version(
         &self,
@@ -157,10 +169,7 @@ impl App {
         version: &str,
     ) -> Result<Arc<LoadedModule>, ServiceError> {
         let _installing = self.install_lock.lock().await;
-        let (yaml, component) = modules::load(self.db.pool(), identifier, version)
-            .await?
-            .ok_or_else(|| ServiceError::NotFound(format!("{identifier} has no version {version}.")))?;
-        let module = self.load_off_thread(yaml, component).await?;
+        let module = self.load_recorded(identifier, version).await?;
         self.make_live(module.clone()).await?;
         Ok(module)
     }

@@ -9,13 +9,12 @@ use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use chrono::{DateTime, Utc};
 use tokio::task::JoinSet;
 
 use crate::domain::manifest::IntegrationCategory;
 use crate::domain::transaction_state::TransactionState;
 use crate::runtime::bindings::v1::types::{self, GatewayUpdate};
-use crate::store::{integrations, now, transactions};
+use crate::store::{integrations, now, time_after, time_ago, transactions};
 
 use super::{App, ServiceError};
 
@@ -56,10 +55,9 @@ impl Drop for Running<'_> {
     }
 }
 
-fn ago(duration: Duration) -> String {
-    (Utc::now() - chrono::Duration::from_std(duration).unwrap_or_default())
-        .to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
-}
+/// How long a host's claim on an integration's scheduled sync lasts (a sync of many
+/// transactions may take a while; a host that dies holds it this long at most).
+const SYNC_CLAIM: Duration = Duration::from_secs(300);
 
 /// Beyond the longest an initiate's call can take, before its Draft is taken as abandoned.
 const DRAFT_MARGIN: Duration = Duration::from_secs(10);
@@ -84,8 +82,8 @@ impl App {
         // then would fail a payment whose session is being made.
         let limits = &self.runtime.limits;
         let initiate_may_run = limits.slot_wait + limits.max_call_timeout + DRAFT_MARGIN;
-        let drafts_before = ago(self.sync.grace.max(initiate_may_run));
-        let open = transactions::open_before(self.db.pool(), id, &ago(self.sync.grace)).await?;
+        let drafts_before = time_ago(self.sync.grace.max(initiate_may_run));
+        let open = transactions::open_before(self.db.pool(), id, &time_ago(self.sync.grace)).await?;
         let open = open.into_iter().filter(|row| {
             row.state != TransactionState::Draft.as_str() || row.created_at.as_str() < drafts_before.as_str()
         });
@@ -172,18 +170,29 @@ impl App {
         for integration in integrations::list(self.db.pool(), None, Some(payment)).await? {
             let Some(module) = self.registry.get(&integration.module) else { continue };
             let Some(interval) = module.manifest.runtime.sync_interval_s else { continue };
-            let interval = interval.max(self.sync.min_interval.as_secs());
-            let due = integration
-                .last_synced_date
-                .as_deref()
-                .and_then(|at| DateTime::parse_from_rfc3339(at).ok())
-                .is_none_or(|at| Utc::now() - at.with_timezone(&Utc) >= chrono::Duration::seconds(interval as i64));
-            if integration.is_enabled() && due {
-                // Each integration syncs on its own task; a running one is skipped (409).
+            let interval = Duration::from_secs(interval.max(self.sync.min_interval.as_secs()));
+            if !integration.is_enabled() {
+                continue;
+            }
+            // Due, and claimed by this host alone: of several hosts on one database, one syncs
+            // it per interval; a claim outlives its host by at most SYNC_CLAIM.
+            let claimed = integrations::claim_sync(
+                self.db.writer(),
+                integration.id,
+                &time_ago(interval),
+                &now(),
+                &time_after(SYNC_CLAIM),
+            )
+            .await?;
+            if claimed {
+                // Each integration syncs on its own task; one running here is skipped (409).
                 let app = self.clone();
                 running.spawn(async move {
                     if let Err(error) = app.sync_integration(integration.id).await {
                         tracing::debug!(integration_id = integration.id, %error, "scheduled sync skipped");
+                    }
+                    if let Err(error) = integrations::release_sync(app.db.writer(), integration.id).await {
+                        tracing::warn!(integration_id = integration.id, %error, "sync claim not released; it runs out");
                     }
                 });
             }

@@ -111,3 +111,27 @@ pub async fn set_last_synced<'e>(exec: impl Exec<'e>, id: i64, at: &str) -> DbRe
     sqlx::query("UPDATE integrations SET last_synced_date = $2 WHERE id = $1").bind(id).bind(at).execute(exec).await?;
     Ok(())
 }
+
+/// Claims the scheduled sync of integration `id` until `until`, if it is due (never synced, or
+/// last synced before `due_before`) and no live claim holds it: true for exactly one of the
+/// hosts that try at once.
+pub async fn claim_sync<'e>(exec: impl Exec<'e>, id: i64, due_before: &str, now: &str, until: &str) -> DbResult<bool> {
+    let claimed = sqlx::query(
+        "UPDATE integrations SET sync_claimed_until = $4 WHERE id = $1
+           AND (last_synced_date IS NULL OR last_synced_date < $2)
+           AND (sync_claimed_until IS NULL OR sync_claimed_until < $3)",
+    )
+    .bind(id)
+    .bind(due_before)
+    .bind(now)
+    .bind(until)
+    .execute(exec)
+    .await?;
+    Ok(claimed.rows_affected() == 1)
+}
+
+/// Lets go of a sync claim.
+pub async fn release_sync<'e>(exec: impl Exec<'e>, id: i64) -> DbResult<()> {
+    sqlx::query("UPDATE integrations SET sync_claimed_until = NULL WHERE id = $1").bind(id).execute(exec).await?;
+    Ok(())
+}

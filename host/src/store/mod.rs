@@ -281,6 +281,18 @@ impl Db {
     }
 }
 
+/// `delay` from now, as [`now`] writes times.
+pub fn time_after(delay: Duration) -> String {
+    (chrono::Utc::now() + chrono::Duration::from_std(delay).unwrap_or(chrono::Duration::MAX))
+        .to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}
+
+/// `duration` ago, as [`now`] writes times.
+pub fn time_ago(duration: Duration) -> String {
+    (chrono::Utc::now() - chrono::Duration::from_std(duration).unwrap_or_default())
+        .to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}
+
 /// Now as RFC 3339 UTC with milliseconds: sortable as text.
 pub fn now() -> String {
     chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)

@@ -27,6 +27,7 @@ mod sandbox;
 mod scheduled_sync;
 mod secret_grants;
 mod secrets;
+mod several_hosts;
 mod startup;
 mod storage_faults;
 mod stripe;

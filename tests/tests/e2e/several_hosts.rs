@@ -1,0 +1,122 @@
+//! Several hosts on one PostgreSQL database (API.md §3 "Several hosts, one database"). Each
+//! test returns at once on SQLite, whose file has one host.
+
+use std::time::{Duration, Instant};
+
+use e2e::database::on_postgres;
+use e2e::host::{component, manifest, HostOptions, TestHost};
+use e2e::scenario::MyGatewayScenario;
+use reqwest::{Method, StatusCode};
+use serde_json::json;
+
+/// A second host on the database of `s`'s host: its own folder naming the same database, the
+/// same master key, no modules of its own.
+async fn second_host(s: &MyGatewayScenario) -> TestHost {
+    second_host_with(s, HostOptions::default()).await
+}
+
+async fn second_host_with(s: &MyGatewayScenario, options: HostOptions) -> TestHost {
+    let dir = tempfile::tempdir().unwrap().keep();
+    for shared in ["postgres-database", "master.key"] {
+        std::fs::copy(s.host.dir.join(shared), dir.join(shared)).unwrap();
+    }
+    TestHost::start(HostOptions { dir: Some(dir), bare: true, endpoints: vec![s.fake.endpoint_flag()], ..options })
+        .await
+}
+
+/// The module version that served an initiate on `host`, from `Integrations-Module`.
+async fn served_by(host: &TestHost, integration_id: i64) -> String {
+    let response = host
+        .admin(Method::POST, "/api/online_payment/initiate")
+        .json(&json!({"integration_id": integration_id, "amount": "1.00", "currency": "USD", "return_url": "https://erp.example/r"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::CREATED);
+    response.headers()["integrations-module"].to_str().unwrap().to_string()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_module_upgraded_through_one_host_serves_the_next_call_on_another_within_2_s() {
+    if !on_postgres() {
+        return;
+    }
+    let s = MyGatewayScenario::start().await;
+    let b = second_host(&s).await;
+    assert_eq!(served_by(&b, s.integration_id).await, "payment_mygateway@1.0", "B restored A's module at start");
+
+    let (status, body) =
+        s.host.upload_module(&manifest("payment_mygateway", "1.5"), component("payment_mygateway.wasm")).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let upgraded = Instant::now();
+    loop {
+        let served = served_by(&b, s.integration_id).await;
+        if served == "payment_mygateway@1.5" {
+            break;
+        }
+        assert!(upgraded.elapsed() < Duration::from_secs(2), "B still serves {served} after 2 s");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+
+    // Uninstalled through A: B refuses its payments too, within 2 s.
+    let (status, _) = e2e::host::send(s.host.admin(Method::DELETE, "/api/admin/modules/payment_mygateway")).await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let uninstalled = Instant::now();
+    loop {
+        let (status, body) = e2e::host::send(b.admin(Method::POST, "/api/online_payment/initiate").json(&json!({
+            "integration_id": s.integration_id, "amount": "1.00", "currency": "USD", "return_url": "https://erp.example/r",
+        })))
+        .await;
+        if status == StatusCode::SERVICE_UNAVAILABLE {
+            assert!(body["error"]["message"].as_str().unwrap().contains("is not installed"), "{body}");
+            break;
+        }
+        assert!(
+            uninstalled.elapsed() < Duration::from_secs(2),
+            "B still serves the uninstalled module: {status} {body}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Scheduled sync with both hosts ticking every 50 ms: each integration is claimed by one host
+/// per interval, so the gateway is asked about a due transaction once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn scheduled_sync_asks_the_gateway_once_with_two_hosts_running() {
+    use integrations_host::services::scheduled_sync::SyncPolicy;
+    if !on_postgres() {
+        return;
+    }
+    let fast = || Some(SyncPolicy { tick: Duration::from_millis(50), grace: Duration::ZERO, ..SyncPolicy::default() });
+    let s = MyGatewayScenario::start_with(HostOptions { sync: fast(), ..HostOptions::default() }).await;
+    let b = second_host_with(&s, HostOptions { sync: fast(), ..HostOptions::default() }).await;
+    // The new integration's first sync (by either host) has found nothing yet.
+    let pool = s.host.app.db.pool();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let last_synced = || async {
+        integrations_host::store::integrations::get(pool, s.integration_id).await.unwrap().unwrap().last_synced_date
+    };
+    while last_synced().await.is_none() {
+        assert!(Instant::now() < deadline, "never synced");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let id = s.initiate(json!("7.00"), "Redirect", 70).await["transaction_id"].as_i64().unwrap();
+    let session = s.session_id(id).await;
+    s.fake.set_status(&session, "completed");
+    // Due for both hosts at once: its last sync an interval (900 s) ago.
+    let long_ago =
+        (chrono::Utc::now() - chrono::Duration::seconds(901)).to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+    integrations_host::store::integrations::set_last_synced(s.host.app.db.writer(), s.integration_id, &long_ago)
+        .await
+        .unwrap();
+    while s.host.transaction(id).await["state"] != "Captured" {
+        assert!(Instant::now() < deadline, "the scheduler never synced");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    // Both hosts kept ticking for a while after the capture.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let asked = s.fake.requests().iter().filter(|r| r.method == "GET" && r.path.ends_with(&session)).count();
+    assert_eq!(asked, 1, "one host asked, once");
+    assert_eq!(s.host.payments("Invoice", 70).await.len(), 1);
+    drop(b);
+}
