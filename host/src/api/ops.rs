@@ -6,19 +6,38 @@ use axum::extract::State;
 use axum::http::{Method, StatusCode};
 use axum::Json;
 
+use super::openapi::errors::{Errors, NotReady};
+use super::views::{Health, Ready};
 use super::ApiError;
 use crate::services::App;
 use crate::store::WRITE_PROBE_TIMEOUT;
 
-pub async fn healthz() -> Json<serde_json::Value> {
-    Json(serde_json::json!({ "status": "ok" }))
+/// The process is up.
+#[utoipa::path(
+    get,
+    path = "/healthz",
+    operation_id = "healthz",
+    tag = "operations",
+    security(()),
+    responses((status = 200, description = "The process is up.", body = Health), Errors<()>),
+)]
+pub async fn healthz() -> Json<Health> {
+    Json(Health { status: "ok" })
 }
 
 /// Ready when the database takes a write: one small row committed within
 /// [`WRITE_PROBE_TIMEOUT`] (the modules are loaded before the host accepts any request).
 /// Otherwise 503 `storage_unavailable`, so a load balancer sends requests elsewhere while
 /// writes fail, and back the moment they work again.
-pub async fn readyz(State(app): State<Arc<App>>) -> Result<Json<serde_json::Value>, ApiError> {
+#[utoipa::path(
+    get,
+    path = "/readyz",
+    operation_id = "readyz",
+    tag = "operations",
+    security(()),
+    responses((status = 200, description = "The database takes writes; the modules are loaded.", body = Ready), Errors<NotReady>),
+)]
+pub async fn readyz(State(app): State<Arc<App>>) -> Result<Json<Ready>, ApiError> {
     if let Err(error) = app.db.probe_writes().await {
         tracing::warn!(%error, "not ready: the database does not take writes");
         return Err(ApiError::new(
@@ -30,7 +49,7 @@ pub async fn readyz(State(app): State<Arc<App>>) -> Result<Json<serde_json::Valu
             ),
         ));
     }
-    Ok(Json(serde_json::json!({ "status": "ready", "modules": app.registry.all().len() })))
+    Ok(Json(Ready { status: "ready", modules: app.registry.all().len() }))
 }
 
 pub async fn not_found() -> ApiError {

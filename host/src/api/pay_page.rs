@@ -16,6 +16,7 @@ use crate::services::{App, ServiceError};
 
 use super::extract::RawBody;
 use super::json_errors::HtmlPage;
+use super::openapi::{ErrorObject, PayChoice};
 use super::ApiError;
 
 /// Escapes text for HTML element content and double-quoted attribute values.
@@ -186,7 +187,26 @@ fn render(view: &LinkView) -> Response {
     }
 }
 
-/// Public: the payment page. `?txn=REF` is how the payer comes back from the gateway.
+/// Public: the payment page (HTML). `?txn=REF` is how the payer comes back from the gateway.
+#[utoipa::path(
+    get,
+    path = "/pay/{token}",
+    operation_id = "show_payment_page",
+    tag = "payer",
+    params(
+        ("token" = String, Path, description = "The link's token."),
+        ("txn" = Option<String>, Query, description = "The reference of the link's transaction the payer comes back from."),
+    ),
+    security(()),
+    responses(
+        (status = 200, description = "The page: open (the payment methods), or paid.", content_type = "text/html", body = String),
+        (status = 404, description = "No such link.", content_type = "text/html", body = String),
+        (status = 410, description = "The link expired unpaid.", content_type = "text/html", body = String),
+        (status = 413, description = "`too_large`: the body is over 1 MiB.", body = ErrorObject),
+        (status = 500, description = "The page could not be made; it is logged.", content(("text/html"), (ErrorObject = "application/json"))),
+        (status = 503, description = "The database cannot serve the page now.", content_type = "text/html", body = String),
+    ),
+)]
 pub async fn show(
     State(app): State<Arc<App>>,
     token: Result<Path<String>, PathRejection>,
@@ -203,7 +223,28 @@ pub async fn show(
     }
 }
 
-/// Public: the payer chose a payment method (`integration_id=N`, form-encoded).
+/// Public: the payer chose a payment method (`integration_id=N`, form-encoded): 303 to the
+/// gateway, or a page saying why not.
+#[utoipa::path(
+    post,
+    path = "/pay/{token}",
+    operation_id = "choose_payment_method",
+    tag = "payer",
+    params(("token" = String, Path, description = "The link's token.")),
+    request_body(content = PayChoice, content_type = "application/x-www-form-urlencoded"),
+    security(()),
+    responses(
+        (status = 303, description = "To the gateway, or back to the page when the link is no longer open.", headers(("Location" = String))),
+        (status = 200, description = "The method needs the sender's own checkout: choose another.", content_type = "text/html", body = String),
+        (status = 404, description = "No such link, or no such method for it.", content_type = "text/html", body = String),
+        (status = 413, description = "`too_large`: the body is over 1 MiB.", body = ErrorObject),
+        (status = 422, description = "No method chosen, or the gateway refused.", content_type = "text/html", body = String),
+        (status = 429, description = "The company's share of the sandboxes is in use.", content_type = "text/html", body = String),
+        (status = 500, description = "The payment could not be started; it is logged.", content(("text/html"), (ErrorObject = "application/json"))),
+        (status = 502, description = "The gateway or the provider failed.", content_type = "text/html", body = String),
+        (status = 503, description = "The host is overloaded, the module is not installed or the database is failing.", content_type = "text/html", body = String),
+    ),
+)]
 pub async fn choose(
     State(app): State<Arc<App>>,
     token: Result<Path<String>, PathRejection>,

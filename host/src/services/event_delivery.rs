@@ -46,13 +46,18 @@ impl Default for DeliveryPolicy {
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewEndpoint {
+    /// An absolute http(s) URL the events are POSTed to.
     pub url: String,
+    /// At least 16 characters; signs every delivery, never shown again.
+    #[schema(value_type = String)]
     pub secret: Zeroizing<String>,
+    /// Only this company's events (default: every company's).
     #[serde(default)]
     pub company_id: Option<i64>,
+    /// Only these event types (default: all).
     #[serde(default)]
     pub types: Option<Vec<String>>,
 }

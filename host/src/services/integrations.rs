@@ -11,7 +11,7 @@ use crate::store::integrations::{self, IntegrationRow};
 
 use super::{App, Caller, ServiceError};
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateIntegration {
     pub company_id: i64,
@@ -29,7 +29,7 @@ pub struct CreateIntegration {
     pub payment_sequence: Option<i64>,
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PatchIntegration {
     #[serde(default)]

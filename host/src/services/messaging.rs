@@ -13,13 +13,16 @@ use crate::store::messages::{self, HistoryRow, MessageRow};
 
 use super::{event_data, App, Caller, ServiceError};
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SendRequest {
+    /// Default: the company's enabled messaging integration with the lowest sequence.
     #[serde(default)]
     pub integration_id: Option<i64>,
     pub company_id: i64,
+    /// E.164: `+` and 2 to 15 digits.
     pub to: String,
+    /// 1 to 1,600 characters.
     pub body: String,
     #[serde(default)]
     pub document_model: Option<String>,

@@ -25,13 +25,14 @@ pub const MAX_DESCRIPTION_CHARS: usize = 1000;
 /// Longest document model name, in characters.
 pub const MAX_DOCUMENT_MODEL_CHARS: usize = 128;
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateLinkRequest {
     pub company_id: i64,
     pub document_model: String,
     pub document_id: i64,
     /// A JSON number or a decimal string, parsed like initiate's.
+    #[schema(schema_with = super::online_payment::amount_schema)]
     pub amount: Box<RawValue>,
     pub currency: String,
     pub description: String,
