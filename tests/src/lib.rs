@@ -14,6 +14,7 @@ pub mod greedy;
 pub mod hold;
 pub mod host;
 pub mod logs;
+pub mod openapi_check;
 pub mod paypal_scenario;
 pub mod scenario;
 pub mod stripe_scenario;

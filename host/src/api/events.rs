@@ -84,7 +84,7 @@ pub async fn add_endpoint(
     path = "/api/admin/events/{id}",
     operation_id = "show_event",
     tag = "events",
-    params(("id" = i64, Path, description = "The event's id.")),
+    params(("id" = i64, Path, example = 1, description = "The event's id.")),
     security(("admin_key" = [])),
     responses((status = 200, description = "The event.", body = EventDetail), Errors<(Auth, AdminOnly, PathId, NotFound)>),
 )]
@@ -106,7 +106,7 @@ pub async fn show(State(app): State<Arc<App>>, caller: Caller, Id(id): Id) -> Re
     path = "/api/admin/events/{id}/redeliver",
     operation_id = "redeliver_event",
     tag = "events",
-    params(("id" = i64, Path, description = "The event's id.")),
+    params(("id" = i64, Path, example = 1, description = "The event's id.")),
     security(("admin_key" = [])),
     responses((status = 200, description = "What was queued.", body = Redelivered), Errors<(Auth, AdminOnly, PathId, NotFound)>),
 )]

@@ -54,6 +54,7 @@ pub struct ListQuery {
     /// Only this company's (a company key sees only its own).
     company_id: Option<i64>,
     /// Online Payment, Messaging or Shipping.
+    #[param(pattern = "^(Online Payment|Messaging|Shipping)$")]
     category: Option<String>,
 }
 
@@ -89,7 +90,7 @@ pub async fn list(
     path = "/api/integrations/{id}",
     operation_id = "show_integration",
     tag = "integrations",
-    params(("id" = i64, Path, description = "The integration's id.")),
+    params(("id" = i64, Path, example = 1, description = "The integration's id.")),
     security(("admin_key" = []), ("company_key" = [])),
     responses((status = 200, description = "The integration.", body = Integration), Errors<(Auth, PathId, NotFound)>),
 )]
@@ -104,7 +105,7 @@ pub async fn show(State(app): State<Arc<App>>, caller: Caller, Id(id): Id) -> Sh
     path = "/api/integrations/{id}",
     operation_id = "patch_integration",
     tag = "integrations",
-    params(("id" = i64, Path, description = "The integration's id.")),
+    params(("id" = i64, Path, example = 1, description = "The integration's id.")),
     request_body = PatchIntegration,
     security(("admin_key" = []), ("company_key" = [])),
     responses(
@@ -123,7 +124,7 @@ pub async fn patch(State(app): State<Arc<App>>, caller: Caller, Id(id): Id, Json
     path = "/api/integrations/{id}/credentials",
     operation_id = "set_credentials",
     tag = "integrations",
-    params(("id" = i64, Path, description = "The integration's id.")),
+    params(("id" = i64, Path, example = 1, description = "The integration's id.")),
     request_body(content = BTreeMap<String, Option<String>>, description = "Credential values by name."),
     security(("admin_key" = []), ("company_key" = [])),
     responses(
@@ -147,7 +148,7 @@ pub async fn set_credentials(
     path = "/api/integrations/{id}/enable",
     operation_id = "enable_integration",
     tag = "integrations",
-    params(("id" = i64, Path, description = "The integration's id.")),
+    params(("id" = i64, Path, example = 1, description = "The integration's id.")),
     security(("admin_key" = []), ("company_key" = [])),
     responses(
         (status = 200, description = "The integration, enabled.", body = Integration),
@@ -165,7 +166,7 @@ pub async fn enable(State(app): State<Arc<App>>, caller: Caller, Id(id): Id) -> 
     path = "/api/integrations/{id}/disable",
     operation_id = "disable_integration",
     tag = "integrations",
-    params(("id" = i64, Path, description = "The integration's id.")),
+    params(("id" = i64, Path, example = 1, description = "The integration's id.")),
     security(("admin_key" = []), ("company_key" = [])),
     responses((status = 200, description = "The integration, disabled.", body = Integration), Errors<(Auth, PathId, NotFound)>),
 )]
@@ -180,7 +181,7 @@ pub async fn disable(State(app): State<Arc<App>>, caller: Caller, Id(id): Id) ->
     path = "/api/integrations/{id}",
     operation_id = "delete_integration",
     tag = "integrations",
-    params(("id" = i64, Path, description = "The integration's id.")),
+    params(("id" = i64, Path, example = 1, description = "The integration's id.")),
     security(("admin_key" = []), ("company_key" = [])),
     responses((status = 204, description = "Deleted."), Errors<(Auth, PathId, NotFound, InUse)>),
 )]
@@ -195,7 +196,7 @@ pub async fn delete(State(app): State<Arc<App>>, caller: Caller, Id(id): Id) -> 
     path = "/api/integrations/{id}/mappings",
     operation_id = "list_mappings",
     tag = "integrations",
-    params(("id" = i64, Path, description = "The integration's id.")),
+    params(("id" = i64, Path, example = 1, description = "The integration's id.")),
     security(("admin_key" = []), ("company_key" = [])),
     responses((status = 200, description = "The mappings.", body = Vec<Mapping>), Errors<(Auth, PathId, NotFound)>),
 )]
@@ -211,7 +212,7 @@ pub async fn mappings(State(app): State<Arc<App>>, caller: Caller, Id(id): Id) -
     path = "/api/admin/integrations/{id}/sync",
     operation_id = "sync_integration",
     tag = "integrations",
-    params(("id" = i64, Path, description = "The integration's id.")),
+    params(("id" = i64, Path, example = 1, description = "The integration's id.")),
     security(("admin_key" = [])),
     responses(
         (status = 200, description = "What the sync did.", body = SyncReport),
@@ -229,8 +230,10 @@ pub async fn sync_now(State(app): State<Arc<App>>, caller: Caller, Id(id): Id) -
 #[into_params(parameter_in = Query)]
 pub struct WebhooksQuery {
     /// 1 to 1,000 (default 100).
+    #[param(minimum = 1, maximum = 1000)]
     limit: Option<i64>,
     /// accepted, rejected, unmatched, provider_failed or unreadable.
+    #[param(pattern = "^(accepted|rejected|unmatched|provider_failed|unreadable)$")]
     outcome: Option<String>,
 }
 
@@ -240,7 +243,7 @@ pub struct WebhooksQuery {
     path = "/api/integrations/{id}/webhooks",
     operation_id = "list_webhook_attempts",
     tag = "integrations",
-    params(("id" = i64, Path, description = "The integration's id."), WebhooksQuery),
+    params(("id" = i64, Path, example = 1, description = "The integration's id."), WebhooksQuery),
     security(("admin_key" = []), ("company_key" = [])),
     responses(
         (status = 200, description = "The attempts.", body = Vec<WebhookAttempt>),

@@ -58,7 +58,7 @@ pub async fn send(
     path = "/api/messaging/messages/{id}",
     operation_id = "show_message",
     tag = "messaging",
-    params(("id" = i64, Path, description = "The message's id.")),
+    params(("id" = i64, Path, example = 1, description = "The message's id.")),
     security(("admin_key" = []), ("company_key" = [])),
     responses((status = 200, description = "The message.", body = Message), Errors<(Auth, PathId, NotFound)>),
 )]
@@ -74,6 +74,7 @@ pub struct ListQuery {
     /// Only this company's (a company key sees only its own).
     company_id: Option<i64>,
     /// inbound or outbound.
+    #[param(pattern = "^(inbound|outbound)$")]
     direction: Option<String>,
 }
 
@@ -106,7 +107,7 @@ pub async fn list(
     path = "/messaging/webhook/{integration_id}",
     operation_id = "messaging_webhook",
     tag = "webhooks",
-    params(("integration_id" = i64, Path, description = "The messaging integration the gateway was configured with.")),
+    params(("integration_id" = i64, Path, example = 1, description = "The messaging integration the gateway was configured with.")),
     request_body(
         description = "The gateway's callback, passed to the provider byte for byte.",
         content(

@@ -120,7 +120,7 @@ pub async fn initiate(
     path = "/api/online_payment/transaction/{id}",
     operation_id = "show_transaction",
     tag = "online payment",
-    params(("id" = i64, Path, description = "The transaction's id.")),
+    params(("id" = i64, Path, example = 1, description = "The transaction's id.")),
     security(("admin_key" = []), ("company_key" = [])),
     responses((status = 200, description = "The transaction.", body = Transaction), Errors<(Auth, PathId, NotFound)>),
 )]
@@ -140,7 +140,7 @@ pub async fn transaction(
     path = "/api/online_payment/transaction/{id}/sync",
     operation_id = "sync_transaction",
     tag = "online payment",
-    params(("id" = i64, Path, description = "The transaction's id.")),
+    params(("id" = i64, Path, example = 1, description = "The transaction's id.")),
     security(("admin_key" = []), ("company_key" = [])),
     responses(
         (status = 200, description = "The transaction.", body = Transaction),
@@ -160,7 +160,7 @@ pub async fn sync(State(app): State<Arc<App>>, caller: Caller, Id(id): Id) -> Re
     operation_id = "refund_transaction",
     tag = "online payment",
     params(
-        ("id" = i64, Path, description = "The transaction's id."),
+        ("id" = i64, Path, example = 1, description = "The transaction's id."),
         ("Idempotency-Key" = Option<String>, Header, description = "Names the refund: a retry repeats it, never a second one."),
     ),
     request_body(content = Option<RefundRequest>, description = "Empty or without `amount`: all that is left."),

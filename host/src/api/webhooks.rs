@@ -40,7 +40,7 @@ pub fn webhook_request(app: &App, method: &Method, uri: &Uri, headers: &HeaderMa
     path = "/payment/webhook/{integration_id}",
     operation_id = "payment_webhook",
     tag = "webhooks",
-    params(("integration_id" = i64, Path, description = "The integration the gateway was configured with.")),
+    params(("integration_id" = i64, Path, example = 1, description = "The integration the gateway was configured with.")),
     request_body(content = serde_json::Value, description = "The gateway's event, passed to the provider byte for byte."),
     security(()),
     responses(

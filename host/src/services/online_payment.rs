@@ -21,22 +21,28 @@ use super::{App, Caller, ServiceError};
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct InitiateRequest {
+    #[schema(example = 1)]
     pub integration_id: i64,
     /// A JSON number or a decimal string, kept as written so no float ever touches it.
     #[schema(schema_with = amount_schema)]
     pub amount: Box<RawValue>,
+    /// ISO 4217 (upper or lower case).
+    #[schema(pattern = "^[A-Za-z]{3}$", example = "USD")]
     pub currency: String,
     #[serde(default)]
     pub document_model: Option<String>,
     #[serde(default)]
     pub document_id: Option<i64>,
     /// Where the payer is sent back: an absolute http(s) URL.
+    #[schema(format = "uri", example = "https://erp.example/portal/invoice/42")]
     pub return_url: String,
     /// Where the payer is sent after a cancel or failure (default: `return_url`).
     #[serde(default)]
+    #[schema(format = "uri")]
     pub cancel_url: Option<String>,
     /// Redirect, Embedded JS or QR Code (default: the integration's `payment_integration_type`).
     #[serde(default)]
+    #[schema(pattern = r"^(Redirect|Embedded JS|QR Code)$")]
     pub integration_type: Option<String>,
     #[serde(default)]
     pub contact: Option<ContactInput>,
@@ -82,8 +88,8 @@ pub fn amount_text(raw: &RawValue) -> Result<String, ServiceError> {
 /// The schema of an amount: a JSON number or a decimal string, as [`amount_text`] reads it.
 pub fn amount_schema() -> impl Into<RefOr<Schema>> {
     OneOfBuilder::new()
-        .item(ObjectBuilder::new().schema_type(Type::Number))
-        .item(ObjectBuilder::new().schema_type(Type::String))
+        .item(ObjectBuilder::new().schema_type(Type::Number).exclusive_minimum(Some(0.0)))
+        .item(ObjectBuilder::new().schema_type(Type::String).pattern(Some(r"^[0-9]+(\.[0-9]+)?$")).examples(["19.99"]))
         .description(Some("A JSON number or a decimal string such as \"19.99\", in the currency's unit."))
 }
 

@@ -14,6 +14,7 @@ mod isolation;
 mod mygateway_payments;
 mod mygateway_webhooks;
 mod oauth_broker;
+mod openapi;
 mod outbound_policy;
 mod payment_link_browser;
 mod payment_links;

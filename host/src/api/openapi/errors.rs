@@ -180,7 +180,7 @@ error_sets! {
     }
     /// Delete.
     InUse {
-        409 "integration_in_use": "The integration has transactions; disable it instead.";
+        409 "integration_in_use": "The integration has transactions or messages (their history stays readable); disable it instead.";
     }
     /// The webhook attempt list's filters.
     AttemptFilter {
@@ -292,4 +292,29 @@ fn response(cases: &[ErrorCase]) -> Response {
         .description(description.join("\n\n"))
         .content("application/json", ContentBuilder::new().schema(Some(Schema::AllOf(schema))).build())
         .build()
+}
+
+#[cfg(test)]
+mod tests {
+    use utoipa::IntoResponses;
+
+    use super::*;
+
+    #[test]
+    fn each_status_lists_exactly_its_codes_once() {
+        let responses = Errors::<(Auth, StorageFault, JsonInput)>::responses();
+        let codes = |status: &str| {
+            let RefOr::T(response) = &responses[status] else { panic!("inline") };
+            let json = serde_json::to_value(response).unwrap();
+            let schema = &json["content"]["application/json"]["schema"];
+            assert_eq!(schema["allOf"][0]["$ref"], "#/components/schemas/Error");
+            schema["allOf"][1]["properties"]["error"]["properties"]["code"]["enum"].clone()
+        };
+        assert_eq!(codes("503"), serde_json::json!(["storage_unavailable"]), "once, though two groups name it");
+        assert_eq!(codes("401"), serde_json::json!(["missing_api_key", "invalid_api_key"]));
+        assert_eq!(codes("422"), serde_json::json!(["missing_field", "invalid_field"]));
+        assert_eq!(codes("413"), serde_json::json!(["too_large"]), "every route's");
+        assert_eq!(codes("500"), serde_json::json!(["internal"]), "every route's");
+        assert_eq!(responses.len(), 7, "{:?}", responses.keys().collect::<Vec<_>>());
+    }
 }

@@ -3,32 +3,8 @@
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::store::events::{AttemptRow, DeliveryRow, EndpointRow, EventRow};
-
-/// An event, as the pull API lists it and an endpoint receives it.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct Event {
-    pub id: i64,
-    /// transaction.state_changed, payment.created, refund.*, message.*, …
-    #[serde(rename = "type")]
-    pub kind: String,
-    pub company_id: i64,
-    pub created_at: String,
-    /// The event's subject (the transaction, payment, refund or message).
-    pub data: serde_json::Value,
-}
-
-impl From<&EventRow> for Event {
-    fn from(event: &EventRow) -> Self {
-        Self {
-            id: event.id,
-            kind: event.kind.clone(),
-            company_id: event.company_id,
-            created_at: event.created_at.clone(),
-            data: serde_json::from_str(&event.data).unwrap_or_default(),
-        }
-    }
-}
+pub use crate::services::event_delivery::Event;
+use crate::store::events::{AttemptRow, DeliveryRow, EndpointRow};
 
 /// A page of events, oldest first; `next_after` is the `after` of the next page.
 #[derive(Debug, Serialize, ToSchema)]
