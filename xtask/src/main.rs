@@ -7,8 +7,8 @@
 //! - `lint`: `cargo fmt --check` and `cargo clippy -D warnings` on both workspaces.
 //! - `install [DIR]`: build and install the providers into DIR (default `./modules`).
 //! - `build-providers`: build the provider components only.
-//! - `fuzz-contract [MAX_EXAMPLES]`: schemathesis against the built host (issue 12, point 4);
-//!   installs schemathesis into `target/contract-fuzz/venv` first.
+//! - `fuzz-contract [MAX_EXAMPLES [ARGS…]]`: schemathesis against the built host (issue 12,
+//!   point 4; `ARGS` go to schemathesis); installs it into `target/contract-fuzz/venv` first.
 
 use std::path::PathBuf;
 use std::process::{Command, ExitCode};
@@ -25,9 +25,9 @@ fn main() -> ExitCode {
         "lint" => lint(),
         "install" => install(rest.first().map(PathBuf::from).unwrap_or_else(|| repo_root().join("modules"))),
         "build-providers" => build_providers().map(|dir| println!("built into {}", dir.display())),
-        "fuzz-contract" => fuzz_contract(rest.first().map(String::as_str).unwrap_or(DEFAULT_FUZZ_EXAMPLES)),
+        "fuzz-contract" => fuzz_contract(&rest),
         _ => Err("usage: cargo xtask serve [ARGS…] | test [ARGS…] | lint | install [DIR] | build-providers | \
-                  fuzz-contract [MAX_EXAMPLES]"
+                  fuzz-contract [MAX_EXAMPLES [SCHEMATHESIS ARGS…]]"
             .into()),
     };
     match result {
@@ -101,7 +101,7 @@ const DEFAULT_FUZZ_EXAMPLES: &str = "50";
 
 /// Builds the host binary and the driver (`tests/src/bin/contract_fuzz.rs`), installs
 /// schemathesis into a virtualenv under `target/` when it is missing, and runs the driver.
-fn fuzz_contract(max_examples: &str) -> Result<(), String> {
+fn fuzz_contract(args: &[String]) -> Result<(), String> {
     let venv = repo_root().join("target/contract-fuzz/venv");
     let st = venv.join("bin/st");
     let pinned = Command::new(venv.join("bin/pip"))
@@ -130,7 +130,7 @@ fn fuzz_contract(max_examples: &str) -> Result<(), String> {
     ]);
     run(build)?;
     let mut fuzz = Command::new(repo_root().join("target/debug/contract_fuzz"));
-    fuzz.arg(&st).arg(max_examples);
+    fuzz.arg(&st).arg(args.first().map(String::as_str).unwrap_or(DEFAULT_FUZZ_EXAMPLES)).args(args.iter().skip(1));
     run(fuzz)
 }
 

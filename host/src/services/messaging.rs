@@ -15,6 +15,7 @@ use super::{event_data, App, Caller, ServiceError};
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"company_id": 1, "to": "+14155550123", "body": "Your invoice is ready."}))]
 pub struct SendRequest {
     /// Default: the company's enabled messaging integration with the lowest sequence.
     #[serde(default)]

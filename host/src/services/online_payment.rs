@@ -20,6 +20,12 @@ use super::{App, Caller, ServiceError};
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({
+    "integration_id": 1, "amount": "19.99", "currency": "USD", "document_model": "Invoice", "document_id": 42,
+    "return_url": "https://erp.example/portal/invoice/42", "cancel_url": "https://erp.example/portal/invoice/42?cancelled=1",
+    "integration_type": "Redirect", "contact": {"name": "Ada Lovelace", "email": "ada@example.com"},
+    "pending_action_data": {"signature_data": {"signature": "…", "signed_by": "Ada Lovelace"}},
+}))]
 pub struct InitiateRequest {
     #[schema(example = 1)]
     pub integration_id: i64,

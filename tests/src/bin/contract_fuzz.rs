@@ -7,7 +7,8 @@
 //! admin key's uninstalling of modules last, on its own).
 //! Every failure schemathesis reports fails the run (exit 1).
 //!
-//! `contract_fuzz SCHEMATHESIS [MAX_EXAMPLES]`: `SCHEMATHESIS` is the `st` command to run.
+//! `contract_fuzz SCHEMATHESIS [MAX_EXAMPLES [ARGS…]]`: `SCHEMATHESIS` is the `st` command to
+//! run; `ARGS` go to every run (`--include-operation-id send_message`, `--seed N`).
 
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
@@ -37,10 +38,11 @@ const ADMIN_KEY_LINE: &str = "Generated admin key (shown once, stored hashed): "
 async fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let Some(schemathesis) = args.first() else {
-        eprintln!("usage: contract_fuzz SCHEMATHESIS [MAX_EXAMPLES]");
+        eprintln!("usage: contract_fuzz SCHEMATHESIS [MAX_EXAMPLES [ARGS…]]");
         return ExitCode::from(2);
     };
     let max_examples = args.get(1).cloned().unwrap_or_else(|| "50".into());
+    let extra = args.get(2..).unwrap_or_default();
     let dir = tempfile::tempdir().expect("a temporary folder");
     let mygateway = FakeMyGateway::start(SECRET_KEY).await;
     let twilio = FakeTwilio::start().await;
@@ -64,13 +66,16 @@ async fn main() -> ExitCode {
     ];
     for (who, key, selection) in runs {
         println!("\n=== contract fuzz with the {who} ===");
+        // In the temporary folder, where schemathesis keeps its cache of failures.
         let status = Command::new(schemathesis)
+            .current_dir(dir.path())
             .arg("run")
             .arg(&document)
             .args(["--url", &host.url, "--header", &format!("Authorization: Bearer {key}")])
             .args(["--checks", CHECKS, "--max-examples", &max_examples, "--request-timeout", "30", "--no-color"])
             .args(["--workers", "2", "--suppress-health-check", "all"])
             .args(selection)
+            .args(extra)
             .status()
             .expect("schemathesis runs");
         if !status.success() {
