@@ -97,7 +97,7 @@ fn ensure_chromium() -> Result<(), String> {
 /// The schemathesis release the contract fuzz is pinned to (Python 3.9+, OpenAPI 3.1).
 const SCHEMATHESIS: &str = "schemathesis==4.32.5";
 /// Examples per operation and phase: both runs together stay within a few minutes.
-const DEFAULT_FUZZ_EXAMPLES: &str = "50";
+const DEFAULT_FUZZ_EXAMPLES: &str = "100";
 
 /// Builds the host binary and the driver (`tests/src/bin/contract_fuzz.rs`), installs
 /// schemathesis into a virtualenv under `target/` when it is missing, and runs the driver.

@@ -22,7 +22,8 @@ use super::ApiError;
 pub struct NewApiKey {
     /// The company the key sees and touches.
     company_id: i64,
-    /// What the key is for (not empty).
+    /// What the key is for (not blank).
+    #[schema(pattern = r"\S")]
     name: String,
 }
 

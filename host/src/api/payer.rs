@@ -9,7 +9,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 
 use crate::services::App;
 
-use super::openapi::errors::{Errors, Gateway, NotFound, PayerRoutes, Provider, Secrets};
+use super::openapi::errors::{Errors, Gateway, NotFound, PayerRoutes, Provider, Secrets, StorageFault};
 use super::ApiError;
 
 fn query_pairs(raw: Option<String>) -> Vec<(String, String)> {
@@ -36,7 +36,7 @@ fn txn_of(pairs: &[(String, String)]) -> Result<String, ApiError> {
     security(()),
     responses(
         (status = 303, description = "To the ERP's page.", headers(("Location" = String))),
-        Errors<(PayerRoutes, NotFound, Provider, Gateway, Secrets)>,
+        Errors<(PayerRoutes, NotFound, StorageFault, Provider, Gateway, Secrets)>,
     ),
 )]
 pub async fn returned(State(app): State<Arc<App>>, RawQuery(raw): RawQuery) -> Result<Response, ApiError> {
@@ -56,7 +56,7 @@ pub async fn returned(State(app): State<Arc<App>>, RawQuery(raw): RawQuery) -> R
     security(()),
     responses(
         (status = 303, description = "To the ERP's `cancel_url`.", headers(("Location" = String))),
-        Errors<(PayerRoutes, NotFound)>,
+        Errors<(PayerRoutes, NotFound, StorageFault)>,
     ),
 )]
 pub async fn cancelled(State(app): State<Arc<App>>, RawQuery(raw): RawQuery) -> Result<Response, ApiError> {

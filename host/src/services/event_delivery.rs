@@ -120,7 +120,7 @@ impl App {
                 ))
             }
         }
-        if request.secret.len() < 16 {
+        if request.secret.chars().count() < 16 {
             return Err(ServiceError::invalid("invalid_secret", "secret: use at least 16 characters"));
         }
         if let Some(unknown) = request.types.iter().flatten().find(|t| !EVENT_TYPES.contains(&t.as_str())) {

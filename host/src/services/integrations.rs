@@ -19,7 +19,7 @@ pub struct CreateIntegration {
     /// An installed module's identifier.
     #[schema(example = "payment_mygateway")]
     pub module: String,
-    #[schema(min_length = 1, max_length = 100, example = "MyGateway")]
+    #[schema(min_length = 1, max_length = 100, pattern = r"\S", example = "MyGateway")]
     pub name: String,
     #[serde(default)]
     pub description: Option<String>,
@@ -41,7 +41,7 @@ pub struct CreateIntegration {
 #[serde(deny_unknown_fields)]
 pub struct PatchIntegration {
     #[serde(default)]
-    #[schema(min_length = 1, max_length = 100)]
+    #[schema(min_length = 1, max_length = 100, pattern = r"\S")]
     pub name: Option<String>,
     #[serde(default)]
     pub description: Option<String>,

@@ -99,6 +99,14 @@ pub fn amount_schema() -> impl Into<RefOr<Schema>> {
         .description(Some("A JSON number or a decimal string such as \"19.99\", in the currency's unit."))
 }
 
+/// [`amount_schema`], or `null` (the refund's "all that is left").
+pub fn optional_amount_schema() -> impl Into<RefOr<Schema>> {
+    OneOfBuilder::new()
+        .item(amount_schema())
+        .item(ObjectBuilder::new().schema_type(Type::Null))
+        .description(Some("Absent or null: all that is left."))
+}
+
 fn invalid_amount(message: impl Into<String>) -> ServiceError {
     ServiceError::invalid("invalid_amount", message)
 }

@@ -32,7 +32,7 @@ use super::{App, Caller, ServiceError};
 pub struct RefundRequest {
     /// None: all that is left.
     #[serde(default)]
-    #[schema(schema_with = super::online_payment::amount_schema)]
+    #[schema(schema_with = super::online_payment::optional_amount_schema)]
     pub amount: Option<Box<RawValue>>,
 }
 

@@ -7,7 +7,7 @@
 //! admin key's uninstalling of modules last, on its own).
 //! Every failure schemathesis reports fails the run (exit 1).
 //!
-//! `contract_fuzz SCHEMATHESIS [MAX_EXAMPLES [ARGS…]]`: `SCHEMATHESIS` is the `st` command to
+//! `contract_fuzz SCHEMATHESIS MAX_EXAMPLES [ARGS…]`: `SCHEMATHESIS` is the `st` command to
 //! run; `ARGS` go to every run (`--include-operation-id send_message`, `--seed N`).
 
 use std::io::{BufRead, BufReader, Write};
@@ -24,9 +24,10 @@ use e2e::scenario::{API_KEY, SECRET_KEY, WEBHOOK_SECRET};
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
-/// The checks of issue 12: no 5xx, every answer in its schema, every status and content type
-/// documented.
-const CHECKS: &str = "not_a_server_error,response_schema_conformance,status_code_conformance,content_type_conformance";
+/// The checks of issue 12 (no 5xx, every answer in its schema, every status and content type
+/// documented), and that a request breaking the document's rules is refused.
+const CHECKS: &str = "not_a_server_error,response_schema_conformance,status_code_conformance,\
+                      content_type_conformance,negative_data_rejection";
 
 /// The operation that takes a module out of service (see the order of the runs).
 const UNINSTALL: &str = "uninstall_module";
@@ -37,18 +38,17 @@ const ADMIN_KEY_LINE: &str = "Generated admin key (shown once, stored hashed): "
 #[tokio::main]
 async fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let Some(schemathesis) = args.first() else {
-        eprintln!("usage: contract_fuzz SCHEMATHESIS [MAX_EXAMPLES [ARGS…]]");
+    let (Some(schemathesis), Some(max_examples)) = (args.first(), args.get(1)) else {
+        eprintln!("usage: contract_fuzz SCHEMATHESIS MAX_EXAMPLES [ARGS…]");
         return ExitCode::from(2);
     };
-    let max_examples = args.get(1).cloned().unwrap_or_else(|| "50".into());
-    let extra = args.get(2..).unwrap_or_default();
+    let extra = &args[2..];
     let dir = tempfile::tempdir().expect("a temporary folder");
     let mygateway = FakeMyGateway::start(SECRET_KEY).await;
     let twilio = FakeTwilio::start().await;
     let receiver = EventReceiver::start(0).await;
     let mut host = Host::start(dir.path(), &[mygateway.endpoint_flag(), twilio.endpoint_flag()]);
-    let company_key = seed(&host, &receiver).await;
+    let company_key = seed(&host, &mygateway, &receiver).await;
     let document = dir.path().join("openapi.json");
     let (status, text) = get_text(&format!("{}/api/openapi.json", host.url)).await;
     assert_eq!(status, StatusCode::OK, "{text}");
@@ -72,7 +72,7 @@ async fn main() -> ExitCode {
             .arg("run")
             .arg(&document)
             .args(["--url", &host.url, "--header", &format!("Authorization: Bearer {key}")])
-            .args(["--checks", CHECKS, "--max-examples", &max_examples, "--request-timeout", "30", "--no-color"])
+            .args(["--checks", CHECKS, "--max-examples", max_examples, "--request-timeout", "30", "--no-color"])
             .args(["--workers", "2", "--suppress-health-check", "all"])
             .args(selection)
             .args(extra)
@@ -188,7 +188,7 @@ async fn call(host: &Host, key: &str, method: Method, path: &str, body: Option<V
 }
 
 /// Real data for the fuzzer to find at small ids: answers the company key (company 1).
-async fn seed(host: &Host, receiver: &EventReceiver) -> String {
+async fn seed(host: &Host, mygateway: &FakeMyGateway, receiver: &EventReceiver) -> String {
     let admin = host.admin_key.as_str();
     let key = call(
         host,
@@ -230,6 +230,7 @@ async fn seed(host: &Host, receiver: &EventReceiver) -> String {
         call(host, admin, Method::GET, &format!("/api/online_payment/transaction/{transaction}"), None, StatusCode::OK)
             .await;
     let session = shown["gateway_reference"].as_str().expect("a gateway session").to_string();
+    mygateway.set_status(&session, "completed");
     let event = json!({ "type": "payment.completed", "data": { "payment_id": session } }).to_string();
     let delivered = reqwest::Client::new()
         .post(format!("{}/payment/webhook/{payment}", host.url))
@@ -241,7 +242,8 @@ async fn seed(host: &Host, receiver: &EventReceiver) -> String {
         .expect("the host answers");
     assert_eq!(delivered.status(), StatusCode::OK, "seeding: the payment webhook");
     let refund = format!("/api/online_payment/transaction/{transaction}/refund");
-    call(host, admin, Method::POST, &refund, Some(json!({"amount": "1.00"})), StatusCode::OK).await;
+    let refunded = call(host, admin, Method::POST, &refund, Some(json!({"amount": "1.00"})), StatusCode::OK).await;
+    assert_eq!(refunded["success"], true, "seeding: the refund {refunded}");
     let link = json!({"company_id": 1, "document_model": "Invoice", "document_id": 2, "amount": "5.00", "currency": "EUR", "description": "Invoice 2"});
     call(host, admin, Method::POST, "/api/online_payment/links", Some(link), StatusCode::CREATED).await;
     let message = json!({"company_id": 1, "to": "+14155550123", "body": "Your invoice is ready."});

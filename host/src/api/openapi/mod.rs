@@ -4,6 +4,7 @@
 //! so the document describes the types the handlers answer. [`document`] lists the handlers;
 //! a test holds it equal to the route table (`super::routes()`).
 
+mod error_responses;
 pub mod errors;
 mod schemas;
 
