@@ -16,6 +16,7 @@ pub mod hold;
 pub mod host;
 pub mod logs;
 pub mod metrics_page;
+pub mod openapi_check;
 pub mod paypal_scenario;
 pub mod scenario;
 pub mod stripe_scenario;

@@ -8,6 +8,8 @@
 //! - `lint`: `cargo fmt --check` and `cargo clippy -D warnings` on both workspaces.
 //! - `install [DIR]`: build and install the providers into DIR (default `./modules`).
 //! - `build-providers`: build the provider components only.
+//! - `fuzz-contract [MAX_EXAMPLES [ARGS…]]`: schemathesis against the built host (issue 12,
+//!   point 4; `ARGS` go to schemathesis); installs it into `target/contract-fuzz/venv` first.
 
 use std::path::PathBuf;
 use std::process::{Command, ExitCode};
@@ -24,7 +26,10 @@ fn main() -> ExitCode {
         "lint" => lint(),
         "install" => install(rest.first().map(PathBuf::from).unwrap_or_else(|| repo_root().join("modules"))),
         "build-providers" => build_providers().map(|dir| println!("built into {}", dir.display())),
-        _ => Err("usage: cargo xtask serve [ARGS…] | test [ARGS…] | lint | install [DIR] | build-providers".into()),
+        "fuzz-contract" => fuzz_contract(&rest),
+        _ => Err("usage: cargo xtask serve [ARGS…] | test [ARGS…] | lint | install [DIR] | build-providers | \
+                  fuzz-contract [MAX_EXAMPLES [SCHEMATHESIS ARGS…]]"
+            .into()),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -118,6 +123,46 @@ fn ensure_chromium() -> Result<(), String> {
         return Ok(());
     }
     Err("the payment link browser test needs Chromium: install it with `apt-get install -y chromium` (as root)".into())
+}
+
+/// The schemathesis release the contract fuzz is pinned to (Python 3.9+, OpenAPI 3.1).
+const SCHEMATHESIS: &str = "schemathesis==4.32.5";
+/// Examples per operation and phase: both runs together stay within a few minutes.
+const DEFAULT_FUZZ_EXAMPLES: &str = "100";
+
+/// Builds the host binary and the driver (`tests/src/bin/contract_fuzz.rs`), installs
+/// schemathesis into a virtualenv under `target/` when it is missing, and runs the driver.
+fn fuzz_contract(args: &[String]) -> Result<(), String> {
+    let venv = repo_root().join("target/contract-fuzz/venv");
+    let st = venv.join("bin/st");
+    let pinned = Command::new(venv.join("bin/pip"))
+        .args(["show", "--quiet", "schemathesis"])
+        .output()
+        .is_ok_and(|out| String::from_utf8_lossy(&out.stdout).contains(&format!("Version: {}", &SCHEMATHESIS[14..])));
+    if !pinned {
+        let mut create = Command::new("python3");
+        create.arg("-m").arg("venv").arg(&venv);
+        run(create)?;
+        let mut pip = Command::new(venv.join("bin/pip"));
+        pip.args(["install", "--quiet", SCHEMATHESIS]);
+        run(pip)?;
+    }
+    let mut build = cargo();
+    build.args([
+        "build",
+        "-p",
+        "integrations-host",
+        "--bin",
+        "integrations-host",
+        "-p",
+        "e2e",
+        "--bin",
+        "contract_fuzz",
+    ]);
+    run(build)?;
+    let mut fuzz = Command::new(repo_root().join("target/debug/contract_fuzz"));
+    fuzz.arg(&st).arg(args.first().map(String::as_str).unwrap_or(DEFAULT_FUZZ_EXAMPLES)).args(args.iter().skip(1));
+    run(fuzz)
 }
 
 fn lint() -> Result<(), String> {

@@ -6,84 +6,112 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 use serde::Deserialize;
-use serde_json::json;
+use utoipa::IntoParams;
 
-use crate::services::event_delivery::event_json;
+use crate::services::event_delivery::NewEndpoint;
 use crate::services::{App, Caller, ServiceError};
 use crate::store::events;
 
 use super::auth::require_admin;
 use super::extract::{parse_json, ApiQuery, Id, JsonBody};
+use super::openapi::errors::{
+    AdminOnly, Auth, CompanyScope, EndpointRules, Errors, JsonInput, NotFound, PathId, QueryInput, Secrets,
+};
+use super::views::{Delivery, DeliveryAttempt, Event, EventDetail, EventEndpoint, EventPage, Redelivered};
 use super::ApiError;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct PullQuery {
+    /// Events after this event id (default 0: from the first).
     #[serde(default)]
     after: i64,
+    /// At most this many, 1 to 1,000 (default 100; others are clamped).
     #[serde(default)]
     limit: Option<i64>,
+    /// Only this company's events (a company key sees only its own).
     company_id: Option<i64>,
 }
 
 /// Events after `after` (an event id), oldest first: for ERPs that cannot receive webhooks.
 /// `next_after` is what to pass next time.
+#[utoipa::path(
+    get,
+    path = "/api/events",
+    operation_id = "pull_events",
+    tag = "events",
+    params(PullQuery),
+    security(("admin_key" = []), ("company_key" = [])),
+    responses((status = 200, description = "A page of events.", body = EventPage), Errors<(Auth, QueryInput, CompanyScope)>),
+)]
 pub async fn pull(
     State(app): State<Arc<App>>,
     caller: Caller,
     ApiQuery(query): ApiQuery<PullQuery>,
-) -> Result<Json<serde_json::Value>, ApiError> {
+) -> Result<Json<EventPage>, ApiError> {
     let rows = app.events_after(caller, query.company_id, query.after, query.limit.unwrap_or(100)).await?;
     let next_after = rows.last().map_or(query.after, |row| row.id);
-    Ok(Json(json!({ "events": rows.iter().map(event_json).collect::<Vec<_>>(), "next_after": next_after })))
+    Ok(Json(EventPage { events: rows.iter().map(Event::from).collect(), next_after }))
 }
 
+/// Adds an endpoint that gets every event created from now on (of its company and types).
+#[utoipa::path(
+    post,
+    path = "/api/admin/event_endpoints",
+    operation_id = "add_event_endpoint",
+    tag = "events",
+    request_body = NewEndpoint,
+    security(("admin_key" = [])),
+    responses(
+        (status = 201, description = "The endpoint (without its secret).", body = EventEndpoint),
+        Errors<(Auth, AdminOnly, JsonInput, EndpointRules, Secrets)>,
+    ),
+)]
 pub async fn add_endpoint(
     State(app): State<Arc<App>>,
     caller: Caller,
     JsonBody(body): JsonBody,
-) -> Result<(StatusCode, Json<serde_json::Value>), ApiError> {
+) -> Result<(StatusCode, Json<EventEndpoint>), ApiError> {
     require_admin(caller)?;
     let endpoint = app.add_event_endpoint(parse_json(&body)?).await?;
-    let types: Option<Vec<String>> = endpoint.types.as_deref().and_then(|t| serde_json::from_str(t).ok());
-    Ok((
-        StatusCode::CREATED,
-        Json(
-            json!({ "id": endpoint.id, "url": endpoint.url, "company_id": endpoint.company_id, "types": types, "created_at": endpoint.created_at }),
-        ),
-    ))
+    Ok((StatusCode::CREATED, Json(EventEndpoint::from(&endpoint))))
 }
 
 /// An event with its deliveries and every attempt.
-pub async fn show(
-    State(app): State<Arc<App>>,
-    caller: Caller,
-    Id(id): Id,
-) -> Result<Json<serde_json::Value>, ApiError> {
+#[utoipa::path(
+    get,
+    path = "/api/admin/events/{id}",
+    operation_id = "show_event",
+    tag = "events",
+    params(("id" = i64, Path, example = 1, description = "The event's id.")),
+    security(("admin_key" = [])),
+    responses((status = 200, description = "The event.", body = EventDetail), Errors<(Auth, AdminOnly, PathId, NotFound)>),
+)]
+pub async fn show(State(app): State<Arc<App>>, caller: Caller, Id(id): Id) -> Result<Json<EventDetail>, ApiError> {
     require_admin(caller)?;
     let event = app.event(id).await?;
     let deliveries = events::deliveries_of(app.db.pool(), id).await.map_err(ServiceError::from)?;
     let attempts = events::attempts_of(app.db.pool(), id).await.map_err(ServiceError::from)?;
-    let mut body = event_json(&event);
-    body["deliveries"] = deliveries
-        .iter()
-        .map(|d| json!({ "endpoint_id": d.endpoint_id, "state": d.state, "attempts": d.attempts, "next_attempt_at": d.next_attempt_at }))
-        .collect();
-    body["attempts"] = attempts
-        .iter()
-        .map(|a| {
-            json!({ "endpoint_id": a.endpoint_id, "attempted_at": a.attempted_at, "status_code": a.status_code, "error": a.error, "succeeded": a.succeeded != 0 })
-        })
-        .collect();
-    Ok(Json(body))
+    Ok(Json(EventDetail {
+        event: Event::from(&event),
+        deliveries: deliveries.iter().map(Delivery::from).collect(),
+        attempts: attempts.iter().map(DeliveryAttempt::from).collect(),
+    }))
 }
 
-pub async fn redeliver(
-    State(app): State<Arc<App>>,
-    caller: Caller,
-    Id(id): Id,
-) -> Result<Json<serde_json::Value>, ApiError> {
+/// Queues a failed event's deliveries again.
+#[utoipa::path(
+    post,
+    path = "/api/admin/events/{id}/redeliver",
+    operation_id = "redeliver_event",
+    tag = "events",
+    params(("id" = i64, Path, example = 1, description = "The event's id.")),
+    security(("admin_key" = [])),
+    responses((status = 200, description = "What was queued.", body = Redelivered), Errors<(Auth, AdminOnly, PathId, NotFound)>),
+)]
+pub async fn redeliver(State(app): State<Arc<App>>, caller: Caller, Id(id): Id) -> Result<Json<Redelivered>, ApiError> {
     require_admin(caller)?;
     let queued = app.redeliver_event(id).await?;
-    Ok(Json(json!({ "event_id": id, "queued": queued })))
+    Ok(Json(Redelivered { event_id: id, queued }))
 }

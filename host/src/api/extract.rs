@@ -95,8 +95,22 @@ impl<S: Send + Sync> FromRequest<S> for Upload {
 }
 
 /// Parses a JSON body, classifying the failure: not JSON (400 `malformed_json`), an unknown
-/// field (400 `unknown_field`), or a missing or mistyped field (422).
+/// field (400 `unknown_field`), a missing or mistyped field (422), or JSON that is not an
+/// object (422 `invalid_field`: every body of the API is one, and serde would read an array
+/// as a struct's fields in order).
 pub fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
+    let parsed = parse_any(body)?;
+    match body.iter().find(|byte| !byte.is_ascii_whitespace()) {
+        Some(b'{') => Ok(parsed),
+        _ => Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_field",
+            "The body must be a JSON object with the route's fields.",
+        )),
+    }
+}
+
+fn parse_any<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
     serde_json::from_slice(body).map_err(|e| {
         use serde_json::error::Category;
         // serde's text ("unknown field `x`, expected …") made a sentence.

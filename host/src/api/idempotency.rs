@@ -8,6 +8,7 @@ use std::future::Future;
 
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
+use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 use crate::services::{App, Caller, ServiceError};
@@ -17,7 +18,7 @@ use super::ApiError;
 
 const MAX_KEY_LENGTH: usize = 255;
 
-pub async fn idempotent<F, Fut>(
+pub async fn idempotent<F, Fut, T>(
     app: &App,
     caller: Caller,
     headers: &HeaderMap,
@@ -27,8 +28,10 @@ pub async fn idempotent<F, Fut>(
 ) -> Response
 where
     F: FnOnce() -> Fut,
-    Fut: Future<Output = Result<(StatusCode, serde_json::Value), ApiError>>,
+    Fut: Future<Output = Result<(StatusCode, T), ApiError>>,
+    T: Serialize,
 {
+    let run = || async { run().await.and_then(|(status, answer)| Ok((status, answer_json(&answer)?))) };
     let Some(key) = headers.get("idempotency-key") else {
         return respond(run().await);
     };
@@ -94,6 +97,18 @@ where
             respond(outcome)
         }
     }
+}
+
+/// The answer as JSON (a view that cannot be one is the host's fault: 500, logged).
+fn answer_json(answer: &impl Serialize) -> Result<serde_json::Value, ApiError> {
+    serde_json::to_value(answer).map_err(|error| {
+        tracing::error!(%error, "an answer could not be written as JSON");
+        ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            "The host could not complete the request; it has been logged.",
+        )
+    })
 }
 
 fn respond(outcome: Result<(StatusCode, serde_json::Value), ApiError>) -> Response {

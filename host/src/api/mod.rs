@@ -1,6 +1,7 @@
 //! The HTTP API of `API.md` §3, with axum. Handlers are thin: parse, call a service, map the
 //! result to JSON. [`router`] builds the whole app so tests can drive it without a socket.
 
+mod api_keys;
 mod auth;
 mod body_limit;
 mod error;
@@ -10,10 +11,13 @@ mod idempotency;
 mod integrations;
 mod json_errors;
 mod messaging;
+mod module_upload;
 mod modules;
 mod online_payment;
+pub mod openapi;
 mod ops;
 mod pay_page;
+mod payer;
 mod payment_links;
 mod request_id;
 mod routes;

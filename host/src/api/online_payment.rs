@@ -1,58 +1,90 @@
-//! `/api/online_payment/…`: the backbone's routes.
+//! `/api/online_payment/…`: the backbone's routes for the ERP (the payer's return and cancel
+//! are in `payer.rs`).
 
 use std::sync::Arc;
 
-use axum::extract::{RawQuery, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::Response;
 use axum::Json;
 use serde::Deserialize;
-use serde_json::json;
+use utoipa::IntoParams;
 
 use crate::domain::manifest::IntegrationCategory;
-use crate::domain::money::{format_minor, Currency};
 use crate::runtime::bindings::v1::types::SessionAction;
-use crate::services::refunds::RefundOutcome;
+use crate::services::online_payment::InitiateRequest;
+use crate::services::refunds::RefundRequest;
 use crate::services::{App, Caller};
 
 use super::extract::{parse_json, ApiQuery, Id, JsonBody};
 use super::idempotency::idempotent;
-use super::{views, ApiError};
+use super::openapi::errors::{
+    Auth, CompanyScope, Errors, Gateway, Idempotency, InitiateRules, JsonInput, Money, NotFound, PathId, PaymentOnly,
+    Provider, QueryInput, RefundRules, Secrets,
+};
+use super::views::{Initiated, Payment, PaymentIntegration, RefundResult, Transaction};
+use super::ApiError;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct CompanyQuery {
+    /// Only this company's (a company key sees only its own).
     company_id: Option<i64>,
 }
 
 /// Enabled payment integrations in `payment_sequence` order, for a payment page.
+#[utoipa::path(
+    get,
+    path = "/api/online_payment/integrations",
+    operation_id = "list_payment_integrations",
+    tag = "online payment",
+    params(CompanyQuery),
+    security(("admin_key" = []), ("company_key" = [])),
+    responses(
+        (status = 200, description = "The enabled payment integrations.", body = Vec<PaymentIntegration>),
+        Errors<(Auth, QueryInput, CompanyScope)>,
+    ),
+)]
 pub async fn integrations(
     State(app): State<Arc<App>>,
     caller: Caller,
     ApiQuery(query): ApiQuery<CompanyQuery>,
-) -> Result<Json<serde_json::Value>, ApiError> {
+) -> Result<Json<Vec<PaymentIntegration>>, ApiError> {
     let rows =
         app.list_integrations(caller, query.company_id, Some(IntegrationCategory::OnlinePayment.as_str())).await?;
-    let listed: Vec<_> = rows
+    let listed = rows
         .iter()
         .filter(|row| row.is_enabled())
         .filter_map(|row| app.registry.get(&row.module).map(|module| (row, module)))
-        .map(|(row, module)| {
-            json!({
-                "id": row.id,
-                "display_name": row.payment_display_name.clone().unwrap_or_else(|| row.name.clone()),
-                "integration_type": row.payment_integration_type,
-                "module": row.module,
-                "image": module.manifest.image,
-                "test_mode": row.test_mode(),
-                "company_id": row.company_id,
-                "payment_sequence": row.payment_sequence,
-            })
+        .map(|(row, module)| PaymentIntegration {
+            id: row.id,
+            display_name: row.payment_display_name.clone().unwrap_or_else(|| row.name.clone()),
+            integration_type: row.payment_integration_type.clone(),
+            module: row.module.clone(),
+            image: module.manifest.image.clone(),
+            test_mode: row.test_mode(),
+            company_id: row.company_id,
+            payment_sequence: row.payment_sequence,
         })
         .collect();
-    Ok(Json(listed.into()))
+    Ok(Json(listed))
 }
 
+/// Starts a payment: the transaction is stored, then the gateway's session is made.
+#[utoipa::path(
+    post,
+    path = "/api/online_payment/initiate",
+    operation_id = "initiate_payment",
+    tag = "online payment",
+    request_body = InitiateRequest,
+    params(("Idempotency-Key" = Option<String>, Header, description = "A retry with the same key and body gets the first answer.")),
+    security(("admin_key" = []), ("company_key" = [])),
+    responses(
+        (status = 201, description = "The transaction and what the payer must do.", body = Initiated),
+        Errors<(Auth, JsonInput, Idempotency, CompanyScope, NotFound, Money, InitiateRules, PaymentOnly, (Provider, Gateway, Secrets))>,
+    ),
+)]
 pub async fn initiate(
     State(app): State<Arc<App>>,
     caller: Caller,
@@ -62,44 +94,82 @@ pub async fn initiate(
     idempotent(&app, caller, &headers, "initiate", &body, || async {
         let initiated = app.initiate(caller, parse_json(&body)?).await?;
         let transaction = &initiated.transaction;
-        let mut answer = json!({
-            "transaction_id": transaction.id,
-            "reference": transaction.reference,
-            "integration_type": initiated.integration_type.wire_name(),
-        });
+        let mut answer = Initiated {
+            transaction_id: transaction.id,
+            reference: transaction.reference.clone(),
+            integration_type: initiated.integration_type.wire_name().to_string(),
+            redirect_url: None,
+            client_config: None,
+            qr_code: None,
+        };
         match initiated.action {
-            SessionAction::Redirect(url) => answer["redirect_url"] = url.into(),
+            SessionAction::Redirect(url) => answer.redirect_url = Some(url),
             SessionAction::EmbeddedJs(config) => {
-                answer["client_config"] = serde_json::from_str(&config).unwrap_or_default()
+                answer.client_config = Some(serde_json::from_str(&config).unwrap_or_default())
             }
-            SessionAction::QrCode(payload) => answer["qr_code"] = payload.into(),
+            SessionAction::QrCode(payload) => answer.qr_code = Some(payload),
         }
         Ok((StatusCode::CREATED, answer))
     })
     .await
 }
 
+/// A transaction with its webhook log.
+#[utoipa::path(
+    get,
+    path = "/api/online_payment/transaction/{id}",
+    operation_id = "show_transaction",
+    tag = "online payment",
+    params(("id" = i64, Path, example = 1, description = "The transaction's id.")),
+    security(("admin_key" = []), ("company_key" = [])),
+    responses((status = 200, description = "The transaction.", body = Transaction), Errors<(Auth, PathId, NotFound)>),
+)]
 pub async fn transaction(
     State(app): State<Arc<App>>,
     caller: Caller,
     Id(id): Id,
-) -> Result<Json<serde_json::Value>, ApiError> {
+) -> Result<Json<Transaction>, ApiError> {
     let row = app.visible_transaction(caller, id).await?;
     let log = app.webhook_log_of(row.id).await?;
-    Ok(Json(views::transaction(&row, &log)))
+    Ok(Json(Transaction::new(&row, &log)))
 }
 
 /// Re-fetches the transaction's state from the gateway and applies it.
-pub async fn sync(
-    State(app): State<Arc<App>>,
-    caller: Caller,
-    Id(id): Id,
-) -> Result<Json<serde_json::Value>, ApiError> {
+#[utoipa::path(
+    post,
+    path = "/api/online_payment/transaction/{id}/sync",
+    operation_id = "sync_transaction",
+    tag = "online payment",
+    params(("id" = i64, Path, example = 1, description = "The transaction's id.")),
+    security(("admin_key" = []), ("company_key" = [])),
+    responses(
+        (status = 200, description = "The transaction.", body = Transaction),
+        Errors<(Auth, PathId, NotFound, Provider, Gateway, Secrets)>,
+    ),
+)]
+pub async fn sync(State(app): State<Arc<App>>, caller: Caller, Id(id): Id) -> Result<Json<Transaction>, ApiError> {
     let row = app.sync_transaction(caller, id).await?;
     let log = app.webhook_log_of(row.id).await?;
-    Ok(Json(views::transaction(&row, &log)))
+    Ok(Json(Transaction::new(&row, &log)))
 }
 
+/// Refunds a captured payment, all that is left or `amount`; partial refunds add up.
+#[utoipa::path(
+    post,
+    path = "/api/online_payment/transaction/{id}/refund",
+    operation_id = "refund_transaction",
+    tag = "online payment",
+    params(
+        ("id" = i64, Path, example = 1, description = "The transaction's id."),
+        ("Idempotency-Key" = Option<String>, Header, description = "Names the refund: a retry repeats it, never a second one."),
+    ),
+    request_body(content = Option<RefundRequest>, description = "Empty or without `amount`: all that is left."),
+    security(("admin_key" = []), ("company_key" = [])),
+    responses(
+        (status = 200, description = "The refund's result; `success: false` when the gateway refused it.", body = RefundResult),
+        Errors<(Auth, PathId, JsonInput, Idempotency, NotFound, Money, RefundRules, (Provider, Gateway, Secrets))>,
+    ),
+)]
 pub async fn refund(
     State(app): State<Arc<App>>,
     caller: Caller,
@@ -112,66 +182,37 @@ pub async fn refund(
         let request = if body.iter().all(u8::is_ascii_whitespace) { parse_json(b"{}")? } else { parse_json(&body)? };
         let key = headers.get("idempotency-key").and_then(|v| v.to_str().ok());
         let outcome = app.refund(caller, id, request, key).await?;
-        Ok((StatusCode::OK, refund_answer(&outcome)))
+        Ok((StatusCode::OK, RefundResult::from(&outcome)))
     })
     .await
 }
 
-fn refund_answer(outcome: &RefundOutcome) -> serde_json::Value {
-    let transaction = &outcome.transaction;
-    let refunded = Currency::parse(&transaction.currency).map(|c| format_minor(transaction.refunded_minor, c)).ok();
-    json!({
-        "success": outcome.success,
-        "refund_reference": outcome.refund_reference,
-        "refunded_amount": refunded,
-        "refunded_minor": transaction.refunded_minor,
-        "state": transaction.state,
-        "error_message": outcome.error_message,
-        "transaction_id": transaction.id,
-    })
-}
-
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct PaymentsQuery {
     document_model: Option<String>,
     document_id: Option<i64>,
+    /// Only this company's (a company key sees only its own).
     company_id: Option<i64>,
 }
 
+/// Payment records, by document.
+#[utoipa::path(
+    get,
+    path = "/api/online_payment/payments",
+    operation_id = "list_payments",
+    tag = "online payment",
+    params(PaymentsQuery),
+    security(("admin_key" = []), ("company_key" = [])),
+    responses((status = 200, description = "The payments.", body = Vec<Payment>), Errors<(Auth, QueryInput, CompanyScope)>),
+)]
 pub async fn payments(
     State(app): State<Arc<App>>,
     caller: Caller,
     ApiQuery(query): ApiQuery<PaymentsQuery>,
-) -> Result<Json<serde_json::Value>, ApiError> {
+) -> Result<Json<Vec<Payment>>, ApiError> {
     let company = caller.company_filter(query.company_id)?;
     let rows = app.payments_of(company, query.document_model.as_deref(), query.document_id).await?;
-    Ok(Json(rows.iter().map(views::payment).collect()))
-}
-
-fn query_pairs(raw: Option<String>) -> Vec<(String, String)> {
-    url::form_urlencoded::parse(raw.unwrap_or_default().as_bytes()).into_owned().collect()
-}
-
-fn txn_of(pairs: &[(String, String)]) -> Result<String, ApiError> {
-    pairs
-        .iter()
-        .find(|(name, _)| name == "txn")
-        .map(|(_, value)| value.clone())
-        .ok_or_else(|| ApiError::new(StatusCode::BAD_REQUEST, "missing_txn", "The `txn` query parameter is required."))
-}
-
-/// Public: the payer's browser returns here from the gateway.
-pub async fn payer_returned(State(app): State<Arc<App>>, RawQuery(raw): RawQuery) -> Result<Response, ApiError> {
-    let pairs = query_pairs(raw);
-    let reference = txn_of(&pairs)?;
-    let destination = app.payer_returned(&reference, pairs).await?;
-    Ok(Redirect::to(&destination).into_response())
-}
-
-/// Public: the payer gave up at the gateway.
-pub async fn payer_cancelled(State(app): State<Arc<App>>, RawQuery(raw): RawQuery) -> Result<Response, ApiError> {
-    let reference = txn_of(&query_pairs(raw))?;
-    let destination = app.payer_cancelled(&reference).await?;
-    Ok(Redirect::to(&destination).into_response())
+    Ok(Json(rows.iter().map(Payment::from).collect()))
 }

@@ -8,19 +8,38 @@ use axum::http::{Method, StatusCode};
 use axum::response::IntoResponse;
 use axum::Json;
 
+use super::openapi::errors::{Errors, NotReady};
+use super::views::{Health, Ready};
 use super::ApiError;
 use crate::services::App;
 use crate::store::WRITE_PROBE_TIMEOUT;
 
-pub async fn healthz() -> Json<serde_json::Value> {
-    Json(serde_json::json!({ "status": "ok" }))
+/// The process is up.
+#[utoipa::path(
+    get,
+    path = "/healthz",
+    operation_id = "healthz",
+    tag = "operations",
+    security(()),
+    responses((status = 200, description = "The process is up.", body = Health), Errors<()>),
+)]
+pub async fn healthz() -> Json<Health> {
+    Json(Health { status: "ok" })
 }
 
 /// Ready when the database takes a write: one small row committed within
 /// [`WRITE_PROBE_TIMEOUT`] (the modules are loaded before the host accepts any request).
 /// Otherwise 503 `storage_unavailable`, so a load balancer sends requests elsewhere while
 /// writes fail, and back the moment they work again.
-pub async fn readyz(State(app): State<Arc<App>>) -> Result<Json<serde_json::Value>, ApiError> {
+#[utoipa::path(
+    get,
+    path = "/readyz",
+    operation_id = "readyz",
+    tag = "operations",
+    security(()),
+    responses((status = 200, description = "The database takes writes; the modules are loaded.", body = Ready), Errors<NotReady>),
+)]
+pub async fn readyz(State(app): State<Arc<App>>) -> Result<Json<Ready>, ApiError> {
     if let Err(error) = app.db.probe_writes().await {
         tracing::warn!(%error, "not ready: the database does not take writes");
         return Err(ApiError::new(
@@ -32,11 +51,27 @@ pub async fn readyz(State(app): State<Arc<App>>) -> Result<Json<serde_json::Valu
             ),
         ));
     }
-    Ok(Json(serde_json::json!({ "status": "ready", "modules": app.registry.all().len() })))
+    Ok(Json(Ready { status: "ready", modules: app.registry.all().len() }))
 }
 
 /// `GET /metrics`: Prometheus text, public on the operator's network (API.md §3). Nothing
 /// on it names a company, an integration or a reference.
+#[utoipa::path(
+    get,
+    path = "/metrics",
+    operation_id = "metrics",
+    tag = "operations",
+    security(()),
+    responses(
+        (
+            status = 200,
+            description = "The host's metrics in Prometheus text (version 0.0.4); README lists the families.",
+            body = String,
+            content_type = "text/plain; version=0.0.4; charset=utf-8"
+        ),
+        Errors<NotReady>,
+    ),
+)]
 pub async fn metrics(State(app): State<Arc<App>>) -> Result<impl IntoResponse, ApiError> {
     let page = app.metrics_page().await?;
     Ok(([(CONTENT_TYPE, crate::metrics::CONTENT_TYPE)], page))

@@ -5,14 +5,29 @@ use std::sync::Arc;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
-use serde_json::json;
 
-use crate::services::payment_links::display_amount;
+use crate::services::payment_links::CreateLinkRequest;
 use crate::services::{App, Caller};
 
 use super::extract::{parse_json, JsonBody};
 use super::idempotency::idempotent;
+use super::openapi::errors::{Auth, CompanyScope, Errors, Idempotency, JsonInput, LinkRules, Money};
+use super::views::PaymentLink;
 
+/// Creates a payment link: a page where the payer picks one of the company's payment methods.
+#[utoipa::path(
+    post,
+    path = "/api/online_payment/links",
+    operation_id = "create_payment_link",
+    tag = "payment links",
+    request_body = CreateLinkRequest,
+    params(("Idempotency-Key" = Option<String>, Header, description = "A retry with the same key and body gets the first answer.")),
+    security(("admin_key" = []), ("company_key" = [])),
+    responses(
+        (status = 201, description = "The link.", body = PaymentLink),
+        Errors<(Auth, JsonInput, Idempotency, CompanyScope, Money, LinkRules)>,
+    ),
+)]
 pub async fn create(
     State(app): State<Arc<App>>,
     caller: Caller,
@@ -21,25 +36,7 @@ pub async fn create(
 ) -> Response {
     idempotent(&app, caller, &headers, "payment_link", &body, || async {
         let link = app.create_payment_link(caller, parse_json(&body)?).await?;
-        let amount = display_amount(link.amount_minor, &link.currency);
-        let decimal = amount.split_once(' ').map(|(_, decimal)| decimal.to_string());
-        Ok((
-            StatusCode::CREATED,
-            json!({
-                "id": link.id,
-                "token": link.token,
-                "url": app.payment_link_url(&link.token),
-                "company_id": link.company_id,
-                "document_model": link.document_model,
-                "document_id": link.document_id,
-                "amount": decimal,
-                "amount_minor": link.amount_minor,
-                "currency": link.currency,
-                "description": link.description,
-                "expires_at": link.expires_at,
-                "created_at": link.created_at,
-            }),
-        ))
+        Ok((StatusCode::CREATED, PaymentLink::new(&link, app.payment_link_url(&link.token))))
     })
     .await
 }

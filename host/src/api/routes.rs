@@ -10,7 +10,10 @@ use axum::routing::{on, MethodFilter};
 use axum::Router;
 
 use super::body_limit::BodyLimit;
-use super::{events, integrations, messaging, modules, online_payment, ops, pay_page, payment_links, webhooks};
+use super::{
+    api_keys, events, integrations, messaging, module_upload, modules, online_payment, openapi, ops, pay_page, payer,
+    payment_links, webhooks,
+};
 use crate::services::App;
 
 /// One method of one route.
@@ -69,14 +72,15 @@ pub(super) fn table() -> RouteTable {
         .get("/healthz", ops::healthz)
         .get("/readyz", ops::readyz)
         .get("/metrics", ops::metrics)
-        .post("/api/admin/api_keys", modules::create_api_key)
+        .get("/api/openapi.json", openapi::openapi_json)
+        .post("/api/admin/api_keys", api_keys::create)
         .get("/api/events", events::pull)
         .post("/api/admin/event_endpoints", events::add_endpoint)
         .get("/api/admin/events/{id}", events::show)
         .post("/api/admin/events/{id}/redeliver", events::redeliver)
         .get("/api/modules", modules::list)
         .get("/api/modules/{identifier}/versions", modules::versions)
-        .add(Method::POST, "/api/admin/modules", BodyLimit::UPLOAD, modules::install)
+        .add(Method::POST, "/api/admin/modules", BodyLimit::UPLOAD, module_upload::install)
         .post("/api/admin/modules/{identifier}/activate", modules::activate)
         .delete("/api/admin/modules/{identifier}", modules::uninstall)
         .post("/api/integrations", integrations::create)
@@ -99,8 +103,8 @@ pub(super) fn table() -> RouteTable {
         .post("/api/online_payment/links", payment_links::create)
         .get("/pay/{token}", pay_page::show)
         .post("/pay/{token}", pay_page::choose)
-        .get("/api/online_payment/return", online_payment::payer_returned)
-        .get("/api/online_payment/cancel", online_payment::payer_cancelled)
+        .get("/api/online_payment/return", payer::returned)
+        .get("/api/online_payment/cancel", payer::cancelled)
         .post("/payment/webhook/{integration_id}", webhooks::payment)
         .post("/api/messaging/send", messaging::send)
         .get("/api/messaging/messages", messaging::list)

@@ -15,6 +15,8 @@ use crate::services::webhook_pipeline::WebhookVerdict;
 use crate::services::App;
 
 use super::extract::{Id, RawBody};
+use super::openapi::errors::{Errors, NotFound, PathId, Provider, Secrets, StorageFault, WebhookRules};
+use super::views::WebhookReceived;
 use super::ApiError;
 
 pub fn webhook_request(app: &App, method: &Method, uri: &Uri, headers: &HeaderMap, body: Bytes) -> WebhookRequest {
@@ -31,6 +33,21 @@ pub fn webhook_request(app: &App, method: &Method, uri: &Uri, headers: &HeaderMa
     }
 }
 
+/// Public: the payment gateway's webhook. The provider verifies and reads it; the
+/// transactions it names are updated. Duplicates answer 200 and change nothing.
+#[utoipa::path(
+    post,
+    path = "/payment/webhook/{integration_id}",
+    operation_id = "payment_webhook",
+    tag = "webhooks",
+    params(("integration_id" = i64, Path, example = 1, description = "The integration the gateway was configured with.")),
+    request_body(content = serde_json::Value, description = "The gateway's event, passed to the provider byte for byte."),
+    security(()),
+    responses(
+        (status = 200, description = "Verified and applied.", body = WebhookReceived),
+        Errors<(PathId, NotFound, WebhookRules, Provider, Secrets, StorageFault)>,
+    ),
+)]
 pub async fn payment(
     State(app): State<Arc<App>>,
     Id(integration_id): Id,
@@ -38,10 +55,10 @@ pub async fn payment(
     uri: Uri,
     headers: HeaderMap,
     RawBody(body): RawBody,
-) -> Result<Json<serde_json::Value>, ApiError> {
+) -> Result<Json<WebhookReceived>, ApiError> {
     let request = webhook_request(&app, &method, &uri, &headers, body);
     match app.payment_webhook(integration_id, request).await? {
-        WebhookVerdict::Accepted(matched) => Ok(Json(serde_json::json!({ "received": true, "matched": matched }))),
+        WebhookVerdict::Accepted(matched) => Ok(Json(WebhookReceived { received: true, matched: Some(matched) })),
         WebhookVerdict::Rejected => Err(ApiError::invalid_signature()),
     }
 }

@@ -38,7 +38,7 @@ impl Mode {
     }
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(untagged)]
 pub enum CredentialPattern {
     /// One shape in both modes.
@@ -47,7 +47,7 @@ pub enum CredentialPattern {
     ByMode(PatternByMode),
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PatternByMode {
     #[serde(default)]

@@ -56,7 +56,8 @@ pub struct Runtime {
     pub sync_interval_s: Option<u64>,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+/// A named base URL; `test` is used in Test mode when given.
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Endpoint {
     pub live: String,

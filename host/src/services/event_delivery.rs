@@ -9,7 +9,6 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use chrono::{DateTime, Utc};
 use hmac::{Hmac, Mac};
 use serde::Deserialize;
-use serde_json::json;
 use zeroize::Zeroizing;
 
 use crate::secrets::{Scope, SecretsError};
@@ -46,13 +45,19 @@ impl Default for DeliveryPolicy {
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewEndpoint {
+    /// An absolute http(s) URL the events are POSTed to.
+    #[schema(format = "uri")]
     pub url: String,
+    /// At least 16 characters; signs every delivery, never shown again.
+    #[schema(value_type = String, min_length = 16)]
     pub secret: Zeroizing<String>,
+    /// Only this company's events (default: every company's).
     #[serde(default)]
     pub company_id: Option<i64>,
+    /// Only these event types (default: all).
     #[serde(default)]
     pub types: Option<Vec<String>>,
 }
@@ -67,15 +72,29 @@ impl std::fmt::Debug for NewEndpoint {
     }
 }
 
-/// The JSON an endpoint receives (and the pull API lists).
-pub fn event_json(event: &EventRow) -> serde_json::Value {
-    json!({
-        "id": event.id,
-        "type": event.kind,
-        "company_id": event.company_id,
-        "created_at": event.created_at,
-        "data": serde_json::from_str::<serde_json::Value>(&event.data).unwrap_or_default(),
-    })
+/// An event as an endpoint receives it (and the pull API lists it).
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct Event {
+    pub id: i64,
+    /// transaction.state_changed, payment.created, refund.*, message.*, …
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub company_id: i64,
+    pub created_at: String,
+    /// The event's subject (the transaction, payment, refund or message).
+    pub data: serde_json::Value,
+}
+
+impl From<&EventRow> for Event {
+    fn from(event: &EventRow) -> Self {
+        Self {
+            id: event.id,
+            kind: event.kind.clone(),
+            company_id: event.company_id,
+            created_at: event.created_at.clone(),
+            data: serde_json::from_str(&event.data).unwrap_or_default(),
+        }
+    }
 }
 
 /// `t=UNIX,v1=hex(HMAC-SHA256(secret, "t.body"))`.
@@ -96,7 +115,7 @@ impl App {
                 ))
             }
         }
-        if request.secret.len() < 16 {
+        if request.secret.chars().count() < 16 {
             return Err(ServiceError::invalid("invalid_secret", "secret: use at least 16 characters"));
         }
         if let Some(unknown) = request.types.iter().flatten().find(|t| !EVENT_TYPES.contains(&t.as_str())) {
@@ -201,7 +220,7 @@ impl App {
         ) else {
             return Ok(());
         };
-        let body = event_json(&event).to_string();
+        let body = serde_json::to_string(&Event::from(&event)).expect("an event is JSON");
         let timestamp = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
         let secret = match events::endpoint_secret(self.db.pool(), &self.keys, &endpoint).await {
             Ok(secret) => secret,

@@ -11,17 +11,25 @@ use crate::store::integrations::{self, IntegrationRow};
 
 use super::{App, Caller, ServiceError};
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateIntegration {
+    #[schema(example = 1)]
     pub company_id: i64,
+    /// An installed module's identifier.
+    #[schema(example = "payment_mygateway")]
     pub module: String,
+    #[schema(min_length = 1, max_length = 100, pattern = r"\S", example = "MyGateway")]
     pub name: String,
     #[serde(default)]
     pub description: Option<String>,
+    /// Test (default) or Live.
     #[serde(default)]
+    #[schema(pattern = r"^(Test|Live)$")]
     pub payment_state: Option<String>,
+    /// One the module offers (default: its first).
     #[serde(default)]
+    #[schema(pattern = r"^(Redirect|Embedded JS|QR Code)$")]
     pub payment_integration_type: Option<String>,
     #[serde(default)]
     pub payment_display_name: Option<String>,
@@ -29,16 +37,20 @@ pub struct CreateIntegration {
     pub payment_sequence: Option<i64>,
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PatchIntegration {
     #[serde(default)]
+    #[schema(min_length = 1, max_length = 100, pattern = r"\S")]
     pub name: Option<String>,
     #[serde(default)]
     pub description: Option<String>,
+    /// Test or Live.
     #[serde(default)]
+    #[schema(pattern = r"^(Test|Live)$")]
     pub payment_state: Option<String>,
     #[serde(default)]
+    #[schema(pattern = r"^(Redirect|Embedded JS|QR Code)$")]
     pub payment_integration_type: Option<String>,
     #[serde(default)]
     pub payment_display_name: Option<String>,
@@ -206,14 +218,18 @@ impl App {
         self.visible_integration(caller, id).await
     }
 
-    /// Deletes an integration that has no transactions (their history must stay readable).
+    /// Deletes an integration that has no transactions and no messages (their history must
+    /// stay readable).
     pub async fn delete_integration(&self, caller: Caller, id: i64) -> Result<(), ServiceError> {
         let row = self.visible_integration(caller, id).await?;
-        let count = integrations::transaction_count(self.db.pool(), row.id).await?;
-        if count > 0 {
+        let (transactions, messages) = integrations::history_count(self.db.pool(), row.id).await?;
+        if transactions > 0 || messages > 0 {
             return Err(ServiceError::conflict(
                 "integration_in_use",
-                format!("Integration {id} has {count} transactions; disable it instead of deleting it."),
+                format!(
+                    "Integration {id} has {transactions} transactions and {messages} messages; disable it instead \
+                     of deleting it."
+                ),
             ));
         }
         integrations::delete(self.db.writer(), row.id).await?;

@@ -13,13 +13,20 @@ use crate::store::messages::{self, HistoryRow, MessageRow};
 
 use super::{event_data, App, Caller, ServiceError};
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"company_id": 1, "to": "+14155550123", "body": "Your invoice is ready."}))]
 pub struct SendRequest {
+    /// Default: the company's enabled messaging integration with the lowest sequence.
     #[serde(default)]
     pub integration_id: Option<i64>,
+    #[schema(example = 1)]
     pub company_id: i64,
+    /// E.164: `+` and 2 to 15 digits.
+    #[schema(pattern = r"^\+[1-9][0-9]{1,14}$", example = "+14155550123")]
     pub to: String,
+    /// 1 to 1,600 characters.
+    #[schema(min_length = 1, max_length = 1600, example = "Your invoice is ready.")]
     pub body: String,
     #[serde(default)]
     pub document_model: Option<String>,

@@ -4,6 +4,9 @@
 use serde::Deserialize;
 use serde_json::value::RawValue;
 use url::Url;
+use utoipa::openapi::schema::{ObjectBuilder, OneOfBuilder, Type};
+use utoipa::openapi::{RefOr, Schema};
+use utoipa::ToSchema;
 
 use crate::domain::manifest::IntegrationCategory;
 use crate::domain::money::{Currency, Money};
@@ -15,31 +18,50 @@ use crate::store::webhook_log;
 
 use super::{App, Caller, ServiceError};
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({
+    "integration_id": 1, "amount": "19.99", "currency": "USD", "document_model": "Invoice", "document_id": 42,
+    "return_url": "https://erp.example/portal/invoice/42", "cancel_url": "https://erp.example/portal/invoice/42?cancelled=1",
+    "integration_type": "Redirect", "contact": {"name": "Ada Lovelace", "email": "ada@example.com"},
+    "pending_action_data": {"signature_data": {"signature": "…", "signed_by": "Ada Lovelace"}},
+}))]
 pub struct InitiateRequest {
+    #[schema(example = 1)]
     pub integration_id: i64,
     /// A JSON number or a decimal string, kept as written so no float ever touches it.
+    #[schema(schema_with = amount_schema)]
     pub amount: Box<RawValue>,
+    /// ISO 4217 (upper or lower case).
+    #[schema(pattern = "^[A-Za-z]{3}$", example = "USD")]
     pub currency: String,
     #[serde(default)]
     pub document_model: Option<String>,
     #[serde(default)]
     pub document_id: Option<i64>,
+    /// Where the payer is sent back: an absolute http(s) URL.
+    #[schema(format = "uri", example = "https://erp.example/portal/invoice/42")]
     pub return_url: String,
+    /// Where the payer is sent after a cancel or failure (default: `return_url`).
     #[serde(default)]
+    #[schema(format = "uri")]
     pub cancel_url: Option<String>,
+    /// Redirect, Embedded JS or QR Code (default: the integration's `payment_integration_type`).
     #[serde(default)]
+    #[schema(pattern = r"^(Redirect|Embedded JS|QR Code)$")]
     pub integration_type: Option<String>,
     #[serde(default)]
     pub contact: Option<ContactInput>,
+    /// Kept with the transaction and handed back in its events.
     #[serde(default)]
     pub pending_action_data: Option<serde_json::Value>,
 }
 
-#[derive(Debug, Deserialize)]
+/// The payer, as the ERP knows them.
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ContactInput {
+    /// The ERP's contact id (a number or a string).
     #[serde(default)]
     pub id: Option<serde_json::Value>,
     #[serde(default)]
@@ -67,6 +89,22 @@ pub fn amount_text(raw: &RawValue) -> Result<String, ServiceError> {
         return Ok(text.to_string());
     }
     Err(invalid_amount("amount must be a JSON number or a decimal string such as \"19.99\""))
+}
+
+/// The schema of an amount: a JSON number or a decimal string, as [`amount_text`] reads it.
+pub fn amount_schema() -> impl Into<RefOr<Schema>> {
+    OneOfBuilder::new()
+        .item(ObjectBuilder::new().schema_type(Type::Number).exclusive_minimum(Some(0.0)))
+        .item(ObjectBuilder::new().schema_type(Type::String).pattern(Some(r"^[0-9]+(\.[0-9]+)?$")).examples(["19.99"]))
+        .description(Some("A JSON number or a decimal string such as \"19.99\", in the currency's unit."))
+}
+
+/// [`amount_schema`], or `null` (the refund's "all that is left").
+pub fn optional_amount_schema() -> impl Into<RefOr<Schema>> {
+    OneOfBuilder::new()
+        .item(amount_schema())
+        .item(ObjectBuilder::new().schema_type(Type::Null))
+        .description(Some("Absent or null: all that is left."))
 }
 
 fn invalid_amount(message: impl Into<String>) -> ServiceError {

@@ -25,18 +25,25 @@ pub const MAX_DESCRIPTION_CHARS: usize = 1000;
 /// Longest document model name, in characters.
 pub const MAX_DOCUMENT_MODEL_CHARS: usize = 128;
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateLinkRequest {
+    #[schema(example = 1)]
     pub company_id: i64,
+    #[schema(min_length = 1, max_length = 128, example = "Invoice")]
     pub document_model: String,
     pub document_id: i64,
     /// A JSON number or a decimal string, parsed like initiate's.
+    #[schema(schema_with = super::online_payment::amount_schema)]
     pub amount: Box<RawValue>,
+    /// ISO 4217 (upper or lower case).
+    #[schema(pattern = "^[A-Za-z]{3}$", example = "EUR")]
     pub currency: String,
+    #[schema(min_length = 1, max_length = 1000, example = "Invoice 42")]
     pub description: String,
-    /// RFC 3339; absent: the link never expires.
+    /// RFC 3339 with an offset, in the future; absent: the link never expires.
     #[serde(default)]
+    #[schema(format = DateTime)]
     pub expires_at: Option<String>,
 }
 

@@ -27,10 +27,12 @@ use super::transaction_updates::RefundNote;
 use super::{App, Caller, ServiceError};
 
 /// The seed's refund request.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RefundRequest {
+    /// None: all that is left.
     #[serde(default)]
+    #[schema(schema_with = super::online_payment::optional_amount_schema)]
     pub amount: Option<Box<RawValue>>,
 }
 

@@ -103,8 +103,15 @@ pub async fn delete<'e>(exec: impl Exec<'e>, id: i64) -> DbResult<()> {
     Ok(())
 }
 
-pub async fn transaction_count<'e>(exec: impl Exec<'e>, id: i64) -> DbResult<i64> {
-    sqlx::query_scalar("SELECT COUNT(*) FROM transactions WHERE integration_id = $1").bind(id).fetch_one(exec).await
+/// How many transactions and messages name the integration: the history that keeps it.
+pub async fn history_count<'e>(exec: impl Exec<'e>, id: i64) -> DbResult<(i64, i64)> {
+    sqlx::query_as(
+        "SELECT (SELECT COUNT(*) FROM transactions WHERE integration_id = $1), \
+                (SELECT COUNT(*) FROM messages WHERE integration_id = $1)",
+    )
+    .bind(id)
+    .fetch_one(exec)
+    .await
 }
 
 pub async fn set_last_synced<'e>(exec: impl Exec<'e>, id: i64, at: &str) -> DbResult<()> {

@@ -108,6 +108,22 @@ async fn bad_requests_get_codes_that_name_the_problem() {
     assert!(body["error"]["message"].as_str().unwrap().contains("surprise"));
     let (status, body) = initiate(json!({"integration_id": id})).await;
     assert_eq!((status, body["error"]["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("missing_field")));
+    // An array is not read as the fields in order (serde would), here nor on any other body.
+    let (status, body) = initiate(json!([id, "1.00", "USD", null, null, "https://erp.example/r"])).await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("invalid_field")),
+        "{body}"
+    );
+    let patch = s.host.admin(Method::PATCH, &format!("/api/integrations/{id}")).json(&json!(["renamed"]));
+    let (status, body) = send(patch).await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("invalid_field")),
+        "{body}"
+    );
+    let (_, shown) = send(s.host.admin(Method::GET, &format!("/api/integrations/{id}"))).await;
+    assert_ne!(shown["name"], "renamed", "nothing changed");
 
     for (amount, currency, code) in [
         (json!("19.999"), "USD", "invalid_amount"),

@@ -43,6 +43,7 @@ const CASES: &[(&str, &str, &[Input])] = &[
     ("GET", "/healthz", &[Nothing]),
     ("GET", "/readyz", &[Nothing]),
     ("GET", "/metrics", &[Nothing]),
+    ("GET", "/api/openapi.json", &[Nothing]),
     ("POST", "/api/admin/api_keys", &[Json]),
     ("GET", "/api/events", &[Query("after=soon")]),
     ("POST", "/api/admin/event_endpoints", &[Json]),

@@ -177,3 +177,21 @@ async fn a_delivery_that_keeps_failing_is_marked_failed() {
     assert_eq!(page.value(counted, &[("outcome", "failed")]), attempts - 1.0);
     assert_eq!(page.value(counted, &[("outcome", "delivered")]), 0.0);
 }
+
+#[tokio::test]
+async fn an_endpoint_secret_needs_sixteen_characters_not_bytes() {
+    let host = TestHost::start(HostOptions { bare: true, ..HostOptions::default() }).await;
+    let add = |secret: &str| {
+        host.admin(Method::POST, "/api/admin/event_endpoints")
+            .json(&json!({ "url": "https://erp.example/events", "secret": secret }))
+    };
+    // Fifteen characters in thirty bytes.
+    let (status, body) = send(add(&"é".repeat(15))).await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("invalid_secret")),
+        "{body}"
+    );
+    let (status, body) = send(add(&"é".repeat(16))).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+}

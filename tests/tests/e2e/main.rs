@@ -15,6 +15,7 @@ mod metrics;
 mod mygateway_payments;
 mod mygateway_webhooks;
 mod oauth_broker;
+mod openapi;
 mod outbound_policy;
 mod payment_link_browser;
 mod payment_links;

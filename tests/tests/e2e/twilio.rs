@@ -268,3 +268,18 @@ async fn a_retried_send_with_an_idempotency_key_sends_once() {
     assert_eq!(first["id"], second["id"]);
     assert_eq!(sms.fake.messages().len(), 1);
 }
+
+#[tokio::test]
+async fn an_integration_with_messages_is_not_deleted() {
+    let sms = TwilioScenario::start(json!({ "twilio_from_number": OUR_NUMBER }), None).await;
+    let (status, message) = sms.send(CUSTOMER, "Your invoice is ready.").await;
+    assert_eq!(status, StatusCode::CREATED, "{message}");
+    let path = format!("/api/integrations/{}", sms.integration_id);
+    let (status, body) = send(sms.host.admin(Method::DELETE, &path)).await;
+    assert_eq!((status, body["error"]["code"].as_str()), (StatusCode::CONFLICT, Some("integration_in_use")), "{body}");
+    assert!(body["error"]["message"].as_str().unwrap().contains("1 messages"), "{body}");
+    let (status, kept) = send(sms.host.admin(Method::GET, &path)).await;
+    assert_eq!((status, kept["id"].as_i64()), (StatusCode::OK, Some(sms.integration_id)), "{kept}");
+    let (status, read) = send(sms.host.admin(Method::GET, &format!("/api/messaging/messages/{}", message["id"]))).await;
+    assert_eq!((status, read["integration_id"].as_i64()), (StatusCode::OK, Some(sms.integration_id)), "{read}");
+}

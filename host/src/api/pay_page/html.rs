@@ -1,22 +1,17 @@
-//! `GET/POST /pay/{token}`: the public payment page of a link. Plain HTML with inline CSS,
-//! no script, so it works without JavaScript; every value from the database or the request is
-//! escaped. The payer picks one of the company's payment integrations (a radio group with
-//! labels) and submits the form; the host starts the payment and answers 303 to the gateway.
+//! The payment page's HTML: one complete page (inline CSS, no script, a strict CSP, no
+//! referrer, never cached), the link's states and the failure pages. Every value from the
+//! database or the request is escaped.
 
 use std::fmt::Write as _;
-use std::sync::Arc;
 
-use axum::extract::rejection::PathRejection;
-use axum::extract::{Path, RawQuery, State};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 
-use crate::services::payment_links::{LinkStatus, LinkView, PayOutcome};
-use crate::services::{App, ServiceError};
+use crate::services::payment_links::{LinkStatus, LinkView};
+use crate::services::ServiceError;
 
-use super::extract::RawBody;
-use super::json_errors::HtmlPage;
-use super::ApiError;
+use super::super::json_errors::HtmlPage;
+use super::super::ApiError;
 
 /// Escapes text for HTML element content and double-quoted attribute values.
 pub fn escape(text: &str) -> String {
@@ -53,7 +48,7 @@ a{color:#0b5394}
 ";
 
 /// A complete page: `lang`, a `<title>`, one `<main>` landmark.
-fn page(status: StatusCode, title: &str, main: &str) -> Response {
+pub(super) fn page(status: StatusCode, title: &str, main: &str) -> Response {
     let html = format!(
         "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
@@ -83,7 +78,7 @@ fn page(status: StatusCode, title: &str, main: &str) -> Response {
     response
 }
 
-fn not_found() -> Response {
+pub(super) fn not_found() -> Response {
     page(
         StatusCode::NOT_FOUND,
         "Payment link not found",
@@ -92,14 +87,14 @@ fn not_found() -> Response {
     )
 }
 
-fn error_page(error: ServiceError, token: &str) -> Response {
+pub(super) fn error_page(error: ServiceError, token: &str) -> Response {
     if matches!(error, ServiceError::NotFound(_)) {
         return not_found();
     }
     failure_page(ApiError::from(error), token)
 }
 
-fn failure_page(error: ApiError, token: &str) -> Response {
+pub(super) fn failure_page(error: ApiError, token: &str) -> Response {
     let main = format!(
         "<h1>The payment could not be started</h1>\n<p role=\"alert\">{}</p>\n\
          <p><a href=\"/pay/{}\">Back to the payment page</a></p>\n",
@@ -117,7 +112,7 @@ fn human_time(at: &str) -> String {
     }
 }
 
-fn render(view: &LinkView) -> Response {
+pub(super) fn render(view: &LinkView) -> Response {
     let description = escape(&view.link.description);
     let amount = escape(&view.amount);
     let token = escape(&view.link.token);
@@ -183,76 +178,6 @@ fn render(view: &LinkView) -> Response {
             let _ = write!(main, "</fieldset>\n<button type=\"submit\">Pay {amount}</button>\n</form>\n");
             page(StatusCode::OK, &format!("Pay {}", view.amount), &main)
         }
-    }
-}
-
-/// Public: the payment page. `?txn=REF` is how the payer comes back from the gateway.
-pub async fn show(
-    State(app): State<Arc<App>>,
-    token: Result<Path<String>, PathRejection>,
-    RawQuery(raw): RawQuery,
-) -> Response {
-    // A token that is not even UTF-8 is an unknown link.
-    let Ok(Path(token)) = token else { return not_found() };
-    let returned = url::form_urlencoded::parse(raw.unwrap_or_default().as_bytes())
-        .find(|(name, _)| name == "txn")
-        .map(|(_, value)| value.into_owned());
-    match app.payment_link_view(&token, returned.as_deref()).await {
-        Ok(view) => render(&view),
-        Err(error) => error_page(error, &token),
-    }
-}
-
-/// Public: the payer chose a payment method (`integration_id=N`, form-encoded).
-pub async fn choose(
-    State(app): State<Arc<App>>,
-    token: Result<Path<String>, PathRejection>,
-    RawBody(body): RawBody,
-) -> Response {
-    let Ok(Path(token)) = token else { return not_found() };
-    let chosen = url::form_urlencoded::parse(&body)
-        .find(|(name, _)| name == "integration_id")
-        .and_then(|(_, value)| value.parse::<i64>().ok());
-    let Some(integration_id) = chosen else {
-        return error_page(ServiceError::invalid("missing_payment_method", "Please choose a payment method."), &token);
-    };
-    match app.pay_payment_link(&token, integration_id).await {
-        Ok(PayOutcome::Redirect(url)) => match HeaderValue::from_str(&url) {
-            Ok(location) => {
-                let mut response = StatusCode::SEE_OTHER.into_response();
-                response.headers_mut().insert(header::LOCATION, location);
-                response.headers_mut().insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
-                response
-            }
-            Err(_) => failure_page(
-                ApiError::new(
-                    StatusCode::BAD_GATEWAY,
-                    "provider_failed",
-                    "The payment provider answered an address that cannot be used. Please choose another method.",
-                ),
-                &token,
-            ),
-        },
-        Ok(PayOutcome::NotARedirect { display_name }) => page(
-            StatusCode::OK,
-            "Choose another payment method",
-            &format!(
-                "<h1>Choose another payment method</h1>\n<p role=\"alert\">{} cannot be completed on this page: it \
-                 needs the sender's own checkout. Nothing has been charged.</p>\n\
-                 <p><a href=\"/pay/{}\">Back to the payment page</a></p>\n",
-                escape(&display_name),
-                escape(&token),
-            ),
-        ),
-        // Paid or expired meanwhile: the page says which.
-        Ok(PayOutcome::Closed(_)) => {
-            let mut response = StatusCode::SEE_OTHER.into_response();
-            if let Ok(location) = HeaderValue::from_str(&format!("/pay/{token}")) {
-                response.headers_mut().insert(header::LOCATION, location);
-            }
-            response
-        }
-        Err(error) => error_page(error, &token),
     }
 }
 

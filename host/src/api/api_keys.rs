@@ -1,0 +1,58 @@
+//! `POST /api/admin/api_keys`: company API keys.
+
+use std::sync::Arc;
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::Json;
+use serde::Deserialize;
+use utoipa::ToSchema;
+
+use crate::services::{random_token, App, Caller, ServiceError};
+use crate::store::api_keys;
+
+use super::auth::{key_hash, require_admin};
+use super::extract::{parse_json, JsonBody};
+use super::openapi::errors::{AdminOnly, ApiKeyRules, Auth, Errors, JsonInput};
+use super::views::ApiKeyCreated;
+use super::ApiError;
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewApiKey {
+    /// The company the key sees and touches.
+    company_id: i64,
+    /// What the key is for (not blank).
+    #[schema(pattern = r"\S")]
+    name: String,
+}
+
+/// Creates a company API key; the key is shown in this answer only (it is stored hashed).
+#[utoipa::path(
+    post,
+    path = "/api/admin/api_keys",
+    operation_id = "create_api_key",
+    tag = "api keys",
+    request_body = NewApiKey,
+    security(("admin_key" = [])),
+    responses(
+        (status = 201, description = "The key, shown this once.", body = ApiKeyCreated),
+        Errors<(Auth, AdminOnly, JsonInput, ApiKeyRules)>,
+    ),
+)]
+pub async fn create(
+    State(app): State<Arc<App>>,
+    caller: Caller,
+    JsonBody(body): JsonBody,
+) -> Result<(StatusCode, Json<ApiKeyCreated>), ApiError> {
+    require_admin(caller)?;
+    let request: NewApiKey = parse_json(&body)?;
+    if request.name.trim().is_empty() {
+        return Err(ServiceError::invalid("invalid_name", "name: must not be empty").into());
+    }
+    let key = format!("ihk_{}", random_token(32));
+    let id = api_keys::insert(app.db.writer(), request.company_id, &request.name, &key_hash(&key))
+        .await
+        .map_err(ServiceError::from)?;
+    Ok((StatusCode::CREATED, Json(ApiKeyCreated { id, key, company_id: request.company_id, name: request.name })))
+}
