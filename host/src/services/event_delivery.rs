@@ -214,6 +214,12 @@ impl App {
     }
 
     async fn deliver(&self, client: &reqwest::Client, delivery: &DeliveryRow) -> Result<(), ServiceError> {
+        // One host at a time: another host on the database may hold it (or have made it since
+        // it was read). The lease outlasts the attempt; a host that dies lets it run out.
+        let lease = self.delivery.timeout * 2 + Duration::from_secs(10);
+        if !events::lease(self.db.writer(), delivery, &now(), &time_after(lease)).await? {
+            return Ok(());
+        }
         let (Some(event), Some(endpoint)) = (
             events::get(self.db.pool(), delivery.event_id).await?,
             events::endpoint(self.db.pool(), delivery.endpoint_id).await?,

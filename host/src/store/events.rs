@@ -212,11 +212,13 @@ pub async fn after<'e>(
     .await
 }
 
-/// Pending deliveries that are due and first in line for their endpoint and subject.
+/// Pending deliveries that are due, first in line for their endpoint and subject, and not
+/// leased by a host now (an earlier one leased elsewhere still holds its subject back).
 pub async fn due<'e>(exec: impl Exec<'e>, now: &str, limit: i64) -> DbResult<Vec<DeliveryRow>> {
     sqlx::query_as(
         "SELECT event_id, endpoint_id, subject, state, attempts, next_attempt_at, created_at FROM event_deliveries d
          WHERE d.state = 'pending' AND d.next_attempt_at <= $1
+           AND (d.leased_until IS NULL OR d.leased_until < $1)
            AND NOT EXISTS (SELECT 1 FROM event_deliveries e WHERE e.endpoint_id = d.endpoint_id AND e.subject = d.subject
                            AND e.state = 'pending' AND e.event_id < d.event_id)
          ORDER BY d.event_id LIMIT $2",
@@ -227,11 +229,31 @@ pub async fn due<'e>(exec: impl Exec<'e>, now: &str, limit: i64) -> DbResult<Vec
     .await
 }
 
-/// When the next pending delivery is due, if any.
+/// When the next pending delivery is due, if any (a leased one: when its lease runs out).
 pub async fn next_due<'e>(exec: impl Exec<'e>) -> DbResult<Option<String>> {
-    sqlx::query_scalar("SELECT MIN(next_attempt_at) FROM event_deliveries WHERE state = 'pending'")
-        .fetch_one(exec)
-        .await
+    sqlx::query_scalar(
+        "SELECT MIN(CASE WHEN leased_until IS NOT NULL AND leased_until > next_attempt_at THEN leased_until
+                         ELSE next_attempt_at END)
+         FROM event_deliveries WHERE state = 'pending'",
+    )
+    .fetch_one(exec)
+    .await
+}
+
+/// Leases a due delivery to this host until `until`, unless another host holds it: true for
+/// exactly one of the hosts that try at once.
+pub async fn lease<'e>(exec: impl Exec<'e>, delivery: &DeliveryRow, now: &str, until: &str) -> DbResult<bool> {
+    let leased = sqlx::query(
+        "UPDATE event_deliveries SET leased_until = $4 WHERE event_id = $1 AND endpoint_id = $2
+           AND state = 'pending' AND next_attempt_at <= $3 AND (leased_until IS NULL OR leased_until < $3)",
+    )
+    .bind(delivery.event_id)
+    .bind(delivery.endpoint_id)
+    .bind(now)
+    .bind(until)
+    .execute(exec)
+    .await?;
+    Ok(leased.rows_affected() == 1)
 }
 
 pub async fn deliveries_of<'e>(exec: impl Exec<'e>, event_id: i64) -> DbResult<Vec<DeliveryRow>> {
@@ -273,7 +295,7 @@ pub async fn settle(
     .bind(i64::from(state == "delivered"))
     .execute(&mut *conn)
     .await?;
-    sqlx::query("UPDATE event_deliveries SET state = $3, attempts = attempts + 1, next_attempt_at = $4 WHERE event_id = $1 AND endpoint_id = $2")
+    sqlx::query("UPDATE event_deliveries SET state = $3, attempts = attempts + 1, next_attempt_at = $4, leased_until = NULL WHERE event_id = $1 AND endpoint_id = $2")
         .bind(delivery.event_id)
         .bind(delivery.endpoint_id)
         .bind(state)
@@ -286,7 +308,7 @@ pub async fn settle(
 /// Queues an event again for every endpoint it was meant for. Returns how many.
 pub async fn redeliver<'e>(exec: impl Exec<'e>, event_id: i64) -> DbResult<u64> {
     let result = sqlx::query(
-        "UPDATE event_deliveries SET state = 'pending', next_attempt_at = $2, created_at = $2 WHERE event_id = $1",
+        "UPDATE event_deliveries SET state = 'pending', next_attempt_at = $2, created_at = $2, leased_until = NULL WHERE event_id = $1",
     )
     .bind(event_id)
     .bind(now())

@@ -120,3 +120,67 @@ async fn scheduled_sync_asks_the_gateway_once_with_two_hosts_running() {
     assert_eq!(s.host.payments("Invoice", 70).await.len(), 1);
     drop(b);
 }
+
+/// Both hosts deliver events to one ERP endpoint: each delivery is leased by one host, so
+/// every event arrives once, signed, and in order per subject, whichever host took it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_event_is_delivered_once_with_two_hosts_delivering() {
+    use e2e::event_receiver::{EventReceiver, ENDPOINT_SECRET};
+    if !on_postgres() {
+        return;
+    }
+    let receiver = EventReceiver::start(0).await;
+    let s = MyGatewayScenario::start().await;
+    let b = second_host(&s).await;
+    let (status, body) = e2e::host::send(
+        s.host
+            .admin(Method::POST, "/api/admin/event_endpoints")
+            .json(&json!({ "url": receiver.url, "secret": ENDPOINT_SECRET })),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    // Six payments, started and captured through either host in turn.
+    for document in 0..6 {
+        let host = if document % 2 == 0 { &s.host } else { &b };
+        let (status, started) =
+            e2e::host::send(host.admin(Method::POST, "/api/online_payment/initiate").json(&json!({
+                "integration_id": s.integration_id, "amount": "3.00", "currency": "USD",
+                "return_url": "https://erp.example/r", "document_model": "Invoice", "document_id": 100 + document,
+            })))
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{started}");
+        let session = s.session_id(started["transaction_id"].as_i64().unwrap()).await;
+        let body = json!({ "type": "payment.completed", "data": { "payment_id": session } }).to_string();
+        let signature = e2e::hmac_sha256_hex(e2e::scenario::WEBHOOK_SECRET, body.as_bytes());
+        let other = if document % 2 == 0 { &b } else { &s.host };
+        let (status, _) = e2e::host::send(
+            other
+                .public(Method::POST, &format!("/payment/webhook/{}", s.integration_id))
+                .header("X-MyGateway-Signature", signature)
+                .body(body),
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK);
+    }
+    let (_, page) = e2e::host::send(s.host.admin(Method::GET, "/api/events?limit=1000")).await;
+    let events: Vec<i64> = page["events"].as_array().unwrap().iter().map(|e| e["id"].as_i64().unwrap()).collect();
+    assert!(events.len() >= 12, "{page}");
+    let delivered = receiver.wait_for_delivered(events.len()).await;
+    let requests = receiver.requests();
+    assert!(requests.iter().all(|(_, valid, _)| *valid), "every delivery signed");
+    let mut ids: Vec<i64> = delivered.iter().map(|e| e["id"].as_i64().unwrap()).collect();
+    assert_eq!(requests.len(), events.len(), "no event delivered twice: {ids:?}");
+    // In order per subject: each subject's events arrive by increasing id.
+    let mut last_by_subject = std::collections::HashMap::new();
+    for event in &delivered {
+        let subject = event["data"]["transaction_id"].to_string();
+        let id = event["id"].as_i64().unwrap();
+        if let Some(previous) = last_by_subject.insert(subject.clone(), id) {
+            assert!(previous < id, "subject {subject}: {previous} arrived before {id}");
+        }
+    }
+    ids.sort();
+    let mut expected = events.clone();
+    expected.sort();
+    assert_eq!(ids, expected);
+}
