@@ -184,3 +184,33 @@ async fn every_event_is_delivered_once_with_two_hosts_delivering() {
     expected.sort();
     assert_eq!(ids, expected);
 }
+
+/// Concurrent partial refunds spread across both hosts never exceed the capture, and the
+/// gateway made exactly the refunds the hosts booked.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_refunds_across_both_hosts_never_exceed_the_capture() {
+    if !on_postgres() {
+        return;
+    }
+    let s = MyGatewayScenario::start().await;
+    let b = second_host(&s).await;
+    let (id, session) = s.captured("30.00", 80).await;
+    let refund = |host: &TestHost| {
+        e2e::host::send(
+            host.admin(Method::POST, &format!("/api/online_payment/transaction/{id}/refund"))
+                .json(&json!({"amount": "4.00"})),
+        )
+    };
+    // Ten refunds of 4.00 against 30.00: seven fit.
+    let answers = futures_util::future::join_all((0..10).map(|n| refund(if n % 2 == 0 { &s.host } else { &b }))).await;
+    let made = answers.iter().filter(|(status, body)| *status == StatusCode::OK && body["success"] == true).count();
+    assert_eq!(made, 7, "{answers:?}");
+    assert_eq!(s.fake.refunds(), vec![(session, 400); 7], "the gateway made exactly the booked refunds");
+    for host in [&s.host, &b] {
+        let transaction = host.transaction(id).await;
+        assert_eq!(
+            (transaction["refunded_minor"].as_i64(), transaction["state"].as_str()),
+            (Some(2800), Some("Captured"))
+        );
+    }
+}
