@@ -71,7 +71,8 @@ impl App {
     /// releases it (a refusal); without a usable answer it stays in doubt for the next pass.
     pub async fn reconcile_refunds(&self) -> Result<ReconcileReport, ServiceError> {
         let mut report = ReconcileReport::default();
-        let due = refunds::unresolved(self.db.pool(), &ago(self.refunds.settle), RECONCILE_BATCH).await?;
+        let settled_before = ago(self.refunds.settle);
+        let due = refunds::unresolved(self.db.pool(), &settled_before, RECONCILE_BATCH).await?;
         let mut by_transaction: BTreeMap<i64, Vec<RefundRow>> = BTreeMap::new();
         for refund in due {
             by_transaction.entry(refund.transaction_id).or_default().push(refund);
@@ -90,6 +91,11 @@ impl App {
                     report.skipped += 1;
                     continue;
                 };
+                // Another host's pass (on a shared database) may have taken it since the read.
+                if !refunds::claim_for_reconciliation(self.db.writer(), refund.id, &settled_before).await? {
+                    report.skipped += 1;
+                    continue;
+                }
                 if gateway_total.is_some_and(|total| total <= transaction.refunded_minor) {
                     if refunds::release(self.db.writer(), refund.id).await? {
                         tracing::info!(transaction = %transaction.reference, refund_id = ?refund.refund_id, "refund released: the gateway never received it");

@@ -155,6 +155,21 @@ pub async fn unresolved<'e>(exec: impl Exec<'e>, attempted_before: &str, limit: 
 }
 
 /// Starts another attempt of an unresolved refund. False when it was resolved meanwhile.
+/// Claims an unresolved refund for a reconciliation pass, if its latest attempt is older than
+/// `settled_before` (it marks the attempt as starting now): of several hosts' passes, exactly
+/// one takes it.
+pub async fn claim_for_reconciliation<'e>(exec: impl Exec<'e>, id: i64, settled_before: &str) -> DbResult<bool> {
+    let claimed = sqlx::query(&format!(
+        "UPDATE refunds SET attempted_at = $3 WHERE id = $1 AND {UNRESOLVED} AND COALESCE(attempted_at, updated_at) < $2"
+    ))
+    .bind(id)
+    .bind(settled_before)
+    .bind(now())
+    .execute(exec)
+    .await?;
+    Ok(claimed.rows_affected() == 1)
+}
+
 pub async fn begin_attempt<'e>(exec: impl Exec<'e>, id: i64) -> DbResult<bool> {
     let now = now();
     let done = sqlx::query(&format!(

@@ -214,3 +214,44 @@ async fn concurrent_refunds_across_both_hosts_never_exceed_the_capture() {
         );
     }
 }
+
+/// A refund in doubt, reconciled by both hosts' passes at once: one host settles it, the
+/// other leaves it (here the gateway never received it, so it is released, once).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refund_in_doubt_is_settled_by_one_host_when_both_reconcile() {
+    if !on_postgres() {
+        return;
+    }
+    let s = MyGatewayScenario::start().await;
+    let b = second_host(&s).await;
+    let (id, _) = s.captured("12.00", 90).await;
+    s.fake.set_outage(Some((503, "maintenance")));
+    let (status, body) = e2e::host::send(
+        s.host
+            .admin(Method::POST, &format!("/api/online_payment/transaction/{id}/refund"))
+            .json(&json!({"amount": "5.00"})),
+    )
+    .await;
+    assert_eq!((status, body["error"]["code"].as_str()), (StatusCode::BAD_GATEWAY, Some("refund_in_doubt")), "{body}");
+    s.fake.set_outage(None);
+
+    let (first, second) = tokio::join!(s.host.app.reconcile_refunds(), b.app.reconcile_refunds());
+    let (first, second) = (first.unwrap(), second.unwrap());
+    let acted = |r: &integrations_host::services::refund_reconciliation::ReconcileReport| {
+        r.booked + r.refused + r.released + r.in_doubt
+    };
+    assert_eq!((acted(&first) + acted(&second), first.skipped + second.skipped), (1, 1), "{first:?} {second:?}");
+    assert_eq!(first.released + second.released, 1, "the gateway never received it");
+    assert_eq!(s.fake.requests_to("POST", "/v1/refunds").len(), 1, "never repeated");
+    assert!(s.fake.refunds().is_empty());
+    let (status, body) = e2e::host::send(
+        b.admin(Method::POST, &format!("/api/online_payment/transaction/{id}/refund"))
+            .json(&json!({"amount": "12.00"})),
+    )
+    .await;
+    assert_eq!(
+        (status, body["success"].as_bool()),
+        (StatusCode::OK, Some(true)),
+        "released, so all of it is left: {body}"
+    );
+}
