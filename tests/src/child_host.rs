@@ -16,6 +16,8 @@ use crate::host::ADMIN_KEY;
 pub const DIR_VAR: &str = "E2E_CHILD_HOST_DIR";
 /// `--endpoint` overrides for the child, comma-separated.
 pub const ENDPOINTS_VAR: &str = "E2E_CHILD_HOST_ENDPOINTS";
+/// The child's event delivery timeout in milliseconds (its first retry is the same), when set.
+pub const DELIVERY_TIMEOUT_VAR: &str = "E2E_CHILD_HOST_DELIVERY_TIMEOUT_MS";
 const LISTENING: &str = "E2E_CHILD_HOST_LISTENING ";
 
 pub struct ChildHost {
@@ -27,10 +29,16 @@ impl ChildHost {
     /// Runs `test` (the full path of a test that calls [`serve_if_child`]) in a new process
     /// serving `dir`, and waits until it listens (this runtime keeps serving the fakes).
     pub async fn start(test: &str, dir: &Path, endpoints: &[String]) -> Self {
+        Self::start_with(test, dir, endpoints, &[]).await
+    }
+
+    /// [`ChildHost::start`] with more environment for the child (such as [`DELIVERY_TIMEOUT_VAR`]).
+    pub async fn start_with(test: &str, dir: &Path, endpoints: &[String], env: &[(&str, String)]) -> Self {
         let mut child = Command::new(std::env::current_exe().expect("the test binary"))
             .args([test, "--exact", "--nocapture", "--test-threads=1"])
             .env(DIR_VAR, dir)
             .env(ENDPOINTS_VAR, endpoints.join(","))
+            .envs(env.iter().map(|(name, value)| (*name, value.as_str())))
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()
@@ -50,6 +58,11 @@ impl ChildHost {
         });
         let url = listening.await.ok().flatten().expect("the child host listens");
         Self { url, child }
+    }
+
+    /// Kills the process with SIGKILL now, without waiting (the value is then only dropped).
+    pub fn kill_now(&mut self) {
+        let _ = self.child.kill();
     }
 
     /// Kills the process with SIGKILL and waits until it is gone.
@@ -80,6 +93,14 @@ pub async fn serve_if_child() {
         modules_dir: dir.join("modules"),
         admin_key: Some(ADMIN_KEY.into()),
         endpoints: endpoints.split(',').filter(|e| !e.is_empty()).map(str::to_string).collect(),
+        delivery: match std::env::var(DELIVERY_TIMEOUT_VAR).ok().and_then(|ms| ms.parse().ok()) {
+            Some(ms) => integrations_host::services::event_delivery::DeliveryPolicy {
+                timeout: std::time::Duration::from_millis(ms),
+                first_retry: std::time::Duration::from_millis(ms),
+                ..Default::default()
+            },
+            None => Default::default(),
+        },
         ..ServeConfig::default()
     };
     let host = RunningHost::start(config).await.expect("the child host starts");

@@ -216,7 +216,7 @@ impl App {
     async fn deliver(&self, client: &reqwest::Client, delivery: &DeliveryRow) -> Result<(), ServiceError> {
         // One host at a time: another host on the database may hold it (or have made it since
         // it was read). The lease outlasts the attempt; a host that dies lets it run out.
-        let lease = self.delivery.timeout * 2 + Duration::from_secs(10);
+        let lease = self.delivery.timeout * 3;
         if !events::lease(self.db.writer(), delivery, &now(), &time_after(lease)).await? {
             return Ok(());
         }

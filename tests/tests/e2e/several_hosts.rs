@@ -255,3 +255,119 @@ async fn a_refund_in_doubt_is_settled_by_one_host_when_both_reconcile() {
         "released, so all of it is left: {body}"
     );
 }
+
+/// The host process of the kill -9 test (see `e2e::child_host`).
+#[tokio::test]
+async fn child_host_process() {
+    e2e::child_host::serve_if_child().await;
+}
+
+const CHILD_TEST: &str = "several_hosts::child_host_process";
+
+/// Two host processes on one database, a storm of duplicated signed webhooks spread across
+/// both, one killed with SIGKILL mid-storm and restarted: every transaction Captured, one
+/// Payment and one `payment.created` each, every event delivered, in order per subject, and an
+/// event seen twice only if the killed host was delivering it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_webhook_storm_across_two_processes_survives_a_kill_9() {
+    use e2e::child_host::{ChildHost, DELIVERY_TIMEOUT_VAR};
+    use e2e::event_receiver::{EventReceiver, ENDPOINT_SECRET};
+    if !on_postgres() {
+        return;
+    }
+    const PAYMENTS: i64 = 8;
+    const COPIES: usize = 6;
+    let receiver = EventReceiver::start(0).await;
+    // Set up through an in-process host: the module, the integration, the endpoint, the payments.
+    let s = MyGatewayScenario::start().await;
+    let (status, body) = e2e::host::send(
+        s.host
+            .admin(Method::POST, "/api/admin/event_endpoints")
+            .json(&json!({ "url": receiver.url, "secret": ENDPOINT_SECRET })),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let mut sessions = Vec::new();
+    for document in 0..PAYMENTS {
+        let id = s.initiate(json!("2.50"), "Redirect", 200 + document).await["transaction_id"].as_i64().unwrap();
+        sessions.push((id, s.session_id(id).await));
+    }
+    let integration_id = s.integration_id;
+    let MyGatewayScenario { host, fake, .. } = s;
+    let dir_a = host.dir.clone();
+    let _kept = host.stop().await;
+    let dir_b = tempfile::tempdir().unwrap().keep();
+    for shared in ["postgres-database", "master.key"] {
+        std::fs::copy(dir_a.join(shared), dir_b.join(shared)).unwrap();
+    }
+    let env = [(DELIVERY_TIMEOUT_VAR, "1000".to_string())];
+    let endpoints = [fake.endpoint_flag()];
+    let mut a = ChildHost::start_with(CHILD_TEST, &dir_a, &endpoints, &env).await;
+    let b = ChildHost::start_with(CHILD_TEST, &dir_b, &endpoints, &env).await;
+    let client = reqwest::Client::new();
+    let storm = |urls: Vec<String>, batch: &[(i64, String)]| {
+        let requests = batch.iter().flat_map(|(_, session)| {
+            let body = json!({ "type": "payment.completed", "data": { "payment_id": session } }).to_string();
+            let signature = e2e::hmac_sha256_hex(e2e::scenario::WEBHOOK_SECRET, body.as_bytes());
+            (0..COPIES).map(move |copy| (copy, body.clone(), signature.clone()))
+        });
+        let sends: Vec<_> = requests
+            .map(|(copy, body, signature)| {
+                let url = format!("{}/payment/webhook/{integration_id}", urls[copy % urls.len()]);
+                client.post(url).header("X-MyGateway-Signature", signature).body(body).send()
+            })
+            .collect();
+        futures_util::future::join_all(sends)
+    };
+    let (first_half, second_half) = sessions.split_at(sessions.len() / 2);
+    let answers = storm(vec![a.url.clone(), b.url.clone()], first_half).await;
+    assert!(answers.iter().all(|answer| answer.as_ref().is_ok_and(|r| r.status() == StatusCode::OK)));
+    // Host A dies while the second half is being sent to both.
+    let sending = storm(vec![a.url.clone(), b.url.clone()], second_half);
+    let (answers, ()) = tokio::join!(sending, async {
+        a.kill_now();
+    });
+    // What reached A before it died may be lost in flight; B answered its own share.
+    let lost = answers.iter().filter(|answer| !answer.as_ref().is_ok_and(|r| r.status() == StatusCode::OK)).count();
+    assert!(lost <= second_half.len() * COPIES / 2 + 1, "only A's share can be lost: {lost}");
+    a = ChildHost::start_with(CHILD_TEST, &dir_a, &endpoints, &env).await;
+    // The gateway repeats what was not acknowledged, to either host.
+    let answers = storm(vec![a.url.clone(), b.url.clone()], second_half).await;
+    assert!(answers.iter().all(|answer| answer.as_ref().is_ok_and(|r| r.status() == StatusCode::OK)));
+
+    let admin = |url: &str| client.get(url).bearer_auth(e2e::host::ADMIN_KEY);
+    for (id, _) in &sessions {
+        let transaction: serde_json::Value = admin(&format!("{}/api/online_payment/transaction/{id}", b.url))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(transaction["state"], "Captured", "{transaction}");
+    }
+    let page: serde_json::Value =
+        admin(&format!("{}/api/events?limit=1000", a.url)).send().await.unwrap().json().await.unwrap();
+    let events = page["events"].as_array().unwrap();
+    for (id, _) in &sessions {
+        let created =
+            events.iter().filter(|e| e["type"] == "payment.created" && e["data"]["transaction_id"] == *id).count();
+        assert_eq!(created, 1, "one payment.created for transaction {id}");
+    }
+    let delivered = receiver.wait_for_delivered(events.len()).await;
+    let mut seen = std::collections::HashMap::new();
+    for event in &delivered {
+        *seen.entry(event["id"].as_i64().unwrap()).or_insert(0) += 1;
+    }
+    assert_eq!(seen.len(), events.len(), "every event delivered");
+    let twice = seen.values().filter(|count| **count > 1).count();
+    assert!(twice <= 1, "only the delivery A held when it died may come twice: {seen:?}");
+    let mut last_by_subject = std::collections::HashMap::new();
+    for event in &delivered {
+        let subject = event["data"]["transaction_id"].to_string();
+        let id = event["id"].as_i64().unwrap();
+        let previous = last_by_subject.insert(subject.clone(), id).unwrap_or(0);
+        assert!(previous <= id, "subject {subject}: {previous} arrived before {id}");
+    }
+    drop(b);
+}
