@@ -24,6 +24,16 @@ async fn second_host_with(s: &MyGatewayScenario, options: HostOptions) -> TestHo
         .await
 }
 
+/// An event endpoint for every event type, signed with `e2e::event_receiver::ENDPOINT_SECRET`.
+async fn add_event_endpoint(host: &TestHost, url: &str) {
+    let (status, body) = e2e::host::send(
+        host.admin(Method::POST, "/api/admin/event_endpoints")
+            .json(&json!({ "url": url, "secret": e2e::event_receiver::ENDPOINT_SECRET })),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+}
+
 /// The module version that served an initiate on `host`, from `Integrations-Module`.
 async fn served_by(host: &TestHost, integration_id: i64) -> String {
     let response = host
@@ -125,20 +135,14 @@ async fn scheduled_sync_asks_the_gateway_once_with_two_hosts_running() {
 /// every event arrives once, signed, and in order per subject, whichever host took it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_event_is_delivered_once_with_two_hosts_delivering() {
-    use e2e::event_receiver::{EventReceiver, ENDPOINT_SECRET};
+    use e2e::event_receiver::EventReceiver;
     if !on_postgres() {
         return;
     }
     let receiver = EventReceiver::start(0).await;
     let s = MyGatewayScenario::start().await;
     let b = second_host(&s).await;
-    let (status, body) = e2e::host::send(
-        s.host
-            .admin(Method::POST, "/api/admin/event_endpoints")
-            .json(&json!({ "url": receiver.url, "secret": ENDPOINT_SECRET })),
-    )
-    .await;
-    assert_eq!(status, StatusCode::CREATED, "{body}");
+    add_event_endpoint(&s.host, &receiver.url).await;
     // Six payments, started and captured through either host in turn.
     for document in 0..6 {
         let host = if document % 2 == 0 { &s.host } else { &b };
@@ -271,7 +275,7 @@ const CHILD_TEST: &str = "several_hosts::child_host_process";
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_webhook_storm_across_two_processes_survives_a_kill_9() {
     use e2e::child_host::{ChildHost, DELIVERY_TIMEOUT_VAR};
-    use e2e::event_receiver::{EventReceiver, ENDPOINT_SECRET};
+    use e2e::event_receiver::EventReceiver;
     if !on_postgres() {
         return;
     }
@@ -280,13 +284,7 @@ async fn a_webhook_storm_across_two_processes_survives_a_kill_9() {
     let receiver = EventReceiver::start(0).await;
     // Set up through an in-process host: the module, the integration, the endpoint, the payments.
     let s = MyGatewayScenario::start().await;
-    let (status, body) = e2e::host::send(
-        s.host
-            .admin(Method::POST, "/api/admin/event_endpoints")
-            .json(&json!({ "url": receiver.url, "secret": ENDPOINT_SECRET })),
-    )
-    .await;
-    assert_eq!(status, StatusCode::CREATED, "{body}");
+    add_event_endpoint(&s.host, &receiver.url).await;
     let mut sessions = Vec::new();
     for document in 0..PAYMENTS {
         let id = s.initiate(json!("2.50"), "Redirect", 200 + document).await["transaction_id"].as_i64().unwrap();
