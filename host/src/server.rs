@@ -156,6 +156,11 @@ impl RunningHost {
             idempotency_takeover: config.idempotency_takeover,
             metrics,
         });
+        if app.db.backend() == Backend::Sqlite {
+            // One host per SQLite file: leases and claims a killed process left protect nothing.
+            crate::store::events::clear_leases(app.db.writer()).await?;
+            crate::store::integrations::clear_sync_claims(app.db.writer()).await?;
+        }
         let watcher = load_modules(&app, &config.modules_dir).await?;
         let delivery = app.spawn_event_delivery();
         let syncing = app.spawn_scheduled_sync();

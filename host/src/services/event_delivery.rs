@@ -97,6 +97,17 @@ impl From<&EventRow> for Event {
     }
 }
 
+/// The attempt took longer than its lease and another host took the delivery over: this
+/// host records nothing (its transaction is dropped, so rolled back); the other's attempt counts.
+fn lease_lost(delivery: &DeliveryRow) -> Result<(), ServiceError> {
+    tracing::warn!(
+        event_id = delivery.event_id,
+        endpoint_id = delivery.endpoint_id,
+        "event delivery outlasted its lease; another host took it over, so this attempt is not recorded"
+    );
+    Ok(())
+}
+
 /// `t=UNIX,v1=hex(HMAC-SHA256(secret, "t.body"))`.
 pub fn signature(secret: &str, timestamp: u64, body: &str) -> String {
     let mut mac = Hmac::<sha2::Sha256>::new_from_slice(secret.as_bytes()).expect("any key length");
@@ -216,10 +227,11 @@ impl App {
     async fn deliver(&self, client: &reqwest::Client, delivery: &DeliveryRow) -> Result<(), ServiceError> {
         // One host at a time: another host on the database may hold it (or have made it since
         // it was read). The lease outlasts the attempt; a host that dies lets it run out.
-        let lease = self.delivery.timeout * 3;
-        if !events::lease(self.db.writer(), delivery, &now(), &time_after(lease)).await? {
+        let leased_until = time_after(self.delivery.timeout * 3);
+        if !events::lease(self.db.writer(), delivery, &now(), &leased_until).await? {
             return Ok(());
         }
+        let lease = leased_until.as_str();
         let (Some(event), Some(endpoint)) = (
             events::get(self.db.pool(), delivery.event_id).await?,
             events::endpoint(self.db.pool(), delivery.endpoint_id).await?,
@@ -236,7 +248,7 @@ impl App {
             // nothing is sent unsigned.
             Err(error) => {
                 tracing::error!(%error, endpoint_id = endpoint.id, "event endpoint secret unusable");
-                return self.settle_failure(delivery, &event, &endpoint, None, &error.to_string()).await;
+                return self.settle_failure(delivery, lease, &event, &endpoint, None, &error.to_string()).await;
             }
         };
         let sent = client
@@ -264,12 +276,16 @@ impl App {
             None => {
                 // The attempt and the delivery's new state, together or not at all.
                 let mut tx = self.db.begin().await?;
-                events::settle(&mut tx, delivery, status, None, "delivered", &delivery.next_attempt_at).await?;
+                if !events::settle(&mut tx, delivery, lease, status, None, "delivered", &delivery.next_attempt_at)
+                    .await?
+                {
+                    return lease_lost(delivery);
+                }
                 self.db.commit(tx).await?;
                 self.meters().delivery_attempt("delivered");
                 Ok(())
             }
-            Some(error) => self.settle_failure(delivery, &event, &endpoint, status, error).await,
+            Some(error) => self.settle_failure(delivery, lease, &event, &endpoint, status, error).await,
         }
     }
 
@@ -277,6 +293,7 @@ impl App {
     async fn settle_failure(
         &self,
         delivery: &DeliveryRow,
+        lease: &str,
         event: &EventRow,
         endpoint: &EndpointRow,
         status: Option<u16>,
@@ -290,7 +307,9 @@ impl App {
             > started + chrono::Duration::from_std(self.delivery.give_up_after).unwrap_or_default();
         let state = if give_up { "failed" } else { "pending" };
         let mut tx = self.db.begin().await?;
-        events::settle(&mut tx, delivery, status, Some(error), state, &time_after(retry)).await?;
+        if !events::settle(&mut tx, delivery, lease, status, Some(error), state, &time_after(retry)).await? {
+            return lease_lost(delivery);
+        }
         self.db.commit(tx).await?;
         self.meters().delivery_attempt(if give_up { "gave_up" } else { "failed" });
         tracing::warn!(event_id = event.id, endpoint_id = endpoint.id, %error, attempt = delivery.attempts + 1, state, "event delivery failed");

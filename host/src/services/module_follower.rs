@@ -62,6 +62,11 @@ impl App {
                         previous = live.as_deref().unwrap_or("none"), "module live, as another host made it"
                     );
                 }
+                // The database or the blocking pool failed: tried again at the next tick.
+                Err(error @ (ServiceError::Database(_) | ServiceError::Unavailable(_))) => {
+                    tracing::warn!(module = %state.identifier, version = %state.active_version, %error, "could not load the version another host made live yet");
+                }
+                // The version itself does not load here: logged once, until another is made live.
                 Err(error) => {
                     tracing::error!(module = %state.identifier, version = %state.active_version, %error, "could not load the version another host made live");
                     failed.insert(state.identifier.clone(), state.active_version.clone());

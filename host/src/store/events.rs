@@ -53,6 +53,9 @@ const ENDPOINT_COLUMNS: &str = "id, url, company_id, types, created_at";
 
 /// Records an event and queues it for every endpoint that wants it. Run it inside the
 /// database transaction of the change the event reports.
+/// The advisory lock that orders event ids on PostgreSQL (an arbitrary constant of this host).
+const EVENT_ORDER_LOCK: i64 = 0x1e7e_0001;
+
 pub async fn record(
     conn: &mut sqlx::AnyConnection,
     kind: &str,
@@ -61,6 +64,13 @@ pub async fn record(
     data: &serde_json::Value,
 ) -> DbResult<i64> {
     let now = now();
+    // PostgreSQL hands out ids at insert, not at commit: without this, a later event could
+    // commit first and a reader of `after` would step past the earlier one for good. One
+    // event-writing transaction at a time keeps ids committed in order (SQLite's one writer
+    // already does).
+    if conn.backend_name() == "PostgreSQL" {
+        sqlx::query("SELECT pg_advisory_xact_lock($1)").bind(EVENT_ORDER_LOCK).execute(&mut *conn).await?;
+    }
     let id: i64 = sqlx::query_scalar(
         "INSERT INTO events (type, company_id, subject, data, created_at) VALUES ($1, $2, $3, $4, $5) RETURNING id",
     )
@@ -229,12 +239,16 @@ pub async fn due<'e>(exec: impl Exec<'e>, now: &str, limit: i64) -> DbResult<Vec
     .await
 }
 
-/// When the next pending delivery is due, if any (a leased one: when its lease runs out).
+/// When the next pending delivery that is first in line for its subject is due, if any (a
+/// leased one: when its lease runs out). Ones waiting behind an earlier delivery are not
+/// counted: their time comes when the earlier one is settled.
 pub async fn next_due<'e>(exec: impl Exec<'e>) -> DbResult<Option<String>> {
     sqlx::query_scalar(
-        "SELECT MIN(CASE WHEN leased_until IS NOT NULL AND leased_until > next_attempt_at THEN leased_until
-                         ELSE next_attempt_at END)
-         FROM event_deliveries WHERE state = 'pending'",
+        "SELECT MIN(CASE WHEN d.leased_until IS NOT NULL AND d.leased_until > d.next_attempt_at THEN d.leased_until
+                         ELSE d.next_attempt_at END)
+         FROM event_deliveries d WHERE d.state = 'pending'
+           AND NOT EXISTS (SELECT 1 FROM event_deliveries e WHERE e.endpoint_id = d.endpoint_id AND e.subject = d.subject
+                           AND e.state = 'pending' AND e.event_id < d.event_id)",
     )
     .fetch_one(exec)
     .await
@@ -275,15 +289,18 @@ pub async fn attempts_of<'e>(exec: impl Exec<'e>, event_id: i64) -> DbResult<Vec
     .await
 }
 
-/// Records an attempt and moves the delivery to `state` (next try at `next_attempt_at`).
+/// Records an attempt and moves the delivery to `state` (next try at `next_attempt_at`), if
+/// this host still holds its lease (`leased_until`, as [`lease`] set it): false, with nothing
+/// changed once the caller rolls back, when the lease ran out and another host took it.
 pub async fn settle(
     conn: &mut sqlx::AnyConnection,
     delivery: &DeliveryRow,
+    leased_until: &str,
     status_code: Option<u16>,
     error: Option<&str>,
     state: &str,
     next_attempt_at: &str,
-) -> DbResult<()> {
+) -> DbResult<bool> {
     sqlx::query(
         "INSERT INTO delivery_attempts (event_id, endpoint_id, attempted_at, status_code, error, succeeded) VALUES ($1, $2, $3, $4, $5, $6)",
     )
@@ -295,14 +312,15 @@ pub async fn settle(
     .bind(i64::from(state == "delivered"))
     .execute(&mut *conn)
     .await?;
-    sqlx::query("UPDATE event_deliveries SET state = $3, attempts = attempts + 1, next_attempt_at = $4, leased_until = NULL WHERE event_id = $1 AND endpoint_id = $2")
+    let settled = sqlx::query("UPDATE event_deliveries SET state = $3, attempts = attempts + 1, next_attempt_at = $4, leased_until = NULL WHERE event_id = $1 AND endpoint_id = $2 AND leased_until = $5")
         .bind(delivery.event_id)
         .bind(delivery.endpoint_id)
         .bind(state)
         .bind(next_attempt_at)
+        .bind(leased_until)
         .execute(&mut *conn)
         .await?;
-    Ok(())
+    Ok(settled.rows_affected() == 1)
 }
 
 /// Queues an event again for every endpoint it was meant for. Returns how many.
@@ -327,4 +345,11 @@ pub async fn delivery_backlog<'e>(exec: impl Exec<'e>) -> DbResult<(i64, i64, Op
     )
     .fetch_one(exec)
     .await
+}
+
+/// Lets go of every delivery lease (SQLite at start: the file has one host, so a lease left by
+/// a process that died protects nothing).
+pub async fn clear_leases<'e>(exec: impl Exec<'e>) -> DbResult<()> {
+    sqlx::query("UPDATE event_deliveries SET leased_until = NULL WHERE leased_until IS NOT NULL").execute(exec).await?;
+    Ok(())
 }

@@ -142,3 +142,11 @@ pub async fn release_sync<'e>(exec: impl Exec<'e>, id: i64) -> DbResult<()> {
     sqlx::query("UPDATE integrations SET sync_claimed_until = NULL WHERE id = $1").bind(id).execute(exec).await?;
     Ok(())
 }
+
+/// Lets go of every sync claim (SQLite at start, as `events::clear_leases`).
+pub async fn clear_sync_claims<'e>(exec: impl Exec<'e>) -> DbResult<()> {
+    sqlx::query("UPDATE integrations SET sync_claimed_until = NULL WHERE sync_claimed_until IS NOT NULL")
+        .execute(exec)
+        .await?;
+    Ok(())
+}

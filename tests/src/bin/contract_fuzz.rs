@@ -65,20 +65,33 @@ async fn main() -> ExitCode {
         ("admin key, uninstalling modules", host.admin_key.clone(), ["--include-operation-id", UNINSTALL]),
     ];
     for (who, key, selection) in runs {
-        println!("\n=== contract fuzz with the {who} ===");
-        // In the temporary folder, where schemathesis keeps its cache of failures.
-        let status = Command::new(schemathesis)
-            .current_dir(dir.path())
-            .arg("run")
-            .arg(&document)
-            .args(["--url", &host.url, "--header", &format!("Authorization: Bearer {key}")])
-            .args(["--checks", CHECKS, "--max-examples", max_examples, "--request-timeout", "30", "--no-color"])
-            .args(["--workers", "2", "--suppress-health-check", "all"])
-            .args(selection)
-            .args(extra)
-            .status()
-            .expect("schemathesis runs");
-        if !status.success() {
+        let run = || {
+            println!("\n=== contract fuzz with the {who} ===");
+            // In the temporary folder, where schemathesis keeps its cache of failures.
+            let output = Command::new(schemathesis)
+                .current_dir(dir.path())
+                .arg("run")
+                .arg(&document)
+                .args(["--url", &host.url, "--header", &format!("Authorization: Bearer {key}")])
+                .args(["--checks", CHECKS, "--max-examples", max_examples, "--request-timeout", "30", "--no-color"])
+                .args(["--workers", "2", "--suppress-health-check", "all"])
+                .args(selection)
+                .args(extra)
+                .output()
+                .expect("schemathesis runs");
+            print!("{}", String::from_utf8_lossy(&output.stdout));
+            eprint!("{}", String::from_utf8_lossy(&output.stderr));
+            output
+        };
+        let mut output = run();
+        if !output.status.success() && only_the_interpreter_bug(&output) {
+            // CPython 3.11.7's AST depth bookkeeping (python/cpython#106905) can fail
+            // Hypothesis while it describes a strategy: an error of the tool, no finding
+            // about the API. The run is repeated once; a check failure never is.
+            println!("contract fuzz: schemathesis met CPython bug #106905 (no check failed); running it again");
+            output = run();
+        }
+        if !output.status.success() {
             failed.push(who);
         }
     }
@@ -262,4 +275,11 @@ async fn enabled(host: &Host, module: &str, credentials: Value) -> i64 {
         .await;
     call(host, admin, Method::POST, &format!("/api/integrations/{id}/enable"), None, StatusCode::OK).await;
     id
+}
+
+/// Whether a failed schemathesis run failed only by CPython's AST recursion bookkeeping bug:
+/// its errors name the bug and no check failed.
+fn only_the_interpreter_bug(output: &std::process::Output) -> bool {
+    let text = format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
+    text.contains("AST constructor recursion depth mismatch") && !text.contains("FAILURES")
 }
