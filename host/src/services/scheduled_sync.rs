@@ -176,14 +176,9 @@ impl App {
             }
             // Due, and claimed by this host alone: of several hosts on one database, one syncs
             // it per interval; a claim outlives its host by at most SYNC_CLAIM.
-            let claimed = integrations::claim_sync(
-                self.db.writer(),
-                integration.id,
-                &time_ago(interval),
-                &now(),
-                &time_after(SYNC_CLAIM),
-            )
-            .await?;
+            let until = time_after(SYNC_CLAIM);
+            let claimed =
+                integrations::claim_sync(self.db.writer(), integration.id, &time_ago(interval), &now(), &until).await?;
             if claimed {
                 // Each integration syncs on its own task; one running here is skipped (409).
                 let app = self.clone();
@@ -191,7 +186,7 @@ impl App {
                     if let Err(error) = app.sync_integration(integration.id).await {
                         tracing::debug!(integration_id = integration.id, %error, "scheduled sync skipped");
                     }
-                    if let Err(error) = integrations::release_sync(app.db.writer(), integration.id).await {
+                    if let Err(error) = integrations::release_sync(app.db.writer(), integration.id, &until).await {
                         tracing::warn!(integration_id = integration.id, %error, "sync claim not released; it runs out");
                     }
                 });

@@ -137,9 +137,14 @@ pub async fn claim_sync<'e>(exec: impl Exec<'e>, id: i64, due_before: &str, now:
     Ok(claimed.rows_affected() == 1)
 }
 
-/// Lets go of a sync claim.
-pub async fn release_sync<'e>(exec: impl Exec<'e>, id: i64) -> DbResult<()> {
-    sqlx::query("UPDATE integrations SET sync_claimed_until = NULL WHERE id = $1").bind(id).execute(exec).await?;
+/// Lets go of this host's sync claim (`until`, as [`claim_sync`] set it); a claim another
+/// host took after this one ran out stays.
+pub async fn release_sync<'e>(exec: impl Exec<'e>, id: i64, until: &str) -> DbResult<()> {
+    sqlx::query("UPDATE integrations SET sync_claimed_until = NULL WHERE id = $1 AND sync_claimed_until = $2")
+        .bind(id)
+        .bind(until)
+        .execute(exec)
+        .await?;
     Ok(())
 }
 
