@@ -149,8 +149,9 @@ impl ServeSettings {
     }
 
     /// Every setting given here, else `file`'s.
-    pub fn over(self, file: Self) -> Self {
-        let endpoints = if self.endpoints.is_empty() { file.endpoints.clone() } else { self.endpoints.clone() };
+    pub fn over(mut self, mut file: Self) -> Self {
+        let endpoints =
+            std::mem::take(if self.endpoints.is_empty() { &mut file.endpoints } else { &mut self.endpoints });
         let merged = prefer!(self, file;
             log_format, listen, database, database_pool, modules, public_url, admin_key, master_key_file,
             max_sandboxes, module_share, company_share, sandbox_wait_ms, max_memory_mb, default_memory_mb,
@@ -266,19 +267,16 @@ fn memory(name: &str, value: Option<u64>, default: u64) -> anyhow::Result<u64> {
 }
 
 fn millis(name: &str, value: Option<u64>, default: Duration) -> anyhow::Result<Duration> {
-    match value {
-        Some(0) => anyhow::bail!("{name}: must be at least 1"),
-        Some(ms) => Ok(Duration::from_millis(ms)),
-        None => Ok(default),
-    }
+    duration(name, value, default, Duration::from_millis)
 }
 
 fn seconds(name: &str, value: Option<u64>, default: Duration) -> anyhow::Result<Duration> {
-    match value {
-        Some(0) => anyhow::bail!("{name}: must be at least 1"),
-        Some(s) => Ok(Duration::from_secs(s)),
-        None => Ok(default),
-    }
+    duration(name, value, default, Duration::from_secs)
+}
+
+/// A positive number of `unit`s, else the default.
+fn duration(name: &str, value: Option<u64>, default: Duration, unit: fn(u64) -> Duration) -> anyhow::Result<Duration> {
+    Ok(value.map(|n| at_least_one(name, Some(n), 0)).transpose()?.map_or(default, unit))
 }
 
 #[cfg(test)]

@@ -56,16 +56,6 @@ impl Recorded {
     pub fn json(&self) -> Value {
         serde_json::from_str(&self.body).unwrap_or(Value::Null)
     }
-
-    /// The body as `application/x-www-form-urlencoded` pairs, in order.
-    pub fn form(&self) -> Vec<(String, String)> {
-        url::form_urlencoded::parse(self.body.as_bytes()).into_owned().collect()
-    }
-
-    /// The first value of form field `name`.
-    pub fn form_value(&self, name: &str) -> Option<String> {
-        self.form().into_iter().find(|(key, _)| key == name).map(|(_, value)| value)
-    }
 }
 
 /// Every request a fake received, in arrival order; cheap to clone, shared with the

@@ -11,7 +11,7 @@ use base64::Engine as _;
 use serde_json::json;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-use crate::fake_gateway::{FakeServer, RequestLog};
+use crate::fake_gateway::FakeServer;
 
 /// What a [`ConnectionCounter`] does with a connection after counting it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -20,8 +20,6 @@ pub enum OnConnect {
     AnswerOk,
     /// Reads the request and answers a gzip-encoded body (as a gateway might, unasked).
     AnswerGzip,
-    /// Holds the connection open and never answers.
-    Silent,
 }
 
 /// A raw TCP server on 127.0.0.1 that counts every connection, below HTTP: a request refused
@@ -42,12 +40,6 @@ impl ConnectionCounter {
             while let Ok((mut stream, _)) = listener.accept().await {
                 counter.fetch_add(1, Ordering::SeqCst);
                 tokio::spawn(async move {
-                    if on_connect == OnConnect::Silent {
-                        // Keep the connection until the peer gives up.
-                        let mut sink = Vec::new();
-                        let _ = stream.read_to_end(&mut sink).await;
-                        return;
-                    }
                     let mut buffer = [0u8; 4096];
                     let _ = stream.read(&mut buffer).await;
                     let body: &[u8] = if on_connect == OnConnect::AnswerGzip {
@@ -82,13 +74,12 @@ impl ConnectionCounter {
 /// `x-basic` header, and the `x-raw` header raw, base64-encoded and URL-encoded.
 pub struct EchoServer {
     pub url: String,
-    pub requests: RequestLog,
 }
 
 impl EchoServer {
     pub async fn start() -> Self {
         let server = FakeServer::bind().await;
-        let echo = Self { url: server.url.clone(), requests: server.requests.clone() };
+        let echo = Self { url: server.url.clone() };
         server.serve(Router::new().fallback(reflect));
         echo
     }

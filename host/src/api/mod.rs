@@ -38,7 +38,7 @@ use tower_http::trace::TraceLayer;
 pub use auth::key_hash;
 pub use body_limit::{BodyLimit, MAX_BODY_BYTES};
 pub use error::ApiError;
-pub use request_id::{RequestId, X_REQUEST_ID};
+pub use request_id::X_REQUEST_ID;
 pub use routes::{routes, RouteInfo};
 
 use crate::services::{App, MODULES_USED};

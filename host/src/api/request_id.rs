@@ -14,20 +14,15 @@ pub static X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 /// The most of a path a log line shows.
 const LOGGED_PATH_CHARS: usize = 128;
 
-/// The request's id, for handlers that want it.
-#[derive(Debug, Clone)]
-pub struct RequestId(pub String);
-
 fn acceptable(id: &str) -> bool {
     (1..=64).contains(&id.len()) && id.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
 }
 
-pub async fn request_id(mut request: Request, next: Next) -> Response {
+pub async fn request_id(request: Request, next: Next) -> Response {
     let given = request.headers().get(&X_REQUEST_ID).and_then(|v| v.to_str().ok()).filter(|id| acceptable(id));
     let id = given.map(str::to_string).unwrap_or_else(|| crate::services::random_token(12));
     let path: String = request.uri().path().chars().take(LOGGED_PATH_CHARS).collect();
     let span = tracing::info_span!("request", request_id = %id, method = %request.method(), path = %path);
-    request.extensions_mut().insert(RequestId(id.clone()));
     let mut response = next.run(request).instrument(span).await;
     if let Ok(value) = HeaderValue::from_str(&id) {
         response.headers_mut().insert(X_REQUEST_ID.clone(), value);

@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use crate::store::integrations::{self, IntegrationRow};
 use crate::store::refunds::{self, RefundRow};
+use crate::store::time_ago;
 use crate::store::transactions::{self, TransactionRow};
 
 use super::{App, ServiceError};
@@ -52,13 +53,6 @@ pub struct ReconcileReport {
     pub skipped: usize,
 }
 
-/// `duration` before now, as stored times are written (far past for durations too long to say).
-fn ago(duration: Duration) -> String {
-    let back = chrono::Duration::from_std(duration).unwrap_or(chrono::Duration::MAX);
-    let at = chrono::Utc::now().checked_sub_signed(back).unwrap_or(chrono::DateTime::<chrono::Utc>::MIN_UTC);
-    at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
-}
-
 /// Reconciliation repeats at most this many refunds per pass (the rest wait for the next).
 const RECONCILE_BATCH: i64 = 100;
 
@@ -71,7 +65,7 @@ impl App {
     /// releases it (a refusal); without a usable answer it stays in doubt for the next pass.
     pub async fn reconcile_refunds(&self) -> Result<ReconcileReport, ServiceError> {
         let mut report = ReconcileReport::default();
-        let settled_before = ago(self.refunds.settle);
+        let settled_before = time_ago(self.refunds.settle);
         let due = refunds::unresolved(self.db.pool(), &settled_before, RECONCILE_BATCH).await?;
         let mut by_transaction: BTreeMap<i64, Vec<RefundRow>> = BTreeMap::new();
         for refund in due {
@@ -131,7 +125,7 @@ impl App {
     }
 
     fn within_repeat_window(&self, refund: &RefundRow) -> bool {
-        refund.created_at.as_str() > ago(self.refunds.repeat_window).as_str()
+        refund.created_at.as_str() > time_ago(self.refunds.repeat_window).as_str()
     }
 
     /// What the gateway reports as refunded in total for `transaction` (the provider's `sync`),

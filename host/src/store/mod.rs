@@ -287,10 +287,11 @@ pub fn time_after(delay: Duration) -> String {
         .to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
 }
 
-/// `duration` ago, as [`now`] writes times.
+/// `duration` ago, as [`now`] writes times (the far past for durations too long to say).
 pub fn time_ago(duration: Duration) -> String {
-    (chrono::Utc::now() - chrono::Duration::from_std(duration).unwrap_or_default())
-        .to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+    let back = chrono::Duration::from_std(duration).unwrap_or(chrono::Duration::MAX);
+    let at = chrono::Utc::now().checked_sub_signed(back).unwrap_or(chrono::DateTime::<chrono::Utc>::MIN_UTC);
+    at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
 }
 
 /// Now as RFC 3339 UTC with milliseconds: sortable as text.

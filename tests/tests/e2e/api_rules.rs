@@ -122,8 +122,9 @@ async fn bad_requests_get_codes_that_name_the_problem() {
         (StatusCode::UNPROCESSABLE_ENTITY, Some("invalid_field")),
         "{body}"
     );
-    let (_, shown) = send(s.host.admin(Method::GET, &format!("/api/integrations/{id}"))).await;
-    assert_ne!(shown["name"], "renamed", "nothing changed");
+    let (status, shown) = send(s.host.admin(Method::GET, &format!("/api/integrations/{id}"))).await;
+    assert_eq!(status, StatusCode::OK, "{shown}");
+    assert!(shown["name"].is_string() && shown["name"] != "renamed", "nothing changed: {shown}");
 
     for (amount, currency, code) in [
         (json!("19.999"), "USD", "invalid_amount"),

@@ -2,7 +2,6 @@
 //! by every log line of the request; the lines that involve a provider name its module,
 //! version, company and integration.
 
-use e2e::host::send;
 use e2e::logs;
 use e2e::scenario::MyGatewayScenario;
 use reqwest::{Method, StatusCode};
@@ -55,8 +54,9 @@ async fn every_line_of_a_request_carries_its_id_and_provider_lines_name_the_modu
     }
 
     // Refusals and unknown routes carry one too.
-    let (status, _) = send(s.host.public(Method::GET, "/api/modules")).await;
-    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    let refused = s.host.public(Method::GET, "/api/modules").send().await.unwrap();
+    assert_eq!(refused.status(), StatusCode::UNAUTHORIZED);
+    request_id(&refused);
     let response = s.host.public(Method::GET, "/no/such/route").send().await.unwrap();
     assert_eq!(response.status(), StatusCode::NOT_FOUND);
     request_id(&response);

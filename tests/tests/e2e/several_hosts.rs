@@ -16,12 +16,18 @@ async fn second_host(s: &MyGatewayScenario) -> TestHost {
 }
 
 async fn second_host_with(s: &MyGatewayScenario, options: HostOptions) -> TestHost {
-    let dir = tempfile::tempdir().unwrap().keep();
-    for shared in ["postgres-database", "master.key"] {
-        std::fs::copy(s.host.dir.join(shared), dir.join(shared)).unwrap();
-    }
+    let dir = sharing_the_database_of(&s.host.dir);
     TestHost::start(HostOptions { dir: Some(dir), bare: true, endpoints: vec![s.fake.endpoint_flag()], ..options })
         .await
+}
+
+/// A new host folder naming the database of the host in `dir`, with the same master key.
+fn sharing_the_database_of(dir: &std::path::Path) -> std::path::PathBuf {
+    let shared_dir = tempfile::tempdir().unwrap().keep();
+    for shared in ["postgres-database", "master.key"] {
+        std::fs::copy(dir.join(shared), shared_dir.join(shared)).unwrap();
+    }
+    shared_dir
 }
 
 /// An event endpoint for every event type, signed with `e2e::event_receiver::ENDPOINT_SECRET`.
@@ -294,10 +300,7 @@ async fn a_webhook_storm_across_two_processes_survives_a_kill_9() {
     let MyGatewayScenario { host, fake, .. } = s;
     let dir_a = host.dir.clone();
     let _kept = host.stop().await;
-    let dir_b = tempfile::tempdir().unwrap().keep();
-    for shared in ["postgres-database", "master.key"] {
-        std::fs::copy(dir_a.join(shared), dir_b.join(shared)).unwrap();
-    }
+    let dir_b = sharing_the_database_of(&dir_a);
     let env = [(DELIVERY_TIMEOUT_VAR, "1000".to_string())];
     let endpoints = [fake.endpoint_flag()];
     let mut a = ChildHost::start_with(CHILD_TEST, &dir_a, &endpoints, &env).await;
