@@ -85,8 +85,19 @@ impl App {
                     report.skipped += 1;
                     continue;
                 };
+                if gateway_total.is_none_or(|total| total > transaction.refunded_minor)
+                    && (refund.refund_id.is_none() || !self.within_repeat_window(&refund))
+                {
+                    tracing::error!(
+                        transaction = %transaction.reference, refund = refund.id, refund_id = ?refund.refund_id,
+                        amount_minor = refund.amount_minor, created_at = %refund.created_at,
+                        "refund in doubt cannot be repeated safely; an operator must check it with the gateway"
+                    );
+                    report.skipped += 1;
+                    continue;
+                }
                 // Another host's pass (on a shared database) may have taken it since the read.
-                if !refunds::claim_for_reconciliation(self.db.writer(), refund.id, &settled_before).await? {
+                if !refunds::claim_for_reconciliation(self.db.writer(), &refund, &settled_before).await? {
                     report.skipped += 1;
                     continue;
                 }
@@ -94,16 +105,9 @@ impl App {
                     if refunds::release(self.db.writer(), refund.id).await? {
                         tracing::info!(transaction = %transaction.reference, refund_id = ?refund.refund_id, "refund released: the gateway never received it");
                         report.released += 1;
+                    } else {
+                        report.skipped += 1;
                     }
-                    continue;
-                }
-                if refund.refund_id.is_none() || !self.within_repeat_window(&refund) {
-                    tracing::error!(
-                        transaction = %transaction.reference, refund = refund.id, refund_id = ?refund.refund_id,
-                        amount_minor = refund.amount_minor, created_at = %refund.created_at,
-                        "refund in doubt cannot be repeated safely; an operator must check it with the gateway"
-                    );
-                    report.skipped += 1;
                     continue;
                 }
                 match self.attempt_refund(&guard, &integration, refund.id, false).await {

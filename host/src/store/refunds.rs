@@ -49,6 +49,8 @@ pub struct RefundRow {
     pub refund_reference: Option<String>,
     pub attempts: i64,
     pub attempted_at: Option<String>,
+    /// How many reconciliation passes have claimed it (the claim's compare-and-set version).
+    pub reconcile_claims: i64,
     pub error_message: Option<String>,
     pub created_at: String,
     pub updated_at: String,
@@ -62,7 +64,7 @@ impl RefundRow {
 }
 
 const COLUMNS: &str = "id, transaction_id, amount_minor, state, refund_id, refund_reference, attempts, attempted_at, \
-    error_message, created_at, updated_at";
+    reconcile_claims, error_message, created_at, updated_at";
 const UNRESOLVED: &str = "state IN ('pending', 'in_doubt')";
 
 /// Minor units reserved, in doubt or refunded for a transaction.
@@ -141,11 +143,11 @@ pub async fn by_refund_id<'e>(exec: impl Exec<'e>, refund_id: &str) -> DbResult<
         .await
 }
 
-/// Unresolved reservations whose latest attempt started before `attempted_before`, oldest
-/// first, at most `limit`.
+/// Unresolved reservations whose latest attempt started at or before `attempted_before`,
+/// oldest first, at most `limit`.
 pub async fn unresolved<'e>(exec: impl Exec<'e>, attempted_before: &str, limit: i64) -> DbResult<Vec<RefundRow>> {
     sqlx::query_as(&format!(
-        "SELECT {COLUMNS} FROM refunds WHERE {UNRESOLVED} AND COALESCE(attempted_at, updated_at) < $1
+        "SELECT {COLUMNS} FROM refunds WHERE {UNRESOLVED} AND COALESCE(attempted_at, updated_at) <= $1
          ORDER BY id LIMIT $2"
     ))
     .bind(attempted_before)
@@ -154,15 +156,21 @@ pub async fn unresolved<'e>(exec: impl Exec<'e>, attempted_before: &str, limit: 
     .await
 }
 
-/// Starts another attempt of an unresolved refund. False when it was resolved meanwhile.
-/// Claims an unresolved refund for a reconciliation pass, if its latest attempt is older than
-/// `settled_before` (it marks the attempt as starting now): of several hosts' passes, exactly
-/// one takes it.
-pub async fn claim_for_reconciliation<'e>(exec: impl Exec<'e>, id: i64, settled_before: &str) -> DbResult<bool> {
+/// Claims an unresolved refund, as read in `seen`, for a reconciliation pass, if its latest
+/// attempt started at or before `settled_before` (it marks the attempt as starting now). The
+/// claim is compare-and-set on [`RefundRow::reconcile_claims`], not on a timestamp, so of
+/// several hosts' passes that read the same row exactly one takes it, however close in time.
+pub async fn claim_for_reconciliation<'e>(
+    exec: impl Exec<'e>,
+    seen: &RefundRow,
+    settled_before: &str,
+) -> DbResult<bool> {
     let claimed = sqlx::query(&format!(
-        "UPDATE refunds SET attempted_at = $3 WHERE id = $1 AND {UNRESOLVED} AND COALESCE(attempted_at, updated_at) < $2"
+        "UPDATE refunds SET attempted_at = $4, reconcile_claims = reconcile_claims + 1
+         WHERE id = $1 AND {UNRESOLVED} AND reconcile_claims = $2 AND COALESCE(attempted_at, updated_at) <= $3"
     ))
-    .bind(id)
+    .bind(seen.id)
+    .bind(seen.reconcile_claims)
     .bind(settled_before)
     .bind(now())
     .execute(exec)
@@ -170,6 +178,7 @@ pub async fn claim_for_reconciliation<'e>(exec: impl Exec<'e>, id: i64, settled_
     Ok(claimed.rows_affected() == 1)
 }
 
+/// Starts another attempt of an unresolved refund. False when it was resolved meanwhile.
 pub async fn begin_attempt<'e>(exec: impl Exec<'e>, id: i64) -> DbResult<bool> {
     let now = now();
     let done = sqlx::query(&format!(
@@ -336,5 +345,26 @@ mod tests {
             "attempts still settling are left alone"
         );
         assert_eq!(unresolved(w, &later, 1).await.unwrap().len(), 1);
+    }
+
+    #[tokio::test]
+    async fn of_two_claims_on_the_same_reading_exactly_one_wins_even_in_the_same_millisecond() {
+        let dir = tempfile::tempdir().unwrap();
+        let (db, txn) = db_with_transaction(&dir).await;
+        let w = db.pool();
+        let mut conn = db.writer().acquire().await.unwrap();
+        let doubted = reserve(&mut conn, txn, 100, RefundId::Numbered("TXN-1-R")).await.unwrap();
+        mark_in_doubt(w, doubted.id, "timeout").await.unwrap();
+        // A settle of zero: "settled before" is the very millisecond the refund was marked.
+        let seen = get(w, doubted.id).await.unwrap().unwrap();
+        let settled_before = seen.updated_at.clone();
+        assert_eq!(unresolved(w, &settled_before, 10).await.unwrap().len(), 1, "marked this millisecond, it is due");
+        assert!(claim_for_reconciliation(w, &seen, &settled_before).await.unwrap());
+        assert!(!claim_for_reconciliation(w, &seen, &settled_before).await.unwrap(), "the second reading lost");
+        let claimed = get(w, doubted.id).await.unwrap().unwrap();
+        assert_eq!((claimed.reconcile_claims, claimed.attempts), (1, seen.attempts), "a claim is not an attempt");
+        confirm(w, doubted.id, "re_1").await.unwrap();
+        let later = claimed.attempted_at.clone().unwrap();
+        assert!(!claim_for_reconciliation(w, &claimed, &later).await.unwrap(), "a resolved refund is never claimed");
     }
 }
