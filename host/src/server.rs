@@ -158,8 +158,10 @@ impl RunningHost {
         });
         if app.db.backend() == Backend::Sqlite {
             // One host per SQLite file: leases and claims a killed process left protect nothing.
-            crate::store::events::clear_leases(app.db.writer()).await?;
-            crate::store::integrations::clear_sync_claims(app.db.writer()).await?;
+            let mut tx = app.db.tx().await?;
+            crate::store::events::clear_leases(&mut *tx).await?;
+            crate::store::integrations::clear_sync_claims(&mut *tx).await?;
+            tx.commit().await?;
         }
         let watcher = load_modules(&app, &config.modules_dir).await?;
         let delivery = app.spawn_event_delivery();
@@ -233,21 +235,26 @@ impl RunningHost {
 /// Uses the configured admin key (storing its hash), or the stored one, or generates one.
 async fn settle_admin_key(db: &Db, configured: Option<&str>) -> anyhow::Result<(String, Option<String>)> {
     if let Some(key) = configured {
-        let hash = crate::api::key_hash(key);
-        settings::set(db.writer(), ADMIN_KEY_SETTING, &hash).await?;
+        let hash = crate::services::api_keys::key_hash(key);
+        let mut tx = db.tx().await?;
+        settings::set(&mut *tx, ADMIN_KEY_SETTING, &hash).await?;
+        tx.commit().await?;
         return Ok((hash, None));
     }
-    if let Some(hash) = settings::get(db.pool(), ADMIN_KEY_SETTING).await? {
+    if let Some(hash) = settings::get(db.read(), ADMIN_KEY_SETTING).await? {
         return Ok((hash, None));
     }
     let key = format!("ihk_admin_{}", random_token(32));
-    let hash = crate::api::key_hash(&key);
+    let hash = crate::services::api_keys::key_hash(&key);
     // Two hosts starting at once on one new database: one key is stored, and the host whose
     // key lost prints none (it uses the stored one).
-    if settings::set_if_absent(db.writer(), ADMIN_KEY_SETTING, &hash).await? {
+    let mut tx = db.tx().await?;
+    let set = settings::set_if_absent(&mut *tx, ADMIN_KEY_SETTING, &hash).await?;
+    tx.commit().await?;
+    if set {
         return Ok((hash, Some(key)));
     }
-    let stored = settings::get(db.pool(), ADMIN_KEY_SETTING).await?;
+    let stored = settings::get(db.read(), ADMIN_KEY_SETTING).await?;
     Ok((stored.ok_or_else(|| anyhow::anyhow!("the stored admin key disappeared"))?, None))
 }
 

@@ -75,7 +75,7 @@ async fn main() {
     let mut samples = Vec::with_capacity(CREDENTIAL_READS);
     for _ in 0..CREDENTIAL_READS {
         let started = Instant::now();
-        let values = credentials::all(app.db.pool(), &app.keys, s.integration_id).await.unwrap();
+        let values = credentials::all(app.db.read(), &app.keys, s.integration_id).await.unwrap();
         samples.push(started.elapsed());
         assert_eq!(values.len(), 3);
     }
@@ -86,7 +86,7 @@ async fn main() {
         let rows: Vec<(String, Vec<u8>)> =
             sqlx::query_as("SELECT name, sealed FROM credentials WHERE integration_id = $1")
                 .bind(s.integration_id)
-                .fetch_all(app.db.pool())
+                .fetch_all(app.db.read())
                 .await
                 .unwrap();
         samples.push(started.elapsed());
@@ -112,7 +112,7 @@ async fn main() {
     // 1. Sandbox cost.
     let module = app.registry.get("payment_mygateway").unwrap();
     let ProviderPre::Payment(pre) = module.pre() else { unreachable!("MyGateway is a payment provider") };
-    let values = credentials::all(app.db.pool(), &app.keys, s.integration_id).await.unwrap();
+    let values = credentials::all(app.db.read(), &app.keys, s.integration_id).await.unwrap();
     let label = CallLabel {
         module: "payment_mygateway".into(),
         version: "1.0".into(),

@@ -80,7 +80,7 @@ impl GreedyScenario {
 
     /// A count from the host's database.
     pub async fn count(&self, sql: &str) -> i64 {
-        sqlx::query_scalar::<_, i64>(sql).fetch_one(self.other.host.app.db.pool()).await.unwrap()
+        sqlx::query_scalar::<_, i64>(sql).fetch_one(self.other.host.app.db.read()).await.unwrap()
     }
 
     /// Company 1's transactions, messages and payments as text, to compare before and after.
@@ -90,7 +90,7 @@ impl GreedyScenario {
                    || COALESCE(provider_data, '') AS row FROM transactions WHERE company_id = 1
             UNION ALL SELECT 'm' || id || ':' || state FROM messages WHERE company_id = 1
             UNION ALL SELECT 'p' || id FROM payments WHERE company_id = 1) AS company_rows ORDER BY row";
-        let rows = sqlx::query_scalar::<_, String>(sql).fetch_all(self.other.host.app.db.pool()).await.unwrap();
+        let rows = sqlx::query_scalar::<_, String>(sql).fetch_all(self.other.host.app.db.read()).await.unwrap();
         let rows = rows.join("|");
         assert!(rows.contains("Captured") && rows.contains("Pending"), "company 1's seeded rows: {rows}");
         rows

@@ -268,3 +268,15 @@ impl TestHost {
         }
     }
 }
+
+/// Runs a test's own write on the host's database (moving a clock back, damaging a row) in a
+/// write transaction of its own, as the host writes, and commits it.
+pub async fn write_db<T>(
+    db: &integrations_host::store::Db,
+    write: impl AsyncFnOnce(&mut sqlx::AnyConnection) -> sqlx::Result<T>,
+) -> T {
+    let mut tx = db.tx().await.expect("a write transaction");
+    let done = write(&mut tx).await.expect("the test's write");
+    tx.commit().await.expect("the test's commit");
+    done
+}

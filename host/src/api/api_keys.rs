@@ -8,10 +8,9 @@ use axum::Json;
 use serde::Deserialize;
 use utoipa::ToSchema;
 
-use crate::services::{random_token, App, Caller, ServiceError};
-use crate::store::api_keys;
+use crate::services::{App, Caller};
 
-use super::auth::{key_hash, require_admin};
+use super::auth::require_admin;
 use super::extract::{parse_json, JsonBody};
 use super::openapi::errors::{AdminOnly, ApiKeyRules, Auth, Errors, JsonInput};
 use super::views::ApiKeyCreated;
@@ -47,12 +46,9 @@ pub async fn create(
 ) -> Result<(StatusCode, Json<ApiKeyCreated>), ApiError> {
     require_admin(caller)?;
     let request: NewApiKey = parse_json(&body)?;
-    if request.name.trim().is_empty() {
-        return Err(ServiceError::invalid("invalid_name", "name: must not be empty").into());
-    }
-    let key = format!("ihk_{}", random_token(32));
-    let id = api_keys::insert(app.db.writer(), request.company_id, &request.name, &key_hash(&key))
-        .await
-        .map_err(ServiceError::from)?;
-    Ok((StatusCode::CREATED, Json(ApiKeyCreated { id, key, company_id: request.company_id, name: request.name })))
+    let made = app.create_api_key(request.company_id, &request.name).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(ApiKeyCreated { id: made.id, key: made.key, company_id: request.company_id, name: request.name }),
+    ))
 }

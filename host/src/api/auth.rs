@@ -6,17 +6,10 @@ use std::sync::Arc;
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use axum::http::StatusCode;
-use sha2::{Digest, Sha256};
-use subtle::ConstantTimeEq;
 
 use crate::services::{App, Caller};
-use crate::store::api_keys;
 
 use super::ApiError;
-
-pub fn key_hash(key: &str) -> String {
-    hex::encode(Sha256::digest(key.as_bytes()))
-}
 
 impl FromRequestParts<Arc<App>> for Caller {
     type Rejection = ApiError;
@@ -30,14 +23,9 @@ impl FromRequestParts<Arc<App>> for Caller {
                 "Send `Authorization: Bearer <API key>`.",
             ));
         };
-        let hash = key_hash(key);
-        if bool::from(hash.as_bytes().ct_eq(app.admin_key_hash.as_bytes())) {
-            return Ok(Caller::Admin);
-        }
-        match api_keys::find(app.db.pool(), &hash).await.map_err(crate::services::ServiceError::from)? {
-            Some((key_id, company_id)) => Ok(Caller::Company { key_id, company_id }),
-            None => Err(ApiError::new(StatusCode::UNAUTHORIZED, "invalid_api_key", "The API key is not valid.")),
-        }
+        app.authenticate(key)
+            .await?
+            .ok_or_else(|| ApiError::new(StatusCode::UNAUTHORIZED, "invalid_api_key", "The API key is not valid."))
     }
 }
 

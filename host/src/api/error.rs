@@ -143,7 +143,7 @@ impl From<ServiceError> for ApiError {
                 Self::new(StatusCode::SERVICE_UNAVAILABLE, "module_not_installed", message)
             }
             ServiceError::Database(error) | ServiceError::Secrets(SecretsError::Database(error))
-                if crate::store::is_storage_fault(&error) =>
+                if crate::services::is_storage_fault(&error) =>
             {
                 tracing::error!(%error, "storage unavailable");
                 Self::storage_unavailable()

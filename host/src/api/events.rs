@@ -9,8 +9,7 @@ use serde::Deserialize;
 use utoipa::IntoParams;
 
 use crate::services::event_delivery::NewEndpoint;
-use crate::services::{App, Caller, ServiceError};
-use crate::store::events;
+use crate::services::{App, Caller};
 
 use super::auth::require_admin;
 use super::extract::{parse_json, ApiQuery, Id, JsonBody};
@@ -90,9 +89,7 @@ pub async fn add_endpoint(
 )]
 pub async fn show(State(app): State<Arc<App>>, caller: Caller, Id(id): Id) -> Result<Json<EventDetail>, ApiError> {
     require_admin(caller)?;
-    let event = app.event(id).await?;
-    let deliveries = events::deliveries_of(app.db.pool(), id).await.map_err(ServiceError::from)?;
-    let attempts = events::attempts_of(app.db.pool(), id).await.map_err(ServiceError::from)?;
+    let (event, deliveries, attempts) = app.event_detail(id).await?;
     Ok(Json(EventDetail {
         event: Event::from(&event),
         deliveries: deliveries.iter().map(Delivery::from).collect(),

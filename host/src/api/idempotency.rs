@@ -11,8 +11,8 @@ use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
-use crate::services::{App, Caller, ServiceError};
-use crate::store::idempotency::{self, Claim};
+use crate::services::idempotency::Claim;
+use crate::services::{App, Caller};
 
 use super::ApiError;
 
@@ -53,9 +53,9 @@ where
     hasher.update(body);
     let hash = hex::encode(hasher.finalize());
 
-    let claim = match idempotency::claim(app.db.writer(), &scope, &key, &hash, app.idempotency_takeover).await {
+    let claim = match app.claim_idempotency_key(&scope, &key, &hash).await {
         Ok(claim) => claim,
-        Err(e) => return ApiError::from(ServiceError::from(e)).into_response(),
+        Err(error) => return ApiError::from(error).into_response(),
     };
     match claim {
         Claim::Replay { status, body } => {
@@ -86,11 +86,9 @@ where
             // A request refused because the key already names another one (a refund in doubt
             // of another amount) is no answer of the key's: the key stays free for its own.
             let about_the_key = matches!(&outcome, Err(error) if error.code == "idempotency_key_reused");
-            let kept = if status.is_server_error() || about_the_key {
-                idempotency::release(app.db.writer(), &scope, &key).await
-            } else {
-                idempotency::complete(app.db.writer(), &scope, &key, status.as_u16(), &body.to_string()).await
-            };
+            let body = body.to_string();
+            let answer = (!status.is_server_error() && !about_the_key).then_some((status.as_u16(), body.as_str()));
+            let kept = app.settle_idempotency_key(&scope, &key, answer).await;
             if let Err(error) = kept {
                 tracing::error!(%error, "could not record an idempotent response");
             }

@@ -21,7 +21,7 @@ use super::ApiError;
 
 type Shown = Result<Json<Integration>, ApiError>;
 
-async fn shown(app: &App, row: crate::store::integrations::IntegrationRow) -> Shown {
+async fn shown(app: &App, row: crate::services::records::IntegrationRow) -> Shown {
     Ok(Json(Integration::from(&app.integration_view(row).await?)))
 }
 
@@ -201,8 +201,7 @@ pub async fn delete(State(app): State<Arc<App>>, caller: Caller, Id(id): Id) -> 
     responses((status = 200, description = "The mappings.", body = Vec<Mapping>), Errors<(Auth, PathId, NotFound)>),
 )]
 pub async fn mappings(State(app): State<Arc<App>>, caller: Caller, Id(id): Id) -> Result<Json<Vec<Mapping>>, ApiError> {
-    let row = app.visible_integration(caller, id).await?;
-    let mappings = crate::store::mappings::list(&app.db, row.id).await.map_err(crate::services::ServiceError::from)?;
+    let mappings = app.integration_mappings(caller, id).await?;
     Ok(Json(mappings.iter().map(Mapping::from).collect()))
 }
 

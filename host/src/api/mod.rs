@@ -35,7 +35,6 @@ use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
 
-pub use auth::key_hash;
 pub use body_limit::{BodyLimit, MAX_BODY_BYTES};
 pub use error::ApiError;
 pub use request_id::X_REQUEST_ID;

@@ -12,7 +12,7 @@ use super::openapi::errors::{Errors, NotReady};
 use super::views::{Health, Ready};
 use super::ApiError;
 use crate::services::App;
-use crate::store::WRITE_PROBE_TIMEOUT;
+use crate::services::WRITE_CHECK_TIMEOUT;
 
 /// The process is up.
 #[utoipa::path(
@@ -28,7 +28,7 @@ pub async fn healthz() -> Json<Health> {
 }
 
 /// Ready when the database takes a write: one small row committed within
-/// [`WRITE_PROBE_TIMEOUT`] (the modules are loaded before the host accepts any request).
+/// [`WRITE_CHECK_TIMEOUT`] (the modules are loaded before the host accepts any request).
 /// Otherwise 503 `storage_unavailable`, so a load balancer sends requests elsewhere while
 /// writes fail, and back the moment they work again.
 #[utoipa::path(
@@ -40,14 +40,14 @@ pub async fn healthz() -> Json<Health> {
     responses((status = 200, description = "The database takes writes; the modules are loaded.", body = Ready), Errors<NotReady>),
 )]
 pub async fn readyz(State(app): State<Arc<App>>) -> Result<Json<Ready>, ApiError> {
-    if let Err(error) = app.db.probe_writes().await {
+    if let Err(error) = app.check_writes().await {
         tracing::warn!(%error, "not ready: the database does not take writes");
         return Err(ApiError::new(
             StatusCode::SERVICE_UNAVAILABLE,
             "storage_unavailable",
             format!(
                 "The database does not take writes (a test write failed or took over {} s); the host is not ready.",
-                WRITE_PROBE_TIMEOUT.as_secs()
+                WRITE_CHECK_TIMEOUT.as_secs()
             ),
         ));
     }

@@ -11,11 +11,11 @@ use super::CallContext;
 
 impl mapper::Host for CallContext {
     async fn get_remote(&mut self, model: String, local_id: String) -> wasmtime::Result<Option<String>> {
-        Ok(mappings::remote_id(&self.services.db, self.integration.integration_id, &model, &local_id).await?)
+        Ok(mappings::remote_id(self.services.db.read(), self.integration.integration_id, &model, &local_id).await?)
     }
 
     async fn get_local(&mut self, model: String, remote_id: String) -> wasmtime::Result<Option<String>> {
-        Ok(mappings::local_id(&self.services.db, self.integration.integration_id, &model, &remote_id).await?)
+        Ok(mappings::local_id(self.services.db.read(), self.integration.integration_id, &model, &remote_id).await?)
     }
 
     async fn put(&mut self, model: String, local_id: String, remote_id: String) -> wasmtime::Result<()> {
@@ -25,8 +25,12 @@ impl mapper::Host for CallContext {
             return Err(wasmtime::Error::new(over));
         }
         let integration_id = self.integration.integration_id;
+        // The integration's row lock makes the quota's count and the insert one writer's at a
+        // time on PostgreSQL too.
+        let mut tx = self.services.db.tx().await?;
+        tx.lock_integration(integration_id).await?;
         let stored = mappings::put_within(
-            &self.services.db,
+            &mut *tx,
             integration_id,
             &model,
             &local_id,
@@ -34,6 +38,7 @@ impl mapper::Host for CallContext {
             MAPPER_ENTRIES_PER_INTEGRATION,
         )
         .await?;
+        tx.commit().await?;
         if !stored {
             let limit = MAPPER_ENTRIES_PER_INTEGRATION as usize;
             let over = OverCeiling::items("mapper entries of the integration", limit + 1, limit);

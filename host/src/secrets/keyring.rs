@@ -69,9 +69,9 @@ impl Keyring {
         if let Some(key) = self.lookup(scope).await? {
             return Ok(key);
         }
-        let mut tx = self.db.begin().await?;
+        let mut tx = self.db.tx().await?;
         let (key, _) = self.key_in_transaction(&mut tx, scope).await?;
-        self.db.commit(tx).await?;
+        tx.commit().await?;
         Ok(self.remember(key))
     }
 
@@ -86,7 +86,7 @@ impl Keyring {
         if let Some(key) = self.cached(scope) {
             return Ok(Some(key));
         }
-        match data_keys::get(self.db.pool(), &scope.to_string()).await? {
+        match data_keys::get(self.db.read(), &scope.to_string()).await? {
             Some(row) => Ok(Some(self.remember(Arc::new(self.unwrap_row(scope, &row.wrapped, &row.master_key_id)?)))),
             None => Ok(None),
         }
@@ -100,7 +100,7 @@ impl Keyring {
         conn: &mut sqlx::AnyConnection,
         scope: Scope,
     ) -> Result<(Arc<DataKey>, bool), SecretsError> {
-        let stored = data_keys::master_key_id(&mut *conn).await?;
+        let stored = data_keys::master_key_id_locked(&mut *conn).await?;
         if let Some(stored) = stored.filter(|s| *s != self.master.id().0) {
             return Err(self.rotated(stored));
         }

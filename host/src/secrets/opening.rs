@@ -67,14 +67,28 @@ impl Keyring {
         match stored {
             Some(stored) if stored != *master.id() => return Err(wrong_key(&master, stored)),
             Some(_) => {}
-            // Nothing is wrapped yet, so any key will do: this one becomes the database's. A
-            // host still running with another key then refuses to wrap one (503), as after a
+            // Nothing was wrapped when read, so any key will do: this one becomes the
+            // database's, unless another host (on a shared database) wrapped one since. A host
+            // still running with another key then refuses to wrap one (503), as after a
             // rotation.
-            None => data_keys::set_master_key_id(db.writer(), &master.id().0).await?,
+            None => {
+                let mut tx = db.tx().await?;
+                let recorded = data_keys::master_key_id_locked(&mut tx).await?;
+                match data_keys::all(&mut *tx).await?.into_iter().next() {
+                    None => data_keys::set_master_key_id(&mut *tx, &master.id().0).await?,
+                    Some(first) => {
+                        let stored = KeyId(recorded.unwrap_or(first.master_key_id));
+                        if stored != *master.id() {
+                            return Err(wrong_key(&master, stored));
+                        }
+                    }
+                }
+                tx.commit().await?;
+            }
         }
 
         let keyring = Keyring::new(db.clone(), master);
-        for row in data_keys::all(db.pool()).await? {
+        for row in data_keys::all(db.read()).await? {
             let damaged = || OpenError::DataKeyDamaged {
                 path: keyring.master_key().path().to_path_buf(),
                 scope: row.scope.clone(),
@@ -106,10 +120,10 @@ fn wrong_key(master: &MasterKey, stored: KeyId) -> OpenError {
 /// (a database whose setting was lost) the one the data keys carry. None while no data key is
 /// stored, whatever was recorded: then no value depends on any key.
 async fn stored_key_id(db: &Db) -> Result<Option<KeyId>, sqlx::Error> {
-    let Some(first) = data_keys::all(db.pool()).await?.into_iter().next() else {
+    let Some(first) = data_keys::all(db.read()).await?.into_iter().next() else {
         return Ok(None);
     };
-    Ok(Some(KeyId(data_keys::master_key_id(db.pool()).await?.unwrap_or(first.master_key_id))))
+    Ok(Some(KeyId(data_keys::master_key_id(db.read()).await?.unwrap_or(first.master_key_id))))
 }
 
 fn read_or_create(path: &Path, stored: Option<&KeyId>) -> Result<MasterKey, OpenError> {
@@ -177,7 +191,9 @@ mod tests {
         let db = Db::connect(&format!("sqlite://{}/host.db", dir.path().display())).await.unwrap();
         let key_file = dir.path().join("master.key");
         Keyring::open(&db, Some(&key_file)).await.unwrap().data_key(Scope::Company(7)).await.unwrap();
-        sqlx::query("UPDATE data_keys SET wrapped = $1").bind(vec![1u8; 72]).execute(db.writer()).await.unwrap();
+        let mut tx = db.tx().await.unwrap();
+        sqlx::query("UPDATE data_keys SET wrapped = $1").bind(vec![1u8; 72]).execute(&mut *tx).await.unwrap();
+        tx.commit().await.unwrap();
         let refused = Keyring::open(&db, Some(&key_file)).await.unwrap_err().to_string();
         assert!(refused.contains("company:7") && refused.contains(&key_file.display().to_string()), "{refused}");
         assert!(refused.contains("damaged"), "{refused}");

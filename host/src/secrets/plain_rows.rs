@@ -13,7 +13,7 @@ use crate::store::{credentials, events, Db};
 
 /// Seals every plain credential and endpoint secret; answers how many of each.
 pub(super) async fn seal_plain_rows(db: &Db, keys: &Keyring) -> Result<(usize, usize), SecretsError> {
-    let mut tx = db.begin().await?;
+    let mut tx = db.tx().await?;
     let plain_credentials = credentials::plain_rows(&mut tx).await?;
     let plain_endpoints = events::plain_secrets(&mut tx).await?;
     if plain_credentials.is_empty() && plain_endpoints.is_empty() {
@@ -28,7 +28,7 @@ pub(super) async fn seal_plain_rows(db: &Db, keys: &Keyring) -> Result<(usize, u
         let key = key_for(keys, &mut tx, &mut created, Scope::of(row.company_id)).await?;
         events::seal_plain_secret(&mut tx, &key, row).await?;
     }
-    db.commit(tx).await?;
+    tx.commit().await?;
     for key in created.into_values() {
         keys.remember(key);
     }

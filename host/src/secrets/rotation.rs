@@ -54,8 +54,8 @@ pub async fn rotate_master_key(db: &Db, old_file: &Path, new_file: &Path) -> Res
         stored: KeyId(stored),
     };
 
-    let mut tx = db.begin().await?;
-    if let Some(stored) = data_keys::master_key_id(&mut *tx).await?.filter(|id| !is_old_or_new(id)) {
+    let mut tx = db.tx().await?;
+    if let Some(stored) = data_keys::master_key_id_locked(&mut tx).await?.filter(|id| !is_old_or_new(id)) {
         return Err(not_the_old_key(stored));
     }
     let rows = data_keys::all(&mut *tx).await?;
@@ -84,6 +84,6 @@ pub async fn rotate_master_key(db: &Db, old_file: &Path, new_file: &Path) -> Res
         rewrapped += 1;
     }
     data_keys::set_master_key_id(&mut *tx, &new.id().0).await?;
-    db.commit(tx).await?;
+    tx.commit().await?;
     Ok(RotationReport { rewrapped, old: old.id().clone(), new: new.id().clone(), created_new_key_file })
 }

@@ -12,7 +12,7 @@ use serde::Deserialize;
 use zeroize::Zeroizing;
 
 use crate::secrets::{Scope, SecretsError};
-use crate::store::events::{self, DeliveryRow, EndpointRow, EventRow};
+use crate::store::events::{self, AttemptRow, DeliveryRow, EndpointRow, EventRow};
 use crate::store::{now, time_after};
 
 use super::{App, Caller, ServiceError};
@@ -136,7 +136,7 @@ impl App {
             ));
         }
         let key = self.keys.data_key(Scope::of(request.company_id)).await?;
-        let mut tx = self.db.begin().await?;
+        let mut tx = self.db.tx().await?;
         let endpoint = events::add_endpoint(
             &mut tx,
             &key,
@@ -146,7 +146,7 @@ impl App {
             request.types.as_deref(),
         )
         .await?;
-        self.db.commit(tx).await?;
+        tx.commit().await?;
         Ok(endpoint)
     }
 
@@ -159,19 +159,29 @@ impl App {
         limit: i64,
     ) -> Result<Vec<EventRow>, ServiceError> {
         let company = caller.company_filter(company_id)?;
-        Ok(events::after(self.db.pool(), company, after, limit.clamp(1, 1000)).await?)
+        Ok(events::after(self.db.read(), company, after, limit.clamp(1, 1000)).await?)
     }
 
     pub async fn event(&self, id: i64) -> Result<EventRow, ServiceError> {
-        events::get(self.db.pool(), id)
+        events::get(self.db.read(), id)
             .await?
             .ok_or_else(|| ServiceError::NotFound(format!("Event {id} does not exist.")))
+    }
+
+    /// An event with its deliveries and every attempt of them.
+    pub async fn event_detail(&self, id: i64) -> Result<(EventRow, Vec<DeliveryRow>, Vec<AttemptRow>), ServiceError> {
+        let event = self.event(id).await?;
+        let deliveries = events::deliveries_of(self.db.read(), id).await?;
+        let attempts = events::attempts_of(self.db.read(), id).await?;
+        Ok((event, deliveries, attempts))
     }
 
     /// Queues an event again for every endpoint it was meant for.
     pub async fn redeliver_event(&self, id: i64) -> Result<u64, ServiceError> {
         self.event(id).await?;
-        let queued = events::redeliver(self.db.writer(), id).await?;
+        let mut tx = self.db.tx().await?;
+        let queued = events::redeliver(&mut *tx, id).await?;
+        tx.commit().await?;
         self.events_ready.notify_one();
         Ok(queued)
     }
@@ -191,7 +201,7 @@ impl App {
                 if let Err(error) = app.deliver_due(&client).await {
                     tracing::error!(%error, "event delivery pass failed");
                 }
-                let wait = match events::next_due(app.db.pool()).await {
+                let wait = match events::next_due(app.db.read()).await {
                     Ok(Some(next)) => DateTime::parse_from_rfc3339(&next)
                         .ok()
                         .and_then(|next| (next.with_timezone(&Utc) - Utc::now()).to_std().ok())
@@ -210,7 +220,7 @@ impl App {
     /// Delivers everything due, in order; returns when nothing is due.
     async fn deliver_due(&self, client: &reqwest::Client) -> Result<(), ServiceError> {
         while !self.stop_requested() {
-            let due = events::due(self.db.pool(), &now(), 100).await?;
+            let due = events::due(self.db.read(), &now(), 100).await?;
             if due.is_empty() {
                 return Ok(());
             }
@@ -228,19 +238,22 @@ impl App {
         // One host at a time: another host on the database may hold it (or have made it since
         // it was read). The lease outlasts the attempt; a host that dies lets it run out.
         let leased_until = time_after(self.delivery.timeout * 3);
-        if !events::lease(self.db.writer(), delivery, &now(), &leased_until).await? {
+        let mut tx = self.db.tx().await?;
+        let leased = events::lease(&mut *tx, delivery, &now(), &leased_until).await?;
+        tx.commit().await?;
+        if !leased {
             return Ok(());
         }
         let lease = leased_until.as_str();
         let (Some(event), Some(endpoint)) = (
-            events::get(self.db.pool(), delivery.event_id).await?,
-            events::endpoint(self.db.pool(), delivery.endpoint_id).await?,
+            events::get(self.db.read(), delivery.event_id).await?,
+            events::endpoint(self.db.read(), delivery.endpoint_id).await?,
         ) else {
             return Ok(());
         };
         let body = serde_json::to_string(&Event::from(&event)).expect("an event is JSON");
         let timestamp = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
-        let secret = match events::endpoint_secret(self.db.pool(), &self.keys, &endpoint).await {
+        let secret = match events::endpoint_secret(self.db.read(), &self.keys, &endpoint).await {
             Ok(secret) => secret,
             Err(SecretsError::Database(error)) => return Err(error.into()),
             // A secret that cannot be used (damaged, or its data key unusable by this host)
@@ -275,13 +288,13 @@ impl App {
         match &error {
             None => {
                 // The attempt and the delivery's new state, together or not at all.
-                let mut tx = self.db.begin().await?;
+                let mut tx = self.db.tx().await?;
                 if !events::settle(&mut tx, delivery, lease, status, None, "delivered", &delivery.next_attempt_at)
                     .await?
                 {
                     return lease_lost(delivery);
                 }
-                self.db.commit(tx).await?;
+                tx.commit().await?;
                 self.meters().delivery_attempt("delivered");
                 Ok(())
             }
@@ -306,11 +319,11 @@ impl App {
         let give_up = Utc::now() + chrono::Duration::from_std(retry).unwrap_or_default()
             > started + chrono::Duration::from_std(self.delivery.give_up_after).unwrap_or_default();
         let state = if give_up { "failed" } else { "pending" };
-        let mut tx = self.db.begin().await?;
+        let mut tx = self.db.tx().await?;
         if !events::settle(&mut tx, delivery, lease, status, Some(error), state, &time_after(retry)).await? {
             return lease_lost(delivery);
         }
-        self.db.commit(tx).await?;
+        tx.commit().await?;
         self.meters().delivery_attempt(if give_up { "gave_up" } else { "failed" });
         tracing::warn!(event_id = event.id, endpoint_id = endpoint.id, %error, attempt = delivery.attempts + 1, state, "event delivery failed");
         Ok(())

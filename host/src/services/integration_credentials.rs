@@ -63,14 +63,14 @@ impl App {
         }
         // The data key first: creating a company's key takes the write connection itself.
         let key = self.keys.data_key(Scope::Company(row.company_id)).await?;
-        let mut tx = self.db.begin().await?;
+        let mut tx = self.db.tx().await?;
         for (name, value) in &changes {
             // Stored as secret when the live version says so, or when the value it replaces
             // was (a value stored as secret stays secret).
             let secret = module.manifest.credential(name).is_some_and(|field| field.secret);
             credentials::set(&mut *tx, &key, row.id, row.company_id, name, value.as_deref(), secret).await?;
         }
-        self.db.commit(tx).await?;
+        tx.commit().await?;
         Ok(row)
     }
 
@@ -80,7 +80,7 @@ impl App {
     pub async fn enable_integration(&self, caller: Caller, id: i64) -> Result<IntegrationRow, ServiceError> {
         let mut row = self.visible_integration(caller, id).await?;
         let module = self.module_of(&row)?;
-        let values = credentials::all(self.db.pool(), &self.keys, row.id).await?;
+        let values = credentials::all(self.db.read(), &self.keys, row.id).await?;
         // Before any sandbox: a live key never reaches a provider serving Test mode.
         if let Some(misfit) = misfits(&module.manifest, &values, Mode::of_state(&row.payment_state)).first() {
             return Err(ServiceError::invalid("invalid_credential", misfit.clone()));
@@ -110,7 +110,9 @@ impl App {
             ));
         }
         row.enabled = 1;
-        integrations::update(self.db.writer(), &row).await?;
+        let mut tx = self.db.tx().await?;
+        integrations::update(&mut *tx, &row).await?;
+        tx.commit().await?;
         self.visible_integration(caller, id).await
     }
 
@@ -121,7 +123,7 @@ impl App {
             return Ok(());
         }
         let Ok(module) = self.module_of(row) else { return Ok(()) };
-        let values = credentials::all(self.db.pool(), &self.keys, row.id).await?;
+        let values = credentials::all(self.db.read(), &self.keys, row.id).await?;
         let misfits = misfits(&module.manifest, &values, Mode::of_state(&row.payment_state));
         let Some(first) = misfits.into_iter().next() else { return Ok(()) };
         row.enabled = 0;

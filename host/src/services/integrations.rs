@@ -8,6 +8,7 @@ use serde::Deserialize;
 use crate::domain::manifest::{IntegrationCategory, INTEGRATION_TYPES};
 use crate::store::credentials;
 use crate::store::integrations::{self, IntegrationRow};
+use crate::store::mappings::{self, MappingRow};
 
 use super::{App, Caller, ServiceError};
 
@@ -72,6 +73,13 @@ pub struct IntegrationView {
 const MAX_NAME: usize = 100;
 
 impl App {
+    /// The IntegrationMapper entries of an integration the caller may see, by model then
+    /// local id.
+    pub async fn integration_mappings(&self, caller: Caller, id: i64) -> Result<Vec<MappingRow>, ServiceError> {
+        let row = self.visible_integration(caller, id).await?;
+        Ok(mappings::list(self.db.read(), row.id).await?)
+    }
+
     pub async fn integration_view(&self, row: IntegrationRow) -> Result<IntegrationView, ServiceError> {
         let module = self.registry.get(&row.module);
         let state = match (&module, row.is_enabled()) {
@@ -79,7 +87,7 @@ impl App {
             (Some(_), false) => "Installed",
             (Some(_), true) => "Enabled",
         };
-        let names = credentials::names(self.db.pool(), row.id).await?;
+        let names = credentials::names(self.db.read(), row.id).await?;
         let mut flags: BTreeMap<String, bool> = names.into_iter().map(|name| (name, true)).collect();
         if let Some(module) = &module {
             for field in &module.manifest.runtime.credentials {
@@ -129,7 +137,10 @@ impl App {
             payment_sequence: request.payment_sequence,
         };
         self.apply_patch(&mut row, patch)?;
-        Ok(integrations::insert(self.db.writer(), &row).await?)
+        let mut tx = self.db.tx().await?;
+        let inserted = integrations::insert(&mut *tx, &row).await?;
+        tx.commit().await?;
+        Ok(inserted)
     }
 
     pub async fn list_integrations(
@@ -147,7 +158,7 @@ impl App {
                 ));
             }
         }
-        Ok(integrations::list(self.db.pool(), company, category).await?)
+        Ok(integrations::list(self.db.read(), company, category).await?)
     }
 
     pub async fn patch_integration(
@@ -162,7 +173,9 @@ impl App {
         if row.payment_state != mode_before {
             self.recheck_mode(&mut row).await?;
         }
-        integrations::update(self.db.writer(), &row).await?;
+        let mut tx = self.db.tx().await?;
+        integrations::update(&mut *tx, &row).await?;
+        tx.commit().await?;
         self.visible_integration(caller, id).await
     }
 
@@ -214,7 +227,9 @@ impl App {
     pub async fn disable_integration(&self, caller: Caller, id: i64) -> Result<IntegrationRow, ServiceError> {
         let mut row = self.visible_integration(caller, id).await?;
         row.enabled = 0;
-        integrations::update(self.db.writer(), &row).await?;
+        let mut tx = self.db.tx().await?;
+        integrations::update(&mut *tx, &row).await?;
+        tx.commit().await?;
         self.visible_integration(caller, id).await
     }
 
@@ -222,7 +237,7 @@ impl App {
     /// stay readable).
     pub async fn delete_integration(&self, caller: Caller, id: i64) -> Result<(), ServiceError> {
         let row = self.visible_integration(caller, id).await?;
-        let (transactions, messages) = integrations::history_count(self.db.pool(), row.id).await?;
+        let (transactions, messages) = integrations::history_count(self.db.read(), row.id).await?;
         if transactions > 0 || messages > 0 {
             return Err(ServiceError::conflict(
                 "integration_in_use",
@@ -232,7 +247,9 @@ impl App {
                 ),
             ));
         }
-        integrations::delete(self.db.writer(), row.id).await?;
+        let mut tx = self.db.tx().await?;
+        integrations::delete(&mut *tx, row.id).await?;
+        tx.commit().await?;
         Ok(())
     }
 }

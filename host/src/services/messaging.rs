@@ -67,7 +67,7 @@ impl App {
                 row
             }
             None => integrations::list(
-                self.db.pool(),
+                self.db.read(),
                 Some(request.company_id),
                 Some(IntegrationCategory::Messaging.as_str()),
             )
@@ -133,9 +133,9 @@ impl App {
             updated_at: String::new(),
         };
         // The message and its first history entry, together or not at all.
-        let mut tx = self.db.begin().await?;
+        let mut tx = self.db.tx().await?;
         let queued = messages::insert(&mut tx, &queued).await?.expect("a new message has no remote id yet");
-        self.db.commit(tx).await?;
+        tx.commit().await?;
         self.meters().message(&integration.module, MessageState::Queued.as_str());
 
         let outbound = OutboundMessage { to: request.to, body: request.body };
@@ -184,7 +184,7 @@ impl App {
         update: &MessageUpdate,
     ) -> Result<MessageRow, ServiceError> {
         loop {
-            let mut tx = self.db.begin().await?;
+            let mut tx = self.db.tx().await?;
             let row = messages::get(&mut *tx, id)
                 .await?
                 .ok_or_else(|| ServiceError::NotFound(format!("Message {id} does not exist.")))?;
@@ -199,7 +199,7 @@ impl App {
                 next.error_message = update.error_message.clone().or(next.error_message);
             }
             if next.state == row.state && next.remote_id == row.remote_id {
-                self.db.commit(tx).await?;
+                tx.commit().await?;
                 return Ok(row);
             }
             if messages::update_if_state(&mut tx, &next, &row.state).await? {
@@ -209,7 +209,7 @@ impl App {
                     events::record(&mut tx, "message.state_changed", next.company_id, &format!("message:{id}"), &data)
                         .await?;
                 }
-                self.db.commit(tx).await?;
+                tx.commit().await?;
                 if changed {
                     self.events_ready.notify_one();
                     if let (Some(module), Ok(state)) =
@@ -230,9 +230,9 @@ impl App {
         caller: Caller,
         id: i64,
     ) -> Result<(MessageRow, Vec<HistoryRow>), ServiceError> {
-        match messages::get(self.db.pool(), id).await? {
+        match messages::get(self.db.read(), id).await? {
             Some(row) if caller.can_see(row.company_id) => {
-                let history = messages::history(self.db.pool(), id).await?;
+                let history = messages::history(self.db.read(), id).await?;
                 Ok((row, history))
             }
             _ => Err(ServiceError::NotFound(format!("Message {id} does not exist."))),
@@ -254,6 +254,6 @@ impl App {
             }
         }
         let company = caller.company_filter(company_id)?;
-        Ok(messages::list(self.db.pool(), company, direction, LIST_LIMIT).await?)
+        Ok(messages::list(self.db.read(), company, direction, LIST_LIMIT).await?)
     }
 }

@@ -58,7 +58,7 @@ impl WebhookBackbone for MessagingWebhooks {
         let integration_id = integration.id;
         let mut unknown = 0;
         for update in &parsed.updates {
-            match messages::by_remote_id(app.db.pool(), integration_id, &update.remote_id).await? {
+            match messages::by_remote_id(app.db.read(), integration_id, &update.remote_id).await? {
                 Some(message) => {
                     app.apply_message_update(message.id, update).await?;
                 }
@@ -86,14 +86,14 @@ impl WebhookBackbone for MessagingWebhooks {
                 created_at: String::new(),
                 updated_at: String::new(),
             };
-            let mut tx = app.db.begin().await?;
+            let mut tx = app.db.tx().await?;
             let stored = messages::insert(&mut tx, &row).await?;
             if let Some(message) = &stored {
                 let data = event_data::message(message, None);
                 let subject = format!("message:{}", message.id);
                 events::record(&mut tx, "message.received", message.company_id, &subject, &data).await?;
             }
-            app.db.commit(tx).await?;
+            tx.commit().await?;
             if stored.is_some() {
                 app.events_ready.notify_one();
                 app.meters().message(&integration.module, MessageState::Received.as_str());
@@ -107,7 +107,9 @@ impl WebhookBackbone for MessagingWebhooks {
         } else {
             AttemptResult::Accepted
         };
-        webhook_log::insert(app.db.writer(), &attempt.entry(None, true, result, &detail)).await?;
+        let mut tx = app.db.tx().await?;
+        webhook_log::insert(&mut *tx, &attempt.entry(None, true, result, &detail)).await?;
+        tx.commit().await?;
         Ok(parsed.response)
     }
 }

@@ -18,7 +18,7 @@ impl App {
     /// The module of integration `id`, for a count made after a change committed (one
     /// indexed read; None when it cannot be read, which skips the count, never the change).
     pub(super) async fn module_for_count(&self, id: i64) -> Option<String> {
-        match crate::store::integrations::get(self.db.pool(), id).await {
+        match crate::store::integrations::get(self.db.read(), id).await {
             Ok(Some(integration)) => Some(integration.module),
             _ => None,
         }
@@ -26,7 +26,7 @@ impl App {
 
     /// The page in Prometheus text.
     pub async fn metrics_page(&self) -> Result<String, ServiceError> {
-        let (pending, failed, oldest) = events::delivery_backlog(self.db.pool()).await?;
+        let (pending, failed, oldest) = events::delivery_backlog(self.db.read()).await?;
         let oldest_pending_event = oldest
             .and_then(|queued| chrono::DateTime::parse_from_rfc3339(&queued).ok())
             .and_then(|queued| (chrono::Utc::now() - queued.to_utc()).to_std().ok())

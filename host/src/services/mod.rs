@@ -1,9 +1,11 @@
 //! The backbones' flows, tying the store, the registry and the sandbox together. Route
 //! handlers call these; nothing here knows HTTP framework types.
 
+pub mod api_keys;
 mod error;
 mod event_data;
 pub mod event_delivery;
+pub mod idempotency;
 mod integration_credentials;
 pub mod integrations;
 pub mod messaging;
@@ -15,6 +17,7 @@ pub mod module_grants;
 pub mod online_payment;
 pub mod payment_links;
 mod provider_calls;
+pub mod records;
 pub mod refund_reconciliation;
 mod refund_verdict;
 pub mod refunds;
@@ -27,6 +30,7 @@ pub mod webhooks;
 
 use std::sync::Arc;
 
+pub use crate::store::is_storage_fault;
 pub use error::ServiceError;
 
 use crate::capabilities::HostServices;
@@ -34,6 +38,9 @@ use crate::registry::{EndpointOverrides, ModuleRegistry};
 use crate::runtime::ProviderRuntime;
 use crate::secrets::Keyring;
 use crate::store::Db;
+
+/// The longest [`App::check_writes`] waits for its write to be taken.
+pub const WRITE_CHECK_TIMEOUT: std::time::Duration = crate::store::WRITE_PROBE_TIMEOUT;
 
 /// Everything a request needs, shared by all requests.
 pub struct App {
@@ -87,6 +94,12 @@ impl App {
     pub async fn stop_signal(&self) {
         let mut stopping = self.stopping.subscribe();
         let _ = stopping.wait_for(|stopping| *stopping).await;
+    }
+
+    /// Whether the database takes a write now (one small row committed within
+    /// [`WRITE_CHECK_TIMEOUT`]): what `/readyz` reports.
+    pub async fn check_writes(&self) -> Result<(), sqlx::Error> {
+        self.db.probe_writes().await
     }
 
     /// An absolute public URL for a path starting with `/`.

@@ -112,11 +112,11 @@ impl App {
         let manifest = &module.manifest;
         // The version and its being live, together: a version recorded but not live would
         // make the same upload "unchanged" and never live.
-        let mut tx = self.db.begin().await?;
+        let mut tx = self.db.tx().await?;
         modules::record(&mut *tx, &manifest.identifier, &manifest.version, &manifest_yaml, &module.sha256, &component)
             .await?;
         modules::set_state(&mut *tx, &manifest.identifier, &manifest.version, true).await?;
-        self.db.commit(tx).await?;
+        tx.commit().await?;
         let previous = self.swap_in(module.clone());
         Ok(Installed::Activated { module, previous })
     }
@@ -124,7 +124,7 @@ impl App {
     /// `Unchanged` when this exact version is recorded, an error when the version is taken by
     /// other bytes or is not newer than every recorded one, None when it may be installed.
     async fn version_check(&self, manifest: &Manifest, sha256: &str) -> Result<Option<Installed>, ServiceError> {
-        let recorded = modules::versions(self.db.pool(), &manifest.identifier).await?;
+        let recorded = modules::versions(self.db.read(), &manifest.identifier).await?;
         if let Some(same) = recorded.iter().find(|row| row.version == manifest.version) {
             if same.sha256 == sha256 {
                 return Ok(Some(Installed::Unchanged { version: same.version.clone() }));
@@ -156,7 +156,7 @@ impl App {
         identifier: &str,
         version: &str,
     ) -> Result<Arc<LoadedModule>, ServiceError> {
-        let (yaml, component) = modules::load(self.db.pool(), identifier, version)
+        let (yaml, component) = modules::load(self.db.read(), identifier, version)
             .await?
             .ok_or_else(|| ServiceError::NotFound(format!("{identifier} has no version {version}.")))?;
         self.load_off_thread(yaml, component).await
@@ -178,24 +178,26 @@ impl App {
     /// payments; nothing is deleted, and activating a version brings it back.
     pub async fn uninstall_module(&self, identifier: &str) -> Result<(), ServiceError> {
         let _installing = self.install_lock.lock().await;
-        let state = modules::state(self.db.pool(), identifier).await?.filter(|state| state.installed != 0);
+        let state = modules::state(self.db.read(), identifier).await?.filter(|state| state.installed != 0);
         let Some(state) = state else {
             return Err(ServiceError::NotFound(format!("Module {identifier} is not installed.")));
         };
-        modules::set_state(self.db.writer(), identifier, &state.active_version, false).await?;
+        let mut tx = self.db.tx().await?;
+        modules::set_state(&mut *tx, identifier, &state.active_version, false).await?;
+        tx.commit().await?;
         self.registry.remove(identifier);
         tracing::info!(module = identifier, "module uninstalled");
         Ok(())
     }
 
     pub async fn module_versions(&self, identifier: &str) -> Result<Vec<VersionView>, ServiceError> {
-        let rows = modules::versions(self.db.pool(), identifier).await?;
+        let rows = modules::versions(self.db.read(), identifier).await?;
         if rows.is_empty() {
             return Err(ServiceError::NotFound(format!("Module {identifier} has no recorded versions.")));
         }
         let live = self.registry.get(identifier).map(|module| module.manifest.version.clone());
         let mut manifests: HashMap<String, String> =
-            modules::manifests(self.db.pool(), identifier).await?.into_iter().collect();
+            modules::manifests(self.db.read(), identifier).await?.into_iter().collect();
         Ok(rows
             .into_iter()
             .map(|row| {
@@ -207,7 +209,7 @@ impl App {
 
     /// At start: brings back the live version of every installed module from the database.
     pub async fn restore_modules(&self) -> Result<(), ServiceError> {
-        for state in modules::states(self.db.pool()).await? {
+        for state in modules::states(self.db.read()).await? {
             if state.installed == 0 {
                 continue;
             }
@@ -306,7 +308,9 @@ impl App {
 
     /// Records `module` as live and swaps it in; returns the version it replaced.
     async fn make_live(&self, module: Arc<LoadedModule>) -> Result<Option<String>, ServiceError> {
-        modules::set_state(self.db.writer(), &module.manifest.identifier, &module.manifest.version, true).await?;
+        let mut tx = self.db.tx().await?;
+        modules::set_state(&mut *tx, &module.manifest.identifier, &module.manifest.version, true).await?;
+        tx.commit().await?;
         Ok(self.swap_in(module))
     }
 

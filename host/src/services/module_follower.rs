@@ -40,7 +40,7 @@ impl App {
         // An install of this host's own is under way (it records the state, then swaps): the
         // next tick looks again.
         let Ok(_installing) = self.install_lock.try_lock() else { return Ok(()) };
-        for state in modules::states(self.db.pool()).await? {
+        for state in modules::states(self.db.read()).await? {
             let live = self.registry.get(&state.identifier).map(|module| module.manifest.version.clone());
             if state.installed == 0 {
                 if live.is_some() && self.registry.remove(&state.identifier).is_some() {

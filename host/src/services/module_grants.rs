@@ -31,10 +31,10 @@ impl App {
         if let Some(live) = self.registry.get(identifier) {
             return Ok(Some(live.manifest.clone()));
         }
-        let Some(state) = modules::state(self.db.pool(), identifier).await? else {
+        let Some(state) = modules::state(self.db.read(), identifier).await? else {
             return Ok(None);
         };
-        let Some(yaml) = modules::manifest(self.db.pool(), identifier, &state.active_version).await? else {
+        let Some(yaml) = modules::manifest(self.db.read(), identifier, &state.active_version).await? else {
             return Ok(None);
         };
         // Recorded versions passed this parse when they were installed.

@@ -142,7 +142,7 @@ pub fn with_txn(url: &str, reference: &str) -> String {
 impl App {
     /// An integration the caller may see, or 404.
     pub async fn visible_integration(&self, caller: Caller, id: i64) -> Result<IntegrationRow, ServiceError> {
-        match integrations::get(self.db.pool(), id).await? {
+        match integrations::get(self.db.read(), id).await? {
             Some(row) if caller.can_see(row.company_id) => Ok(row),
             _ => Err(ServiceError::NotFound(format!("Integration {id} does not exist."))),
         }
@@ -150,14 +150,14 @@ impl App {
 
     /// A transaction the caller may see, or 404.
     pub async fn visible_transaction(&self, caller: Caller, id: i64) -> Result<TransactionRow, ServiceError> {
-        match transactions::get(self.db.pool(), id).await? {
+        match transactions::get(self.db.read(), id).await? {
             Some(row) if caller.can_see(row.company_id) => Ok(row),
             _ => Err(ServiceError::NotFound(format!("Transaction {id} does not exist."))),
         }
     }
 
     pub async fn webhook_log_of(&self, transaction_id: i64) -> Result<Vec<webhook_log::WebhookLogRow>, ServiceError> {
-        Ok(webhook_log::for_transaction(self.db.pool(), transaction_id).await?)
+        Ok(webhook_log::for_transaction(self.db.read(), transaction_id).await?)
     }
 
     /// What a provider sees of a transaction.
@@ -258,7 +258,9 @@ impl App {
             created_at: String::new(),
             updated_at: String::new(),
         };
-        let draft = transactions::insert(self.db.writer(), &draft).await?;
+        let mut tx = self.db.tx().await?;
+        let draft = transactions::insert(&mut *tx, &draft).await?;
+        tx.commit().await?;
 
         let session = async {
             let mut provider = self.payment_provider(&integration).await?;
@@ -291,7 +293,9 @@ impl App {
             }
             Err(error) => {
                 // The provider crashed or the host had no room: nothing happened at the gateway.
-                transactions::delete_draft(self.db.writer(), draft.id).await?;
+                let mut tx = self.db.tx().await?;
+                transactions::delete_draft(&mut *tx, draft.id).await?;
+                tx.commit().await?;
                 return Err(error);
             }
         };
@@ -342,7 +346,7 @@ impl App {
         row: &TransactionRow,
         params: Vec<(String, String)>,
     ) -> Result<GatewayUpdate, ServiceError> {
-        let integration = integrations::get(self.db.pool(), row.integration_id)
+        let integration = integrations::get(self.db.read(), row.integration_id)
             .await?
             .ok_or_else(|| ServiceError::NotFound("integration".into()))?;
         let mut provider = self.payment_provider(&integration).await?;
@@ -352,7 +356,7 @@ impl App {
     /// Asks the gateway for a transaction's state (the provider's `sync`) and applies it.
     pub async fn sync_transaction(&self, caller: Caller, id: i64) -> Result<TransactionRow, ServiceError> {
         let row = self.visible_transaction(caller, id).await?;
-        let integration = integrations::get(self.db.pool(), row.integration_id)
+        let integration = integrations::get(self.db.read(), row.integration_id)
             .await?
             .ok_or_else(|| ServiceError::NotFound(format!("Integration {} does not exist.", row.integration_id)))?;
         let mut provider = self.payment_provider(&integration).await?;
@@ -386,7 +390,7 @@ impl App {
     }
 
     async fn transaction_by_reference(&self, reference: &str) -> Result<TransactionRow, ServiceError> {
-        transactions::by_reference(self.db.pool(), reference)
+        transactions::by_reference(self.db.read(), reference)
             .await?
             .ok_or_else(|| ServiceError::NotFound(format!("No transaction has the reference `{reference}`.")))
     }

@@ -175,12 +175,15 @@ impl App {
             expires_at,
             created_at: String::new(),
         };
-        Ok(payment_links::insert(self.db.writer(), &row).await?)
+        let mut tx = self.db.tx().await?;
+        let inserted = payment_links::insert(&mut *tx, &row).await?;
+        tx.commit().await?;
+        Ok(inserted)
     }
 
     /// The link of a token, or 404 (also for text that cannot be a token).
     async fn link_by_token(&self, token: &str) -> Result<PaymentLinkRow, ServiceError> {
-        let found = if looks_like_token(token) { payment_links::by_token(self.db.pool(), token).await? } else { None };
+        let found = if looks_like_token(token) { payment_links::by_token(self.db.read(), token).await? } else { None };
         found.ok_or_else(|| ServiceError::NotFound("This payment link does not exist.".into()))
     }
 
@@ -188,7 +191,7 @@ impl App {
         &self,
         link: &PaymentLinkRow,
     ) -> Result<(LinkStatus, Vec<(i64, String, String)>), ServiceError> {
-        let transactions = payment_links::transaction_states(self.db.pool(), link.id).await?;
+        let transactions = payment_links::transaction_states(self.db.read(), link.id).await?;
         let status = if transactions.iter().any(|(_, _, state)| reached_captured(state)) {
             LinkStatus::Paid
         } else if is_expired(link, Utc::now()) {
@@ -203,7 +206,7 @@ impl App {
     /// `payment_sequence` order.
     async fn pay_methods(&self, company_id: i64) -> Result<Vec<(IntegrationRow, PayMethod)>, ServiceError> {
         let rows =
-            integrations::list(self.db.pool(), Some(company_id), Some(IntegrationCategory::OnlinePayment.as_str()))
+            integrations::list(self.db.read(), Some(company_id), Some(IntegrationCategory::OnlinePayment.as_str()))
                 .await?;
         Ok(rows
             .into_iter()
@@ -280,7 +283,9 @@ impl App {
         let caller = Caller::Company { key_id: 0, company_id: link.company_id };
         match self.initiate(caller, request).await {
             Ok(initiated) => {
-                payment_links::add_transaction(self.db.writer(), link.id, initiated.transaction.id).await?;
+                let mut tx = self.db.tx().await?;
+                payment_links::add_transaction(&mut *tx, link.id, initiated.transaction.id).await?;
+                tx.commit().await?;
                 Ok(match initiated.action {
                     SessionAction::Redirect(url) => PayOutcome::Redirect(url),
                     SessionAction::EmbeddedJs(_) | SessionAction::QrCode(_) => {
@@ -290,7 +295,9 @@ impl App {
             }
             Err(error) => {
                 if let ServiceError::PaymentFailed { transaction_id, .. } = &error {
-                    payment_links::add_transaction(self.db.writer(), link.id, *transaction_id).await?;
+                    let mut tx = self.db.tx().await?;
+                    payment_links::add_transaction(&mut *tx, link.id, *transaction_id).await?;
+                    tx.commit().await?;
                 }
                 Err(error)
             }

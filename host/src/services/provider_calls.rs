@@ -50,7 +50,7 @@ impl App {
     ) -> Result<(Arc<LoadedModule>, CallContext, CallLabel), ServiceError> {
         let module = self.module_of(integration)?;
         super::note_module_used(&module.manifest.identifier, &module.manifest.version);
-        let values = credentials::all(self.db.pool(), &self.keys, integration.id).await?;
+        let values = credentials::all(self.db.read(), &self.keys, integration.id).await?;
         let call = CallContext::new(
             self.services.clone(),
             module.grants.clone(),

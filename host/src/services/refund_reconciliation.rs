@@ -66,14 +66,14 @@ impl App {
     pub async fn reconcile_refunds(&self) -> Result<ReconcileReport, ServiceError> {
         let mut report = ReconcileReport::default();
         let settled_before = time_ago(self.refunds.settle);
-        let due = refunds::unresolved(self.db.pool(), &settled_before, RECONCILE_BATCH).await?;
+        let due = refunds::unresolved(self.db.read(), &settled_before, RECONCILE_BATCH).await?;
         let mut by_transaction: BTreeMap<i64, Vec<RefundRow>> = BTreeMap::new();
         for refund in due {
             by_transaction.entry(refund.transaction_id).or_default().push(refund);
         }
         for (transaction_id, due) in by_transaction {
-            let Some(transaction) = transactions::get(self.db.pool(), transaction_id).await? else { continue };
-            let integration = integrations::get(self.db.pool(), transaction.integration_id).await?;
+            let Some(transaction) = transactions::get(self.db.read(), transaction_id).await? else { continue };
+            let integration = integrations::get(self.db.read(), transaction.integration_id).await?;
             let Some(integration) = integration.filter(|i| self.registry.get(&i.module).is_some()) else {
                 // Its module is not installed: the refund waits, still counted.
                 report.skipped += due.len();
@@ -97,12 +97,18 @@ impl App {
                     continue;
                 }
                 // Another host's pass (on a shared database) may have taken it since the read.
-                if !refunds::claim_for_reconciliation(self.db.writer(), &refund, &settled_before).await? {
+                let mut tx = self.db.tx().await?;
+                let claimed = refunds::claim_for_reconciliation(&mut *tx, &refund, &settled_before).await?;
+                tx.commit().await?;
+                if !claimed {
                     report.skipped += 1;
                     continue;
                 }
                 if gateway_total.is_some_and(|total| total <= transaction.refunded_minor) {
-                    if refunds::release(self.db.writer(), refund.id).await? {
+                    let mut tx = self.db.tx().await?;
+                    let released = refunds::release(&mut *tx, refund.id).await?;
+                    tx.commit().await?;
+                    if released {
                         tracing::info!(transaction = %transaction.reference, refund_id = ?refund.refund_id, "refund released: the gateway never received it");
                         report.released += 1;
                     } else {

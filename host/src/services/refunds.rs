@@ -111,7 +111,7 @@ impl App {
         };
         let refund_id = idempotency_key.map(|key| keyed_refund_id(&row.reference, caller, key));
         if let Some(refund_id) = &refund_id {
-            if let Some(existing) = refunds::by_refund_id(self.db.pool(), refund_id).await? {
+            if let Some(existing) = refunds::by_refund_id(self.db.read(), refund_id).await? {
                 return self.resume_refund(existing, requested).await;
             }
         }
@@ -124,10 +124,10 @@ impl App {
         let integration = self.integration_of(&row).await?;
         self.module_of(&integration)?;
 
-        let mut tx = self.db.begin().await?;
+        let mut tx = self.db.tx().await?;
         // Checked and reserved under the transaction's lock: two refunds at once never both
         // see the same amount left.
-        self.db.lock_transaction(&mut tx, row.id).await?;
+        tx.lock_transaction(row.id).await?;
         let row = transactions::get(&mut *tx, row.id).await?.unwrap_or(row);
         let committed = refunds::committed_total(&mut *tx, row.id).await?.max(row.refunded_minor);
         let left = row.amount_minor - committed;
@@ -153,7 +153,7 @@ impl App {
             Err(error) if is_unique_violation(&error) => {
                 // A request with the same key reserved it first (after a 5xx let the key go).
                 drop(tx);
-                let existing = refunds::by_refund_id(self.db.pool(), refund_id.as_deref().unwrap_or_default()).await?;
+                let existing = refunds::by_refund_id(self.db.read(), refund_id.as_deref().unwrap_or_default()).await?;
                 return match existing {
                     Some(existing) => self.resume_refund(existing, requested).await,
                     None => Err(ServiceError::Database(error)),
@@ -163,7 +163,7 @@ impl App {
         };
         // Held before the reservation is visible, so reconciliation never takes its first attempt.
         let guard = self.refund_attempts.try_start(reservation.id).expect("a new reservation is free");
-        self.db.commit(tx).await?;
+        tx.commit().await?;
         self.attempt_refund(&guard, &integration, reservation.id, true).await
     }
 
@@ -211,7 +211,7 @@ impl App {
         reserved_here: bool,
     ) -> Result<RefundOutcome, ServiceError> {
         // Another attempt may have settled it while this one waited for the guard.
-        let Some(refund) = refunds::get(self.db.pool(), id).await? else {
+        let Some(refund) = refunds::get(self.db.read(), id).await? else {
             return Err(ServiceError::conflict(
                 "refund_released",
                 "The gateway never received this refund, so it was released; send it again.",
@@ -221,8 +221,13 @@ impl App {
             return Ok(outcome);
         }
         let first = reserved_here && refund.attempts == 1;
-        if !first && !refunds::begin_attempt(self.db.writer(), id).await? {
-            return self.settled_outcome_of(id).await;
+        if !first {
+            let mut tx = self.db.tx().await?;
+            let begun = refunds::begin_attempt(&mut *tx, id).await?;
+            tx.commit().await?;
+            if !begun {
+                return self.settled_outcome_of(id).await;
+            }
         }
         let refund_id = refund.refund_id.clone().ok_or_else(|| {
             ServiceError::conflict(
@@ -265,7 +270,10 @@ impl App {
                 })
             }
             Verdict::Refused(message) => {
-                if !refunds::fail(self.db.writer(), id, &message).await? {
+                let mut tx = self.db.tx().await?;
+                let failed = refunds::fail(&mut *tx, id, &message).await?;
+                tx.commit().await?;
+                if !failed {
                     return self.settled_outcome_of(id).await;
                 }
                 tracing::info!(transaction = %transaction.reference, %refund_id, %message, "refund refused by the gateway");
@@ -277,11 +285,15 @@ impl App {
                 })
             }
             Verdict::NeverSent(error) => {
-                refunds::release(self.db.writer(), id).await?;
+                let mut tx = self.db.tx().await?;
+                refunds::release(&mut *tx, id).await?;
+                tx.commit().await?;
                 Err(error)
             }
             Verdict::InDoubt(why) => {
-                refunds::mark_in_doubt(self.db.writer(), id, &why).await?;
+                let mut tx = self.db.tx().await?;
+                refunds::mark_in_doubt(&mut *tx, id, &why).await?;
+                tx.commit().await?;
                 tracing::warn!(transaction = %transaction.reference, %refund_id, %why, "refund in doubt");
                 Err(ServiceError::RefundInDoubt { transaction_id: transaction.id, message: why })
             }
@@ -289,7 +301,7 @@ impl App {
     }
 
     async fn settled_outcome_of(&self, id: i64) -> Result<RefundOutcome, ServiceError> {
-        let refund = refunds::get(self.db.pool(), id).await?;
+        let refund = refunds::get(self.db.read(), id).await?;
         match refund {
             Some(refund) => match self.settled_outcome(&refund).await? {
                 Some(outcome) => Ok(outcome),
@@ -306,13 +318,13 @@ impl App {
     }
 
     async fn transaction_of(&self, id: i64) -> Result<TransactionRow, ServiceError> {
-        transactions::get(self.db.pool(), id)
+        transactions::get(self.db.read(), id)
             .await?
             .ok_or_else(|| ServiceError::NotFound(format!("Transaction {id} does not exist.")))
     }
 
     pub(super) async fn integration_of(&self, transaction: &TransactionRow) -> Result<IntegrationRow, ServiceError> {
-        integrations::get(self.db.pool(), transaction.integration_id).await?.ok_or_else(|| {
+        integrations::get(self.db.read(), transaction.integration_id).await?.ok_or_else(|| {
             ServiceError::NotFound(format!("Integration {} does not exist.", transaction.integration_id))
         })
     }

@@ -65,7 +65,7 @@ const DRAFT_MARGIN: Duration = Duration::from_secs(10);
 impl App {
     /// Syncs one integration now. 409 when a sync of it is already running.
     pub async fn sync_integration(&self, id: i64) -> Result<SyncReport, ServiceError> {
-        let integration = integrations::get(self.db.pool(), id)
+        let integration = integrations::get(self.db.read(), id)
             .await?
             .filter(|row| row.integration_category == IntegrationCategory::OnlinePayment.as_str())
             .ok_or_else(|| ServiceError::NotFound(format!("Payment integration {id} does not exist.")))?;
@@ -83,7 +83,7 @@ impl App {
         let limits = &self.runtime.limits;
         let initiate_may_run = limits.slot_wait + limits.max_call_timeout + DRAFT_MARGIN;
         let drafts_before = time_ago(self.sync.grace.max(initiate_may_run));
-        let open = transactions::open_before(self.db.pool(), id, &time_ago(self.sync.grace)).await?;
+        let open = transactions::open_before(self.db.read(), id, &time_ago(self.sync.grace)).await?;
         let open = open.into_iter().filter(|row| {
             row.state != TransactionState::Draft.as_str() || row.created_at.as_str() < drafts_before.as_str()
         });
@@ -133,7 +133,9 @@ impl App {
                 }
             }
         }
-        integrations::set_last_synced(self.db.writer(), id, &now()).await?;
+        let mut tx = self.db.tx().await?;
+        integrations::set_last_synced(&mut *tx, id, &now()).await?;
+        tx.commit().await?;
         tracing::info!(
             integration_id = id,
             checked = report.checked,
@@ -167,7 +169,7 @@ impl App {
 
     async fn run_due_syncs(self: &Arc<Self>, running: &mut JoinSet<()>) -> Result<(), ServiceError> {
         let payment = IntegrationCategory::OnlinePayment.as_str();
-        for integration in integrations::list(self.db.pool(), None, Some(payment)).await? {
+        for integration in integrations::list(self.db.read(), None, Some(payment)).await? {
             let Some(module) = self.registry.get(&integration.module) else { continue };
             let Some(interval) = module.manifest.runtime.sync_interval_s else { continue };
             let interval = Duration::from_secs(interval.max(self.sync.min_interval.as_secs()));
@@ -177,8 +179,10 @@ impl App {
             // Due, and claimed by this host alone: of several hosts on one database, one syncs
             // it per interval; a claim outlives its host by at most SYNC_CLAIM.
             let until = time_after(SYNC_CLAIM);
+            let mut tx = self.db.tx().await?;
             let claimed =
-                integrations::claim_sync(self.db.writer(), integration.id, &time_ago(interval), &now(), &until).await?;
+                integrations::claim_sync(&mut *tx, integration.id, &time_ago(interval), &now(), &until).await?;
+            tx.commit().await?;
             if claimed {
                 // Each integration syncs on its own task; one running here is skipped (409).
                 let app = self.clone();
@@ -186,7 +190,12 @@ impl App {
                     if let Err(error) = app.sync_integration(integration.id).await {
                         tracing::debug!(integration_id = integration.id, %error, "scheduled sync skipped");
                     }
-                    if let Err(error) = integrations::release_sync(app.db.writer(), integration.id, &until).await {
+                    let released = async {
+                        let mut tx = app.db.tx().await?;
+                        integrations::release_sync(&mut *tx, integration.id, &until).await?;
+                        tx.commit().await
+                    };
+                    if let Err(error) = released.await {
                         tracing::warn!(integration_id = integration.id, %error, "sync claim not released; it runs out");
                     }
                 });

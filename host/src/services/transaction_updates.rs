@@ -49,7 +49,7 @@ pub struct RefundNote<'a> {
 /// Writes the events a transaction change produces, in its database transaction: the state
 /// change, the Payment, the refund. Returns how many.
 async fn record_transaction_events(
-    tx: &mut crate::store::Tx,
+    tx: &mut crate::store::WriteTx,
     before: &TransactionRow,
     after: &TransactionRow,
     payment_created: bool,
@@ -135,23 +135,25 @@ impl App {
         if refund.is_none() {
             let row = match read {
                 Some(row) => row,
-                None => transactions::get(self.db.pool(), id)
+                None => transactions::get(self.db.read(), id)
                     .await?
                     .ok_or_else(|| ServiceError::NotFound(format!("Transaction {id} does not exist.")))?,
             };
             if let (None, outcome) = decide(&row, update) {
                 if let Some(note) = &webhook {
-                    webhook_log::insert(self.db.writer(), &note.entry(&row, &outcome)).await?;
+                    let mut tx = self.db.tx().await?;
+                    webhook_log::insert(&mut *tx, &note.entry(&row, &outcome)).await?;
+                    tx.commit().await?;
                 }
                 tracing::info!(transaction = %row.reference, %outcome, "transaction update");
                 return Ok(Applied { transaction: row, outcome, payment_created: false });
             }
         }
         loop {
-            let mut tx = self.db.begin().await?;
+            let mut tx = self.db.tx().await?;
             // Read, decided and written under the row's lock (the refunded total is computed
             // from what is read; the state write is compare-and-set besides).
-            self.db.lock_transaction(&mut tx, id).await?;
+            tx.lock_transaction(id).await?;
             let row = transactions::get(&mut *tx, id)
                 .await?
                 .ok_or_else(|| ServiceError::NotFound(format!("Transaction {id} does not exist.")))?;
@@ -198,7 +200,7 @@ impl App {
             if let Some(note) = &webhook {
                 webhook_log::insert(&mut *tx, &note.entry(&row, &outcome)).await?;
             }
-            self.db.commit(tx).await?;
+            tx.commit().await?;
             if events > 0 {
                 self.events_ready.notify_one();
             }
@@ -233,6 +235,6 @@ impl App {
         document_model: Option<&str>,
         document_id: Option<i64>,
     ) -> Result<Vec<PaymentRow>, ServiceError> {
-        Ok(payments::list(self.db.pool(), company_id, document_model, document_id).await?)
+        Ok(payments::list(self.db.read(), company_id, document_model, document_id).await?)
     }
 }

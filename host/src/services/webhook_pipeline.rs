@@ -138,8 +138,9 @@ impl App {
         if let Verification::Rejected(reason) = verification {
             tracing::warn!(integration_id, %reason, "webhook rejected");
             // No transaction is named: an unverified body is not trusted to say which.
-            webhook_log::insert(self.db.writer(), &attempt.entry(None, false, AttemptResult::Rejected, &reason))
-                .await?;
+            let mut tx = self.db.tx().await?;
+            webhook_log::insert(&mut *tx, &attempt.entry(None, false, AttemptResult::Rejected, &reason)).await?;
+            tx.commit().await?;
             return Ok(WebhookVerdict::Rejected);
         }
         ticket.verified();
@@ -196,7 +197,7 @@ impl App {
             Some(limit @ 1..=1000) => limit,
             Some(_) => return Err(ServiceError::invalid("invalid_limit", "limit: must be from 1 to 1000")),
         };
-        Ok(webhook_log::for_integration(self.db.pool(), integration.id, result, limit).await?)
+        Ok(webhook_log::for_integration(self.db.read(), integration.id, result, limit).await?)
     }
 
     /// Records an attempt that failed before anything was applied. The failure itself is
@@ -209,7 +210,12 @@ impl App {
         detail: &str,
     ) {
         let entry = attempt.entry(None, signature_valid, result, detail);
-        if let Err(error) = webhook_log::insert(self.db.writer(), &entry).await {
+        let recorded = async {
+            let mut tx = self.db.tx().await?;
+            webhook_log::insert(&mut *tx, &entry).await?;
+            tx.commit().await
+        };
+        if let Err(error) = recorded.await {
             tracing::warn!(integration_id = attempt.integration_id, %error, "webhook attempt not recorded");
         }
     }
@@ -220,7 +226,7 @@ impl App {
         id: i64,
         category: IntegrationCategory,
     ) -> Result<IntegrationRow, ServiceError> {
-        match crate::store::integrations::get(self.db.pool(), id).await? {
+        match crate::store::integrations::get(self.db.read(), id).await? {
             Some(row) if row.integration_category == category.as_str() => Ok(row),
             _ => Err(ServiceError::NotFound(format!("Integration {id} does not exist."))),
         }

@@ -53,13 +53,15 @@ impl WebhookBackbone for PaymentWebhooks {
     ) -> Result<usize, ServiceError> {
         if parsed.updates.is_empty() {
             let entry = attempt.entry(None, true, AttemptResult::Accepted, "no updates");
-            webhook_log::insert(app.db.writer(), &entry).await?;
+            let mut tx = app.db.tx().await?;
+            webhook_log::insert(&mut *tx, &entry).await?;
+            tx.commit().await?;
             return Ok(0);
         }
         let mut matched = 0;
         for update in &parsed.updates {
             let found = transactions::find_in_integration(
-                app.db.pool(),
+                app.db.read(),
                 integration.id,
                 update.gateway_reference.as_deref(),
                 update.reference.as_deref(),
@@ -73,7 +75,9 @@ impl WebhookBackbone for PaymentWebhooks {
                 }
                 None => {
                     let entry = attempt.entry(None, true, AttemptResult::Unmatched, "no matching transaction");
-                    webhook_log::insert(app.db.writer(), &entry).await?;
+                    let mut tx = app.db.tx().await?;
+                    webhook_log::insert(&mut *tx, &entry).await?;
+                    tx.commit().await?;
                 }
             }
         }

@@ -47,6 +47,21 @@ pub async fn rewrap<'e>(exec: impl Exec<'e>, scope: &str, wrapped: &[u8], master
     Ok(())
 }
 
+/// The advisory lock of the master key id on PostgreSQL (an arbitrary constant of this host);
+/// SQLite's one writer already serialises.
+const MASTER_KEY_LOCK: i64 = 0x1e7e_0002;
+
+/// [`master_key_id`] for a write transaction that wraps a data key under it, records it or
+/// changes it: until the transaction ends no other transaction does any of these, so a data
+/// key is never wrapped under a master key another host is replacing (a rotation, or the
+/// first start of a second host on an empty database).
+pub async fn master_key_id_locked(conn: &mut sqlx::AnyConnection) -> DbResult<Option<String>> {
+    if conn.backend_name() == "PostgreSQL" {
+        sqlx::query("SELECT pg_advisory_xact_lock($1)").bind(MASTER_KEY_LOCK).execute(&mut *conn).await?;
+    }
+    master_key_id(conn).await
+}
+
 /// The fingerprint of the master key the database is under, once one was recorded.
 pub async fn master_key_id<'e>(exec: impl Exec<'e>) -> DbResult<Option<String>> {
     settings::get(exec, MASTER_KEY_SETTING).await

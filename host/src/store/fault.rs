@@ -112,7 +112,7 @@ mod tests {
     }
 
     async fn keys(db: &Db) -> i64 {
-        sqlx::query_scalar("SELECT COUNT(*) FROM api_keys").fetch_one(db.pool()).await.unwrap()
+        sqlx::query_scalar("SELECT COUNT(*) FROM api_keys").fetch_one(db.read()).await.unwrap()
     }
 
     #[tokio::test]
@@ -120,7 +120,7 @@ mod tests {
         let (_dir, db) = db().await;
         db.set_storage_fault(Some(StorageFault::Full)).await.unwrap();
         for _ in 0..2 {
-            let mut tx = db.begin().await.expect("BEGIN works on a full disk");
+            let mut tx = db.tx().await.expect("BEGIN works on a full disk");
             let error = settings::set(&mut *tx, "bulk", &"x".repeat(100_000)).await.unwrap_err();
             assert!(is_storage_fault(&error), "{error}");
             // SQLite rolled back by itself; sqlx's ROLLBACK on drop fails and the connection
@@ -128,10 +128,10 @@ mod tests {
             drop(tx);
         }
         db.set_storage_fault(None).await.unwrap();
-        let mut tx = db.begin().await.expect("a fresh writer connection");
+        let mut tx = db.tx().await.expect("a fresh writer connection");
         settings::set(&mut *tx, "bulk", &"x".repeat(100_000)).await.unwrap();
         tx.commit().await.unwrap();
-        assert_eq!(settings::get(db.pool(), "bulk").await.unwrap().map(|v| v.len()), Some(100_000));
+        assert_eq!(settings::get(db.read(), "bulk").await.unwrap().map(|v| v.len()), Some(100_000));
     }
 
     #[tokio::test]
@@ -141,7 +141,7 @@ mod tests {
         // Outside a transaction the statement's own COMMIT fails after the row came back.
         let error = api_keys::insert(db.writer(), 1, "erp", "hash-1").await.unwrap_err();
         assert!(!is_storage_fault(&error), "a constraint, not the disk: {error}");
-        let mut tx = db.begin().await.unwrap();
+        let mut tx = db.tx().await.unwrap();
         api_keys::insert(&mut *tx, 1, "erp", "hash-2").await.unwrap();
         assert!(tx.commit().await.is_err());
         assert_eq!(keys(&db).await, 0, "nothing was stored");
@@ -160,7 +160,7 @@ mod tests {
         assert!(is_storage_fault(&error), "{error}");
         let error = api_keys::insert(db.writer(), 1, "erp", "hash").await.unwrap_err();
         assert!(is_storage_fault(&error), "{error}");
-        assert_eq!(settings::get(db.pool(), "admin_key_sha256").await.unwrap(), None, "reads still work");
+        assert_eq!(settings::get(db.read(), "admin_key_sha256").await.unwrap(), None, "reads still work");
         db.set_storage_fault(None).await.unwrap();
         db.probe_writes().await.unwrap();
         api_keys::insert(db.writer(), 1, "erp", "hash").await.unwrap();

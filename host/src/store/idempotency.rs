@@ -1,7 +1,7 @@
 //! Idempotency keys: the first request with a key runs and its response is kept; a retry
 //! with the same body gets that response again, a different body is a conflict.
 
-use super::{is_unique_violation, now, DbResult, Exec};
+use super::{now, DbResult, Exec};
 
 pub enum Claim {
     /// This request owns the key: run it, then `complete` or `release`.
@@ -21,32 +21,34 @@ pub const DEFAULT_TAKEOVER: std::time::Duration = std::time::Duration::from_secs
 
 /// Claims `key` for a request whose route and body hash to `request_hash`. A claim without an
 /// answer older than `takeover_after` is taken over (by one request only).
-pub async fn claim<'e, E: Exec<'e> + Copy>(
-    exec: E,
+pub async fn claim(
+    conn: &mut sqlx::AnyConnection,
     scope: &str,
     key: &str,
     request_hash: &str,
     takeover_after: std::time::Duration,
 ) -> DbResult<Claim> {
-    let inserted =
-        sqlx::query("INSERT INTO idempotency_keys (scope, key, request_hash, created_at) VALUES ($1, $2, $3, $4)")
-            .bind(scope)
-            .bind(key)
-            .bind(request_hash)
-            .bind(now())
-            .execute(exec)
-            .await;
-    match inserted {
-        Ok(_) => return Ok(Claim::Owned),
-        Err(e) if is_unique_violation(&e) => {}
-        Err(e) => return Err(e),
+    // DO NOTHING rather than a caught unique violation: on PostgreSQL a failed statement
+    // would abort the transaction the rest of the claim runs in.
+    let inserted = sqlx::query(
+        "INSERT INTO idempotency_keys (scope, key, request_hash, created_at) VALUES ($1, $2, $3, $4)
+         ON CONFLICT (scope, key) DO NOTHING",
+    )
+    .bind(scope)
+    .bind(key)
+    .bind(request_hash)
+    .bind(now())
+    .execute(&mut *conn)
+    .await?;
+    if inserted.rows_affected() == 1 {
+        return Ok(Claim::Owned);
     }
     let (hash, status, body, created_at): (String, Option<i64>, Option<String>, String) = sqlx::query_as(
         "SELECT request_hash, status_code, response, created_at FROM idempotency_keys WHERE scope = $1 AND key = $2",
     )
     .bind(scope)
     .bind(key)
-    .fetch_one(exec)
+    .fetch_one(&mut *conn)
     .await?;
     Ok(match (hash == request_hash, status, body) {
         (false, _, _) => Claim::Mismatch,
@@ -58,7 +60,7 @@ pub async fn claim<'e, E: Exec<'e> + Copy>(
                 .bind(key)
                 .bind(now())
                 .bind(&created_at)
-                .execute(exec)
+                .execute(&mut *conn)
                 .await?;
             if taken.rows_affected() == 1 {
                 Claim::Owned
@@ -109,36 +111,37 @@ mod tests {
     }
 
     /// Moves every claim's clock back to `age` ago.
-    async fn claimed_ago(pool: &sqlx::AnyPool, age: chrono::Duration) {
+    async fn claimed_ago(conn: &mut sqlx::AnyConnection, age: chrono::Duration) {
         let at = (chrono::Utc::now() - age).to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
-        sqlx::query("UPDATE idempotency_keys SET created_at = $1").bind(&at).execute(pool).await.unwrap();
+        sqlx::query("UPDATE idempotency_keys SET created_at = $1").bind(&at).execute(conn).await.unwrap();
     }
 
     #[tokio::test]
     async fn a_key_is_owned_once_replayed_after_and_taken_over_when_abandoned() {
         let (_dir, db) = fresh_db().await;
-        let pool = db.pool();
-        assert!(matches!(claim(pool, "admin", "k", "h1", DEFAULT_TAKEOVER).await.unwrap(), Claim::Owned));
-        assert!(matches!(claim(pool, "admin", "k", "h1", DEFAULT_TAKEOVER).await.unwrap(), Claim::InProgress));
-        assert!(matches!(claim(pool, "admin", "k", "h2", DEFAULT_TAKEOVER).await.unwrap(), Claim::Mismatch));
+        let mut conn = db.writer().acquire().await.unwrap();
+        let pool = &mut *conn;
+        assert!(matches!(claim(&mut *pool, "admin", "k", "h1", DEFAULT_TAKEOVER).await.unwrap(), Claim::Owned));
+        assert!(matches!(claim(&mut *pool, "admin", "k", "h1", DEFAULT_TAKEOVER).await.unwrap(), Claim::InProgress));
+        assert!(matches!(claim(&mut *pool, "admin", "k", "h2", DEFAULT_TAKEOVER).await.unwrap(), Claim::Mismatch));
 
-        claimed_ago(pool, chrono::Duration::minutes(6)).await;
+        claimed_ago(&mut *pool, chrono::Duration::minutes(6)).await;
         assert!(
-            matches!(claim(pool, "admin", "k", "h1", DEFAULT_TAKEOVER).await.unwrap(), Claim::Owned),
+            matches!(claim(&mut *pool, "admin", "k", "h1", DEFAULT_TAKEOVER).await.unwrap(), Claim::Owned),
             "an abandoned claim is taken over"
         );
         assert!(
-            matches!(claim(pool, "admin", "k", "h1", DEFAULT_TAKEOVER).await.unwrap(), Claim::InProgress),
+            matches!(claim(&mut *pool, "admin", "k", "h1", DEFAULT_TAKEOVER).await.unwrap(), Claim::InProgress),
             "but only once"
         );
 
-        complete(pool, "admin", "k", 201, "{\"ok\":true}").await.unwrap();
-        match claim(pool, "admin", "k", "h1", DEFAULT_TAKEOVER).await.unwrap() {
+        complete(&mut *pool, "admin", "k", 201, "{\"ok\":true}").await.unwrap();
+        match claim(&mut *pool, "admin", "k", "h1", DEFAULT_TAKEOVER).await.unwrap() {
             Claim::Replay { status, body } => assert_eq!((status, body.as_str()), (201, "{\"ok\":true}")),
             _ => panic!("expected a replay"),
         }
         assert!(
-            matches!(claim(pool, "key:1", "k", "h1", DEFAULT_TAKEOVER).await.unwrap(), Claim::Owned),
+            matches!(claim(&mut *pool, "key:1", "k", "h1", DEFAULT_TAKEOVER).await.unwrap(), Claim::Owned),
             "keys are per caller"
         );
     }
@@ -146,15 +149,19 @@ mod tests {
     #[tokio::test]
     async fn the_takeover_time_is_the_callers() {
         let (_dir, db) = fresh_db().await;
-        let pool = db.pool();
+        let mut conn = db.writer().acquire().await.unwrap();
+        let pool = &mut *conn;
         let short = std::time::Duration::from_secs(20);
-        assert!(matches!(claim(pool, "admin", "k", "h1", short).await.unwrap(), Claim::Owned));
-        assert!(matches!(claim(pool, "admin", "k", "h1", short).await.unwrap(), Claim::InProgress));
-        claimed_ago(pool, chrono::Duration::seconds(30)).await;
+        assert!(matches!(claim(&mut *pool, "admin", "k", "h1", short).await.unwrap(), Claim::Owned));
+        assert!(matches!(claim(&mut *pool, "admin", "k", "h1", short).await.unwrap(), Claim::InProgress));
+        claimed_ago(&mut *pool, chrono::Duration::seconds(30)).await;
         assert!(
-            matches!(claim(pool, "admin", "k", "h1", DEFAULT_TAKEOVER).await.unwrap(), Claim::InProgress),
+            matches!(claim(&mut *pool, "admin", "k", "h1", DEFAULT_TAKEOVER).await.unwrap(), Claim::InProgress),
             "30 s is young for the default"
         );
-        assert!(matches!(claim(pool, "admin", "k", "h1", short).await.unwrap(), Claim::Owned), "but old for 20 s");
+        assert!(
+            matches!(claim(&mut *pool, "admin", "k", "h1", short).await.unwrap(), Claim::Owned),
+            "but old for 20 s"
+        );
     }
 }

@@ -1,30 +1,41 @@
 //! The IntegrationMapper: local id ↔ remote id per model and integration.
 
-use super::{now, Db, DbResult};
+use super::{now, DbResult, Exec};
 
-pub async fn remote_id(db: &Db, integration_id: i64, model: &str, local_id: &str) -> DbResult<Option<String>> {
+pub async fn remote_id<'e>(
+    exec: impl Exec<'e>,
+    integration_id: i64,
+    model: &str,
+    local_id: &str,
+) -> DbResult<Option<String>> {
     sqlx::query_scalar("SELECT remote_id FROM mappings WHERE integration_id = $1 AND model = $2 AND local_id = $3")
         .bind(integration_id)
         .bind(model)
         .bind(local_id)
-        .fetch_optional(db.pool())
+        .fetch_optional(exec)
         .await
 }
 
-pub async fn local_id(db: &Db, integration_id: i64, model: &str, remote_id: &str) -> DbResult<Option<String>> {
+pub async fn local_id<'e>(
+    exec: impl Exec<'e>,
+    integration_id: i64,
+    model: &str,
+    remote_id: &str,
+) -> DbResult<Option<String>> {
     sqlx::query_scalar("SELECT local_id FROM mappings WHERE integration_id = $1 AND model = $2 AND remote_id = $3 ORDER BY created_at LIMIT 1")
         .bind(integration_id)
         .bind(model)
         .bind(remote_id)
-        .fetch_optional(db.pool())
+        .fetch_optional(exec)
         .await
 }
 
 /// Creates or replaces the mapping of `local_id`, unless that would give the integration more
-/// than `max_entries` mappings. Returns whether it was stored. One statement, so the count
-/// and the insert cannot be raced apart.
-pub async fn put_within(
-    db: &Db,
+/// than `max_entries` mappings. Returns whether it was stored. One statement; on PostgreSQL
+/// two writers can still both count below the quota, so run it in a transaction that holds
+/// [`super::WriteTx::lock_integration`].
+pub async fn put_within<'e>(
+    exec: impl Exec<'e>,
     integration_id: i64,
     model: &str,
     local_id: &str,
@@ -44,7 +55,7 @@ pub async fn put_within(
     .bind(remote_id)
     .bind(now())
     .bind(max_entries)
-    .execute(db.writer())
+    .execute(exec)
     .await?;
     Ok(result.rows_affected() > 0)
 }
@@ -58,9 +69,9 @@ pub struct MappingRow {
 }
 
 /// An integration's mappings, by model then local id.
-pub async fn list(db: &Db, integration_id: i64) -> DbResult<Vec<MappingRow>> {
+pub async fn list<'e>(exec: impl Exec<'e>, integration_id: i64) -> DbResult<Vec<MappingRow>> {
     sqlx::query_as("SELECT model, local_id, remote_id, created_at FROM mappings WHERE integration_id = $1 ORDER BY model, local_id")
         .bind(integration_id)
-        .fetch_all(db.pool())
+        .fetch_all(exec)
         .await
 }

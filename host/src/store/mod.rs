@@ -1,7 +1,12 @@
 //! Persistence with sqlx. SQLite (WAL, one file) by default. Queries use `$N` placeholders,
 //! integer booleans, text timestamps and `RETURNING`, which SQLite and PostgreSQL share, so a
 //! PostgreSQL backend needs its own migrations folder and no query rewrites. One file per
-//! table family; functions take any executor (the pool or an open transaction).
+//! table family; every function takes an executor, never a [`Db`].
+//!
+//! One way to read, one way to write: services read through [`Db::read`] and write only in a
+//! [`WriteTx`] from [`Db::tx`], committed with [`WriteTx::commit`]. Which pool or connection
+//! that is, and how the backend serialises writers, is this module's business alone (on
+//! SQLite the read connections are `query_only`, so a write sent to them fails loudly).
 
 pub mod api_keys;
 pub mod credentials;
@@ -35,9 +40,8 @@ use crate::metrics::DbMeters;
 pub use fault::StorageFault;
 
 pub type DbResult<T> = Result<T, sqlx::Error>;
-pub type Tx = sqlx::Transaction<'static, Any>;
 
-/// Anything queries can run on: `db.pool()` or `&mut *tx`.
+/// Anything queries can run on: `db.read()` or `&mut *tx`.
 pub trait Exec<'e>: Executor<'e, Database = Any> {}
 impl<'e, T: Executor<'e, Database = Any>> Exec<'e> for T {}
 
@@ -107,6 +111,10 @@ impl Db {
                                 "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000;",
                             )
                             .await?;
+                            if fault.is_none() {
+                                // A reader: a write sent here by mistake is refused, not raced.
+                                conn.execute("PRAGMA query_only = ON;").await?;
+                            }
                             if let Some(active) = fault.and_then(|f| f.get()) {
                                 fault::apply(conn, active).await?;
                             }
@@ -162,13 +170,15 @@ impl Db {
         self.backend
     }
 
-    /// For reads.
-    pub fn pool(&self) -> &AnyPool {
+    /// Where reads run (on SQLite a pool of read-only connections that never wait for the
+    /// writer; on PostgreSQL the one pool). A read here sees every committed write.
+    pub fn read(&self) -> &AnyPool {
         &self.pool
     }
 
-    /// For writes outside a transaction (single statements).
-    pub fn writer(&self) -> &AnyPool {
+    /// The writer connection itself, for this module's own tests.
+    #[cfg(test)]
+    pub(crate) fn writer(&self) -> &AnyPool {
         &self.writer
     }
 
@@ -189,39 +199,18 @@ impl Db {
         Ok(())
     }
 
-    /// Starts a write transaction. On SQLite it takes the write lock at once (`BEGIN
-    /// IMMEDIATE`), so two writers queue instead of failing when one upgrades a read lock.
-    /// The wait is measured (`integrations_db_write_wait_seconds`).
-    pub async fn begin(&self) -> DbResult<Tx> {
+    /// Starts a write transaction: the one way anything writes. On SQLite it takes the write
+    /// lock at once (`BEGIN IMMEDIATE` on the one writer connection), so two writers queue
+    /// instead of failing when one upgrades a read lock. The wait is measured
+    /// (`integrations_db_write_wait_seconds`). Dropped without [`WriteTx::commit`], it rolls back.
+    pub async fn tx(&self) -> DbResult<WriteTx> {
         let started = Instant::now();
         let tx = match self.backend {
             Backend::Sqlite => self.writer.begin_with("BEGIN IMMEDIATE").await,
             Backend::Postgres => self.writer.begin().await,
         };
         self.meters.write_wait_seconds.observe(started.elapsed().as_secs_f64());
-        tx
-    }
-
-    /// Locks payment transaction `id` for the rest of `tx`, so a read-modify-write of it (a
-    /// refund's check and reservation, an update's refunded total) is one writer's at a time.
-    /// PostgreSQL takes the row lock (`FOR UPDATE`); SQLite's `BEGIN IMMEDIATE` already holds
-    /// the whole database.
-    pub async fn lock_transaction(&self, tx: &mut Tx, id: i64) -> DbResult<()> {
-        if self.backend == Backend::Postgres {
-            sqlx::query("SELECT id FROM transactions WHERE id = $1 FOR UPDATE")
-                .bind(id)
-                .fetch_optional(&mut **tx)
-                .await?;
-        }
-        Ok(())
-    }
-
-    /// Commits a transaction from [`Db::begin`], measuring the commit.
-    pub async fn commit(&self, tx: Tx) -> DbResult<()> {
-        let started = Instant::now();
-        let committed = tx.commit().await;
-        self.meters.commit_seconds.observe(started.elapsed().as_secs_f64());
-        committed
+        Ok(WriteTx { tx: tx?, backend: self.backend, meters: self.meters.clone() })
     }
 
     /// The database's timings, for `/metrics`.
@@ -241,9 +230,9 @@ impl Db {
     /// [`WRITE_PROBE_TIMEOUT`] (writes queue for the one writer connection).
     pub async fn probe_writes(&self) -> DbResult<()> {
         let write = async {
-            let mut tx = self.begin().await?;
+            let mut tx = self.tx().await?;
             settings::set(&mut *tx, WRITE_PROBE_SETTING, &now()).await?;
-            self.commit(tx).await
+            tx.commit().await
         };
         match tokio::time::timeout(WRITE_PROBE_TIMEOUT, write).await {
             Ok(result) => result,
@@ -276,6 +265,67 @@ impl Db {
         }
         if let Some(fault) = fault {
             fault::apply(&mut conn, fault).await?;
+        }
+        Ok(())
+    }
+}
+
+/// A write transaction from [`Db::tx`]: queries run on `&mut *tx`.
+pub struct WriteTx {
+    tx: sqlx::Transaction<'static, Any>,
+    backend: Backend,
+    meters: DbMeters,
+}
+
+impl std::ops::Deref for WriteTx {
+    type Target = sqlx::AnyConnection;
+
+    fn deref(&self) -> &Self::Target {
+        &self.tx
+    }
+}
+
+impl std::ops::DerefMut for WriteTx {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        &mut self.tx
+    }
+}
+
+impl WriteTx {
+    /// Rolls back (as dropping it does), waiting for the rollback to finish.
+    pub async fn rollback(self) -> DbResult<()> {
+        self.tx.rollback().await
+    }
+
+    /// Commits, measuring the commit (`integrations_db_commit_duration_seconds`).
+    pub async fn commit(self) -> DbResult<()> {
+        let started = Instant::now();
+        let committed = self.tx.commit().await;
+        self.meters.commit_seconds.observe(started.elapsed().as_secs_f64());
+        committed
+    }
+
+    /// Locks payment transaction `id` for the rest of this transaction, so a
+    /// read-modify-write of it (a refund's check and reservation, an update's refunded total)
+    /// is one writer's at a time.
+    pub async fn lock_transaction(&mut self, id: i64) -> DbResult<()> {
+        self.lock_row("transactions", id).await
+    }
+
+    /// Locks integration `id` for the rest of this transaction, so a check-then-write over
+    /// its rows (its mapping quota, an edit of its settings) is one writer's at a time.
+    pub async fn lock_integration(&mut self, id: i64) -> DbResult<()> {
+        self.lock_row("integrations", id).await
+    }
+
+    /// PostgreSQL takes the row lock (`FOR UPDATE`); SQLite's `BEGIN IMMEDIATE` already holds
+    /// the whole database.
+    async fn lock_row(&mut self, table: &'static str, id: i64) -> DbResult<()> {
+        if self.backend == Backend::Postgres {
+            sqlx::query(&format!("SELECT id FROM {table} WHERE id = $1 FOR UPDATE"))
+                .bind(id)
+                .fetch_optional(&mut *self.tx)
+                .await?;
         }
         Ok(())
     }

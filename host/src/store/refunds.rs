@@ -266,44 +266,42 @@ mod tests {
     async fn reserved_in_doubt_then_confirmed_once() {
         let dir = tempfile::tempdir().unwrap();
         let (db, txn) = db_with_transaction(&dir).await;
-        let w = db.pool();
         let mut conn = db.writer().acquire().await.unwrap();
         let row = reserve(&mut conn, txn, 3000, RefundId::Numbered("TXN-1-R")).await.unwrap();
         assert_eq!(
             (row.state(), row.refund_id.clone(), row.attempts),
             (RefundState::Pending, Some(format!("TXN-1-R{}", row.id)), 1)
         );
-        assert_eq!(by_refund_id(w, row.refund_id.as_deref().unwrap()).await.unwrap().unwrap().id, row.id);
-        assert_eq!(committed_total(w, txn).await.unwrap(), 3000);
+        assert_eq!(by_refund_id(&mut *conn, row.refund_id.as_deref().unwrap()).await.unwrap().unwrap().id, row.id);
+        assert_eq!(committed_total(&mut *conn, txn).await.unwrap(), 3000);
 
-        assert!(mark_in_doubt(w, row.id, "MyGateway did not answer in time.").await.unwrap());
-        let doubted = get(w, row.id).await.unwrap().unwrap();
+        assert!(mark_in_doubt(&mut *conn, row.id, "MyGateway did not answer in time.").await.unwrap());
+        let doubted = get(&mut *conn, row.id).await.unwrap().unwrap();
         assert_eq!(doubted.state(), RefundState::InDoubt);
         assert_eq!(doubted.error_message.as_deref(), Some("MyGateway did not answer in time."));
-        assert_eq!(committed_total(w, txn).await.unwrap(), 3000, "a refund in doubt still counts");
-        assert_eq!(succeeded_total(w, txn).await.unwrap(), 0);
+        assert_eq!(committed_total(&mut *conn, txn).await.unwrap(), 3000, "a refund in doubt still counts");
+        assert_eq!(succeeded_total(&mut *conn, txn).await.unwrap(), 0);
 
-        assert!(begin_attempt(w, row.id).await.unwrap());
-        assert_eq!(get(w, row.id).await.unwrap().unwrap().attempts, 2);
-        assert!(confirm(w, row.id, "re_1").await.unwrap());
-        assert!(!confirm(w, row.id, "re_2").await.unwrap(), "a second attempt cannot book it again");
-        assert!(!fail(w, row.id, "late refusal").await.unwrap());
-        assert!(!release(w, row.id).await.unwrap());
-        assert!(!begin_attempt(w, row.id).await.unwrap());
-        let done = get(w, row.id).await.unwrap().unwrap();
+        assert!(begin_attempt(&mut *conn, row.id).await.unwrap());
+        assert_eq!(get(&mut *conn, row.id).await.unwrap().unwrap().attempts, 2);
+        assert!(confirm(&mut *conn, row.id, "re_1").await.unwrap());
+        assert!(!confirm(&mut *conn, row.id, "re_2").await.unwrap(), "a second attempt cannot book it again");
+        assert!(!fail(&mut *conn, row.id, "late refusal").await.unwrap());
+        assert!(!release(&mut *conn, row.id).await.unwrap());
+        assert!(!begin_attempt(&mut *conn, row.id).await.unwrap());
+        let done = get(&mut *conn, row.id).await.unwrap().unwrap();
         assert_eq!(
             (done.state(), done.refund_reference.as_deref(), done.error_message),
             (RefundState::Succeeded, Some("re_1"), None)
         );
-        assert_eq!(succeeded_total(w, txn).await.unwrap(), 3000);
-        assert_eq!(committed_total(w, txn).await.unwrap(), 3000);
+        assert_eq!(succeeded_total(&mut *conn, txn).await.unwrap(), 3000);
+        assert_eq!(committed_total(&mut *conn, txn).await.unwrap(), 3000);
     }
 
     #[tokio::test]
     async fn in_doubt_then_refused_or_released_stops_counting() {
         let dir = tempfile::tempdir().unwrap();
         let (db, txn) = db_with_transaction(&dir).await;
-        let w = db.pool();
         let mut conn = db.writer().acquire().await.unwrap();
         let refused = reserve(&mut conn, txn, 1000, RefundId::Given("TXN-1-R-abc")).await.unwrap();
         assert_eq!(refused.refund_id.as_deref(), Some("TXN-1-R-abc"));
@@ -311,60 +309,68 @@ mod tests {
             reserve(&mut conn, txn, 1000, RefundId::Given("TXN-1-R-abc")).await.is_err(),
             "one reservation per refund id"
         );
-        assert!(mark_in_doubt(w, refused.id, "timeout").await.unwrap());
-        assert!(fail(w, refused.id, "Refund amount exceeds the remaining payment amount.").await.unwrap());
-        assert!(!confirm(w, refused.id, "re_1").await.unwrap(), "a refused refund is never booked");
-        assert_eq!(get(w, refused.id).await.unwrap().unwrap().state(), RefundState::Failed);
+        assert!(mark_in_doubt(&mut *conn, refused.id, "timeout").await.unwrap());
+        assert!(fail(&mut *conn, refused.id, "Refund amount exceeds the remaining payment amount.").await.unwrap());
+        assert!(!confirm(&mut *conn, refused.id, "re_1").await.unwrap(), "a refused refund is never booked");
+        assert_eq!(get(&mut *conn, refused.id).await.unwrap().unwrap().state(), RefundState::Failed);
 
         let never_sent = reserve(&mut conn, txn, 2000, RefundId::Numbered("TXN-1-R")).await.unwrap();
-        assert_eq!(committed_total(w, txn).await.unwrap(), 2000, "a refused refund does not count");
-        assert!(mark_in_doubt(w, never_sent.id, "crash").await.unwrap());
-        assert!(release(w, never_sent.id).await.unwrap());
-        assert!(get(w, never_sent.id).await.unwrap().is_none());
-        assert_eq!(committed_total(w, txn).await.unwrap(), 0);
+        assert_eq!(committed_total(&mut *conn, txn).await.unwrap(), 2000, "a refused refund does not count");
+        assert!(mark_in_doubt(&mut *conn, never_sent.id, "crash").await.unwrap());
+        assert!(release(&mut *conn, never_sent.id).await.unwrap());
+        assert!(get(&mut *conn, never_sent.id).await.unwrap().is_none());
+        assert_eq!(committed_total(&mut *conn, txn).await.unwrap(), 0);
     }
 
     #[tokio::test]
     async fn unresolved_lists_only_settled_attempts() {
         let dir = tempfile::tempdir().unwrap();
         let (db, txn) = db_with_transaction(&dir).await;
-        let w = db.pool();
         let mut conn = db.writer().acquire().await.unwrap();
         let pending = reserve(&mut conn, txn, 100, RefundId::Numbered("TXN-1-R")).await.unwrap();
         let doubted = reserve(&mut conn, txn, 200, RefundId::Numbered("TXN-1-R")).await.unwrap();
-        mark_in_doubt(w, doubted.id, "timeout").await.unwrap();
+        mark_in_doubt(&mut *conn, doubted.id, "timeout").await.unwrap();
         let booked = reserve(&mut conn, txn, 300, RefundId::Numbered("TXN-1-R")).await.unwrap();
-        confirm(w, booked.id, "re_9").await.unwrap();
+        confirm(&mut *conn, booked.id, "re_9").await.unwrap();
 
         let later =
             (chrono::Utc::now() + chrono::Duration::seconds(1)).to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
-        let ids: Vec<i64> = unresolved(w, &later, 10).await.unwrap().iter().map(|r| r.id).collect();
+        let ids: Vec<i64> = unresolved(&mut *conn, &later, 10).await.unwrap().iter().map(|r| r.id).collect();
         assert_eq!(ids, [pending.id, doubted.id], "pending (its host may have died) and in doubt, not booked");
         assert!(
-            unresolved(w, "2000-01-01T00:00:00.000Z", 10).await.unwrap().is_empty(),
+            unresolved(&mut *conn, "2000-01-01T00:00:00.000Z", 10).await.unwrap().is_empty(),
             "attempts still settling are left alone"
         );
-        assert_eq!(unresolved(w, &later, 1).await.unwrap().len(), 1);
+        assert_eq!(unresolved(&mut *conn, &later, 1).await.unwrap().len(), 1);
     }
 
     #[tokio::test]
     async fn of_two_claims_on_the_same_reading_exactly_one_wins_even_in_the_same_millisecond() {
         let dir = tempfile::tempdir().unwrap();
         let (db, txn) = db_with_transaction(&dir).await;
-        let w = db.pool();
         let mut conn = db.writer().acquire().await.unwrap();
         let doubted = reserve(&mut conn, txn, 100, RefundId::Numbered("TXN-1-R")).await.unwrap();
-        mark_in_doubt(w, doubted.id, "timeout").await.unwrap();
+        mark_in_doubt(&mut *conn, doubted.id, "timeout").await.unwrap();
         // A settle of zero: "settled before" is the very millisecond the refund was marked.
-        let seen = get(w, doubted.id).await.unwrap().unwrap();
+        let seen = get(&mut *conn, doubted.id).await.unwrap().unwrap();
         let settled_before = seen.updated_at.clone();
-        assert_eq!(unresolved(w, &settled_before, 10).await.unwrap().len(), 1, "marked this millisecond, it is due");
-        assert!(claim_for_reconciliation(w, &seen, &settled_before).await.unwrap());
-        assert!(!claim_for_reconciliation(w, &seen, &settled_before).await.unwrap(), "the second reading lost");
-        let claimed = get(w, doubted.id).await.unwrap().unwrap();
+        assert_eq!(
+            unresolved(&mut *conn, &settled_before, 10).await.unwrap().len(),
+            1,
+            "marked this millisecond, it is due"
+        );
+        assert!(claim_for_reconciliation(&mut *conn, &seen, &settled_before).await.unwrap());
+        assert!(
+            !claim_for_reconciliation(&mut *conn, &seen, &settled_before).await.unwrap(),
+            "the second reading lost"
+        );
+        let claimed = get(&mut *conn, doubted.id).await.unwrap().unwrap();
         assert_eq!((claimed.reconcile_claims, claimed.attempts), (1, seen.attempts), "a claim is not an attempt");
-        confirm(w, doubted.id, "re_1").await.unwrap();
+        confirm(&mut *conn, doubted.id, "re_1").await.unwrap();
         let later = claimed.attempted_at.clone().unwrap();
-        assert!(!claim_for_reconciliation(w, &claimed, &later).await.unwrap(), "a resolved refund is never claimed");
+        assert!(
+            !claim_for_reconciliation(&mut *conn, &claimed, &later).await.unwrap(),
+            "a resolved refund is never claimed"
+        );
     }
 }

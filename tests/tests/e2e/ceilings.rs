@@ -27,10 +27,10 @@ async fn oversized_session_answers_fail_and_leave_no_transaction() {
         assert_eq!(g.count("SELECT COUNT(*) FROM transactions WHERE company_id = 2").await, 0, "{behaviour}");
         let (status, body, _) = g.session("normal", 0).await;
         assert_eq!(status, StatusCode::CREATED, "the next call works: {body}");
-        sqlx::query("DELETE FROM transactions WHERE company_id = 2")
-            .execute(g.other.host.app.db.writer())
-            .await
-            .unwrap();
+        e2e::host::write_db(&g.other.host.app.db, async |c| {
+            sqlx::query("DELETE FROM transactions WHERE company_id = 2").execute(c).await
+        })
+        .await;
     }
     assert_eq!(g.company_one().await, company_one);
     g.other_company_is_served().await;
@@ -93,13 +93,30 @@ async fn mapper_and_cache_writes_are_bounded() {
 #[tokio::test]
 async fn an_integration_holds_a_bounded_number_of_mappings() {
     let g = GreedyScenario::start().await;
-    let db = &g.other.host.app.db;
-    let put = |local: &'static str| integrations_host::store::mappings::put_within(db, g.payment, "m", local, "r", 2);
-    assert!(put("a").await.unwrap());
-    assert!(put("b").await.unwrap());
-    assert!(!put("c").await.unwrap(), "a third entry is refused");
-    assert!(put("a").await.unwrap(), "replacing an entry is not a new one");
+    let put = |local: String, quota: i64| put_mapping(&g.other.host.app.db, g.payment, local, quota);
+    assert!(put("a".into(), 2).await);
+    assert!(put("b".into(), 2).await);
+    assert!(!put("c".into(), 2).await, "a third entry is refused");
+    assert!(put("a".into(), 2).await, "replacing an entry is not a new one");
     assert_eq!(g.count(&format!("SELECT COUNT(*) FROM mappings WHERE integration_id = {}", g.payment)).await, 2);
+
+    // Writers racing for the last places (on PostgreSQL each its own connection) never
+    // overshoot the quota: the integration's row lock makes count-and-insert one at a time.
+    let racing = (0..24).map(|n| put(format!("race-{n}"), 7));
+    let stored = futures_util::future::join_all(racing).await.into_iter().filter(|stored| *stored).count();
+    assert_eq!(stored, 5, "the two entries there and five more");
+    assert_eq!(g.count(&format!("SELECT COUNT(*) FROM mappings WHERE integration_id = {}", g.payment)).await, 7);
+}
+
+/// The lock and statement the `mapper.put` import runs: a mapping stored within `quota`, under the integration's
+/// lock, in a write transaction of its own.
+async fn put_mapping(db: &integrations_host::store::Db, integration: i64, local: String, quota: i64) -> bool {
+    let mut tx = db.tx().await.unwrap();
+    tx.lock_integration(integration).await.unwrap();
+    let stored =
+        integrations_host::store::mappings::put_within(&mut *tx, integration, "m", &local, "r", quota).await.unwrap();
+    tx.commit().await.unwrap();
+    stored
 }
 
 #[tokio::test]
@@ -244,7 +261,7 @@ async fn an_oversized_message_id_leaves_the_message_failed() {
     .await;
     assert_over_ceiling(status, &body, "send-result.remote-id has 1048576 bytes, over the ceiling of 256");
     let stored: (String, Option<String>) = sqlx::query_as("SELECT state, remote_id FROM messages WHERE company_id = 2")
-        .fetch_one(g.other.host.app.db.pool())
+        .fetch_one(g.other.host.app.db.read())
         .await
         .unwrap();
     assert_eq!(stored, ("Failed".to_string(), None), "kept as Failed, without an id");

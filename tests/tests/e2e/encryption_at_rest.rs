@@ -259,7 +259,7 @@ async fn a_database_of_the_previous_version_is_sealed_at_start_and_every_value_s
         .unwrap();
     raw.close().await;
     let host = TestHost::start(options).await;
-    let stored = credentials::all(host.app.db.pool(), &host.app.keys, integration_id).await.unwrap();
+    let stored = credentials::all(host.app.db.read(), &host.app.keys, integration_id).await.unwrap();
     let mut values_read: Vec<(&str, &str)> = stored.iter().map(|(name, c)| (name.as_str(), c.value.as_str())).collect();
     values_read.sort();
     assert_eq!(
@@ -374,12 +374,12 @@ async fn rotating_the_master_key_while_credentials_are_written_and_webhooks_veri
     assert!(refused.contains(&old_key.display().to_string()), "{refused}");
 
     let host = TestHost::start(options(&new_key)).await;
-    let stored = credentials::all(host.app.db.pool(), &host.app.keys, integration_id).await.unwrap();
+    let stored = credentials::all(host.app.db.read(), &host.app.keys, integration_id).await.unwrap();
     assert_eq!(stored["mygateway_api_key"].value.as_str(), format!("pk_test_round_{}", WRITES - 1));
     assert_eq!(stored["mygateway_secret_key"].value.as_str(), SECRET_KEY);
     assert_eq!(stored["mygateway_webhook_secret"].value.as_str(), WEBHOOK_SECRET);
     assert!(
-        credentials::all(host.app.db.pool(), &host.app.keys, second).await.unwrap().is_empty(),
+        credentials::all(host.app.db.read(), &host.app.keys, second).await.unwrap().is_empty(),
         "the 503 wrote nothing"
     );
     let s = MyGatewayScenario { host, fake, integration_id };
@@ -457,17 +457,18 @@ async fn a_sealed_value_copied_into_another_row_does_not_open_and_breaks_nothing
     let other_company = s.host.enabled_integration(ADMIN_KEY, 2, "payment_mygateway", credentials).await;
 
     // The same plaintext, sealed for integration A's row, pasted into B's and C's rows.
-    let raw = s.host.app.db.writer();
     for target in [same_company, other_company] {
-        let moved = sqlx::query(
-            "UPDATE credentials SET sealed = (SELECT sealed FROM credentials WHERE integration_id = $1 AND name = 'mygateway_secret_key')
-             WHERE integration_id = $2 AND name = 'mygateway_secret_key'",
-        )
-        .bind(s.integration_id)
-        .bind(target)
-        .execute(raw)
-        .await
-        .unwrap();
+        let moved = e2e::host::write_db(&s.host.app.db, async |c| {
+            sqlx::query(
+                "UPDATE credentials SET sealed = (SELECT sealed FROM credentials WHERE integration_id = $1 AND name = 'mygateway_secret_key')
+                 WHERE integration_id = $2 AND name = 'mygateway_secret_key'",
+            )
+            .bind(s.integration_id)
+            .bind(target)
+            .execute(c)
+            .await
+        })
+        .await;
         assert_eq!(moved.rows_affected(), 1);
     }
 
@@ -516,12 +517,14 @@ async fn an_endpoint_secret_copied_into_another_endpoint_fails_only_that_endpoin
     let s = MyGatewayScenario::start().await;
     let source = add_endpoint(&s.host, &intact.url, None).await;
     let target = add_endpoint(&s.host, &tampered.url, Some(1)).await;
-    sqlx::query("UPDATE event_endpoints SET sealed_secret = (SELECT sealed_secret FROM event_endpoints WHERE id = $1) WHERE id = $2")
-        .bind(source)
-        .bind(target)
-        .execute(s.host.app.db.writer())
-        .await
-        .unwrap();
+    e2e::host::write_db(&s.host.app.db, async |c| {
+        sqlx::query("UPDATE event_endpoints SET sealed_secret = (SELECT sealed_secret FROM event_endpoints WHERE id = $1) WHERE id = $2")
+            .bind(source)
+            .bind(target)
+            .execute(c)
+            .await
+    })
+    .await;
 
     pay_and_capture(&s, 1).await;
     let delivered = intact.wait_for_delivered(1).await;

@@ -215,23 +215,19 @@ async fn payment_link_open_page_lists_the_integrations_in_sequence_order() {
 async fn payment_link_expired_page_refuses_to_start_a_payment() {
     let s = MyGatewayScenario::start().await;
     // An expired link cannot be created through the API, so it is written as time left it.
-    let link = payment_links::insert(
-        s.host.app.db.pool(),
-        &PaymentLinkRow {
-            id: 0,
-            token: integrations_host::services::random_token(32),
-            company_id: 1,
-            document_model: "Invoice".into(),
-            document_id: 9,
-            amount_minor: 500,
-            currency: "EUR".into(),
-            description: "Old invoice".into(),
-            expires_at: Some("2020-03-01T12:30:00.000Z".into()),
-            created_at: String::new(),
-        },
-    )
-    .await
-    .unwrap();
+    let row = PaymentLinkRow {
+        id: 0,
+        token: integrations_host::services::random_token(32),
+        company_id: 1,
+        document_model: "Invoice".into(),
+        document_id: 9,
+        amount_minor: 500,
+        currency: "EUR".into(),
+        description: "Old invoice".into(),
+        expires_at: Some("2020-03-01T12:30:00.000Z".into()),
+        created_at: String::new(),
+    };
+    let link = e2e::host::write_db(&s.host.app.db, async |c| payment_links::insert(c, &row).await).await;
     let (status, _, html) = page(&s, &format!("/pay/{}", link.token)).await;
     assert_eq!(status, StatusCode::GONE);
     assert!(html.contains("<h1>Expired</h1>") && html.contains("2020-03-01 12:30 UTC"), "{html}");

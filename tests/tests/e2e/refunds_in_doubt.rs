@@ -40,13 +40,13 @@ async fn refund(host: &TestHost, id: i64, key: Option<&str>, body: Value) -> (St
 }
 
 async fn count(host: &TestHost, sql: &str) -> i64 {
-    sqlx::query_scalar::<_, i64>(sql).fetch_one(host.app.db.pool()).await.unwrap()
+    sqlx::query_scalar::<_, i64>(sql).fetch_one(host.app.db.read()).await.unwrap()
 }
 
 async fn refund_states(host: &TestHost, transaction_id: i64) -> Vec<String> {
     sqlx::query_scalar::<_, String>("SELECT state FROM refunds WHERE transaction_id = $1 ORDER BY id")
         .bind(transaction_id)
-        .fetch_all(host.app.db.pool())
+        .fetch_all(host.app.db.read())
         .await
         .unwrap()
 }
@@ -150,7 +150,10 @@ async fn a_refund_held_by_the_gateway_when_the_host_is_killed_is_made_once() {
     // the retry answers the refund's outcome and reserves nothing new.
     let old = (chrono::Utc::now() - chrono::Duration::from_std(takeover).unwrap() - chrono::Duration::seconds(1))
         .to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
-    sqlx::query("UPDATE idempotency_keys SET created_at = $1").bind(&old).execute(host.app.db.writer()).await.unwrap();
+    e2e::host::write_db(&host.app.db, async |c| {
+        sqlx::query("UPDATE idempotency_keys SET created_at = $1").bind(&old).execute(c).await
+    })
+    .await;
     let (status, body) = refund(&host, id, Some("erp-refund-70"), json!({"amount": "30.00"})).await;
     assert_eq!(
         (status, body["success"].as_bool(), body["refunded_amount"].as_str()),
@@ -233,19 +236,19 @@ async fn a_gateway_timeout_leaves_the_refund_in_doubt_until_reconciliation_books
 
     // First tried more than 23 h ago, MyGateway may have forgotten its key: it is not repeated.
     let set_created = |at: String| {
-        sqlx::query("UPDATE refunds SET created_at = $1 WHERE state = 'in_doubt'")
-            .bind(at)
-            .execute(s.host.app.db.writer())
+        e2e::host::write_db(&s.host.app.db, async |c| {
+            sqlx::query("UPDATE refunds SET created_at = $1 WHERE state = 'in_doubt'").bind(at).execute(c).await
+        })
     };
     let long_ago =
         (chrono::Utc::now() - chrono::Duration::hours(24)).to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
-    set_created(long_ago).await.unwrap();
+    set_created(long_ago).await;
     let report = s.host.app.reconcile_refunds().await.unwrap();
     assert_eq!(report, ReconcileReport { skipped: 1, ..ReconcileReport::default() });
     assert_eq!(s.fake.requests_to("POST", "/v1/refunds").len(), 2, "not repeated");
     assert_eq!(refund_states(&s.host, id).await, ["in_doubt", "succeeded"]);
 
-    set_created(integrations_host::store::now()).await.unwrap();
+    set_created(integrations_host::store::now()).await;
     let report = s.host.app.reconcile_refunds().await.unwrap();
     assert_eq!(report, ReconcileReport { booked: 1, ..ReconcileReport::default() });
     let transaction = s.host.transaction(id).await;

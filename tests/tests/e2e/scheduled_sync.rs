@@ -64,7 +64,10 @@ async fn the_scheduler_syncs_integrations_whose_manifest_asks() {
         assert!(std::time::Instant::now() < deadline, "the scheduler never synced: {}", s.host.transaction(id).await);
         let long_ago =
             (chrono::Utc::now() - chrono::Duration::seconds(901)).to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
-        integrations::set_last_synced(s.host.app.db.pool(), s.integration_id, &long_ago).await.unwrap();
+        e2e::host::write_db(&s.host.app.db, async |c| {
+            integrations::set_last_synced(c, s.integration_id, &long_ago).await
+        })
+        .await;
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     assert_eq!(s.host.payments("Invoice", 62).await.len(), 1);
@@ -82,11 +85,14 @@ async fn recent_beside_due(policy: SyncPolicy, recent_minutes: i64, due_minutes:
     // The first sync (the new integration is due at once) has finished before the payment
     // exists, so none in flight can ask about it; then its last sync is set `recent_minutes` ago.
     let deadline = std::time::Instant::now() + Duration::from_secs(20);
-    while integrations::get(s.host.app.db.pool(), s.integration_id).await.unwrap().unwrap().last_synced_date.is_none() {
+    while integrations::get(s.host.app.db.read(), s.integration_id).await.unwrap().unwrap().last_synced_date.is_none() {
         assert!(std::time::Instant::now() < deadline, "the scheduler never synced the new integration");
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
-    integrations::set_last_synced(s.host.app.db.pool(), s.integration_id, &minutes_ago(recent_minutes)).await.unwrap();
+    e2e::host::write_db(&s.host.app.db, async |c| {
+        integrations::set_last_synced(c, s.integration_id, &minutes_ago(recent_minutes)).await
+    })
+    .await;
     let credentials = json!({
         "mygateway_api_key": e2e::scenario::API_KEY, "mygateway_secret_key": e2e::scenario::SECRET_KEY,
     });
@@ -112,7 +118,10 @@ async fn recent_beside_due(policy: SyncPolicy, recent_minutes: i64, due_minutes:
             "the scheduler never synced the due integration: {}",
             s.host.transaction(due_payment).await
         );
-        integrations::set_last_synced(s.host.app.db.pool(), due, &minutes_ago(due_minutes)).await.unwrap();
+        e2e::host::write_db(&s.host.app.db, async |c| {
+            integrations::set_last_synced(c, due, &minutes_ago(due_minutes)).await
+        })
+        .await;
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     // The tick that synced the due integration passed over the recent one, or not.

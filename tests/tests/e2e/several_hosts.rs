@@ -107,7 +107,7 @@ async fn scheduled_sync_asks_the_gateway_once_with_two_hosts_running() {
     let s = MyGatewayScenario::start_with(HostOptions { sync: fast(), ..HostOptions::default() }).await;
     let b = second_host_with(&s, HostOptions { sync: fast(), ..HostOptions::default() }).await;
     // The new integration's first sync (by either host) has found nothing yet.
-    let pool = s.host.app.db.pool();
+    let pool = s.host.app.db.read();
     let deadline = Instant::now() + Duration::from_secs(20);
     let last_synced = || async {
         integrations_host::store::integrations::get(pool, s.integration_id).await.unwrap().unwrap().last_synced_date
@@ -122,9 +122,10 @@ async fn scheduled_sync_asks_the_gateway_once_with_two_hosts_running() {
     // Due for both hosts at once: its last sync an interval (900 s) ago.
     let long_ago =
         (chrono::Utc::now() - chrono::Duration::seconds(901)).to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
-    integrations_host::store::integrations::set_last_synced(s.host.app.db.writer(), s.integration_id, &long_ago)
-        .await
-        .unwrap();
+    e2e::host::write_db(&s.host.app.db, async |c| {
+        integrations_host::store::integrations::set_last_synced(c, s.integration_id, &long_ago).await
+    })
+    .await;
     while s.host.transaction(id).await["state"] != "Captured" {
         assert!(Instant::now() < deadline, "the scheduler never synced");
         tokio::time::sleep(Duration::from_millis(20)).await;
@@ -371,4 +372,45 @@ async fn a_webhook_storm_across_two_processes_survives_a_kill_9() {
         assert!(previous <= id, "subject {subject}: {previous} arrived before {id}");
     }
     drop(b);
+}
+
+/// Opens the keyring of `key_file` on `db` (as a host's start does) and wraps a data key with
+/// it; the master key's fingerprint when both worked.
+async fn open_and_wrap(db: &integrations_host::store::Db, key_file: &std::path::Path, company: i64) -> Option<String> {
+    use integrations_host::secrets::{Keyring, Scope};
+    let keyring = Keyring::open(db, Some(key_file)).await.ok()?;
+    keyring.data_key(Scope::Company(company)).await.ok()?;
+    Some(keyring.master_key().id().0.clone())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_hosts_starting_on_an_empty_database_with_different_keys_never_mix_them() {
+    if !on_postgres() {
+        return;
+    }
+    for round in 0..6 {
+        let dir = tempfile::tempdir().unwrap();
+        let url = e2e::database::url_for(dir.path()).await;
+        let a = integrations_host::store::Db::connect(&url).await.unwrap();
+        let b = integrations_host::store::Db::connect(&url).await.unwrap();
+        let (a_key, b_key) = (dir.path().join("a.key"), dir.path().join("b.key"));
+        let (a_wrapped, b_wrapped) = tokio::join!(open_and_wrap(&a, &a_key, 1), open_and_wrap(&b, &b_key, 2));
+        let recorded: Option<String> = sqlx::query_scalar("SELECT value FROM settings WHERE key = 'master_key_id'")
+            .fetch_one(a.read())
+            .await
+            .unwrap();
+        let wrappers: Vec<String> =
+            sqlx::query_scalar("SELECT DISTINCT master_key_id FROM data_keys").fetch_all(a.read()).await.unwrap();
+        // Whichever host lost, every data key is under the one key the database records, and
+        // the host whose key that is could wrap.
+        assert_eq!(wrappers.len(), 1, "round {round}: data keys under {wrappers:?}");
+        assert_eq!(recorded.as_ref(), Some(&wrappers[0]), "round {round}");
+        assert!(
+            [&a_wrapped, &b_wrapped].iter().any(|wrapped| wrapped.as_ref() == recorded.as_ref()),
+            "round {round}: {a_wrapped:?} {b_wrapped:?} {recorded:?}"
+        );
+        assert!(a_wrapped.is_none() || b_wrapped.is_none(), "round {round}: two keys cannot both wrap");
+        a.close().await;
+        b.close().await;
+    }
 }

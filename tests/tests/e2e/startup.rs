@@ -118,7 +118,7 @@ async fn two_hosts_starting_at_once_agree_on_one_admin_key() {
     let (first, second) = (first.unwrap(), second.unwrap());
     let printed: Vec<&String> = [&first, &second].iter().filter_map(|host| host.generated_admin_key.as_ref()).collect();
     assert_eq!(printed.len(), 1, "exactly one host made and printed a key");
-    let hash = integrations_host::api::key_hash(printed[0]);
+    let hash = integrations_host::services::api_keys::key_hash(printed[0]);
     assert_eq!(first.app.admin_key_hash, hash);
     assert_eq!(second.app.admin_key_hash, hash, "the other host takes the stored key");
 }

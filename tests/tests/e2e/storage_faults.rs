@@ -45,7 +45,7 @@ async fn event_count(s: &MyGatewayScenario) -> usize {
 }
 
 async fn count(s: &MyGatewayScenario, table: &str) -> i64 {
-    sqlx::query_scalar(&format!("SELECT COUNT(*) FROM {table}")).fetch_one(s.host.app.db.pool()).await.unwrap()
+    sqlx::query_scalar(&format!("SELECT COUNT(*) FROM {table}")).fetch_one(s.host.app.db.read()).await.unwrap()
 }
 
 fn session_posts(s: &MyGatewayScenario) -> usize {
@@ -210,7 +210,7 @@ async fn an_initiate_whose_gateway_answer_cannot_be_stored_is_left_for_sync() {
     // The gateway knows the session by our reference; the Draft is still there under it.
     assert_eq!(s.fake.session_count(), 1);
     let reference = s.fake.session("sess_1").reference;
-    let draft = transactions::by_reference(s.host.app.db.pool(), &reference).await.unwrap().expect("the Draft stays");
+    let draft = transactions::by_reference(s.host.app.db.read(), &reference).await.unwrap().expect("the Draft stays");
     assert_eq!((draft.state.as_str(), draft.gateway_reference.as_deref()), ("Draft", None));
 
     // A Draft this young may be an initiate still under way: sync leaves it alone.
@@ -219,11 +219,13 @@ async fn an_initiate_whose_gateway_answer_cannot_be_stored_is_left_for_sync() {
     assert_eq!((status, report["checked"].as_i64()), (StatusCode::OK, Some(0)), "{report}");
     // Once no initiate can still be running for it (its deadline and the sandbox wait are
     // past), it is asked about.
-    sqlx::query("UPDATE transactions SET created_at = '2026-01-01T00:00:00.000Z' WHERE id = $1")
-        .bind(draft.id)
-        .execute(s.host.app.db.writer())
-        .await
-        .unwrap();
+    e2e::host::write_db(&s.host.app.db, async |c| {
+        sqlx::query("UPDATE transactions SET created_at = '2026-01-01T00:00:00.000Z' WHERE id = $1")
+            .bind(draft.id)
+            .execute(c)
+            .await
+    })
+    .await;
     let (status, report) = sync().await;
     assert_eq!(status, StatusCode::OK, "{report}");
     assert_eq!((report["checked"].as_i64(), report["changed"].as_i64()), (Some(1), Some(1)), "{report}");

@@ -4,7 +4,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 pub use crate::services::event_delivery::Event;
-use crate::store::events::{AttemptRow, DeliveryRow, EndpointRow};
+use crate::services::records::{DeliveryAttemptRow, DeliveryRow, EndpointRow};
 
 /// A page of events, oldest first; `next_after` is the `after` of the next page.
 #[derive(Debug, Serialize, ToSchema)]
@@ -53,8 +53,8 @@ pub struct DeliveryAttempt {
     pub succeeded: bool,
 }
 
-impl From<&AttemptRow> for DeliveryAttempt {
-    fn from(row: &AttemptRow) -> Self {
+impl From<&DeliveryAttemptRow> for DeliveryAttempt {
+    fn from(row: &DeliveryAttemptRow) -> Self {
         Self {
             endpoint_id: row.endpoint_id,
             attempted_at: row.attempted_at.clone(),

@@ -6,8 +6,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::services::integrations::IntegrationView;
-use crate::store::mappings::MappingRow;
-use crate::store::webhook_log::AttemptRow;
+use crate::services::records::{MappingRow, WebhookAttemptRow};
 
 /// A company's configured use of a module.
 #[derive(Debug, Serialize, ToSchema)]
@@ -84,8 +83,8 @@ pub struct WebhookAttempt {
     pub transaction_id: Option<i64>,
 }
 
-impl From<&AttemptRow> for WebhookAttempt {
-    fn from(row: &AttemptRow) -> Self {
+impl From<&WebhookAttemptRow> for WebhookAttempt {
+    fn from(row: &WebhookAttemptRow) -> Self {
         Self {
             id: row.id,
             received_at: row.received_at.clone(),

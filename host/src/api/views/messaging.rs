@@ -3,7 +3,7 @@
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::store::messages::{HistoryRow, MessageRow};
+use crate::services::records::{HistoryRow, MessageRow};
 
 /// A message, outbound or inbound; `history` is empty in lists.
 #[derive(Debug, Serialize, ToSchema)]

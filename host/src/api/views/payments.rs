@@ -3,11 +3,8 @@
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use crate::services::records::{PaymentLinkRow, PaymentRow, TransactionRow, WebhookLogRow};
 use crate::services::refunds::RefundOutcome;
-use crate::store::payment_links::PaymentLinkRow;
-use crate::store::payments::PaymentRow;
-use crate::store::transactions::TransactionRow;
-use crate::store::webhook_log::WebhookLogRow;
 
 use super::{decimal, stored_json};
 

@@ -80,7 +80,7 @@ async fn misfit(host: &TestHost, id: i64, name: &str, value: &str, mode: &str) -
 
 /// Every stored credential of the integration, decrypted, by name.
 async fn stored_values(host: &TestHost, id: i64) -> std::collections::BTreeMap<String, String> {
-    let stored = credentials::all(host.app.db.pool(), &host.app.keys, id).await.unwrap();
+    let stored = credentials::all(host.app.db.read(), &host.app.keys, id).await.unwrap();
     stored.into_iter().map(|(name, credential)| (name, credential.value.to_string())).collect()
 }
 
