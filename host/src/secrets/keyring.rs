@@ -75,6 +75,25 @@ impl Keyring {
         Ok(self.remember(key))
     }
 
+    /// The scope's data key inside the caller's write transaction, created there when
+    /// missing, so a transaction that fails leaves no key behind. Once it committed, pass the
+    /// key to [`Keyring::keep`].
+    pub async fn data_key_in(
+        &self,
+        conn: &mut sqlx::AnyConnection,
+        scope: Scope,
+    ) -> Result<Arc<DataKey>, SecretsError> {
+        if let Some(key) = self.cached(scope) {
+            return Ok(key);
+        }
+        Ok(self.key_in_transaction(conn, scope).await?.0)
+    }
+
+    /// Keeps in memory a key from [`Keyring::data_key_in`] whose transaction committed.
+    pub fn keep(&self, key: Arc<DataKey>) {
+        self.remember(key);
+    }
+
     /// The scope's data key, which must exist (values are sealed under it).
     pub async fn existing_data_key(&self, scope: Scope) -> Result<Arc<DataKey>, SecretsError> {
         self.lookup(scope).await?.ok_or(SecretsError::DataKeyMissing(scope))

@@ -12,6 +12,7 @@ use crate::secrets::Scope;
 use crate::store::credentials::{self, StoredCredential};
 use crate::store::integrations::{self, IntegrationRow};
 
+use super::integrations::{changed_meanwhile, EDIT_ATTEMPTS};
 use super::{App, Caller, ServiceError};
 
 impl App {
@@ -23,7 +24,8 @@ impl App {
         id: i64,
         values: serde_json::Map<String, serde_json::Value>,
     ) -> Result<IntegrationRow, ServiceError> {
-        let row = self.visible_integration(caller, id).await?;
+        // Checked and written under the integration's lock, against the mode it has.
+        let (mut tx, row) = self.integration_for_edit(caller, id).await?;
         let module = self.module_of(&row)?;
         let mut changes = Vec::new();
         let mut unknown = Vec::new();
@@ -61,9 +63,10 @@ impl App {
                 check_shape(&module.manifest, name, value, mode)?;
             }
         }
-        // The data key first: creating a company's key takes the write connection itself.
-        let key = self.keys.data_key(Scope::Company(row.company_id)).await?;
-        let mut tx = self.db.tx().await?;
+        let key = self.keys.data_key_in(&mut tx, Scope::Company(row.company_id)).await?;
+        if !integrations::touch(&mut *tx, row.id, row.revision).await? {
+            return Err(changed_meanwhile(id));
+        }
         for (name, value) in &changes {
             // Stored as secret when the live version says so, or when the value it replaces
             // was (a value stored as secret stays secret).
@@ -71,15 +74,31 @@ impl App {
             credentials::set(&mut *tx, &key, row.id, row.company_id, name, value.as_deref(), secret).await?;
         }
         tx.commit().await?;
+        self.keys.keep(key);
         Ok(row)
     }
 
     /// Enables an integration once its credentials pass. The provider's own check speaks
     /// first (its message, such as "Please enter your MyGateway API Key.", is the one the
     /// merchant sees); the host's required-credential check backs it up.
+    /// Saved only over the revision it checked: credentials or mode changed meanwhile are
+    /// checked again.
     pub async fn enable_integration(&self, caller: Caller, id: i64) -> Result<IntegrationRow, ServiceError> {
-        let mut row = self.visible_integration(caller, id).await?;
-        let module = self.module_of(&row)?;
+        for _ in 0..EDIT_ATTEMPTS {
+            let mut row = self.visible_integration(caller, id).await?;
+            self.check_for_enabling(&row).await?;
+            row.enabled = 1;
+            if self.save_integration(&row).await? {
+                return self.visible_integration(caller, id).await;
+            }
+        }
+        Err(changed_meanwhile(id))
+    }
+
+    /// Whether `row`'s stored credentials may be enabled: the provider's check, then the
+    /// host's required-credential check.
+    async fn check_for_enabling(&self, row: &IntegrationRow) -> Result<(), ServiceError> {
+        let module = self.module_of(row)?;
         let values = credentials::all(self.db.read(), &self.keys, row.id).await?;
         // Before any sandbox: a live key never reaches a provider serving Test mode.
         if let Some(misfit) = misfits(&module.manifest, &values, Mode::of_state(&row.payment_state)).first() {
@@ -89,11 +108,11 @@ impl App {
 
         let verdict = match IntegrationCategory::parse(&row.integration_category) {
             Some(IntegrationCategory::OnlinePayment) => {
-                let mut provider = self.payment_provider(&row).await?;
+                let mut provider = self.payment_provider(row).await?;
                 provider.validate_credentials().await
             }
             Some(IntegrationCategory::Messaging) => {
-                let mut provider = self.messaging_provider(&row).await?;
+                let mut provider = self.messaging_provider(row).await?;
                 provider.validate_credentials().await
             }
             _ => Ok(Ok(())),
@@ -109,11 +128,7 @@ impl App {
                 format!("Please enter your {} ({}).", field.description, field.name),
             ));
         }
-        row.enabled = 1;
-        let mut tx = self.db.tx().await?;
-        integrations::update(&mut *tx, &row).await?;
-        tx.commit().await?;
-        self.visible_integration(caller, id).await
+        Ok(())
     }
 
     /// After a Test/Live switch: an enabled integration whose stored credentials do not fit

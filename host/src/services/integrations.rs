@@ -9,6 +9,7 @@ use crate::domain::manifest::{IntegrationCategory, INTEGRATION_TYPES};
 use crate::store::credentials;
 use crate::store::integrations::{self, IntegrationRow};
 use crate::store::mappings::{self, MappingRow};
+use crate::store::WriteTx;
 
 use super::{App, Caller, ServiceError};
 
@@ -38,7 +39,7 @@ pub struct CreateIntegration {
     pub payment_sequence: Option<i64>,
 }
 
-#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Default, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PatchIntegration {
     #[serde(default)]
@@ -71,6 +72,18 @@ pub struct IntegrationView {
 }
 
 const MAX_NAME: usize = 100;
+
+/// How often an edit that calls the provider (enabling) is checked again over a fresh read
+/// when another edit of the same integration (on this host or another) was saved meanwhile;
+/// then 409 `integration_changed`.
+pub(super) const EDIT_ATTEMPTS: usize = 5;
+
+pub(super) fn changed_meanwhile(id: i64) -> ServiceError {
+    ServiceError::conflict(
+        "integration_changed",
+        format!("Integration {id} kept being changed by other requests while this one ran; read it again and retry."),
+    )
+}
 
 impl App {
     /// The IntegrationMapper entries of an integration the caller may see, by model then
@@ -127,6 +140,7 @@ impl App {
             last_synced_date: None,
             created_at: String::new(),
             updated_at: String::new(),
+            revision: 0,
         };
         let patch = PatchIntegration {
             name: None,
@@ -167,16 +181,44 @@ impl App {
         id: i64,
         patch: PatchIntegration,
     ) -> Result<IntegrationRow, ServiceError> {
-        let mut row = self.visible_integration(caller, id).await?;
+        let (mut tx, mut row) = self.integration_for_edit(caller, id).await?;
         let mode_before = row.payment_state.clone();
         self.apply_patch(&mut row, patch)?;
         if row.payment_state != mode_before {
             self.recheck_mode(&mut row).await?;
         }
-        let mut tx = self.db.tx().await?;
-        integrations::update(&mut *tx, &row).await?;
+        if !integrations::update(&mut *tx, &row).await? {
+            return Err(changed_meanwhile(id));
+        }
         tx.commit().await?;
         self.visible_integration(caller, id).await
+    }
+
+    /// An integration the caller may see, read for an edit inside a write transaction that
+    /// holds its lock: edits that need no provider call are read, applied and saved one at a
+    /// time, so none undoes another.
+    pub(super) async fn integration_for_edit(
+        &self,
+        caller: Caller,
+        id: i64,
+    ) -> Result<(WriteTx, IntegrationRow), ServiceError> {
+        let mut tx = self.db.tx().await?;
+        tx.lock_integration(id).await?;
+        match integrations::get(&mut *tx, id).await? {
+            Some(row) if caller.can_see(row.company_id) => Ok((tx, row)),
+            _ => Err(ServiceError::NotFound(format!("Integration {id} does not exist."))),
+        }
+    }
+
+    /// Saves an edited integration over the revision it was read at; false (nothing saved)
+    /// when another edit came first.
+    pub(super) async fn save_integration(&self, row: &IntegrationRow) -> Result<bool, ServiceError> {
+        let mut tx = self.db.tx().await?;
+        if !integrations::update(&mut *tx, row).await? {
+            return Ok(false);
+        }
+        tx.commit().await?;
+        Ok(true)
     }
 
     fn apply_patch(&self, row: &mut IntegrationRow, patch: PatchIntegration) -> Result<(), ServiceError> {
@@ -225,10 +267,11 @@ impl App {
     }
 
     pub async fn disable_integration(&self, caller: Caller, id: i64) -> Result<IntegrationRow, ServiceError> {
-        let mut row = self.visible_integration(caller, id).await?;
+        let (mut tx, mut row) = self.integration_for_edit(caller, id).await?;
         row.enabled = 0;
-        let mut tx = self.db.tx().await?;
-        integrations::update(&mut *tx, &row).await?;
+        if !integrations::update(&mut *tx, &row).await? {
+            return Err(changed_meanwhile(id));
+        }
         tx.commit().await?;
         self.visible_integration(caller, id).await
     }
@@ -236,8 +279,10 @@ impl App {
     /// Deletes an integration that has no transactions and no messages (their history must
     /// stay readable).
     pub async fn delete_integration(&self, caller: Caller, id: i64) -> Result<(), ServiceError> {
-        let row = self.visible_integration(caller, id).await?;
-        let (transactions, messages) = integrations::history_count(self.db.read(), row.id).await?;
+        // Counted under the integration's lock: a payment or message started meanwhile (its
+        // insert waits for the lock on PostgreSQL) is either counted or never made.
+        let (mut tx, row) = self.integration_for_edit(caller, id).await?;
+        let (transactions, messages) = integrations::history_count(&mut *tx, row.id).await?;
         if transactions > 0 || messages > 0 {
             return Err(ServiceError::conflict(
                 "integration_in_use",
@@ -247,7 +292,6 @@ impl App {
                 ),
             ));
         }
-        let mut tx = self.db.tx().await?;
         integrations::delete(&mut *tx, row.id).await?;
         tx.commit().await?;
         Ok(())

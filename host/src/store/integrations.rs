@@ -19,6 +19,8 @@ pub struct IntegrationRow {
     pub last_synced_date: Option<String>,
     pub created_at: String,
     pub updated_at: String,
+    /// Bumped by every edit; an edit is saved only over the revision it read ([`update`]).
+    pub revision: i64,
 }
 
 impl IntegrationRow {
@@ -32,7 +34,7 @@ impl IntegrationRow {
 }
 
 const COLUMNS: &str = "id, company_id, module, name, description, integration_category, enabled, payment_state, \
-    payment_integration_type, payment_display_name, payment_sequence, last_synced_date, created_at, updated_at";
+    payment_integration_type, payment_display_name, payment_sequence, last_synced_date, created_at, updated_at, revision";
 
 /// Inserts a new integration (disabled) and returns it.
 pub async fn insert<'e>(exec: impl Exec<'e>, row: &IntegrationRow) -> DbResult<IntegrationRow> {
@@ -78,11 +80,13 @@ pub async fn list<'e>(
     .await
 }
 
-/// Saves the editable fields.
-pub async fn update<'e>(exec: impl Exec<'e>, row: &IntegrationRow) -> DbResult<()> {
-    sqlx::query(
+/// Saves the editable fields, if the integration is still at the revision `row` was read at
+/// (compare-and-set: false when another edit came first; read it again and reapply).
+pub async fn update<'e>(exec: impl Exec<'e>, row: &IntegrationRow) -> DbResult<bool> {
+    let saved = sqlx::query(
         "UPDATE integrations SET name = $2, description = $3, enabled = $4, payment_state = $5, payment_integration_type = $6,
-            payment_display_name = $7, payment_sequence = $8, updated_at = $9 WHERE id = $1",
+            payment_display_name = $7, payment_sequence = $8, updated_at = $9, revision = revision + 1
+         WHERE id = $1 AND revision = $10",
     )
     .bind(row.id)
     .bind(&row.name)
@@ -93,9 +97,24 @@ pub async fn update<'e>(exec: impl Exec<'e>, row: &IntegrationRow) -> DbResult<(
     .bind(&row.payment_display_name)
     .bind(row.payment_sequence)
     .bind(now())
+    .bind(row.revision)
     .execute(exec)
     .await?;
-    Ok(())
+    Ok(saved.rows_affected() == 1)
+}
+
+/// Bumps the revision of an integration still at `revision` (its credentials change): an
+/// edit that read it before is then saved only after reading it again. False when another
+/// edit came first.
+pub async fn touch<'e>(exec: impl Exec<'e>, id: i64, revision: i64) -> DbResult<bool> {
+    let touched =
+        sqlx::query("UPDATE integrations SET revision = revision + 1, updated_at = $2 WHERE id = $1 AND revision = $3")
+            .bind(id)
+            .bind(now())
+            .bind(revision)
+            .execute(exec)
+            .await?;
+    Ok(touched.rows_affected() == 1)
 }
 
 pub async fn delete<'e>(exec: impl Exec<'e>, id: i64) -> DbResult<()> {

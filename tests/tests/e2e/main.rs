@@ -3,6 +3,7 @@
 
 mod api_rules;
 mod ceilings;
+mod concurrent_edits;
 mod contract_versions;
 mod encryption_at_rest;
 mod error_shapes;
