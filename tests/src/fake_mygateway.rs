@@ -84,6 +84,8 @@ pub struct FakeMyGateway {
     pub requests: RequestLog,
     /// Holds `POST /v1/sessions` (after recording it) while the test says so.
     pub sessions_hold: Hold,
+    /// Holds `GET /v1/sessions/{id}` (a sync's question) while the test says so.
+    pub status_hold: Hold,
     secret_key: String,
     ledger: Arc<Mutex<Ledger>>,
 }
@@ -101,6 +103,7 @@ impl FakeMyGateway {
             url: server.url.clone(),
             requests: server.requests.clone(),
             sessions_hold: Hold::default(),
+            status_hold: Hold::default(),
             secret_key: secret_key.into(),
             ledger: Arc::default(),
         };
@@ -227,6 +230,7 @@ async fn session_status(State(fake): State<FakeMyGateway>, Path(id): Path<String
     if let Some(refused) = fake.admit(&headers) {
         return refused;
     }
+    fake.status_hold.pass().await;
     match fake.ledger.lock().unwrap().sessions.get(&id) {
         Some(session) => (StatusCode::OK, Json(json!({ "id": id, "status": session.status }))),
         None => error(StatusCode::NOT_FOUND, "No such session."),

@@ -62,20 +62,80 @@ const SYNC_CLAIM: Duration = Duration::from_secs(300);
 /// Beyond the longest an initiate's call can take, before its Draft is taken as abandoned.
 const DRAFT_MARGIN: Duration = Duration::from_secs(10);
 
+/// A host's claim on an integration's sync (`integrations.sync_claimed_until`): taken before
+/// a sync starts, renewed while it runs, released when it ends.
+struct SyncClaim {
+    integration_id: i64,
+    until: String,
+    renewed: std::time::Instant,
+}
+
+/// "Due before" for a sync asked for by hand: whenever the last one was.
+const ANY_TIME: &str = "9999-12-31T23:59:59.999Z";
+
 impl App {
-    /// Syncs one integration now. 409 when a sync of it is already running.
+    /// Syncs one integration now. 409 when a sync of it is already running, on this host or
+    /// another on the same database.
     pub async fn sync_integration(&self, id: i64) -> Result<SyncReport, ServiceError> {
+        self.sync_if_free(id, ANY_TIME).await?.ok_or_else(|| {
+            ServiceError::conflict("sync_in_progress", format!("Integration {id} is being synced already."))
+        })
+    }
+
+    /// Syncs integration `id` if its last sync was before `due_before` and no sync of it runs
+    /// anywhere: claimed for this host (one host per integration at a time), renewed while it
+    /// runs, released when it ends. None when not due or taken.
+    async fn sync_if_free(&self, id: i64, due_before: &str) -> Result<Option<SyncReport>, ServiceError> {
         let integration = integrations::get(self.db.read(), id)
             .await?
             .filter(|row| row.integration_category == IntegrationCategory::OnlinePayment.as_str())
             .ok_or_else(|| ServiceError::NotFound(format!("Payment integration {id} does not exist.")))?;
         if !self.syncs_running.0.lock().expect("sync set").insert(id) {
-            return Err(ServiceError::conflict(
-                "sync_in_progress",
-                format!("Integration {id} is being synced already."),
-            ));
+            return Ok(None);
         }
         let _running = Running(&self.syncs_running, id);
+        let until = time_after(SYNC_CLAIM);
+        let mut tx = self.db.tx().await?;
+        let claimed = integrations::claim_sync(&mut *tx, id, due_before, &now(), &until).await?;
+        tx.commit().await?;
+        if !claimed {
+            return Ok(None);
+        }
+        let mut claim = SyncClaim { integration_id: id, until, renewed: std::time::Instant::now() };
+        let synced = self.sync_claimed(&integration, &mut claim).await;
+        let released = async {
+            let mut tx = self.db.tx().await?;
+            integrations::release_sync(&mut *tx, id, &claim.until).await?;
+            tx.commit().await
+        };
+        if let Err(error) = released.await {
+            tracing::warn!(integration_id = id, %error, "sync claim not released; it runs out");
+        }
+        synced.map(Some)
+    }
+
+    /// Renews the claim once a third of it has passed. False when it was lost (it ran out and
+    /// another host took the integration): the sync then stops.
+    async fn keep_claim(&self, claim: &mut SyncClaim) -> Result<bool, ServiceError> {
+        if claim.renewed.elapsed() < SYNC_CLAIM / 3 {
+            return Ok(true);
+        }
+        let until = time_after(SYNC_CLAIM);
+        let mut tx = self.db.tx().await?;
+        let renewed = integrations::renew_sync(&mut *tx, claim.integration_id, &claim.until, &until).await?;
+        tx.commit().await?;
+        if renewed {
+            (claim.until, claim.renewed) = (until, std::time::Instant::now());
+        }
+        Ok(renewed)
+    }
+
+    async fn sync_claimed(
+        &self,
+        integration: &crate::store::integrations::IntegrationRow,
+        claim: &mut SyncClaim,
+    ) -> Result<SyncReport, ServiceError> {
+        let id = integration.id;
         let mut report = SyncReport::default();
         // A Draft is an initiate still under way until its call must have ended (the wait for
         // a sandbox, the call's deadline, a margin for the writes): asking the gateway before
@@ -93,9 +153,17 @@ impl App {
                 tracing::info!(integration_id = id, checked = report.checked, "sync stopped: the host is stopping");
                 return Ok(report);
             }
+            if !self.keep_claim(claim).await? {
+                tracing::warn!(
+                    integration_id = id,
+                    checked = report.checked,
+                    "sync stopped: its claim ran out and another host took it"
+                );
+                return Ok(report);
+            }
             report.checked += 1;
             let asked = async {
-                let mut provider = self.payment_provider(&integration).await?;
+                let mut provider = self.payment_provider(integration).await?;
                 provider.sync(&self.provider_view(&transaction)).await?.map_err(ServiceError::Gateway)
             }
             .await;
@@ -177,29 +245,18 @@ impl App {
                 continue;
             }
             // Due, and claimed by this host alone: of several hosts on one database, one syncs
-            // it per interval; a claim outlives its host by at most SYNC_CLAIM.
-            let until = time_after(SYNC_CLAIM);
-            let mut tx = self.db.tx().await?;
-            let claimed =
-                integrations::claim_sync(&mut *tx, integration.id, &time_ago(interval), &now(), &until).await?;
-            tx.commit().await?;
-            if claimed {
-                // Each integration syncs on its own task; one running here is skipped (409).
-                let app = self.clone();
-                running.spawn(async move {
-                    if let Err(error) = app.sync_integration(integration.id).await {
-                        tracing::debug!(integration_id = integration.id, %error, "scheduled sync skipped");
-                    }
-                    let released = async {
-                        let mut tx = app.db.tx().await?;
-                        integrations::release_sync(&mut *tx, integration.id, &until).await?;
-                        tx.commit().await
-                    };
-                    if let Err(error) = released.await {
-                        tracing::warn!(integration_id = integration.id, %error, "sync claim not released; it runs out");
-                    }
-                });
+            // it per interval; a claim outlives its host by at most SYNC_CLAIM. Each
+            // integration syncs on its own task.
+            let due_before = time_ago(interval);
+            if integration.last_synced_date.as_deref().is_some_and(|last| last >= due_before.as_str()) {
+                continue;
             }
+            let app = self.clone();
+            running.spawn(async move {
+                if let Err(error) = app.sync_if_free(integration.id, &due_before).await {
+                    tracing::warn!(integration_id = integration.id, %error, "scheduled sync failed");
+                }
+            });
         }
         Ok(())
     }

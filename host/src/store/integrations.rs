@@ -156,6 +156,19 @@ pub async fn claim_sync<'e>(exec: impl Exec<'e>, id: i64, due_before: &str, now:
     Ok(claimed.rows_affected() == 1)
 }
 
+/// Extends this host's sync claim (`until`, as [`claim_sync`] or the last renewal set it) to
+/// `new_until`. False when it is no longer this host's.
+pub async fn renew_sync<'e>(exec: impl Exec<'e>, id: i64, until: &str, new_until: &str) -> DbResult<bool> {
+    let renewed =
+        sqlx::query("UPDATE integrations SET sync_claimed_until = $3 WHERE id = $1 AND sync_claimed_until = $2")
+            .bind(id)
+            .bind(until)
+            .bind(new_until)
+            .execute(exec)
+            .await?;
+    Ok(renewed.rows_affected() == 1)
+}
+
 /// Lets go of this host's sync claim (`until`, as [`claim_sync`] set it); a claim another
 /// host took after this one ran out stays.
 pub async fn release_sync<'e>(exec: impl Exec<'e>, id: i64, until: &str) -> DbResult<()> {
@@ -173,4 +186,35 @@ pub async fn clear_sync_claims<'e>(exec: impl Exec<'e>) -> DbResult<()> {
         .execute(exec)
         .await?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::Db;
+
+    #[tokio::test]
+    async fn a_sync_claim_is_renewed_and_released_only_by_its_holder() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Db::connect(&format!("sqlite://{}/db.sqlite", dir.path().display())).await.unwrap();
+        let w = db.writer();
+        sqlx::query(
+            "INSERT INTO integrations (company_id, module, name, integration_category, payment_state, created_at, updated_at)
+             VALUES (1, 'payment_mygateway', 'mg', 'Online Payment', 'Test', 'now', 'now')",
+        )
+        .execute(w)
+        .await
+        .unwrap();
+        let (now, first, later) = ("2026-12-01T10:00:00.000Z", "2026-12-01T10:05:00.000Z", "2026-12-01T10:07:00.000Z");
+        assert!(claim_sync(w, 1, "9999", now, first).await.unwrap());
+        assert!(!claim_sync(w, 1, "9999", now, "2026-12-01T10:06:00.000Z").await.unwrap(), "held");
+        assert!(renew_sync(w, 1, first, later).await.unwrap());
+        assert!(!renew_sync(w, 1, first, "2026-12-01T10:09:00.000Z").await.unwrap(), "no longer the holder's until");
+        release_sync(w, 1, first).await.unwrap();
+        let held: Option<String> =
+            sqlx::query_scalar("SELECT sync_claimed_until FROM integrations").fetch_one(w).await.unwrap();
+        assert_eq!(held.as_deref(), Some(later), "a stale holder's release leaves the renewed claim");
+        release_sync(w, 1, later).await.unwrap();
+        assert!(claim_sync(w, 1, "9999", now, first).await.unwrap(), "free once released");
+    }
 }

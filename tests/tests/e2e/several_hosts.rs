@@ -414,3 +414,38 @@ async fn two_hosts_starting_on_an_empty_database_with_different_keys_never_mix_t
         b.close().await;
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sync_asked_for_on_one_host_is_refused_on_the_other_while_it_runs() {
+    if !on_postgres() {
+        return;
+    }
+    use integrations_host::services::scheduled_sync::SyncPolicy;
+    // Asked about at once (no grace), once the schedulers' first sync (at start) has ended.
+    let now = || Some(SyncPolicy { grace: Duration::ZERO, ..SyncPolicy::default() });
+    let s = MyGatewayScenario::start_with(HostOptions { sync: now(), ..HostOptions::default() }).await;
+    let b = second_host_with(&s, HostOptions { sync: now(), ..HostOptions::default() }).await;
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let first_sync_done =
+        "SELECT COUNT(*) FROM integrations WHERE last_synced_date IS NOT NULL AND sync_claimed_until IS NULL";
+    while sqlx::query_scalar::<_, i64>(first_sync_done).fetch_one(s.host.app.db.read()).await.unwrap() == 0 {
+        assert!(Instant::now() < deadline, "the first scheduled sync never ended");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let id = s.initiate(json!("6.00"), "Redirect", 71).await["transaction_id"].as_i64().unwrap();
+    s.fake.set_status(&s.session_id(id).await, "completed");
+    let sync_on = |host: &TestHost| {
+        e2e::host::send(host.admin(Method::POST, &format!("/api/admin/integrations/{}/sync", s.integration_id)))
+    };
+    s.fake.status_hold.hold();
+    let held = tokio::spawn(sync_on(&s.host));
+    s.fake.status_hold.arrived(1).await;
+    let (status, body) = sync_on(&b).await;
+    assert_eq!((status, body["error"]["code"].as_str()), (StatusCode::CONFLICT, Some("sync_in_progress")), "{body}");
+    s.fake.status_hold.release();
+    let (status, report) = held.await.unwrap();
+    assert_eq!((status, report["changed"].as_i64()), (StatusCode::OK, Some(1)), "{report}");
+    // Released when it ended: the other host may sync now.
+    let (status, report) = sync_on(&b).await;
+    assert_eq!((status, report["checked"].as_i64()), (StatusCode::OK, Some(0)), "{report}");
+}
