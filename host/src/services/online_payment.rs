@@ -192,6 +192,18 @@ impl App {
     /// when the provider itself fails, no transaction is left behind; when the gateway's
     /// answer cannot be stored, the Draft is left for the scheduled sync.
     pub async fn initiate(&self, caller: Caller, request: InitiateRequest) -> Result<Initiated, ServiceError> {
+        self.initiate_for_link(caller, request, None).await
+    }
+
+    /// [`App::initiate`], the Draft linked to payment link `link_id` in the transaction that
+    /// stores it: a host that dies after the gateway was called never leaves a payment the
+    /// link does not know of (its page would offer to pay again).
+    pub(super) async fn initiate_for_link(
+        &self,
+        caller: Caller,
+        request: InitiateRequest,
+        link_id: Option<i64>,
+    ) -> Result<Initiated, ServiceError> {
         let integration = self.visible_integration(caller, request.integration_id).await?;
         if integration.integration_category != IntegrationCategory::OnlinePayment.as_str() {
             return Err(ServiceError::invalid(
@@ -260,6 +272,9 @@ impl App {
         };
         let mut tx = self.db.tx().await?;
         let draft = transactions::insert(&mut *tx, &draft).await?;
+        if let Some(link_id) = link_id {
+            crate::store::payment_links::add_transaction(&mut *tx, link_id, draft.id).await?;
+        }
         tx.commit().await?;
 
         let session = async {
@@ -294,7 +309,7 @@ impl App {
             Err(error) => {
                 // The provider crashed or the host had no room: nothing happened at the gateway.
                 let mut tx = self.db.tx().await?;
-                transactions::delete_draft(&mut *tx, draft.id).await?;
+                transactions::delete_draft(&mut tx, draft.id).await?;
                 tx.commit().await?;
                 return Err(error);
             }

@@ -281,27 +281,13 @@ impl App {
         // The page acts for the link's company; key 0 is no API key (it only scopes
         // idempotency, which this call does not use).
         let caller = Caller::Company { key_id: 0, company_id: link.company_id };
-        match self.initiate(caller, request).await {
-            Ok(initiated) => {
-                let mut tx = self.db.tx().await?;
-                payment_links::add_transaction(&mut *tx, link.id, initiated.transaction.id).await?;
-                tx.commit().await?;
-                Ok(match initiated.action {
-                    SessionAction::Redirect(url) => PayOutcome::Redirect(url),
-                    SessionAction::EmbeddedJs(_) | SessionAction::QrCode(_) => {
-                        PayOutcome::NotARedirect { display_name: method.display_name }
-                    }
-                })
+        let initiated = self.initiate_for_link(caller, request, Some(link.id)).await?;
+        Ok(match initiated.action {
+            SessionAction::Redirect(url) => PayOutcome::Redirect(url),
+            SessionAction::EmbeddedJs(_) | SessionAction::QrCode(_) => {
+                PayOutcome::NotARedirect { display_name: method.display_name }
             }
-            Err(error) => {
-                if let ServiceError::PaymentFailed { transaction_id, .. } = &error {
-                    let mut tx = self.db.tx().await?;
-                    payment_links::add_transaction(&mut *tx, link.id, *transaction_id).await?;
-                    tx.commit().await?;
-                }
-                Err(error)
-            }
-        }
+        })
     }
 }
 

@@ -128,8 +128,16 @@ pub async fn update_if_state<'e>(exec: impl Exec<'e>, row: &TransactionRow, expe
 }
 
 /// Removes a transaction that never got past Draft (its session could not be created).
-pub async fn delete_draft<'e>(exec: impl Exec<'e>, id: i64) -> DbResult<()> {
-    sqlx::query("DELETE FROM transactions WHERE id = $1 AND state = 'Draft'").bind(id).execute(exec).await?;
+/// Deletes a transaction still Draft, and its place in a payment link if it has one.
+pub async fn delete_draft(conn: &mut sqlx::AnyConnection, id: i64) -> DbResult<()> {
+    sqlx::query(
+        "DELETE FROM payment_link_transactions WHERE transaction_id = $1
+           AND EXISTS (SELECT 1 FROM transactions WHERE id = $1 AND state = 'Draft')",
+    )
+    .bind(id)
+    .execute(&mut *conn)
+    .await?;
+    sqlx::query("DELETE FROM transactions WHERE id = $1 AND state = 'Draft'").bind(id).execute(conn).await?;
     Ok(())
 }
 

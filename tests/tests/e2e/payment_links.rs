@@ -286,3 +286,33 @@ async fn payment_link_page_starts_a_payment_and_shows_paid_once_captured() {
     assert_eq!(response.headers()["location"], format!("/pay/{token}").as_str());
     assert_eq!(s.fake.session_count(), 2);
 }
+
+#[tokio::test]
+async fn payment_link_knows_its_payment_before_the_gateway_answers() {
+    let s = MyGatewayScenario::start().await;
+    let link = create_ok(&s, link_body(json!("12.00"), "USD")).await;
+    let token = link["token"].as_str().unwrap().to_string();
+    let linked = || async {
+        sqlx::query_scalar::<_, i64>(
+            "SELECT COUNT(*) FROM payment_link_transactions t JOIN payment_links l ON l.id = t.link_id
+             WHERE l.token = $1",
+        )
+        .bind(&token)
+        .fetch_one(s.host.app.db.read())
+        .await
+        .unwrap()
+    };
+    s.fake.sessions_hold.hold();
+    let while_held = async {
+        s.fake.sessions_hold.arrived(1).await;
+        let linked_then = linked().await;
+        s.fake.sessions_hold.release();
+        linked_then
+    };
+    let (response, linked_then) = tokio::join!(choose(&s, &token, s.integration_id), while_held);
+    // While the gateway made the session, the Draft was on the link already: a host killed
+    // then leaves it there, so the page never offers to pay twice what may be paid.
+    assert_eq!(linked_then, 1);
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    assert_eq!(linked().await, 1, "linked once");
+}
