@@ -115,7 +115,7 @@ impl App {
         let mut tx = self.db.tx().await?;
         modules::record(&mut *tx, &manifest.identifier, &manifest.version, &manifest_yaml, &module.sha256, &component)
             .await?;
-        modules::set_state(&mut *tx, &manifest.identifier, &manifest.version, true).await?;
+        modules::set_state(&mut tx, &manifest.identifier, &manifest.version, true).await?;
         tx.commit().await?;
         let previous = self.swap_in(module.clone());
         Ok(Installed::Activated { module, previous })
@@ -183,7 +183,7 @@ impl App {
             return Err(ServiceError::NotFound(format!("Module {identifier} is not installed.")));
         };
         let mut tx = self.db.tx().await?;
-        modules::set_state(&mut *tx, identifier, &state.active_version, false).await?;
+        modules::set_state(&mut tx, identifier, &state.active_version, false).await?;
         tx.commit().await?;
         self.registry.remove(identifier);
         tracing::info!(module = identifier, "module uninstalled");
@@ -309,7 +309,7 @@ impl App {
     /// Records `module` as live and swaps it in; returns the version it replaced.
     async fn make_live(&self, module: Arc<LoadedModule>) -> Result<Option<String>, ServiceError> {
         let mut tx = self.db.tx().await?;
-        modules::set_state(&mut *tx, &module.manifest.identifier, &module.manifest.version, true).await?;
+        modules::set_state(&mut tx, &module.manifest.identifier, &module.manifest.version, true).await?;
         tx.commit().await?;
         Ok(self.swap_in(module))
     }

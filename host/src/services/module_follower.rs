@@ -1,8 +1,10 @@
 //! Several hosts on one PostgreSQL database: a module installed, upgraded, activated or
-//! uninstalled through one host goes live (or out of service) on every other within
-//! [`FOLLOW_EVERY`] plus a load, by polling the recorded module states (`module_state`) and
-//! loading the recorded version from the database. The compiled code and the provider cache
-//! stay per process.
+//! uninstalled through one host goes live (or out of service) on every other at once, plus a
+//! load: the change is announced with `NOTIFY` when it commits, and each host `LISTEN`s and
+//! then compares the recorded module states (`module_state`) with its own, loading the
+//! recorded version from the database. Every [`FOLLOW_EVERY`] it compares anyway, so a
+//! notification missed while its connection was re-made costs at most that. The compiled
+//! code and the provider cache stay per process.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -12,7 +14,8 @@ use crate::store::modules;
 
 use super::{App, ServiceError};
 
-/// How often a host compares its live modules with the recorded ones.
+/// How often a host compares its live modules with the recorded ones without an
+/// announcement.
 pub const FOLLOW_EVERY: Duration = Duration::from_millis(500);
 
 impl App {
@@ -20,11 +23,32 @@ impl App {
         let app = self.clone();
         tokio::spawn(async move {
             let mut ticks = tokio::time::interval(FOLLOW_EVERY);
+            let mut changes = match app.db.module_state_changes().await {
+                Some(Ok(changes)) => Some(changes),
+                Some(Err(error)) => {
+                    tracing::warn!(%error, "cannot LISTEN for module changes; following them every {FOLLOW_EVERY:?}");
+                    None
+                }
+                None => None,
+            };
             // Versions this host could not load, so each is logged once.
             let mut failed: HashMap<String, String> = HashMap::new();
             loop {
+                let announced = async {
+                    match changes.as_mut() {
+                        Some(changes) => changes.next().await.map(drop),
+                        None => std::future::pending().await,
+                    }
+                };
                 tokio::select! {
                     _ = ticks.tick() => {}
+                    heard = announced => {
+                        if let Err(error) = heard {
+                            // Re-made at the next wait; meanwhile a tick's poll, not a busy loop.
+                            tracing::debug!(%error, "module change announcements interrupted; polling meanwhile");
+                            ticks.tick().await;
+                        }
+                    }
                     _ = app.stop_signal() => break,
                 }
                 if let Err(error) = app.follow_module_states(&mut failed).await {

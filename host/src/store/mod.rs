@@ -65,6 +65,8 @@ pub struct Db {
     pool: AnyPool,
     writer: AnyPool,
     backend: Backend,
+    /// The PostgreSQL URL, for connections of their own (`LISTEN`); None on SQLite.
+    postgres_url: Option<String>,
     fault: Arc<FaultSwitch>,
     meters: DbMeters,
 }
@@ -138,7 +140,14 @@ impl Db {
             let writer = open(1, Some(fault.clone())).await?;
             SQLITE_MIGRATIONS.run(&writer).await?;
             let pool = open(8, None).await?;
-            return Ok(Self { pool, writer, backend: Backend::Sqlite, fault, meters: DbMeters::default() });
+            return Ok(Self {
+                pool,
+                writer,
+                backend: Backend::Sqlite,
+                postgres_url: None,
+                fault,
+                meters: DbMeters::default(),
+            });
         }
         if url.starts_with("postgres://") || url.starts_with("postgresql://") {
             return Self::connect_postgres(url, pool.unwrap_or(DEFAULT_POSTGRES_POOL)).await;
@@ -161,6 +170,7 @@ impl Db {
             writer: pool.clone(),
             pool,
             backend: Backend::Postgres,
+            postgres_url: Some(url.to_string()),
             fault: Arc::new(FaultSwitch::default()),
             meters: DbMeters::default(),
         })
@@ -168,6 +178,13 @@ impl Db {
 
     pub fn backend(&self) -> Backend {
         self.backend
+    }
+
+    /// Module state changes announced by any host on this database; None on SQLite (one
+    /// host per file).
+    pub async fn module_state_changes(&self) -> Option<DbResult<modules::StateChanges>> {
+        let url = self.postgres_url.as_deref()?;
+        Some(modules::StateChanges::listen(url).await)
     }
 
     /// Where reads run (on SQLite a pool of read-only connections that never wait for the

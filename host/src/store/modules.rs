@@ -85,12 +85,18 @@ pub async fn state<'e>(exec: impl Exec<'e>, identifier: &str) -> DbResult<Option
         .await
 }
 
-pub async fn set_state<'e>(
-    exec: impl Exec<'e>,
+/// Records a module's live version (or its uninstall). On PostgreSQL the change is also
+/// announced on [`STATE_CHANNEL`] when the transaction commits, so other hosts follow it at
+/// once ([`StateChanges`]).
+pub async fn set_state(
+    conn: &mut sqlx::AnyConnection,
     identifier: &str,
     active_version: &str,
     installed: bool,
 ) -> DbResult<()> {
+    if conn.backend_name() == "PostgreSQL" {
+        sqlx::query("SELECT pg_notify($1, $2)").bind(STATE_CHANNEL).bind(identifier).execute(&mut *conn).await?;
+    }
     sqlx::query(
         "INSERT INTO module_state (identifier, active_version, installed, updated_at) VALUES ($1, $2, $3, $4)
          ON CONFLICT (identifier) DO UPDATE SET active_version = excluded.active_version, installed = excluded.installed,
@@ -100,7 +106,29 @@ pub async fn set_state<'e>(
     .bind(active_version)
     .bind(i64::from(installed))
     .bind(now())
-    .execute(exec)
+    .execute(conn)
     .await?;
     Ok(())
+}
+
+/// The PostgreSQL channel on which module state changes are announced.
+pub const STATE_CHANNEL: &str = "integrations_module_state";
+
+/// Announcements of module state changes made by any host on the database (PostgreSQL
+/// `LISTEN`). A notification can be missed while the connection is re-made, so a follower
+/// still polls ([`states`]) now and then.
+pub struct StateChanges(sqlx::postgres::PgListener);
+
+impl StateChanges {
+    /// Listens on the PostgreSQL database at `url`.
+    pub async fn listen(url: &str) -> DbResult<Self> {
+        let mut listener = sqlx::postgres::PgListener::connect(url).await?;
+        listener.listen(STATE_CHANNEL).await?;
+        Ok(Self(listener))
+    }
+
+    /// Waits for the next announcement: the identifier of the module whose state changed.
+    pub async fn next(&mut self) -> DbResult<String> {
+        Ok(self.0.recv().await?.payload().to_string())
+    }
 }

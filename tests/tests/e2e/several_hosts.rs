@@ -449,3 +449,17 @@ async fn a_sync_asked_for_on_one_host_is_refused_on_the_other_while_it_runs() {
     let (status, report) = sync_on(&b).await;
     assert_eq!((status, report["checked"].as_i64()), (StatusCode::OK, Some(0)), "{report}");
 }
+
+#[tokio::test]
+async fn a_module_change_is_announced_to_listening_hosts_when_it_commits() {
+    if !on_postgres() {
+        return;
+    }
+    let s = MyGatewayScenario::start().await;
+    let mut changes = s.host.app.db.module_state_changes().await.expect("PostgreSQL").unwrap();
+    let (status, body) =
+        s.host.upload_module(&manifest("payment_mygateway", "1.6"), component("payment_mygateway.wasm")).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let heard = tokio::time::timeout(Duration::from_secs(2), changes.next()).await;
+    assert_eq!(heard.expect("announced within 2 s").unwrap(), "payment_mygateway");
+}
