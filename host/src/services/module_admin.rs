@@ -67,7 +67,13 @@ impl App {
             _ => "api",
         };
         let installed = self.install_checked(manifest_yaml, component, from).await;
-        self.meters().install(source, if installed.is_ok() { "installed" } else { "refused" });
+        let outcome = match &installed {
+            // The same version again (a folder touched, an upload repeated): nothing was installed.
+            Ok(Installed::Unchanged { .. }) => "unchanged",
+            Ok(_) => "installed",
+            Err(_) => "refused",
+        };
+        self.meters().install(source, outcome);
         installed
     }
 
