@@ -2,7 +2,9 @@
 //! nothing it was writing can still complete, as with `kill -9` of the real binary. The test
 //! binary runs itself again with only one test selected and [`DIR_VAR`] set; that test calls
 //! [`serve_if_child`], which serves the folder's database and modules (the real server code
-//! the `integrations-host` binary runs) until the process is killed.
+//! the `integrations-host` binary runs) until the process is killed. A `harness = false`
+//! binary (a bench) runs itself again with no arguments instead ([`ChildHost::start_self`])
+//! and calls [`serve_if_child`] first thing in `main`.
 
 use std::io::{BufRead, BufReader};
 use std::path::Path;
@@ -34,15 +36,37 @@ impl ChildHost {
 
     /// [`ChildHost::start`] with more environment for the child (such as [`DELIVERY_TIMEOUT_VAR`]).
     pub async fn start_with(test: &str, dir: &Path, endpoints: &[String], env: &[(&str, String)]) -> Self {
-        let mut child = Command::new(std::env::current_exe().expect("the test binary"))
-            .args([test, "--exact", "--nocapture", "--test-threads=1"])
+        let mut command = Self::command(dir, endpoints, env);
+        command.args([test, "--exact", "--nocapture", "--test-threads=1"]).stderr(Stdio::inherit());
+        Self::spawn(command).await
+    }
+
+    /// For a `harness = false` binary whose `main` calls [`serve_if_child`] first: runs this
+    /// executable again, without arguments, serving `dir`; the child's stderr (its log, if it
+    /// installs one) goes to `stderr`.
+    pub async fn start_self(dir: &Path, endpoints: &[String], env: &[(&str, String)], stderr: Stdio) -> Self {
+        let mut command = Self::command(dir, endpoints, env);
+        command.stderr(stderr);
+        Self::spawn(command).await
+    }
+
+    /// The process id of the child.
+    pub fn id(&self) -> u32 {
+        self.child.id()
+    }
+
+    fn command(dir: &Path, endpoints: &[String], env: &[(&str, String)]) -> Command {
+        let mut command = Command::new(std::env::current_exe().expect("the running binary"));
+        command
             .env(DIR_VAR, dir)
             .env(ENDPOINTS_VAR, endpoints.join(","))
             .envs(env.iter().map(|(name, value)| (*name, value.as_str())))
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("the child host starts");
+            .stdout(Stdio::piped());
+        command
+    }
+
+    async fn spawn(mut command: Command) -> Self {
+        let mut child = command.spawn().expect("the child host starts");
         let stdout = child.stdout.take().expect("piped stdout");
         let (found, listening) = tokio::sync::oneshot::channel();
         std::thread::spawn(move || {
@@ -78,6 +102,11 @@ impl Drop for ChildHost {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// Whether this process is a child host (it was started with [`DIR_VAR`] set).
+pub fn is_child() -> bool {
+    std::env::var_os(DIR_VAR).is_some()
 }
 
 /// In the child process: serves the folder named by [`DIR_VAR`] until killed. In a normal run

@@ -24,9 +24,7 @@ async fn second_host_with(s: &MyGatewayScenario, options: HostOptions) -> TestHo
 /// A new host folder naming the database of the host in `dir`, with the same master key.
 fn sharing_the_database_of(dir: &std::path::Path) -> std::path::PathBuf {
     let shared_dir = tempfile::tempdir().unwrap().keep();
-    for shared in ["postgres-database", "master.key"] {
-        std::fs::copy(dir.join(shared), shared_dir.join(shared)).unwrap();
-    }
+    e2e::database::share(dir, &shared_dir);
     shared_dir
 }
 
