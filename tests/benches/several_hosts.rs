@@ -137,7 +137,7 @@ async fn measure(run: &Run, postgres_name: &str) -> (Pass, Pass) {
     let sessions: Vec<(i64, Option<String>)> =
         sqlx::query_as("SELECT id, gateway_reference FROM transactions WHERE integration_id = $1")
             .bind(s.integration_id)
-            .fetch_all(s.host.app.db.pool())
+            .fetch_all(s.host.app.db.read())
             .await
             .unwrap();
     assert_eq!(sessions.len(), TRANSACTIONS);
