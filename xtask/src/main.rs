@@ -11,7 +11,7 @@
 //! - `fuzz-contract [MAX_EXAMPLES [ARGS…]]`: schemathesis against the built host (issue 12,
 //!   point 4; `ARGS` go to schemathesis); installs it into `target/contract-fuzz/venv` first.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 
 use xtask::{build_providers, install_modules, providers_dir, repo_root};
@@ -139,8 +139,11 @@ fn fuzz_contract(args: &[String]) -> Result<(), String> {
         .args(["show", "--quiet", "schemathesis"])
         .output()
         .is_ok_and(|out| String::from_utf8_lossy(&out.stdout).contains(&format!("Version: {}", &SCHEMATHESIS[14..])));
-    if !pinned {
-        let mut create = Command::new("python3");
+    let python = fuzz_python();
+    if !pinned || !runs_python(&venv.join("bin/python"), FIXED_PYTHON) && runs_python(Path::new(&python), FIXED_PYTHON)
+    {
+        let _ = std::fs::remove_dir_all(&venv);
+        let mut create = Command::new(&python);
         create.arg("-m").arg("venv").arg(&venv);
         run(create)?;
         let mut pip = Command::new(venv.join("bin/pip"));
@@ -163,6 +166,38 @@ fn fuzz_contract(args: &[String]) -> Result<(), String> {
     let mut fuzz = Command::new(repo_root().join("target/debug/contract_fuzz"));
     fuzz.arg(&st).arg(args.first().map(String::as_str).unwrap_or(DEFAULT_FUZZ_EXAMPLES)).args(args.iter().skip(1));
     run(fuzz)
+}
+
+/// CPython releases before 3.12 can fail Hypothesis with "AST constructor recursion depth
+/// mismatch" (python/cpython#106905) while it describes a strategy: no finding about the API,
+/// but a failed run. The contract fuzz prefers an interpreter of this version or later.
+const FIXED_PYTHON: (u32, u32) = (3, 12);
+
+/// The interpreter the contract fuzz's virtualenv is made with: `CONTRACT_FUZZ_PYTHON` when
+/// set, else the first of `python3.13`, `python3.12` or a pyenv-installed 3.12+ that runs,
+/// else `python3` (whose run the driver repeats once when it meets only that bug).
+fn fuzz_python() -> String {
+    if let Ok(python) = std::env::var("CONTRACT_FUZZ_PYTHON") {
+        return python;
+    }
+    let mut candidates: Vec<String> = vec!["python3.13".into(), "python3.12".into()];
+    let pyenv =
+        std::env::var("PYENV_ROOT").unwrap_or_else(|_| format!("{}/.pyenv", std::env::var("HOME").unwrap_or_default()));
+    if let Ok(versions) = std::fs::read_dir(Path::new(&pyenv).join("versions")) {
+        let mut found: Vec<PathBuf> = versions.filter_map(Result::ok).map(|v| v.path().join("bin/python3")).collect();
+        found.sort();
+        candidates.extend(found.into_iter().rev().map(|p| p.display().to_string()));
+    }
+    candidates
+        .into_iter()
+        .find(|python| runs_python(Path::new(python), FIXED_PYTHON))
+        .unwrap_or_else(|| "python3".into())
+}
+
+/// Whether `python` runs and is at least version `at_least`.
+fn runs_python(python: &Path, at_least: (u32, u32)) -> bool {
+    let check = format!("import sys; sys.exit(0 if sys.version_info >= {at_least:?} else 1)");
+    Command::new(python).args(["-c", &check]).output().is_ok_and(|out| out.status.success())
 }
 
 fn lint() -> Result<(), String> {
