@@ -204,10 +204,8 @@ impl App {
     ) -> Result<(WriteTx, IntegrationRow), ServiceError> {
         let mut tx = self.db.tx().await?;
         tx.lock_integration(id).await?;
-        match integrations::get(&mut *tx, id).await? {
-            Some(row) if caller.can_see(row.company_id) => Ok((tx, row)),
-            _ => Err(ServiceError::NotFound(format!("Integration {id} does not exist."))),
-        }
+        let row = super::online_payment::seen_by(caller, id, integrations::get(&mut *tx, id).await?)?;
+        Ok((tx, row))
     }
 
     /// Saves an edited integration over the revision it was read at; false (nothing saved)

@@ -142,10 +142,7 @@ pub fn with_txn(url: &str, reference: &str) -> String {
 impl App {
     /// An integration the caller may see, or 404.
     pub async fn visible_integration(&self, caller: Caller, id: i64) -> Result<IntegrationRow, ServiceError> {
-        match integrations::get(self.db.read(), id).await? {
-            Some(row) if caller.can_see(row.company_id) => Ok(row),
-            _ => Err(ServiceError::NotFound(format!("Integration {id} does not exist."))),
-        }
+        seen_by(caller, id, integrations::get(self.db.read(), id).await?)
     }
 
     /// A transaction the caller may see, or 404.
@@ -446,6 +443,15 @@ pub fn redirect_url(text: &str, test_mode: bool) -> Option<Url> {
     let scheme_ok = url.scheme() == "https" || (test_mode && url.scheme() == "http");
     let plain_host = url.host_str().is_some_and(|host| !host.is_empty());
     (scheme_ok && plain_host && url.username().is_empty() && url.password().is_none()).then_some(url)
+}
+
+/// Integration `id` as read, if `caller` may see it; 404 otherwise (another company's
+/// integration is answered as one that does not exist).
+pub(super) fn seen_by(caller: Caller, id: i64, row: Option<IntegrationRow>) -> Result<IntegrationRow, ServiceError> {
+    match row {
+        Some(row) if caller.can_see(row.company_id) => Ok(row),
+        _ => Err(ServiceError::NotFound(format!("Integration {id} does not exist."))),
+    }
 }
 
 #[cfg(test)]
