@@ -63,6 +63,11 @@ impl EventReceiver {
         Self { url, seen }
     }
 
+    /// From now on, answers 500 to the next `failures` requests (then 200).
+    pub fn fail_next(&self, failures: usize) {
+        self.seen.lock().unwrap().failures_left = failures;
+    }
+
     pub fn requests(&self) -> Vec<(Value, bool, u16)> {
         self.seen.lock().unwrap().requests.clone()
     }

@@ -51,6 +51,15 @@ pub async fn readyz(State(app): State<Arc<App>>) -> Result<Json<Ready>, ApiError
             ),
         ));
     }
+    let missing = app.modules_not_loaded().await.map_err(ApiError::from)?;
+    if !missing.is_empty() {
+        tracing::warn!(modules = %missing.join(", "), "not ready: modules recorded live are not loaded");
+        return Err(ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "modules_unavailable",
+            format!("Modules recorded live are not loaded on this host: {}.", missing.join(", ")),
+        ));
+    }
     Ok(Json(Ready { status: "ready", modules: app.registry.all().len() }))
 }
 

@@ -71,18 +71,21 @@ impl ProviderRuntime {
         call: CallContext,
     ) -> Result<Sandbox<E>, ProviderFailure> {
         let FreshStore { mut store, deadline, slot } = self.fresh_store(&label, limits, call).await?;
+        let started = Instant::now();
         let outcome = tokio::time::timeout_at(deadline.into(), pre.instance_pre.instantiate_async(&mut store)).await;
-        match outcome {
+        let failed = match outcome {
             Ok(Ok(instance)) => {
-                Ok(Sandbox::new(store, instance, pre.exports, label, deadline, self.meters.clone(), slot))
+                return Ok(Sandbox::new(store, instance, pre.exports, label, deadline, self.meters.clone(), slot));
             }
             Ok(Err(error)) => {
                 let (kind, detail) = super::sandbox::classify(&store, error);
                 let kind = if kind == FailureKind::Trap { FailureKind::Instantiation } else { kind };
-                Err(failure(&label, kind, detail))
+                failure(&label, kind, detail)
             }
-            Err(_) => Err(failure(&label, FailureKind::Timeout, "instantiation ran past the deadline".into())),
-        }
+            Err(_) => failure(&label, FailureKind::Timeout, "instantiation ran past the deadline".into()),
+        };
+        count_setup_failure(&self.meters, &label, started, &failed);
+        Err(failed)
     }
 
     /// Waits for a slot within the module's and the company's shares, then builds a Store
@@ -164,4 +167,24 @@ pub(super) fn failure(label: &CallLabel, kind: FailureKind, detail: String) -> P
         kind,
         detail,
     }
+}
+
+/// The `export` label of a failure before any export ran (instantiating the component, or
+/// finding an export of the wrong type).
+pub(super) const SETUP_EXPORT: &str = "instantiate";
+
+/// Counts a call that failed while its sandbox was being set up, as calls are counted
+/// (`provider_calls_total`, `provider_call_duration_seconds`) under [`SETUP_EXPORT`].
+pub(super) fn count_setup_failure(
+    meters: &crate::metrics::Meters,
+    label: &CallLabel,
+    started: Instant,
+    failed: &ProviderFailure,
+) {
+    use crate::metrics::labels::{CallLabels, ExportLabels};
+    let (module, version) = (label.module.clone(), label.version.clone());
+    let export = ExportLabels { module, version, export: SETUP_EXPORT };
+    meters.provider_call_seconds.get_or_create(&export).observe(started.elapsed().as_secs_f64());
+    let ExportLabels { module, version, export } = export;
+    meters.provider_calls.get_or_create(&CallLabels { module, version, export, outcome: failed.kind.label() }).inc();
 }

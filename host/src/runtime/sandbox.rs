@@ -103,7 +103,11 @@ impl<E> Sandbox<E> {
     {
         match self.instance.get_typed_func::<P, (RawResult<R>,)>(&mut self.store, export) {
             Ok(_) => Ok(()),
-            Err(error) => Err(self.fail(FailureKind::Instantiation, format!("{error:#}"))),
+            Err(error) => {
+                let failed = self.fail(FailureKind::Instantiation, format!("{error:#}"));
+                super::instance::count_setup_failure(&self.meters, &self.label, Instant::now(), &failed);
+                Err(failed)
+            }
         }
     }
 

@@ -229,6 +229,20 @@ impl App {
         Ok(())
     }
 
+    /// The modules the database records as live (`identifier@version`) that this host does
+    /// not serve at that version: one that failed to load here, or (several hosts) one another
+    /// host installed that this one has not loaded yet. For `/readyz`.
+    pub async fn modules_not_loaded(&self) -> Result<Vec<String>, ServiceError> {
+        let mut missing = Vec::new();
+        for state in modules::states(self.db.read()).await? {
+            let serving = self.registry.get(&state.identifier).map(|m| m.manifest.version.clone());
+            if state.installed != 0 && serving.as_deref() != Some(state.active_version.as_str()) {
+                missing.push(format!("{}@{}", state.identifier, state.active_version));
+            }
+        }
+        Ok(missing)
+    }
+
     /// A module folder appeared or changed: install what it holds if it is a new version.
     /// The folder must be named after the module's identifier. Failures are logged; the live
     /// version keeps serving.

@@ -253,3 +253,38 @@ async fn a_restart_loads_compiled_modules_from_the_cache() {
     .await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
 }
+
+/// `/readyz` (API.md §3): ready while every module the database records as live is loaded;
+/// a module whose stored component no longer loads makes the host not ready, naming it, and
+/// the other modules keep serving.
+#[tokio::test]
+async fn a_live_module_that_fails_to_load_makes_the_host_not_ready() {
+    let host = TestHost::start(HostOptions::default()).await;
+    let (status, body) = host.upload_module(&manifest("sms_twilio", "1.0"), component("sms_twilio.wasm")).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let (status, ready) = send(host.public(Method::GET, "/readyz")).await;
+    assert_eq!((status, ready["modules"].as_i64()), (StatusCode::OK, Some(2)), "{ready}");
+
+    // The stored component is damaged while the host is down (its bytes no longer compile).
+    e2e::host::write_db(&host.app.db, async |c| {
+        sqlx::query("UPDATE modules SET component = $1 WHERE identifier = 'sms_twilio'")
+            .bind(b"\0asm\x01\0\0\0damaged".to_vec())
+            .execute(c)
+            .await
+    })
+    .await;
+    let dir = host.dir.clone();
+    let _kept = host.stop().await;
+    let host = TestHost::start(HostOptions { dir: Some(dir), ..HostOptions::default() }).await;
+
+    let (status, body) = send(host.public(Method::GET, "/readyz")).await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (StatusCode::SERVICE_UNAVAILABLE, Some("modules_unavailable")),
+        "{body}"
+    );
+    let message = body["error"]["message"].as_str().unwrap();
+    assert!(message.contains("sms_twilio@1.0") && !message.contains("payment_mygateway"), "{message}");
+    let (_, modules) = send(host.admin(Method::GET, "/api/modules")).await;
+    assert_eq!(versions_of(&modules, "payment_mygateway").as_deref(), Some("1.0"), "MyGateway still serves");
+}

@@ -149,6 +149,11 @@ async fn metrics_count_messages_their_callbacks_and_refused_installs() {
     assert_eq!(unsigned.status(), StatusCode::UNAUTHORIZED);
     let (status, body) = sms.host.upload_module("name: x\n", b"not wasm".to_vec()).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    // A component that cannot even be instantiated: its start check fails before any export.
+    let start_fails =
+        e2e::host::manifest("payment_mygateway", "2.0").replace("payment_mygateway.wasm", "test_fails_to_start.wasm");
+    let (status, body) = sms.host.upload_module(&start_fails, e2e::host::component("test_fails_to_start.wasm")).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
 
     let m = MetricsPage::of(&sms.host).await;
     let twilio = ("module", "sms_twilio");
@@ -163,7 +168,10 @@ async fn metrics_count_messages_their_callbacks_and_refused_installs() {
     let calls = "integrations_provider_calls_total";
     assert_eq!(m.value(calls, &[twilio, ("export", "send"), ("outcome", "ok")]), 1.0);
     let installs = "integrations_module_installs_total";
-    assert_eq!(m.value(installs, &[("source", "api"), ("outcome", "refused")]), 1.0);
+    let setup = [("module", "payment_mygateway"), ("version", "2.0"), ("export", "instantiate")];
+    assert_eq!(m.value(calls, &setup), 1.0, "{}", m.text);
+    assert_eq!(m.observations("integrations_provider_call_duration_seconds", &setup), 1.0);
+    assert_eq!(m.value(installs, &[("source", "api"), ("outcome", "refused")]), 2.0);
     assert_eq!(m.value(installs, &[("source", "api"), ("outcome", "installed")]), 0.0);
     assert_eq!(m.value("integrations_module_info", &[twilio, ("world", "messaging")]), 1.0);
 }

@@ -172,6 +172,67 @@ async fn a_refund_held_by_the_gateway_when_the_host_is_killed_is_made_once() {
     held.release();
 }
 
+/// The ERP's retry after the takeover time, while the refund is still in doubt (reconciliation
+/// leaves it alone: it is younger than its settle time): the retry itself repeats the refund
+/// with its own refund id, books what MyGateway answers, and reserves nothing new.
+#[tokio::test]
+async fn a_retry_taking_over_a_claim_still_in_doubt_repeats_the_refund_with_its_own_id() {
+    let s = MyGatewayScenario::start().await;
+    let (id, session) = s.captured("100.00", 73).await;
+    let stopped = stop(s).await;
+    let fake = &stopped.fake;
+
+    let child = ChildHost::start(CHILD_TEST, &stopped.dir, &[fake.endpoint_flag()]).await;
+    let held = fake.hold_next_refund(&session, HoldAt::AfterRecording);
+    let in_flight =
+        tokio::spawn(refund_request(&child.url, id, Some("erp-refund-73"), json!({"amount": "40.00"})).send());
+    held.arrived().await;
+    child.kill();
+    assert!(in_flight.await.unwrap().is_err(), "the ERP never got an answer");
+    held.release();
+
+    let takeover = Duration::from_secs(30);
+    let host = TestHost::start(HostOptions {
+        dir: Some(stopped.dir.clone()),
+        endpoints: vec![fake.endpoint_flag()],
+        idempotency_takeover: Some(takeover),
+        // Reconciliation at start leaves the refund alone: it may still be under way.
+        refunds: Some(integrations_host::services::refund_reconciliation::RefundPolicy {
+            reconcile_every: Duration::from_secs(3600),
+            settle: Duration::from_secs(3600),
+            ..Default::default()
+        }),
+        ..HostOptions::default()
+    })
+    .await;
+    assert_eq!(host.app.reconcile_refunds().await.unwrap(), ReconcileReport::default(), "too young to repeat");
+    // Reserved and sent, its answer never stored: unresolved, not released.
+    assert_eq!(refund_states(&host, id).await, ["pending"]);
+    assert_eq!(host.transaction(id).await["refunded_minor"], 0, "nothing booked yet");
+
+    let old = (chrono::Utc::now() - chrono::Duration::from_std(takeover).unwrap() - chrono::Duration::seconds(1))
+        .to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+    e2e::host::write_db(&host.app.db, async |c| {
+        sqlx::query("UPDATE idempotency_keys SET created_at = $1").bind(&old).execute(c).await
+    })
+    .await;
+    let (status, body) = refund(&host, id, Some("erp-refund-73"), json!({"amount": "40.00"})).await;
+    assert_eq!(
+        (status, body["success"].as_bool(), body["refunded_amount"].as_str()),
+        (StatusCode::OK, Some(true), Some("40.00")),
+        "{body}"
+    );
+    let made = fake.refunds_of(&session);
+    assert_eq!(made.len(), 1, "exactly one refund at the gateway: {made:?}");
+    assert_eq!(body["refund_reference"], made[0].id.as_str());
+    assert_eq!(host.transaction(id).await["refunded_minor"].as_i64(), Some(gateway_total(fake, &session)));
+    let keys: Vec<_> =
+        fake.requests_to("POST", "/v1/refunds").into_iter().map(|r| r.idempotency_key().map(str::to_string)).collect();
+    assert_eq!(keys.len(), 2, "the first attempt and the retry's repeat: {keys:?}");
+    assert!(keys[0].is_some() && keys[0] == keys[1], "one refund id for both: {keys:?}");
+    assert_eq!(refund_states(&host, id).await, ["succeeded"]);
+}
+
 #[tokio::test]
 async fn reconciliation_at_start_books_a_lost_answer_and_releases_a_refund_never_received() {
     let s = MyGatewayScenario::start().await;

@@ -192,5 +192,6 @@ error_sets! {
     /// The readiness probe.
     NotReady {
         503 "storage_unavailable": "The database does not take writes; the host is not ready.";
+        503 "modules_unavailable": "A module recorded live is not loaded on this host (it failed to load, or this host has not caught up yet); the message names it.";
     }
 }
