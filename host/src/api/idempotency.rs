@@ -36,7 +36,9 @@ where
         return respond(run().await);
     };
     let key = match key.to_str() {
-        Ok(key) if !key.is_empty() && key.len() <= MAX_KEY_LENGTH => key.to_string(),
+        Ok(key) if (1..=MAX_KEY_LENGTH).contains(&key.len()) && key.bytes().all(|b| b.is_ascii_graphic()) => {
+            key.to_string()
+        }
         _ => {
             return ApiError::new(
                 StatusCode::BAD_REQUEST,

@@ -31,7 +31,7 @@ use super::ApiError;
     operation_id = "send_message",
     tag = "messaging",
     request_body = SendRequest,
-    params(("Idempotency-Key" = Option<String>, Header, description = "A retry with the same key and body gets the first answer.")),
+    params(("Idempotency-Key" = Option<String>, Header, pattern = "^[!-~]{1,255}$", description = "A retry with the same key and body gets the first answer.")),
     security(("admin_key" = []), ("company_key" = [])),
     responses(
         (status = 201, description = "The message.", body = Message),

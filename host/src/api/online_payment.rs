@@ -78,7 +78,7 @@ pub async fn integrations(
     operation_id = "initiate_payment",
     tag = "online payment",
     request_body = InitiateRequest,
-    params(("Idempotency-Key" = Option<String>, Header, description = "A retry with the same key and body gets the first answer.")),
+    params(("Idempotency-Key" = Option<String>, Header, pattern = "^[!-~]{1,255}$", description = "A retry with the same key and body gets the first answer.")),
     security(("admin_key" = []), ("company_key" = [])),
     responses(
         (status = 201, description = "The transaction and what the payer must do.", body = Initiated),
@@ -161,7 +161,7 @@ pub async fn sync(State(app): State<Arc<App>>, caller: Caller, Id(id): Id) -> Re
     tag = "online payment",
     params(
         ("id" = i64, Path, example = 1, description = "The transaction's id."),
-        ("Idempotency-Key" = Option<String>, Header, description = "Names the refund: a retry repeats it, never a second one."),
+        ("Idempotency-Key" = Option<String>, Header, pattern = "^[!-~]{1,255}$", description = "Names the refund: a retry repeats it, never a second one."),
     ),
     request_body(content = Option<RefundRequest>, description = "Empty or without `amount`: all that is left."),
     security(("admin_key" = []), ("company_key" = [])),

@@ -21,7 +21,7 @@ use super::views::PaymentLink;
     operation_id = "create_payment_link",
     tag = "payment links",
     request_body = CreateLinkRequest,
-    params(("Idempotency-Key" = Option<String>, Header, description = "A retry with the same key and body gets the first answer.")),
+    params(("Idempotency-Key" = Option<String>, Header, pattern = "^[!-~]{1,255}$", description = "A retry with the same key and body gets the first answer.")),
     security(("admin_key" = []), ("company_key" = [])),
     responses(
         (status = 201, description = "The link.", body = PaymentLink),

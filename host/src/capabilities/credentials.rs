@@ -76,7 +76,7 @@ impl credentials::Host for CallContext {
         Ok(match self.credentials.fields.get(&name) {
             None => Err(CredentialError::Unknown(name)),
             Some((_, true)) => {
-                tracing::warn!(module = %self.module.identifier, integration_id = self.integration.integration_id, credential = %name, "provider tried to read a secret credential");
+                tracing::warn!(credential = %name, "provider tried to read a secret credential");
                 Err(CredentialError::Secret(name))
             }
             Some((value, false)) => Ok(value.as_ref().map(|v| v.to_string())),

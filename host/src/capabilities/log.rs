@@ -62,13 +62,12 @@ impl log::Host for CallContext {
         message.truncate(message.floor_char_boundary(LOG_MESSAGE));
         self.log_budget.spend("log", message.len()).map_err(wasmtime::Error::new)?;
         let message = self.scrubber().text(&message);
-        let module = &self.module.identifier;
-        let (company_id, integration_id) = (self.integration.company_id, self.integration.integration_id);
+        // The call's `provider` span names the module, version, company and integration.
         match level {
-            Level::Debug => tracing::debug!(%module, company_id, integration_id, "{message}"),
-            Level::Info => tracing::info!(%module, company_id, integration_id, "{message}"),
-            Level::Warn => tracing::warn!(%module, company_id, integration_id, "{message}"),
-            Level::Error => tracing::error!(%module, company_id, integration_id, "{message}"),
+            Level::Debug => tracing::debug!("{message}"),
+            Level::Info => tracing::info!("{message}"),
+            Level::Warn => tracing::warn!("{message}"),
+            Level::Error => tracing::error!("{message}"),
         }
         Ok(())
     }

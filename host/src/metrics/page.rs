@@ -164,13 +164,17 @@ mod tests {
         let exported: std::collections::HashSet<&str> = metrics.names().iter().map(String::as_str).collect();
         let name = regex::Regex::new(r"\bintegrations_[a-z_]+").unwrap();
         let mut queried = std::collections::HashSet::new();
-        let panels = dashboard["panels"].as_array().unwrap();
+        // Panels at the top and inside (collapsed) rows.
+        let top = dashboard["panels"].as_array().unwrap();
+        let nested = top.iter().filter_map(|panel| panel["panels"].as_array()).flatten();
+        let panels: Vec<&serde_json::Value> = top.iter().chain(nested).collect();
         for panel in panels.iter().filter(|panel| panel["type"] != "row") {
             let targets = panel["targets"].as_array().unwrap();
             assert!(!targets.is_empty(), "{} has no query", panel["title"]);
             assert_eq!(panel["datasource"]["uid"], "${datasource}", "{}", panel["title"]);
             for target in targets {
                 let expr = target["expr"].as_str().unwrap();
+                assert!(name.is_match(expr), "{}: `{expr}` names no metric of the host", panel["title"]);
                 for found in name.find_iter(expr) {
                     let family = found.as_str();
                     let family = ["_bucket", "_count", "_sum"]

@@ -5,6 +5,7 @@
 
 use std::time::{Duration, Instant};
 
+use tracing::Instrument;
 use wasmtime::component::ResourceTable;
 use wasmtime::{Store, UpdateDeadline};
 use wasmtime_wasi::WasiCtx;
@@ -32,6 +33,20 @@ pub struct CallLabel {
     pub version: String,
     pub company_id: i64,
     pub integration_id: i64,
+}
+
+impl CallLabel {
+    /// The `provider` span: every line logged while a sandbox is set up or called (the
+    /// provider's own, its outbound requests, its credential use) names who it serves.
+    pub(super) fn span(&self) -> tracing::Span {
+        tracing::info_span!(
+            "provider",
+            module = %self.module,
+            version = %self.version,
+            company_id = self.company_id,
+            integration_id = self.integration_id
+        )
+    }
 }
 
 /// Per-call limits after the host's caps are applied.
@@ -70,9 +85,12 @@ impl ProviderRuntime {
         limits: CallLimits,
         call: CallContext,
     ) -> Result<Sandbox<E>, ProviderFailure> {
-        let FreshStore { mut store, deadline, slot } = self.fresh_store(&label, limits, call).await?;
+        let span = label.span();
+        let FreshStore { mut store, deadline, slot } =
+            self.fresh_store(&label, limits, call).instrument(span.clone()).await?;
         let started = Instant::now();
-        let outcome = tokio::time::timeout_at(deadline.into(), pre.instance_pre.instantiate_async(&mut store)).await;
+        let instantiating = pre.instance_pre.instantiate_async(&mut store).instrument(span.clone());
+        let outcome = tokio::time::timeout_at(deadline.into(), instantiating).await;
         let failed = match outcome {
             Ok(Ok(instance)) => {
                 return Ok(Sandbox::new(store, instance, pre.exports, label, deadline, self.meters.clone(), slot));

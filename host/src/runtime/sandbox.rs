@@ -4,6 +4,7 @@
 use std::sync::Arc;
 use std::time::Instant;
 
+use tracing::Instrument;
 use wasmtime::component::{ComponentExportIndex, ComponentNamedList, Instance, Lift, Lower};
 use wasmtime::{Store, Trap};
 
@@ -24,6 +25,8 @@ pub struct Sandbox<E> {
     instance: Instance,
     pub(crate) exports: E,
     label: CallLabel,
+    /// The `provider` span (module, version, company, integration) every call runs in.
+    span: tracing::Span,
     deadline: Instant,
     broken: Option<ProviderFailure>,
     meters: Arc<Meters>,
@@ -40,7 +43,8 @@ impl<E> Sandbox<E> {
         meters: Arc<Meters>,
         slot: SlotPermit,
     ) -> Self {
-        Self { store, instance, exports, label, deadline, broken: None, meters, _slot: slot }
+        let span = label.span();
+        Self { store, instance, exports, label, span, deadline, broken: None, meters, _slot: slot }
     }
 
     /// Calls one export (`name` is its WIT name) within the deadline and reads its answer
@@ -63,8 +67,8 @@ impl<E> Sandbox<E> {
         let outcome = match self.instance.get_typed_func::<P, (RawResult<R>,)>(&mut self.store, export) {
             Err(error) => Err(self.fail(FailureKind::Trap, format!("{error:#}"))),
             Ok(func) => {
-                let timed =
-                    tokio::time::timeout_at(self.deadline.into(), func.call_async(&mut self.store, params)).await;
+                let calling = func.call_async(&mut self.store, params).instrument(self.span.clone());
+                let timed = tokio::time::timeout_at(self.deadline.into(), calling).await;
                 // Long only while it computes: a call between exports does not count against its share.
                 self.store.data_mut().long_call = None;
                 match timed {

@@ -59,7 +59,33 @@ pub struct NewEndpoint {
     pub company_id: Option<i64>,
     /// Only these event types (default: all).
     #[serde(default)]
+    #[schema(value_type = Option<Vec<EventType>>)]
     pub types: Option<Vec<String>>,
+}
+
+/// An event type, as the OpenAPI document spells [`EVENT_TYPES`] (a test keeps them equal).
+#[derive(Debug, Clone, Copy, serde::Serialize, utoipa::ToSchema)]
+pub enum EventType {
+    #[serde(rename = "transaction.state_changed")]
+    TransactionStateChanged,
+    #[serde(rename = "payment.created")]
+    PaymentCreated,
+    #[serde(rename = "refund.created")]
+    RefundCreated,
+    #[serde(rename = "message.state_changed")]
+    MessageStateChanged,
+    #[serde(rename = "message.received")]
+    MessageReceived,
+}
+
+impl EventType {
+    pub const ALL: [EventType; 5] = [
+        Self::TransactionStateChanged,
+        Self::PaymentCreated,
+        Self::RefundCreated,
+        Self::MessageStateChanged,
+        Self::MessageReceived,
+    ];
 }
 
 impl std::fmt::Debug for NewEndpoint {
@@ -340,6 +366,13 @@ impl App {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_documented_event_types_are_the_ones_emitted() {
+        let documented: Vec<String> =
+            EventType::ALL.iter().map(|t| serde_json::to_value(t).unwrap().as_str().unwrap().to_string()).collect();
+        assert_eq!(documented, EVENT_TYPES);
+    }
 
     #[test]
     fn signatures_follow_the_documented_scheme() {

@@ -145,7 +145,10 @@ impl App {
                     webhook_log::insert(&mut *tx, &note.entry(&row, &outcome)).await?;
                     tx.commit().await?;
                 }
-                tracing::info!(transaction = %row.reference, %outcome, "transaction update");
+                tracing::info!(
+                    company_id = row.company_id, integration_id = row.integration_id, transaction = %row.reference,
+                    %outcome, "transaction update"
+                );
                 return Ok(Applied { transaction: row, outcome, payment_created: false });
             }
         }
@@ -206,7 +209,10 @@ impl App {
             }
             let transaction = next.unwrap_or(row.clone());
             self.count_change(&row, &transaction, payment_created).await;
-            tracing::info!(transaction = %transaction.reference, %outcome, payment_created, "transaction update");
+            tracing::info!(
+                company_id = transaction.company_id, integration_id = transaction.integration_id,
+                transaction = %transaction.reference, %outcome, payment_created, "transaction update"
+            );
             return Ok(Applied { transaction, outcome, payment_created });
         }
     }

@@ -24,10 +24,17 @@ use e2e::scenario::{API_KEY, SECRET_KEY, WEBHOOK_SECRET};
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
-/// The checks of issue 12 (no 5xx, every answer in its schema, every status and content type
-/// documented), and that a request breaking the document's rules is refused.
-const CHECKS: &str = "not_a_server_error,response_schema_conformance,status_code_conformance,\
-                      content_type_conformance,negative_data_rejection";
+/// Every check schemathesis has: no 5xx, every answer, status, content type and header as
+/// documented, a request breaking the document's rules refused, auth never ignored, a deleted
+/// resource gone, a created one there, undocumented methods and missing headers refused.
+const CHECKS: &str = "all";
+
+/// Left out: `positive_data_acceptance` (a request the document allows must succeed). The
+/// host refuses schema-valid requests for rules no schema can state: a module that is not
+/// installed, credentials the gateway refuses, a refund over what is left, a link expiring in
+/// the past, a disabled integration, a manifest's YAML. Each such refusal is a documented
+/// 4xx of its route, which `status_code_conformance` checks.
+const EXCLUDED_CHECKS: &str = "positive_data_acceptance";
 
 /// The operation that takes a module out of service (see the order of the runs).
 const UNINSTALL: &str = "uninstall_module";
@@ -73,7 +80,8 @@ async fn main() -> ExitCode {
                 .arg("run")
                 .arg(&document)
                 .args(["--url", &host.url, "--header", &format!("Authorization: Bearer {key}")])
-                .args(["--checks", CHECKS, "--max-examples", max_examples, "--request-timeout", "30", "--no-color"])
+                .args(["--checks", CHECKS, "--exclude-checks", EXCLUDED_CHECKS])
+                .args(["--max-examples", max_examples, "--request-timeout", "30", "--no-color"])
                 .args(["--workers", "2", "--suppress-health-check", "all"])
                 .args(selection)
                 .args(extra)

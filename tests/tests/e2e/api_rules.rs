@@ -207,6 +207,20 @@ async fn an_idempotency_key_replays_the_first_answer() {
     .await;
     assert_eq!(status, StatusCode::CREATED);
     assert_eq!(s.fake.session_count(), 2);
+
+    // A key is 1 to 255 visible ASCII characters (the document's pattern): anything else is
+    // refused before the gateway is asked.
+    for refused in ["order 78", "order\t78", &"k".repeat(256)] {
+        let request =
+            s.host.admin(Method::POST, "/api/online_payment/initiate").header("Idempotency-Key", refused).json(&body);
+        let (status, answer) = send(request).await;
+        assert_eq!(
+            (status, answer["error"]["code"].as_str()),
+            (StatusCode::BAD_REQUEST, Some("invalid_idempotency_key")),
+            "{refused:?}"
+        );
+    }
+    assert_eq!(s.fake.session_count(), 2);
 }
 
 #[tokio::test]

@@ -39,7 +39,16 @@ async fn every_line_of_a_request_carries_its_id_and_provider_lines_name_the_modu
     ] {
         assert!(provider_line.contains(&field), "{field} in {provider_line}");
     }
-    assert!(lines.iter().any(|line| line.contains("transaction update")), "{lines:#?}");
+    // Every line logged inside the provider's sandbox (set-up, calls, its host calls) is in
+    // its `provider` span, which names all four.
+    let in_sandbox: Vec<&&str> = lines.iter().filter(|line| line.contains("provider{")).collect();
+    assert!(!in_sandbox.is_empty(), "{lines:#?}");
+    for line in in_sandbox {
+        assert!(line.contains("provider{module=payment_mygateway version="), "{line}");
+        assert!(line.contains(&format!("company_id=1 integration_id={}}}", s.integration_id)), "{line}");
+    }
+    let update = lines.iter().find(|line| line.contains("transaction update")).expect("the update is logged");
+    assert!(update.contains(&format!("company_id=1 integration_id={}", s.integration_id)), "{update}");
     assert!(!lines.iter().any(|line| line.contains(&format!("request_id={other}"))), "one id per line");
 
     // A caller's own plain id is kept and logged; free text is replaced by the host's own.

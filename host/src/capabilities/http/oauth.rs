@@ -47,7 +47,7 @@ impl CallContext {
         let lease = self.lease(&slot, client, None).await?;
         let mut response = self.attempt(request, Some(&lease.token), Purpose::Provider).await;
         if lease.kept && matches!(&response, Ok(r) if r.status == 401) {
-            tracing::info!(module = %self.module.identifier, integration_id = self.integration.integration_id, "the API refused a kept access token; renewing it");
+            tracing::info!("the API refused a kept access token; renewing it");
             let renewed = self.lease(&slot, client, Some(&lease.token)).await?;
             response = self.attempt(request, Some(&renewed.token), Purpose::Provider).await;
         }
