@@ -100,6 +100,20 @@ async fn a_flooded_webhook_url_never_delays_another_company() {
         + gate.refused_concurrent.load(std::sync::atomic::Ordering::Relaxed)
         + slots.stats.refused_company_share.load(std::sync::atomic::Ordering::Relaxed);
     assert_eq!(refusals as usize, refused.len(), "every refusal is counted");
+    // And exported: the gate's refusals by category, the slots' by reason.
+    let page = e2e::metrics_page::MetricsPage::of(&host).await;
+    let gate_refusals = gate.refused_unverified.load(std::sync::atomic::Ordering::Relaxed)
+        + gate.refused_concurrent.load(std::sync::atomic::Ordering::Relaxed);
+    assert_eq!(
+        page.value("integrations_webhook_refusals_total", &[("category", "payment")]),
+        gate_refusals as f64,
+        "{}",
+        page.text
+    );
+    assert_eq!(
+        page.value("integrations_sandbox_refusals_total", &[("module", "test_greedy"), ("reason", "company_share")]),
+        slots.stats.refused_company_share.load(std::sync::atomic::Ordering::Relaxed) as f64
+    );
 
     // Logged once per burst, not once per refusal.
     let logged = e2e::logs::text();
