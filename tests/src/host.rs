@@ -273,7 +273,7 @@ impl TestHost {
 /// write transaction of its own, as the host writes, and commits it.
 pub async fn write_db<T>(
     db: &integrations_host::store::Db,
-    write: impl AsyncFnOnce(&mut sqlx::AnyConnection) -> sqlx::Result<T>,
+    write: impl AsyncFnOnce(&mut integrations_host::store::WriteConn) -> sqlx::Result<T>,
 ) -> T {
     let mut tx = db.tx().await.expect("a write transaction");
     let done = write(&mut tx).await.expect("the test's write");

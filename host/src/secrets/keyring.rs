@@ -80,7 +80,7 @@ impl Keyring {
     /// key to [`Keyring::keep`].
     pub async fn data_key_in(
         &self,
-        conn: &mut sqlx::AnyConnection,
+        conn: &mut crate::store::WriteConn,
         scope: Scope,
     ) -> Result<Arc<DataKey>, SecretsError> {
         if let Some(key) = self.cached(scope) {
@@ -116,7 +116,7 @@ impl Keyring {
     /// has moved to another master key.
     pub(super) async fn key_in_transaction(
         &self,
-        conn: &mut sqlx::AnyConnection,
+        conn: &mut crate::store::WriteConn,
         scope: Scope,
     ) -> Result<(Arc<DataKey>, bool), SecretsError> {
         let stored = data_keys::master_key_id_locked(&mut *conn).await?;

@@ -38,7 +38,7 @@ pub(super) async fn seal_plain_rows(db: &Db, keys: &Keyring) -> Result<(usize, u
 
 async fn key_for(
     keys: &Keyring,
-    conn: &mut sqlx::AnyConnection,
+    conn: &mut crate::store::WriteConn,
     created: &mut HashMap<Scope, Arc<DataKey>>,
     scope: Scope,
 ) -> Result<Arc<DataKey>, SecretsError> {

@@ -112,7 +112,7 @@ pub(crate) struct PlainCredential {
     value: Zeroizing<String>,
 }
 
-pub(crate) async fn plain_rows(conn: &mut sqlx::AnyConnection) -> DbResult<Vec<PlainCredential>> {
+pub(crate) async fn plain_rows(conn: &mut crate::store::WriteConn) -> DbResult<Vec<PlainCredential>> {
     let rows: Vec<(i64, i64, String, String)> =
         sqlx::query_as("SELECT integration_id, company_id, name, value FROM credentials WHERE sealed IS NULL")
             .fetch_all(conn)
@@ -129,7 +129,11 @@ pub(crate) async fn plain_rows(conn: &mut sqlx::AnyConnection) -> DbResult<Vec<P
 }
 
 /// Seals a plain row in place (and empties its plain column).
-pub(crate) async fn seal_plain(conn: &mut sqlx::AnyConnection, key: &DataKey, row: &PlainCredential) -> DbResult<()> {
+pub(crate) async fn seal_plain(
+    conn: &mut crate::store::WriteConn,
+    key: &DataKey,
+    row: &PlainCredential,
+) -> DbResult<()> {
     let sealed = key.seal(&associated_data(row.integration_id, row.company_id, &row.name), &row.value);
     sqlx::query(
         "UPDATE credentials SET sealed = $3, value = '' WHERE integration_id = $1 AND name = $2 AND sealed IS NULL",

@@ -55,8 +55,8 @@ const MASTER_KEY_LOCK: i64 = 0x1e7e_0002;
 /// changes it: until the transaction ends no other transaction does any of these, so a data
 /// key is never wrapped under a master key another host is replacing (a rotation, or the
 /// first start of a second host on an empty database).
-pub async fn master_key_id_locked(conn: &mut sqlx::AnyConnection) -> DbResult<Option<String>> {
-    if conn.backend_name() == "PostgreSQL" {
+pub async fn master_key_id_locked(conn: &mut crate::store::WriteConn) -> DbResult<Option<String>> {
+    if conn.is_postgres() {
         sqlx::query("SELECT pg_advisory_xact_lock($1)").bind(MASTER_KEY_LOCK).execute(&mut *conn).await?;
     }
     master_key_id(conn).await

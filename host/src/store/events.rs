@@ -57,7 +57,7 @@ const ENDPOINT_COLUMNS: &str = "id, url, company_id, types, created_at";
 const EVENT_ORDER_LOCK: i64 = 0x1e7e_0001;
 
 pub async fn record(
-    conn: &mut sqlx::AnyConnection,
+    conn: &mut crate::store::WriteConn,
     kind: &str,
     company_id: i64,
     subject: &str,
@@ -68,7 +68,7 @@ pub async fn record(
     // commit first and a reader of `after` would step past the earlier one for good. One
     // event-writing transaction at a time keeps ids committed in order (SQLite's one writer
     // already does).
-    if conn.backend_name() == "PostgreSQL" {
+    if conn.is_postgres() {
         sqlx::query("SELECT pg_advisory_xact_lock($1)").bind(EVENT_ORDER_LOCK).execute(&mut *conn).await?;
     }
     let id: i64 = sqlx::query_scalar(
@@ -117,7 +117,7 @@ fn secret_associated_data(endpoint_id: i64, company_id: Option<i64>) -> Vec<u8> 
 /// Adds an endpoint, its secret sealed under `key` (the data key of its company, or the
 /// host's), inside the caller's transaction.
 pub async fn add_endpoint(
-    conn: &mut sqlx::AnyConnection,
+    conn: &mut crate::store::WriteConn,
     key: &DataKey,
     url: &str,
     secret: &str,
@@ -176,7 +176,7 @@ pub(crate) struct PlainSecret {
     secret: Zeroizing<String>,
 }
 
-pub(crate) async fn plain_secrets(conn: &mut sqlx::AnyConnection) -> DbResult<Vec<PlainSecret>> {
+pub(crate) async fn plain_secrets(conn: &mut crate::store::WriteConn) -> DbResult<Vec<PlainSecret>> {
     let rows: Vec<(i64, Option<i64>, String)> =
         sqlx::query_as("SELECT id, company_id, secret FROM event_endpoints WHERE sealed_secret IS NULL")
             .fetch_all(conn)
@@ -189,7 +189,7 @@ pub(crate) async fn plain_secrets(conn: &mut sqlx::AnyConnection) -> DbResult<Ve
 
 /// Seals a plain endpoint secret in place (and empties its plain column).
 pub(crate) async fn seal_plain_secret(
-    conn: &mut sqlx::AnyConnection,
+    conn: &mut crate::store::WriteConn,
     key: &DataKey,
     row: &PlainSecret,
 ) -> DbResult<()> {
@@ -293,7 +293,7 @@ pub async fn attempts_of<'e>(exec: impl Exec<'e>, event_id: i64) -> DbResult<Vec
 /// this host still holds its lease (`leased_until`, as [`lease`] set it): false, with nothing
 /// changed once the caller rolls back, when the lease ran out and another host took it.
 pub async fn settle(
-    conn: &mut sqlx::AnyConnection,
+    conn: &mut crate::store::WriteConn,
     delivery: &DeliveryRow,
     leased_until: &str,
     status_code: Option<u16>,

@@ -5,8 +5,9 @@
 
 use std::sync::Mutex;
 
-use sqlx::{AnyConnection, Executor};
+use rusqlite::Connection;
 
+use super::sqlite::from_rusqlite;
 use super::DbResult;
 
 /// A fault SQLite itself raises.
@@ -42,33 +43,28 @@ impl FaultSwitch {
 /// SQLite's largest page count, its default limit.
 const MAX_PAGE_COUNT: u32 = 4_294_967_294;
 
-pub(super) async fn apply(conn: &mut AnyConnection, fault: StorageFault) -> DbResult<()> {
+pub(super) fn apply(conn: &Connection, fault: StorageFault) -> DbResult<()> {
     match fault {
         // SQLite never sets the limit below the current size, so 1 pins it there.
-        StorageFault::Full => conn.execute("VACUUM; PRAGMA max_page_count = 1;").await.map(drop),
-        StorageFault::ReadOnly => conn.execute("PRAGMA query_only = ON").await.map(drop),
+        StorageFault::Full => conn.execute_batch("VACUUM; PRAGMA max_page_count = 1;").map_err(from_rusqlite),
+        StorageFault::ReadOnly => conn.execute_batch("PRAGMA query_only = ON").map_err(from_rusqlite),
         StorageFault::FailingCommits => {
-            conn.execute(
+            conn.execute_batch(
                 "CREATE TEMP TABLE IF NOT EXISTS storage_fault_parent (id INTEGER PRIMARY KEY);
                  CREATE TEMP TABLE IF NOT EXISTS storage_fault_child (
                      parent INTEGER REFERENCES storage_fault_parent (id) DEFERRABLE INITIALLY DEFERRED);",
             )
-            .await?;
-            let tables: Vec<String> = sqlx::query_scalar(
+            .map_err(from_rusqlite)?;
+            for table in names(
+                conn,
                 "SELECT name FROM main.sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name NOT LIKE '_sqlx%'",
-            )
-            .fetch_all(&mut *conn)
-            .await?;
-            for table in tables {
+            )? {
                 for operation in ["INSERT", "UPDATE", "DELETE"] {
-                    conn.execute(
-                        format!(
-                            "CREATE TEMP TRIGGER IF NOT EXISTS storage_fault_{table}_{operation} AFTER {operation} ON main.\"{table}\"
-                             BEGIN INSERT INTO storage_fault_child (parent) VALUES (1); END"
-                        )
-                        .as_str(),
-                    )
-                    .await?;
+                    conn.execute_batch(&format!(
+                        "CREATE TEMP TRIGGER IF NOT EXISTS storage_fault_{table}_{operation} AFTER {operation} ON main.\"{table}\"
+                         BEGIN INSERT INTO storage_fault_child (parent) VALUES (1); END"
+                    ))
+                    .map_err(from_rusqlite)?;
                 }
             }
             Ok(())
@@ -76,28 +72,32 @@ pub(super) async fn apply(conn: &mut AnyConnection, fault: StorageFault) -> DbRe
     }
 }
 
-pub(super) async fn lift(conn: &mut AnyConnection, fault: StorageFault) -> DbResult<()> {
+pub(super) fn lift(conn: &Connection, fault: StorageFault) -> DbResult<()> {
     match fault {
         StorageFault::Full => {
-            conn.execute(format!("PRAGMA max_page_count = {MAX_PAGE_COUNT}").as_str()).await.map(drop)
+            conn.execute_batch(&format!("PRAGMA max_page_count = {MAX_PAGE_COUNT}")).map_err(from_rusqlite)
         }
-        StorageFault::ReadOnly => conn.execute("PRAGMA query_only = OFF").await.map(drop),
+        StorageFault::ReadOnly => conn.execute_batch("PRAGMA query_only = OFF").map_err(from_rusqlite),
         StorageFault::FailingCommits => {
-            let triggers: Vec<String> = sqlx::query_scalar(
+            for trigger in names(
+                conn,
                 "SELECT name FROM temp.sqlite_master WHERE type = 'trigger' AND name LIKE 'storage_fault_%'",
-            )
-            .fetch_all(&mut *conn)
-            .await?;
-            for trigger in triggers {
-                conn.execute(format!("DROP TRIGGER temp.\"{trigger}\"").as_str()).await?;
+            )? {
+                conn.execute_batch(&format!("DROP TRIGGER temp.\"{trigger}\"")).map_err(from_rusqlite)?;
             }
-            conn.execute(
+            conn.execute_batch(
                 "DROP TABLE IF EXISTS temp.storage_fault_child; DROP TABLE IF EXISTS temp.storage_fault_parent;",
             )
-            .await
-            .map(drop)
+            .map_err(from_rusqlite)
         }
     }
+}
+
+/// The first column of every row `sql` gives.
+fn names(conn: &Connection, sql: &str) -> DbResult<Vec<String>> {
+    let mut statement = conn.prepare(sql).map_err(from_rusqlite)?;
+    let rows = statement.query_map([], |row| row.get::<_, String>(0)).map_err(from_rusqlite)?;
+    rows.collect::<Result<_, _>>().map_err(from_rusqlite)
 }
 
 #[cfg(test)]
@@ -109,6 +109,13 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let db = Db::connect(&format!("sqlite://{}", dir.path().join("host.db").display())).await.unwrap();
         (dir, db)
+    }
+
+    /// One API key row, written and committed in a transaction of its own.
+    async fn insert_key(db: &Db, hash: &str) -> crate::store::DbResult<()> {
+        let mut tx = db.tx().await?;
+        api_keys::insert(&mut *tx, 1, "erp", hash).await?;
+        tx.commit().await
     }
 
     async fn keys(db: &Db) -> i64 {
@@ -138,16 +145,14 @@ mod tests {
     async fn an_insert_returning_surfaces_a_failed_commit() {
         let (_dir, db) = db().await;
         db.set_storage_fault(Some(StorageFault::FailingCommits)).await.unwrap();
-        // Outside a transaction the statement's own COMMIT fails after the row came back.
-        let error = api_keys::insert(db.writer(), 1, "erp", "hash-1").await.unwrap_err();
-        assert!(!is_storage_fault(&error), "a constraint, not the disk: {error}");
         let mut tx = db.tx().await.unwrap();
         api_keys::insert(&mut *tx, 1, "erp", "hash-2").await.unwrap();
-        assert!(tx.commit().await.is_err());
+        let error = tx.commit().await.unwrap_err();
+        assert!(!is_storage_fault(&error), "a constraint, not the disk: {error}");
         assert_eq!(keys(&db).await, 0, "nothing was stored");
 
         db.set_storage_fault(None).await.unwrap();
-        api_keys::insert(db.writer(), 1, "erp", "hash-1").await.unwrap();
+        insert_key(&db, "hash-1").await.unwrap();
         assert_eq!(keys(&db).await, 1);
     }
 
@@ -158,13 +163,13 @@ mod tests {
         db.set_storage_fault(Some(StorageFault::ReadOnly)).await.unwrap();
         let error = db.probe_writes().await.unwrap_err();
         assert!(is_storage_fault(&error), "{error}");
-        let error = api_keys::insert(db.writer(), 1, "erp", "hash").await.unwrap_err();
+        let error = insert_key(&db, "hash").await.unwrap_err();
         assert!(is_storage_fault(&error), "{error}");
         assert_eq!(settings::get(db.read(), "admin_key_sha256").await.unwrap(), None, "reads still work");
         db.set_storage_fault(None).await.unwrap();
         db.probe_writes().await.unwrap();
-        api_keys::insert(db.writer(), 1, "erp", "hash").await.unwrap();
-        let again = api_keys::insert(db.writer(), 1, "erp", "hash").await.unwrap_err();
+        insert_key(&db, "hash").await.unwrap();
+        let again = insert_key(&db, "hash").await.unwrap_err();
         assert!(is_unique_violation(&again) && !is_storage_fault(&again), "{again}");
     }
 }

@@ -22,7 +22,7 @@ pub const DEFAULT_TAKEOVER: std::time::Duration = std::time::Duration::from_secs
 /// Claims `key` for a request whose route and body hash to `request_hash`. A claim without an
 /// answer older than `takeover_after` is taken over (by one request only).
 pub async fn claim(
-    conn: &mut sqlx::AnyConnection,
+    conn: &mut crate::store::WriteConn,
     scope: &str,
     key: &str,
     request_hash: &str,
@@ -111,7 +111,7 @@ mod tests {
     }
 
     /// Moves every claim's clock back to `age` ago.
-    async fn claimed_ago(conn: &mut sqlx::AnyConnection, age: chrono::Duration) {
+    async fn claimed_ago(conn: &mut crate::store::WriteConn, age: chrono::Duration) {
         let at = (chrono::Utc::now() - age).to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
         sqlx::query("UPDATE idempotency_keys SET created_at = $1").bind(&at).execute(conn).await.unwrap();
     }
@@ -119,7 +119,7 @@ mod tests {
     #[tokio::test]
     async fn a_key_is_owned_once_replayed_after_and_taken_over_when_abandoned() {
         let (_dir, db) = fresh_db().await;
-        let mut conn = db.writer().acquire().await.unwrap();
+        let mut conn = db.tx().await.unwrap();
         let pool = &mut *conn;
         assert!(matches!(claim(&mut *pool, "admin", "k", "h1", DEFAULT_TAKEOVER).await.unwrap(), Claim::Owned));
         assert!(matches!(claim(&mut *pool, "admin", "k", "h1", DEFAULT_TAKEOVER).await.unwrap(), Claim::InProgress));
@@ -149,7 +149,7 @@ mod tests {
     #[tokio::test]
     async fn the_takeover_time_is_the_callers() {
         let (_dir, db) = fresh_db().await;
-        let mut conn = db.writer().acquire().await.unwrap();
+        let mut conn = db.tx().await.unwrap();
         let pool = &mut *conn;
         let short = std::time::Duration::from_secs(20);
         assert!(matches!(claim(&mut *pool, "admin", "k", "h1", short).await.unwrap(), Claim::Owned));

@@ -197,24 +197,28 @@ mod tests {
     async fn a_sync_claim_is_renewed_and_released_only_by_its_holder() {
         let dir = tempfile::tempdir().unwrap();
         let db = Db::connect(&format!("sqlite://{}/db.sqlite", dir.path().display())).await.unwrap();
-        let w = db.writer();
+        let mut tx = db.tx().await.unwrap();
+        let w = &mut *tx;
         sqlx::query(
             "INSERT INTO integrations (company_id, module, name, integration_category, payment_state, created_at, updated_at)
              VALUES (1, 'payment_mygateway', 'mg', 'Online Payment', 'Test', 'now', 'now')",
         )
-        .execute(w)
+        .execute(&mut *w)
         .await
         .unwrap();
         let (now, first, later) = ("2026-12-01T10:00:00.000Z", "2026-12-01T10:05:00.000Z", "2026-12-01T10:07:00.000Z");
-        assert!(claim_sync(w, 1, "9999", now, first).await.unwrap());
-        assert!(!claim_sync(w, 1, "9999", now, "2026-12-01T10:06:00.000Z").await.unwrap(), "held");
-        assert!(renew_sync(w, 1, first, later).await.unwrap());
-        assert!(!renew_sync(w, 1, first, "2026-12-01T10:09:00.000Z").await.unwrap(), "no longer the holder's until");
-        release_sync(w, 1, first).await.unwrap();
+        assert!(claim_sync(&mut *w, 1, "9999", now, first).await.unwrap());
+        assert!(!claim_sync(&mut *w, 1, "9999", now, "2026-12-01T10:06:00.000Z").await.unwrap(), "held");
+        assert!(renew_sync(&mut *w, 1, first, later).await.unwrap());
+        assert!(
+            !renew_sync(&mut *w, 1, first, "2026-12-01T10:09:00.000Z").await.unwrap(),
+            "no longer the holder's until"
+        );
+        release_sync(&mut *w, 1, first).await.unwrap();
         let held: Option<String> =
-            sqlx::query_scalar("SELECT sync_claimed_until FROM integrations").fetch_one(w).await.unwrap();
+            sqlx::query_scalar("SELECT sync_claimed_until FROM integrations").fetch_one(&mut *w).await.unwrap();
         assert_eq!(held.as_deref(), Some(later), "a stale holder's release leaves the renewed claim");
-        release_sync(w, 1, later).await.unwrap();
-        assert!(claim_sync(w, 1, "9999", now, first).await.unwrap(), "free once released");
+        release_sync(&mut *w, 1, later).await.unwrap();
+        assert!(claim_sync(&mut *w, 1, "9999", now, first).await.unwrap(), "free once released");
     }
 }

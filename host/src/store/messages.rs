@@ -33,7 +33,7 @@ const COLUMNS: &str = "id, integration_id, company_id, direction, to_number, fro
 
 /// Inserts a message with its first history entry. With a `remote_id` already stored for the
 /// integration (an inbound retry), inserts nothing and returns None.
-pub async fn insert(conn: &mut sqlx::AnyConnection, row: &MessageRow) -> DbResult<Option<MessageRow>> {
+pub async fn insert(conn: &mut crate::store::WriteConn, row: &MessageRow) -> DbResult<Option<MessageRow>> {
     let now = now();
     let inserted: Option<MessageRow> = sqlx::query_as(&format!(
         "INSERT INTO messages (integration_id, company_id, direction, to_number, from_number, body, state, remote_id,
@@ -116,7 +116,11 @@ pub async fn list<'e>(
 
 /// Writes a message's mutable fields if its state is still `expected_state`, recording the
 /// new state in its history when it changed. False when another writer got there first.
-pub async fn update_if_state(conn: &mut sqlx::AnyConnection, row: &MessageRow, expected_state: &str) -> DbResult<bool> {
+pub async fn update_if_state(
+    conn: &mut crate::store::WriteConn,
+    row: &MessageRow,
+    expected_state: &str,
+) -> DbResult<bool> {
     let now = now();
     let result = sqlx::query(
         "UPDATE messages SET state = $3, remote_id = $4, error_code = $5, error_message = $6, updated_at = $7

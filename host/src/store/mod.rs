@@ -12,6 +12,7 @@ pub mod api_keys;
 pub mod credentials;
 pub mod data_keys;
 pub mod events;
+mod executors;
 mod fault;
 pub mod idempotency;
 pub mod integrations;
@@ -22,6 +23,7 @@ pub mod payment_links;
 pub mod payments;
 pub mod refunds;
 pub mod settings;
+mod sqlite;
 pub mod transactions;
 pub mod webhook_log;
 
@@ -31,13 +33,13 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
-use sqlx::{Any, AnyPool, Connection, Executor};
-
-use fault::FaultSwitch;
+use sqlx::{Any, Executor};
 
 use crate::metrics::DbMeters;
+pub use executors::{Reader, WriteConn};
 #[doc(hidden)]
 pub use fault::StorageFault;
+use sqlite::SqliteFile;
 
 pub type DbResult<T> = Result<T, sqlx::Error>;
 
@@ -51,23 +53,21 @@ pub enum Backend {
     Postgres,
 }
 
-/// The database handle shared by the whole host. On SQLite, writes go through one dedicated
-/// connection: writers then queue in the host (first come, first served) instead of polling
-/// SQLite's lock with its sleeping busy handler, and readers never wait for them (WAL).
+/// The database handle shared by the whole host. On SQLite, queries run on the calling
+/// thread ([`sqlite`]), writes through one writer connection: writers queue in the host (first
+/// come, first served) instead of polling SQLite's lock with its sleeping busy handler, and
+/// readers never wait for them (WAL). On PostgreSQL, one sqlx pool.
 ///
 /// A storage fault (disk full, read-only file, I/O error) fails the write that meets it and
-/// nothing else: a writer connection that a failed statement or COMMIT left inside a
-/// transaction (SQLite rolls back by itself on `SQLITE_FULL` and `SQLITE_IOERR`, while sqlx
-/// still counts the transaction as open) is closed before it is handed out again, and the
-/// next write opens a fresh one, so the host recovers the moment storage works again.
+/// nothing else: a writer connection a failed statement or COMMIT left inside a transaction
+/// is closed, and the next write opens a fresh one, so the host recovers the moment storage
+/// works again.
 #[derive(Clone)]
 pub struct Db {
-    pool: AnyPool,
-    writer: AnyPool,
+    reader: Arc<Reader>,
     backend: Backend,
     /// The PostgreSQL URL, for connections of their own (`LISTEN`); None on SQLite.
     postgres_url: Option<String>,
-    fault: Arc<FaultSwitch>,
     meters: DbMeters,
 }
 
@@ -102,50 +102,17 @@ impl Db {
             }
             let query = if query.is_empty() { "mode=rwc".to_string() } else { query.to_string() };
             let options = AnyConnectOptions::from_str(&format!("sqlite://{file}?{query}"))?;
-            let fault = Arc::new(FaultSwitch::default());
-            let open = |connections: u32, fault: Option<Arc<FaultSwitch>>| {
-                AnyPoolOptions::new()
-                    .max_connections(connections)
-                    .after_connect(move |conn, _| {
-                        let fault = fault.clone();
-                        Box::pin(async move {
-                            conn.execute(
-                                "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000;",
-                            )
-                            .await?;
-                            if fault.is_none() {
-                                // A reader: a write sent here by mistake is refused, not raced.
-                                conn.execute("PRAGMA query_only = ON;").await?;
-                            }
-                            if let Some(active) = fault.and_then(|f| f.get()) {
-                                fault::apply(conn, active).await?;
-                            }
-                            Ok(())
-                        })
-                    })
-                    // Runs after the pool's ping, which flushes the rollback a dropped
-                    // transaction queued: a connection still counted inside a transaction
-                    // then is one whose ROLLBACK failed, and would refuse every BEGIN.
-                    .before_acquire(|conn, _| {
-                        Box::pin(async move {
-                            let poisoned = conn.is_in_transaction();
-                            if poisoned {
-                                tracing::warn!("replacing a database connection left inside a failed transaction");
-                            }
-                            Ok(!poisoned)
-                        })
-                    })
-                    .connect_with(options.clone())
-            };
-            let writer = open(1, Some(fault.clone())).await?;
-            SQLITE_MIGRATIONS.run(&writer).await?;
-            let pool = open(8, None).await?;
+            // The schema is sqlx's business (its migrations); the queries then run on
+            // connections of this host's own.
+            let migrating = AnyPoolOptions::new().max_connections(1).connect_with(options).await?;
+            migrating.execute("PRAGMA journal_mode = WAL;").await?;
+            SQLITE_MIGRATIONS.run(&migrating).await?;
+            migrating.close().await;
+            let file = SqliteFile::open(Path::new(file))?;
             return Ok(Self {
-                pool,
-                writer,
+                reader: Arc::new(Reader::Sqlite(Arc::new(file))),
                 backend: Backend::Sqlite,
                 postgres_url: None,
-                fault,
                 meters: DbMeters::default(),
             });
         }
@@ -167,11 +134,9 @@ impl Db {
             .map_err(|e| anyhow::anyhow!("--database: cannot connect to PostgreSQL: {e}"))?;
         POSTGRES_MIGRATIONS.run(&pool).await?;
         Ok(Self {
-            writer: pool.clone(),
-            pool,
+            reader: Arc::new(Reader::Postgres(pool)),
             backend: Backend::Postgres,
             postgres_url: Some(url.to_string()),
-            fault: Arc::new(FaultSwitch::default()),
             meters: DbMeters::default(),
         })
     }
@@ -189,25 +154,26 @@ impl Db {
 
     /// Where reads run (on SQLite a pool of read-only connections that never wait for the
     /// writer; on PostgreSQL the one pool). A read here sees every committed write.
-    pub fn read(&self) -> &AnyPool {
-        &self.pool
+    pub fn read(&self) -> &Reader {
+        &self.reader
     }
 
-    /// The writer connection itself, for this module's own tests.
-    #[cfg(test)]
-    pub(crate) fn writer(&self) -> &AnyPool {
-        &self.writer
+    fn sqlite(&self) -> Option<&SqliteFile> {
+        match &*self.reader {
+            Reader::Sqlite(file) => Some(file),
+            Reader::Postgres(_) => None,
+        }
     }
 
     /// Rewrites the database file so no freed page and no old WAL frame keeps deleted
     /// content (after plain values were sealed). SQLite only; slow on a large file, so only
     /// for the one-off sealing at the first start after an upgrade.
     pub async fn compact(&self) -> DbResult<()> {
-        if self.backend == Backend::Sqlite {
-            sqlx::query("VACUUM").execute(&self.writer).await?;
-            let (busy, _, _): (i64, i64, i64) =
-                sqlx::query_as("PRAGMA wal_checkpoint(TRUNCATE)").fetch_one(&self.writer).await?;
-            if busy != 0 {
+        if let Some(file) = self.sqlite() {
+            let writer = file.writer().await?;
+            writer.execute_batch("VACUUM")?;
+            let busy = checkpoint(&writer)?;
+            if busy {
                 tracing::warn!(
                     "the write-ahead log could not be truncated (readers active); it is on the next checkpoint"
                 );
@@ -222,12 +188,12 @@ impl Db {
     /// (`integrations_db_write_wait_seconds`). Dropped without [`WriteTx::commit`], it rolls back.
     pub async fn tx(&self) -> DbResult<WriteTx> {
         let started = Instant::now();
-        let tx = match self.backend {
-            Backend::Sqlite => self.writer.begin_with("BEGIN IMMEDIATE").await,
-            Backend::Postgres => self.writer.begin().await,
+        let conn = match &*self.reader {
+            Reader::Sqlite(file) => file.begin().await.map(WriteConn::Sqlite),
+            Reader::Postgres(pool) => pool.begin().await.map(WriteConn::Postgres),
         };
         self.meters.write_wait_seconds.observe(started.elapsed().as_secs_f64());
-        Ok(WriteTx { tx: tx?, backend: self.backend, meters: self.meters.clone() })
+        Ok(WriteTx { conn: conn?, meters: self.meters.clone() })
     }
 
     /// The database's timings, for `/metrics`.
@@ -237,8 +203,14 @@ impl Db {
 
     /// (pool, connections open, connections idle) of both pools, for `/metrics`.
     pub fn pool_usage(&self) -> Vec<(&'static str, u32, u32)> {
-        let usage = |pool: &AnyPool| (pool.size(), pool.num_idle() as u32);
-        let ((reader_open, reader_idle), (writer_open, writer_idle)) = (usage(&self.pool), usage(&self.writer));
+        let [(reader_open, reader_idle), (writer_open, writer_idle)] = match &*self.reader {
+            Reader::Sqlite(file) => file.usage(),
+            Reader::Postgres(pool) => {
+                // One pool serves both.
+                let usage = (pool.size(), pool.num_idle() as u32);
+                [usage, usage]
+            }
+        };
         vec![("reader", reader_open, reader_idle), ("writer", writer_open, writer_idle)]
     }
 
@@ -262,62 +234,76 @@ impl Db {
     pub async fn close(&self) {
         // Everything committed moves into the database file now, even if a reader is still
         // open somewhere (the last connection to close would otherwise do it, and delete the WAL).
-        if self.backend == Backend::Sqlite {
-            if let Err(error) = sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)").execute(&self.writer).await {
-                tracing::warn!(%error, "the write-ahead log was not checkpointed at close");
+        match &*self.reader {
+            Reader::Sqlite(file) => {
+                file.close_readers();
+                match file.writer().await.and_then(|writer| checkpoint(&writer)) {
+                    Ok(false) => {}
+                    Ok(true) => {
+                        tracing::warn!("the write-ahead log was not fully checkpointed at close (readers active)")
+                    }
+                    Err(error) => tracing::warn!(%error, "the write-ahead log was not checkpointed at close"),
+                }
             }
+            Reader::Postgres(pool) => pool.close().await,
         }
-        self.pool.close().await;
-        self.writer.close().await;
     }
 
     /// Switches a real SQLite fault on (or off, with None) on the writer connection, and on
     /// any writer connection opened while it is on. For tests: the host has no way to call it.
     #[doc(hidden)]
     pub async fn set_storage_fault(&self, fault: Option<StorageFault>) -> DbResult<()> {
-        // Holding the only writer connection: no other can be opened meanwhile.
-        let mut conn = self.writer.acquire().await?;
-        if let Some(previous) = self.fault.set(fault) {
-            fault::lift(&mut conn, previous).await?;
+        match self.sqlite() {
+            Some(file) => file.set_fault(fault).await,
+            None => Err(sqlx::Error::Protocol("storage faults are SQLite's".into())),
         }
-        if let Some(fault) = fault {
-            fault::apply(&mut conn, fault).await?;
-        }
-        Ok(())
     }
+}
+
+/// `PRAGMA wal_checkpoint(TRUNCATE)` on the held writer; true when readers kept part of the
+/// log.
+fn checkpoint(writer: &sqlite::Writer) -> DbResult<bool> {
+    let steps = writer.run("PRAGMA wal_checkpoint(TRUNCATE)", None, sqlite::Rows::All)?;
+    let busy = steps.into_iter().find_map(|step| step.right()).map(|row| sqlx::Row::try_get::<i64, _>(&row, 0));
+    Ok(busy.transpose()?.unwrap_or(0) != 0)
 }
 
 /// A write transaction from [`Db::tx`]: queries run on `&mut *tx`.
 pub struct WriteTx {
-    tx: sqlx::Transaction<'static, Any>,
-    backend: Backend,
+    conn: WriteConn,
     meters: DbMeters,
 }
 
 impl std::ops::Deref for WriteTx {
-    type Target = sqlx::AnyConnection;
+    type Target = WriteConn;
 
     fn deref(&self) -> &Self::Target {
-        &self.tx
+        &self.conn
     }
 }
 
 impl std::ops::DerefMut for WriteTx {
     fn deref_mut(&mut self) -> &mut Self::Target {
-        &mut self.tx
+        &mut self.conn
     }
 }
 
 impl WriteTx {
     /// Rolls back (as dropping it does), waiting for the rollback to finish.
     pub async fn rollback(self) -> DbResult<()> {
-        self.tx.rollback().await
+        match self.conn {
+            WriteConn::Sqlite(conn) => conn.rollback(),
+            WriteConn::Postgres(tx) => tx.rollback().await,
+        }
     }
 
     /// Commits, measuring the commit (`integrations_db_commit_duration_seconds`).
     pub async fn commit(self) -> DbResult<()> {
         let started = Instant::now();
-        let committed = self.tx.commit().await;
+        let committed = match self.conn {
+            WriteConn::Sqlite(conn) => conn.commit(),
+            WriteConn::Postgres(tx) => tx.commit().await,
+        };
         self.meters.commit_seconds.observe(started.elapsed().as_secs_f64());
         committed
     }
@@ -338,10 +324,10 @@ impl WriteTx {
     /// PostgreSQL takes the row lock (`FOR UPDATE`); SQLite's `BEGIN IMMEDIATE` already holds
     /// the whole database.
     async fn lock_row(&mut self, table: &'static str, id: i64) -> DbResult<()> {
-        if self.backend == Backend::Postgres {
+        if let WriteConn::Postgres(_) = &self.conn {
             sqlx::query(&format!("SELECT id FROM {table} WHERE id = $1 FOR UPDATE"))
                 .bind(id)
-                .fetch_optional(&mut *self.tx)
+                .fetch_optional(&mut self.conn)
                 .await?;
         }
         Ok(())

@@ -89,12 +89,12 @@ pub async fn state<'e>(exec: impl Exec<'e>, identifier: &str) -> DbResult<Option
 /// announced on [`STATE_CHANNEL`] when the transaction commits, so other hosts follow it at
 /// once ([`StateChanges`]).
 pub async fn set_state(
-    conn: &mut sqlx::AnyConnection,
+    conn: &mut crate::store::WriteConn,
     identifier: &str,
     active_version: &str,
     installed: bool,
 ) -> DbResult<()> {
-    if conn.backend_name() == "PostgreSQL" {
+    if conn.is_postgres() {
         sqlx::query("SELECT pg_notify($1, $2)").bind(STATE_CHANNEL).bind(identifier).execute(&mut *conn).await?;
     }
     sqlx::query(

@@ -92,7 +92,7 @@ pub async fn succeeded_total<'e>(exec: impl Exec<'e>, transaction_id: i64) -> Db
 /// Reserves `amount_minor` as `pending` under `refund_id` (unique), its first attempt
 /// starting now. `refund_id` None: the id is `{prefix}{reservation id}`.
 pub async fn reserve(
-    conn: &mut sqlx::AnyConnection,
+    conn: &mut crate::store::WriteConn,
     transaction_id: i64,
     amount_minor: i64,
     refund_id: RefundId<'_>,
@@ -244,11 +244,12 @@ mod tests {
 
     async fn db_with_transaction(dir: &tempfile::TempDir) -> (Db, i64) {
         let db = Db::connect(&format!("sqlite://{}/db.sqlite", dir.path().display())).await.unwrap();
+        let mut tx = db.tx().await.unwrap();
         sqlx::query(
             "INSERT INTO integrations (company_id, module, name, integration_category, payment_state, created_at, updated_at)
              VALUES (1, 'payment_mygateway', 'mg', 'Online Payment', 'Test', 'now', 'now')",
         )
-        .execute(db.writer())
+        .execute(&mut *tx)
         .await
         .unwrap();
         let id: i64 = sqlx::query_scalar(
@@ -256,9 +257,10 @@ mod tests {
                 currency, refunded_minor, test_mode, created_at, updated_at)
              VALUES ('TXN-1', 1, 1, 'Captured', 'Redirect', 10000, 'USD', 0, 1, 'now', 'now') RETURNING id",
         )
-        .fetch_one(db.writer())
+        .fetch_one(&mut *tx)
         .await
         .unwrap();
+        tx.commit().await.unwrap();
         (db, id)
     }
 
@@ -266,7 +268,7 @@ mod tests {
     async fn reserved_in_doubt_then_confirmed_once() {
         let dir = tempfile::tempdir().unwrap();
         let (db, txn) = db_with_transaction(&dir).await;
-        let mut conn = db.writer().acquire().await.unwrap();
+        let mut conn = db.tx().await.unwrap();
         let row = reserve(&mut conn, txn, 3000, RefundId::Numbered("TXN-1-R")).await.unwrap();
         assert_eq!(
             (row.state(), row.refund_id.clone(), row.attempts),
@@ -302,7 +304,7 @@ mod tests {
     async fn in_doubt_then_refused_or_released_stops_counting() {
         let dir = tempfile::tempdir().unwrap();
         let (db, txn) = db_with_transaction(&dir).await;
-        let mut conn = db.writer().acquire().await.unwrap();
+        let mut conn = db.tx().await.unwrap();
         let refused = reserve(&mut conn, txn, 1000, RefundId::Given("TXN-1-R-abc")).await.unwrap();
         assert_eq!(refused.refund_id.as_deref(), Some("TXN-1-R-abc"));
         assert!(
@@ -326,7 +328,7 @@ mod tests {
     async fn unresolved_lists_only_settled_attempts() {
         let dir = tempfile::tempdir().unwrap();
         let (db, txn) = db_with_transaction(&dir).await;
-        let mut conn = db.writer().acquire().await.unwrap();
+        let mut conn = db.tx().await.unwrap();
         let pending = reserve(&mut conn, txn, 100, RefundId::Numbered("TXN-1-R")).await.unwrap();
         let doubted = reserve(&mut conn, txn, 200, RefundId::Numbered("TXN-1-R")).await.unwrap();
         mark_in_doubt(&mut *conn, doubted.id, "timeout").await.unwrap();
@@ -348,7 +350,7 @@ mod tests {
     async fn of_two_claims_on_the_same_reading_exactly_one_wins_even_in_the_same_millisecond() {
         let dir = tempfile::tempdir().unwrap();
         let (db, txn) = db_with_transaction(&dir).await;
-        let mut conn = db.writer().acquire().await.unwrap();
+        let mut conn = db.tx().await.unwrap();
         let doubted = reserve(&mut conn, txn, 100, RefundId::Numbered("TXN-1-R")).await.unwrap();
         mark_in_doubt(&mut *conn, doubted.id, "timeout").await.unwrap();
         // A settle of zero: "settled before" is the very millisecond the refund was marked.

@@ -76,7 +76,7 @@ pub async fn by_reference<'e>(exec: impl Exec<'e>, reference: &str) -> DbResult<
 /// Finds a transaction of an integration by the gateway's reference, else by ours. Two
 /// indexed lookups (an `OR` across both columns would scan the table).
 pub async fn find_in_integration(
-    pool: &sqlx::AnyPool,
+    pool: &super::Reader,
     integration_id: i64,
     gateway_reference: Option<&str>,
     reference: Option<&str>,
@@ -129,7 +129,7 @@ pub async fn update_if_state<'e>(exec: impl Exec<'e>, row: &TransactionRow, expe
 
 /// Removes a transaction that never got past Draft (its session could not be created).
 /// Deletes a transaction still Draft, and its place in a payment link if it has one.
-pub async fn delete_draft(conn: &mut sqlx::AnyConnection, id: i64) -> DbResult<()> {
+pub async fn delete_draft(conn: &mut crate::store::WriteConn, id: i64) -> DbResult<()> {
     sqlx::query(
         "DELETE FROM payment_link_transactions WHERE transaction_id = $1
            AND EXISTS (SELECT 1 FROM transactions WHERE id = $1 AND state = 'Draft')",

@@ -101,7 +101,7 @@ async fn a_flooded_webhook_url_never_delays_another_company() {
         + slots.stats.refused_company_share.load(std::sync::atomic::Ordering::Relaxed);
     assert_eq!(refusals as usize, refused.len(), "every refusal is counted");
     // And exported: the gate's refusals by category, the slots' by reason.
-    let page = e2e::metrics_page::MetricsPage::of(&host).await;
+    let page = e2e::metrics_page::MetricsPage::of(host).await;
     let gate_refusals = gate.refused_unverified.load(std::sync::atomic::Ordering::Relaxed)
         + gate.refused_concurrent.load(std::sync::atomic::Ordering::Relaxed);
     assert_eq!(

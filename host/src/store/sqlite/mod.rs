@@ -1,0 +1,227 @@
+//! SQLite on the calling thread. Each query runs to its end right where the store calls it
+//! (rusqlite over the same SQLite library sqlx links), instead of crossing to a driver thread
+//! and back once per statement: a write transaction of eight statements is eight function
+//! calls, not sixteen thread hand-offs. Statements are prepared once per connection and
+//! cached.
+//!
+//! One writer connection, behind an async lock (writers queue in the host, first come first
+//! served, and never poll SQLite's lock); readers are connections of their own that never wait
+//! for the writer (WAL), opened as needed and kept idle for the next read. A query here takes
+//! microseconds: the store's queries use indexes and bounded pages, so a tokio worker is never
+//! held for long.
+//!
+//! A storage fault (disk full, read-only file, I/O error) fails the statement that meets it:
+//! a writer connection left inside a transaction that cannot be rolled back is closed, and the
+//! next write opens a fresh one, so the host recovers the moment storage works again.
+
+mod error;
+mod run;
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use rusqlite::{Connection, OpenFlags};
+use sqlx::any::AnyArguments;
+use tokio::sync::OwnedMutexGuard;
+
+use super::fault::{self, FaultSwitch, StorageFault};
+use super::DbResult;
+pub use error::from_rusqlite;
+pub use run::{Rows, Step};
+
+/// Idle read connections kept open (more are opened when more readers run at once).
+const IDLE_READERS: usize = 8;
+/// Prepared statements kept per connection (the store has about 150 distinct queries).
+const STATEMENT_CACHE: usize = 256;
+/// How long a statement waits for a lock another process holds (a backup, the CLI).
+const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// One SQLite database file: its writer and its readers.
+pub struct SqliteFile {
+    path: PathBuf,
+    writer: Arc<tokio::sync::Mutex<Option<Connection>>>,
+    readers: Mutex<Vec<Connection>>,
+    readers_in_use: AtomicU32,
+    fault: FaultSwitch,
+}
+
+impl std::fmt::Debug for SqliteFile {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SqliteFile").field("path", &self.path).finish_non_exhaustive()
+    }
+}
+
+impl SqliteFile {
+    /// Opens the file (which must exist, its schema migrated) and its writer connection.
+    pub fn open(path: &Path) -> DbResult<Self> {
+        let file = Self {
+            path: path.to_path_buf(),
+            writer: Arc::new(tokio::sync::Mutex::new(None)),
+            readers: Mutex::new(Vec::new()),
+            readers_in_use: AtomicU32::new(0),
+            fault: FaultSwitch::default(),
+        };
+        *file.writer.try_lock().expect("a new writer lock") = Some(file.connect(true)?);
+        Ok(file)
+    }
+
+    fn connect(&self, writer: bool) -> DbResult<Connection> {
+        let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let conn = Connection::open_with_flags(&self.path, flags).map_err(from_rusqlite)?;
+        conn.busy_timeout(BUSY_TIMEOUT).map_err(from_rusqlite)?;
+        conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
+        conn.execute_batch("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;")
+            .map_err(from_rusqlite)?;
+        if !writer {
+            // A reader: a write sent here by mistake is refused, not raced.
+            conn.execute_batch("PRAGMA query_only = ON;").map_err(from_rusqlite)?;
+        } else if let Some(active) = self.fault.get() {
+            fault::apply(&conn, active)?;
+        }
+        Ok(conn)
+    }
+
+    /// Runs one query on a read connection.
+    pub fn read(&self, sql: &str, arguments: Option<AnyArguments<'_>>, rows: Rows) -> DbResult<Vec<Step>> {
+        let idle = self.readers.lock().expect("readers").pop();
+        let conn = match idle {
+            Some(conn) => conn,
+            None => self.connect(false)?,
+        };
+        self.readers_in_use.fetch_add(1, Ordering::Relaxed);
+        let steps = run::run(&conn, sql, arguments, rows);
+        self.readers_in_use.fetch_sub(1, Ordering::Relaxed);
+        let mut idle = self.readers.lock().expect("readers");
+        if conn.is_autocommit() && idle.len() < IDLE_READERS {
+            idle.push(conn);
+        }
+        steps
+    }
+
+    /// Waits for the writer connection (reopening it if a fault closed it).
+    pub async fn writer(&self) -> DbResult<Writer> {
+        let mut guard = self.writer.clone().lock_owned().await;
+        if guard.is_none() {
+            *guard = Some(self.connect(true)?);
+        }
+        Ok(Writer { guard })
+    }
+
+    /// Starts a write transaction: `BEGIN IMMEDIATE` on the writer, so the write lock is
+    /// taken at once.
+    pub async fn begin(&self) -> DbResult<WriteConnection> {
+        let writer = self.writer().await?;
+        let mut conn = WriteConnection { writer, open: false };
+        conn.writer.execute_batch("BEGIN IMMEDIATE")?;
+        conn.open = true;
+        Ok(conn)
+    }
+
+    /// Switches a real SQLite fault on the writer connection (and any opened while it is
+    /// on), or off with None.
+    pub async fn set_fault(&self, new: Option<StorageFault>) -> DbResult<()> {
+        let writer = self.writer().await?;
+        if let Some(previous) = self.fault.set(new) {
+            fault::lift(writer.conn(), previous)?;
+        }
+        if let Some(new) = new {
+            fault::apply(writer.conn(), new)?;
+        }
+        Ok(())
+    }
+
+    /// (connections open, connections idle) of the readers and of the writer.
+    pub fn usage(&self) -> [(u32, u32); 2] {
+        let idle = self.readers.lock().map(|idle| idle.len() as u32).unwrap_or_default();
+        let readers = (idle + self.readers_in_use.load(Ordering::Relaxed), idle);
+        let writer_idle = u32::from(self.writer.try_lock().is_ok());
+        [readers, (1, writer_idle)]
+    }
+
+    /// Closes the read connections (the writer closes when the file is dropped).
+    pub fn close_readers(&self) {
+        self.readers.lock().expect("readers").clear();
+    }
+}
+
+/// The writer connection, held: no other write runs meanwhile.
+pub struct Writer {
+    guard: OwnedMutexGuard<Option<Connection>>,
+}
+
+impl Writer {
+    pub fn conn(&self) -> &Connection {
+        self.guard.as_ref().expect("a writer connection while held")
+    }
+
+    /// Runs statements without arguments (PRAGMAs, VACUUM).
+    pub fn execute_batch(&self, sql: &str) -> DbResult<()> {
+        self.conn().execute_batch(sql).map_err(from_rusqlite)
+    }
+
+    /// Runs one query.
+    pub fn run(&self, sql: &str, arguments: Option<AnyArguments<'_>>, rows: Rows) -> DbResult<Vec<Step>> {
+        run::run(self.conn(), sql, arguments, rows)
+    }
+
+    /// Leaves the connection out of any transaction; one that cannot be is closed, and the
+    /// next writer opens a fresh connection.
+    fn settle(&mut self) {
+        let Some(conn) = self.guard.as_ref() else { return };
+        if conn.is_autocommit() {
+            return;
+        }
+        if conn.execute_batch("ROLLBACK").is_err() || !conn.is_autocommit() {
+            tracing::warn!("replacing a database connection left inside a failed transaction");
+            *self.guard = None;
+        }
+    }
+}
+
+/// The writer inside a write transaction. Dropped without [`WriteConnection::commit`], it
+/// rolls back.
+pub struct WriteConnection {
+    writer: Writer,
+    open: bool,
+}
+
+impl std::fmt::Debug for WriteConnection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WriteConnection").field("open", &self.open).finish()
+    }
+}
+
+impl WriteConnection {
+    pub fn run(&self, sql: &str, arguments: Option<AnyArguments<'_>>, rows: Rows) -> DbResult<Vec<Step>> {
+        self.writer.run(sql, arguments, rows)
+    }
+
+    /// Commits. A COMMIT that fails leaves nothing behind: the transaction is rolled back.
+    pub fn commit(mut self) -> DbResult<()> {
+        self.open = false;
+        let committed = self.writer.execute_batch("COMMIT");
+        self.writer.settle();
+        committed
+    }
+
+    pub fn rollback(mut self) -> DbResult<()> {
+        self.open = false;
+        if self.writer.conn().is_autocommit() {
+            // SQLite rolled back by itself (a full disk, an I/O error).
+            return Ok(());
+        }
+        let rolled_back = self.writer.execute_batch("ROLLBACK");
+        self.writer.settle();
+        rolled_back
+    }
+}
+
+impl Drop for WriteConnection {
+    fn drop(&mut self) {
+        if self.open {
+            self.writer.settle();
+        }
+    }
+}
