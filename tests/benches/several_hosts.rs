@@ -11,16 +11,19 @@
 //! binary run again in serve mode (`e2e::child_host`: the real server code with the real
 //! binary's log level, each log in a file beside its folder). [`CLIENTS`] concurrent clients
 //! send one distinct signed `payment.completed` webhook per transaction, request `i` to host
-//! `i mod hosts`; then the same webhooks again (duplicates: verified, logged, nothing changes).
-//! After each pass the database is read: every transaction must be Captured with exactly one
-//! Payment. Printed per pass: requests/s, latency p50 and p99, and the CPU time the host
+//! `i mod hosts`; then the same webhooks again (duplicates: verified, logged, nothing changes);
+//! then [`TRANSACTIONS`] initiates (a Draft, a session at the fake MyGateway, which answers at
+//! once, and the Pending transaction with its session). After each pass the database is read:
+//! every transaction must be Captured with exactly one Payment, and every initiate's
+//! transaction Pending with its session. Printed per pass: requests/s, latency p50 and p99, and the CPU time the host
 //! processes, this process and PostgreSQL used, beside what other processes, interrupts and
 //! the hypervisor (steal) took meanwhile, so a pass disturbed by other work shows it; per run,
 //! the warnings and errors the hosts logged.
 //!
 //! Run: `cargo bench -p e2e --bench several_hosts` (release build; PostgreSQL on
 //! 127.0.0.1:5432, trust auth for `postgres`, as for `E2E_DATABASE=postgres`). A run stopped
-//! with Ctrl-C leaves its `bench_several_hosts_…` databases behind.
+//! with Ctrl-C leaves its `bench_several_hosts_…` databases behind. `SEVERAL_HOSTS_RUNS=sqlite`
+//! (or `postgres`) runs only those setups.
 
 use std::path::Path;
 use std::process::Stdio;
@@ -30,7 +33,7 @@ use std::time::{Duration, Instant};
 
 use e2e::child_host::{self, ChildHost};
 use e2e::database;
-use e2e::host::HostOptions;
+use e2e::host::{HostOptions, ADMIN_KEY};
 use e2e::scenario::{MyGatewayScenario, WEBHOOK_SECRET};
 use futures_util::StreamExt as _;
 use serde_json::json;
@@ -81,13 +84,23 @@ async fn main() {
         return;
     }
     assert!(!database::on_postgres(), "run without E2E_DATABASE: each run names its own database");
+    let only = std::env::var("SEVERAL_HOSTS_RUNS").unwrap_or_default();
+    let selected: Vec<&'static Run> = RUNS
+        .iter()
+        .filter(|run| match only.as_str() {
+            "sqlite" => matches!(run.backend, Backend::Sqlite),
+            "postgres" => matches!(run.backend, Backend::Postgres),
+            _ => true,
+        })
+        .collect();
     let names: Vec<String> =
-        (0..RUNS.len()).map(|run| format!("bench_several_hosts_{}_{run}", std::process::id())).collect();
+        (0..selected.len()).map(|run| format!("bench_several_hosts_{}_{run}", std::process::id())).collect();
     // In a task of its own, so a failed run still drops the databases before the panic goes on.
     let databases = names.clone();
+    let runs = selected.clone();
     let outcome = tokio::spawn(async move {
         let mut results = Vec::new();
-        for (run, name) in RUNS.iter().zip(&databases) {
+        for (run, name) in runs.iter().zip(&databases) {
             results.push(measure(run, name).await);
         }
         results
@@ -101,22 +114,29 @@ async fn main() {
         Err(failed) => std::panic::resume_unwind(failed.into_panic()),
     };
 
-    println!("\n{:<22} {:>24} {:>24}", "", "captures/s (p50, p99)", "duplicates/s (p50, p99)");
-    for (run, (captures, duplicates)) in RUNS.iter().zip(&results) {
-        let figure = |pass: &Pass| format!("{:.0} ({:.1?}, {:.1?})", pass.per_second, pass.p50, pass.p99);
-        println!("{:<22} {:>24} {:>24}", run.label, figure(captures), figure(duplicates));
-    }
     println!(
-        "PostgreSQL two hosts / one host: captures {:.2}, duplicates {:.2}",
-        results[2].0.per_second / results[1].0.per_second,
-        results[2].1.per_second / results[1].1.per_second
+        "\n{:<22} {:>24} {:>24} {:>24}",
+        "", "captures/s (p50, p99)", "duplicates/s (p50, p99)", "initiates/s (p50, p99)"
     );
+    for (run, [captures, duplicates, initiates]) in selected.iter().zip(&results) {
+        let figure = |pass: &Pass| format!("{:.0} ({:.1?}, {:.1?})", pass.per_second, pass.p50, pass.p99);
+        println!("{:<22} {:>24} {:>24} {:>24}", run.label, figure(captures), figure(duplicates), figure(initiates));
+    }
+    if let [.., one, two] = &results[..] {
+        if only.is_empty() {
+            println!(
+                "PostgreSQL two hosts / one host: captures {:.2}, duplicates {:.2}, initiates {:.2}",
+                two[0].per_second / one[0].per_second,
+                two[1].per_second / one[1].per_second,
+                two[2].per_second / one[2].per_second
+            );
+        }
+    }
 }
 
-/// One run: set up, start the host processes, captures then duplicates, each checked in the
-/// database. `postgres_name` is the run's database on PostgreSQL (unused on SQLite). Returns
-/// (captures, duplicates).
-async fn measure(run: &Run, postgres_name: &str) -> (Pass, Pass) {
+/// One run: set up, start the host processes, captures, duplicates and initiates, each checked
+/// in the database. `postgres_name` is the run's database on PostgreSQL (unused on SQLite).
+async fn measure(run: &Run, postgres_name: &str) -> [Pass; 3] {
     println!("\n== {} ({TRANSACTIONS} transactions, {CLIENTS} clients)", run.label);
     let folders: Vec<tempfile::TempDir> = (0..run.hosts).map(|_| tempfile::tempdir().unwrap()).collect();
     let first = folders[0].path();
@@ -173,75 +193,106 @@ async fn measure(run: &Run, postgres_name: &str) -> (Pass, Pass) {
         let status = client.get(format!("{}/healthz", host.url)).send().await.unwrap().status();
         assert_eq!(status, 200, "{} answers", host.url);
     }
-    let urls: Arc<Vec<String>> =
-        Arc::new(hosts.iter().map(|host| format!("{}/payment/webhook/{integration_id}", host.url)).collect());
+    let webhook_urls: Vec<String> =
+        hosts.iter().map(|host| format!("{}/payment/webhook/{integration_id}", host.url)).collect();
+    let initiate_urls: Vec<String> =
+        hosts.iter().map(|host| format!("{}/api/online_payment/initiate", host.url)).collect();
     let pids: Vec<u32> = hosts.iter().map(ChildHost::id).collect();
 
     let calls_before = fake.requests().len();
+    let sessions_before = fake.session_count();
     let mut passes = Vec::new();
-    for pass in ["captures", "duplicates"] {
+    for pass in ["captures", "duplicates", "initiates"] {
         let cpu = Cpu::now(&pids);
-        let measured = send_all(&client, &urls, &webhooks).await;
+        let measured = match pass {
+            "initiates" => {
+                let request = move |client: &reqwest::Client, url: &str, i: usize| {
+                    client.post(url).bearer_auth(ADMIN_KEY).json(&json!({
+                        "integration_id": integration_id, "amount": "2.00", "currency": "USD",
+                        "document_model": "Invoice", "document_id": TRANSACTIONS + i,
+                        "return_url": "https://erp.example/portal/invoice/42", "integration_type": "Redirect",
+                    }))
+                };
+                send_all(&client, &initiate_urls, TRANSACTIONS, 201, request).await
+            }
+            _ => {
+                let webhooks = webhooks.clone();
+                let request = move |client: &reqwest::Client, url: &str, i: usize| {
+                    let (body, signature) = &webhooks[i];
+                    client
+                        .post(url)
+                        .header("content-type", "application/json")
+                        .header("x-mygateway-signature", signature)
+                        .body(body.clone())
+                };
+                send_all(&client, &webhook_urls, webhooks.len(), 200, request).await
+            }
+        };
         let used = Cpu::now(&pids).since(&cpu);
         println!(
-            "{pass:<10} {:>6.0} requests/s  p50 {:>7.1?}  p99 {:>7.1?}  ({} requests in {:.2?})",
-            measured.per_second,
-            measured.p50,
-            measured.p99,
-            webhooks.len(),
-            measured.elapsed
+            "{pass:<10} {:>6.0} requests/s  p50 {:>7.1?}  p99 {:>7.1?}  ({TRANSACTIONS} requests in {:.2?})",
+            measured.per_second, measured.p50, measured.p99, measured.elapsed
         );
         println!("           {used}");
-        every_transaction_captured_once(&database_url, integration_id).await;
+        if pass == "initiates" {
+            every_initiate_pending_with_its_session(&database_url, integration_id).await;
+            assert_eq!(fake.session_count() - sessions_before, TRANSACTIONS, "one session per initiate");
+        } else {
+            every_transaction_captured_once(&database_url, integration_id).await;
+        }
         passes.push(measured);
     }
     let calls = fake.requests().len() - calls_before;
-    println!("checked: {TRANSACTIONS} transactions Captured, one Payment each; calls to MyGateway meanwhile: {calls}");
+    println!(
+        "checked: {TRANSACTIONS} transactions Captured, one Payment each; {TRANSACTIONS} initiated Pending, \
+         one session each; calls to MyGateway meanwhile: {calls}"
+    );
     drop(hosts);
     for (n, folder) in folders.iter().enumerate() {
         report_log(n + 1, &folder.path().join("host.log"));
     }
-    let duplicates = passes.pop().unwrap();
-    (passes.pop().unwrap(), duplicates)
+    passes.try_into().unwrap_or_else(|_| unreachable!("three passes"))
 }
 
-/// Sends every webhook once from [`CLIENTS`] concurrent clients, webhook `i` to host
-/// `i mod hosts`; every answer must be 200.
-async fn send_all(client: &reqwest::Client, urls: &Arc<Vec<String>>, webhooks: &Arc<Vec<(String, String)>>) -> Pass {
+/// Sends `count` requests (`request(client, url, i)`, request `i` to host `i mod hosts`) from
+/// [`CLIENTS`] concurrent clients; every answer must be `expected`.
+async fn send_all<F>(client: &reqwest::Client, urls: &[String], count: usize, expected: u16, request: F) -> Pass
+where
+    F: Fn(&reqwest::Client, &str, usize) -> reqwest::RequestBuilder + Clone + Send + 'static,
+{
+    let urls = Arc::new(urls.to_vec());
     let next = Arc::new(AtomicUsize::new(0));
     let started = Instant::now();
     let clients: Vec<_> = (0..CLIENTS)
         .map(|_| {
-            let (client, urls, webhooks, next) = (client.clone(), urls.clone(), webhooks.clone(), next.clone());
+            let (client, urls, next, request) = (client.clone(), urls.clone(), next.clone(), request.clone());
             tokio::spawn(async move {
-                let mut latencies = Vec::with_capacity(webhooks.len() / CLIENTS + 1);
+                let mut latencies = Vec::with_capacity(count / CLIENTS + 1);
                 loop {
                     let i = next.fetch_add(1, Ordering::Relaxed);
-                    let Some((body, signature)) = webhooks.get(i) else { break };
+                    if i >= count {
+                        break;
+                    }
                     let sent = Instant::now();
-                    let response = client
-                        .post(&urls[i % urls.len()])
-                        .header("content-type", "application/json")
-                        .header("x-mygateway-signature", signature)
-                        .body(body.clone())
+                    let response = request(&client, &urls[i % urls.len()], i)
                         .send()
                         .await
-                        .unwrap_or_else(|e| panic!("webhook {i}: {e}"));
+                        .unwrap_or_else(|e| panic!("request {i}: {e}"));
                     let status = response.status();
                     let answer = response.bytes().await.unwrap_or_default();
-                    assert_eq!(status, 200, "webhook {i}: {}", String::from_utf8_lossy(&answer));
+                    assert_eq!(status, expected, "request {i}: {}", String::from_utf8_lossy(&answer));
                     latencies.push(sent.elapsed());
                 }
                 latencies
             })
         })
         .collect();
-    let mut latencies = Vec::with_capacity(webhooks.len());
+    let mut latencies = Vec::with_capacity(count);
     for client in clients {
         latencies.extend(client.await.unwrap());
     }
     let elapsed = started.elapsed();
-    assert_eq!(latencies.len(), webhooks.len());
+    assert_eq!(latencies.len(), count);
     latencies.sort();
     let percentile = |p: f64| latencies[((latencies.len() - 1) as f64 * p).round() as usize];
     Pass {
@@ -259,9 +310,10 @@ async fn every_transaction_captured_once(url: &str, integration_id: i64) {
     let pool = sqlx::AnyPool::connect(url).await.unwrap();
     let rows: Vec<(i64, String, i64)> = sqlx::query_as(
         "SELECT t.id, t.state, COUNT(p.id) FROM transactions t LEFT JOIN payments p ON p.transaction_id = t.id \
-         WHERE t.integration_id = $1 GROUP BY t.id, t.state",
+         WHERE t.integration_id = $1 AND t.document_id < $2 GROUP BY t.id, t.state",
     )
     .bind(integration_id)
+    .bind(TRANSACTIONS as i64)
     .fetch_all(&pool)
     .await
     .unwrap();
@@ -276,6 +328,26 @@ async fn every_transaction_captured_once(url: &str, integration_id: i64) {
         &wrong[..wrong.len().min(10)]
     );
     assert_eq!(payments, TRANSACTIONS as i64, "payments in the database");
+}
+
+/// Reads the database: each of the [`TRANSACTIONS`] initiated transactions (documents from
+/// [`TRANSACTIONS`] on) is Pending with a gateway session of its own. Panics otherwise.
+async fn every_initiate_pending_with_its_session(url: &str, integration_id: i64) {
+    sqlx::any::install_default_drivers();
+    let pool = sqlx::AnyPool::connect(url).await.unwrap();
+    let rows: Vec<(String, Option<String>)> = sqlx::query_as(
+        "SELECT state, gateway_reference FROM transactions WHERE integration_id = $1 AND document_id >= $2",
+    )
+    .bind(integration_id)
+    .bind(TRANSACTIONS as i64)
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    pool.close().await;
+    assert_eq!(rows.len(), TRANSACTIONS, "initiated transactions in the database");
+    let sessions: std::collections::HashSet<_> = rows.iter().filter_map(|(_, session)| session.as_deref()).collect();
+    assert!(rows.iter().all(|(state, _)| state == "Pending"), "every initiate left a Pending transaction");
+    assert_eq!(sessions.len(), TRANSACTIONS, "each with a session of its own");
 }
 
 /// Prints how many warnings and errors a host logged, and the first few distinct ones.

@@ -13,7 +13,7 @@ use zeroize::Zeroizing;
 
 use crate::secrets::{Scope, SecretsError};
 use crate::store::events::{self, AttemptRow, DeliveryRow, EndpointRow, EventRow};
-use crate::store::{now, time_after};
+use crate::store::{now, time_after, Backend};
 
 use super::{App, Caller, ServiceError};
 
@@ -185,7 +185,18 @@ impl App {
         limit: i64,
     ) -> Result<Vec<EventRow>, ServiceError> {
         let company = caller.company_filter(company_id)?;
-        Ok(events::after(self.db.read(), company, after, limit.clamp(1, 1000)).await?)
+        // On PostgreSQL an event with a lower id may still commit after a higher one: the page
+        // ends below any such event, so a reader never steps past it.
+        let horizon = match self.db.backend() {
+            Backend::Sqlite => i64::MAX,
+            Backend::Postgres => {
+                let mut tx = self.db.tx().await?;
+                let horizon = events::committed_horizon(&mut tx).await?;
+                tx.commit().await?;
+                horizon
+            }
+        };
+        Ok(events::after(self.db.read(), company, after, horizon, limit.clamp(1, 1000)).await?)
     }
 
     pub async fn event(&self, id: i64) -> Result<EventRow, ServiceError> {

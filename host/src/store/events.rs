@@ -51,10 +51,14 @@ pub struct AttemptRow {
 const EVENT_COLUMNS: &str = "id, type, company_id, subject, data, created_at";
 const ENDPOINT_COLUMNS: &str = "id, url, company_id, types, created_at";
 
+/// The advisory lock that keeps the pull API from stepping past an event still being
+/// written on PostgreSQL (an arbitrary constant of this host). Every transaction writing
+/// events holds it shared, so any number of them run at once; [`committed_horizon`] takes it
+/// exclusively for an instant.
+const EVENT_ORDER_LOCK: i64 = 0x1e7e_0001;
+
 /// Records an event and queues it for every endpoint that wants it. Run it inside the
 /// database transaction of the change the event reports.
-/// The advisory lock that orders event ids on PostgreSQL (an arbitrary constant of this host).
-const EVENT_ORDER_LOCK: i64 = 0x1e7e_0001;
 
 pub async fn record(
     conn: &mut crate::store::WriteConn,
@@ -64,12 +68,13 @@ pub async fn record(
     data: &serde_json::Value,
 ) -> DbResult<i64> {
     let now = now();
-    // PostgreSQL hands out ids at insert, not at commit: without this, a later event could
-    // commit first and a reader of `after` would step past the earlier one for good. One
-    // event-writing transaction at a time keeps ids committed in order (SQLite's one writer
-    // already does).
+    // PostgreSQL hands out ids at insert, not at commit: a later event may commit first. Held
+    // shared until this transaction ends, the lock tells `committed_horizon` an event may still
+    // be on its way (SQLite's one writer commits ids in order already). Events of one subject
+    // commit in order regardless: their writers update the subject's row first, and its lock
+    // keeps them one at a time.
     if conn.is_postgres() {
-        sqlx::query("SELECT pg_advisory_xact_lock($1)").bind(EVENT_ORDER_LOCK).execute(&mut *conn).await?;
+        sqlx::query("SELECT pg_advisory_xact_lock_shared($1)").bind(EVENT_ORDER_LOCK).execute(&mut *conn).await?;
     }
     let id: i64 = sqlx::query_scalar(
         "INSERT INTO events (type, company_id, subject, data, created_at) VALUES ($1, $2, $3, $4, $5) RETURNING id",
@@ -206,16 +211,28 @@ pub async fn get<'e>(exec: impl Exec<'e>, id: i64) -> DbResult<Option<EventRow>>
 }
 
 /// Events after `after`, oldest first, for one company (all when None).
+/// The highest event id below which no event can still appear (PostgreSQL): taken with the
+/// event lock held exclusively, that is once every transaction writing events when it was
+/// asked for has ended. Ids handed out later are higher.
+pub async fn committed_horizon(conn: &mut crate::store::WriteConn) -> DbResult<i64> {
+    sqlx::query("SELECT pg_advisory_xact_lock($1)").bind(EVENT_ORDER_LOCK).execute(&mut *conn).await?;
+    sqlx::query_scalar("SELECT COALESCE(MAX(id), 0) FROM events").fetch_one(&mut *conn).await
+}
+
+/// Events after `after` up to `horizon` (see [`committed_horizon`]), oldest first.
 pub async fn after<'e>(
     exec: impl Exec<'e>,
     company_id: Option<i64>,
     after: i64,
+    horizon: i64,
     limit: i64,
 ) -> DbResult<Vec<EventRow>> {
     sqlx::query_as(&format!(
-        "SELECT {EVENT_COLUMNS} FROM events WHERE id > $1 AND ($2 IS NULL OR company_id = $2) ORDER BY id LIMIT $3"
+        "SELECT {EVENT_COLUMNS} FROM events WHERE id > $1 AND id <= $2 AND ($3 IS NULL OR company_id = $3) \
+         ORDER BY id LIMIT $4"
     ))
     .bind(after)
+    .bind(horizon)
     .bind(company_id)
     .bind(limit)
     .fetch_all(exec)

@@ -201,3 +201,52 @@ async fn an_endpoint_secret_needs_sixteen_characters_not_bytes() {
     let (status, body) = send(add(&"é".repeat(16))).await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
 }
+
+/// PostgreSQL hands out event ids at insert, not at commit. While a transaction holding a
+/// lower id is still open, a higher id committed beside it is not pulled: the page waits for
+/// the lower one, so a reader following `next_after` never steps past an event for good.
+/// (SQLite's one writer commits ids in order.)
+#[tokio::test]
+async fn the_pull_api_never_steps_past_an_event_still_being_written() {
+    use integrations_host::store::events;
+    if !e2e::database::on_postgres() {
+        return;
+    }
+    let host = TestHost::start(HostOptions::default()).await;
+    let db = &host.app.db;
+    let (_, before) = send(host.admin(Method::GET, "/api/events")).await;
+    let start = before["next_after"].as_i64().unwrap();
+
+    let mut slow = db.tx().await.unwrap();
+    let lower = events::record(&mut slow, "payment.created", 1, "transaction:900001", &json!({"n": 1})).await.unwrap();
+    let mut quick = db.tx().await.unwrap();
+    let higher =
+        events::record(&mut quick, "payment.created", 1, "transaction:900002", &json!({"n": 2})).await.unwrap();
+    quick.commit().await.unwrap();
+    assert!(lower < higher);
+
+    let pull = tokio::spawn({
+        let request = host.admin(Method::GET, &format!("/api/events?after={start}"));
+        async move { send(request).await }
+    });
+    // The pull is waiting for the open transaction (its lock request not granted yet).
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let waiting: i64 =
+            sqlx::query_scalar("SELECT COUNT(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted")
+                .fetch_one(db.read())
+                .await
+                .unwrap();
+        if waiting > 0 {
+            break;
+        }
+        assert!(!pull.is_finished(), "the pull answered while an earlier event was still being written");
+        assert!(std::time::Instant::now() < deadline, "the pull never waited");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    slow.commit().await.unwrap();
+    let (status, page) = pull.await.unwrap();
+    assert_eq!(status, StatusCode::OK, "{page}");
+    let ids: Vec<i64> = page["events"].as_array().unwrap().iter().map(|e| e["id"].as_i64().unwrap()).collect();
+    assert_eq!(ids, [lower, higher], "both, in order");
+}
