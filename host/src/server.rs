@@ -153,6 +153,7 @@ impl RunningHost {
             stopping: tokio::sync::watch::channel(false).0,
             refunds: config.refunds.clone(),
             refund_attempts: Default::default(),
+            modules_of: Default::default(),
             idempotency_takeover: config.idempotency_takeover,
             metrics,
         });

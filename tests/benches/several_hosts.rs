@@ -216,7 +216,7 @@ async fn measure(run: &Run, postgres_name: &str) -> [Pass; 3] {
                 send_all(&client, &initiate_urls, TRANSACTIONS, 201, request).await
             }
             _ => {
-                let webhooks = webhooks.clone();
+                let (count, webhooks) = (webhooks.len(), webhooks.clone());
                 let request = move |client: &reqwest::Client, url: &str, i: usize| {
                     let (body, signature) = &webhooks[i];
                     client
@@ -225,7 +225,7 @@ async fn measure(run: &Run, postgres_name: &str) -> [Pass; 3] {
                         .header("x-mygateway-signature", signature)
                         .body(body.clone())
                 };
-                send_all(&client, &webhook_urls, webhooks.len(), 200, request).await
+                send_all(&client, &webhook_urls, count, 200, request).await
             }
         };
         let used = Cpu::now(&pids).since(&cpu);

@@ -1,10 +1,13 @@
 //! Processor time, shared fairly. Sandbox slots bound how many calls a company or module has
 //! at once, but a call that computes (a guest spinning until its deadline) keeps a worker
-//! thread busy for its whole slice. Calls that are still running when the epoch ticks are
-//! "long"; each company's and each module's long calls together get about `cores` worker
-//! threads: when a company has more long calls than that, each one, at every tick, waits out
-//! enough ticks that their sum stays within the share. Short calls (nearly every provider call
-//! finishes within one tick) never wait, and a waiting call holds no thread.
+//! thread busy for its whole slice. Calls whose guest code is still running at
+//! [`LONG_AFTER_TICKS`] epoch ticks are "long"; each company's and each module's long calls
+//! together get about `cores` worker threads: when a company has more long calls than that,
+//! each one, at every tick, waits out enough ticks that their sum stays within the share.
+//! Short calls never wait, and a waiting call holds no thread. One tick is not enough to call
+//! a call long: under load nearly every call that waits on its gateway, or on a busy machine's
+//! scheduler, meets a tick, and pausing those throttled ordinary payments (initiates of one
+//! company at 16 at once waited out 15 ticks each).
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -13,6 +16,10 @@ use std::time::Duration;
 use super::engine::EPOCH_TICK;
 use super::tally::Tally;
 
+/// Ticks a call's guest code runs into before it counts as long (at 5 ms a tick: a guest
+/// that computes for 10 ms or more).
+pub(crate) const LONG_AFTER_TICKS: u32 = 3;
+
 pub struct CpuShare {
     /// Worker threads' worth of time one company's (or one module's) long calls may use.
     cores: u32,
@@ -20,6 +27,8 @@ pub struct CpuShare {
     long: Mutex<Tally>,
     /// Ticks at which a long call waited its turn.
     pauses: AtomicU64,
+    /// Calls counted as long so far.
+    counted_long: AtomicU64,
 }
 
 /// A call counted as long until dropped.
@@ -31,7 +40,12 @@ pub(crate) struct LongCall {
 
 impl CpuShare {
     pub fn new(cores: u32) -> Arc<Self> {
-        Arc::new(Self { cores: cores.max(1), long: Mutex::default(), pauses: AtomicU64::new(0) })
+        Arc::new(Self {
+            cores: cores.max(1),
+            long: Mutex::default(),
+            pauses: AtomicU64::new(0),
+            counted_long: AtomicU64::new(0),
+        })
     }
 
     /// Half of this machine's parallelism, at least one.
@@ -47,6 +61,7 @@ impl CpuShare {
     /// Counts a call as long (at its first tick).
     pub(crate) fn long_call(self: &Arc<Self>, company_id: i64, module: &str) -> LongCall {
         self.long.lock().expect("cpu share lock").add(module, company_id);
+        self.counted_long.fetch_add(1, Ordering::Relaxed);
         LongCall { share: self.clone(), company_id, module: module.to_string() }
     }
 
@@ -65,6 +80,11 @@ impl CpuShare {
     /// Ticks so far at which a long call waited its turn.
     pub fn pauses(&self) -> u64 {
         self.pauses.load(Ordering::Relaxed)
+    }
+
+    /// Calls counted as long so far.
+    pub fn counted_long(&self) -> u64 {
+        self.counted_long.load(Ordering::Relaxed)
     }
 
     /// Long calls in progress of `company_id`.

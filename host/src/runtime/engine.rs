@@ -113,7 +113,14 @@ impl ProviderRuntime {
             .linear_memory_keep_resident(1 << 20)
             .table_keep_resident(64 << 10);
         let mut config = Config::new();
-        config.epoch_interruption(true).allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
+        // Providers are called one export at a time (`call_async`), never concurrently
+        // within a store: without the component model's concurrency structures each Store is
+        // cheaper to make and to drop (their teardown formats an error, with a backtrace when
+        // RUST_BACKTRACE is set, on every drop).
+        config
+            .epoch_interruption(true)
+            .concurrency_support(false)
+            .allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
         let engine = Engine::new(&config)?;
 
         // One linker per world: both hold WASI (granting nothing) and the host services of

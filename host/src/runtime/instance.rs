@@ -10,6 +10,7 @@ use wasmtime::component::ResourceTable;
 use wasmtime::{Store, UpdateDeadline};
 use wasmtime_wasi::WasiCtx;
 
+use super::cpu_share::LONG_AFTER_TICKS;
 use super::engine::ProviderRuntime;
 use super::exports::{MessagingPre, PaymentPre, WorldPre};
 use super::failure::{FailureKind, ProviderFailure};
@@ -146,6 +147,7 @@ impl ProviderRuntime {
             deadline,
             output,
             long_call: None,
+            ticks: 0,
             call,
         };
         let mut store = Store::new(&self.engine, state);
@@ -160,10 +162,11 @@ impl ProviderRuntime {
                 return Ok(UpdateDeadline::Interrupt);
             }
             let state = store.data_mut();
-            if state.long_call.is_none() {
+            state.ticks += 1;
+            if state.long_call.is_none() && state.ticks >= LONG_AFTER_TICKS {
                 state.long_call = Some(cpu.long_call(company_id, &module));
             }
-            let pause = cpu.pause(company_id, &module);
+            let pause = if state.long_call.is_some() { cpu.pause(company_id, &module) } else { Duration::ZERO };
             if pause.is_zero() {
                 // Tokio's own yield lets the runtime poll timers and sockets before this task
                 // runs again (a plain re-wake would let a spinning guest delay them).

@@ -70,7 +70,8 @@ impl<E> Sandbox<E> {
                 let calling = func.call_async(&mut self.store, params).instrument(self.span.clone());
                 let timed = tokio::time::timeout_at(self.deadline.into(), calling).await;
                 // Long only while it computes: a call between exports does not count against its share.
-                self.store.data_mut().long_call = None;
+                let state = self.store.data_mut();
+                (state.long_call, state.ticks) = (None, 0);
                 match timed {
                     Ok(Ok((raw,))) => Ok(results::result(raw, read)),
                     Ok(Err(error)) => {

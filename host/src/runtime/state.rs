@@ -17,8 +17,10 @@ pub struct ProviderState {
     pub(crate) limits: MemoryLimit,
     pub(crate) deadline: Instant,
     pub(crate) output: GuestOutput,
-    /// Set at the call's first epoch tick: it is a long call from then on.
+    /// Set once the call has run into [`super::cpu_share::LONG_AFTER_TICKS`] ticks: a long call from then on.
     pub(crate) long_call: Option<LongCall>,
+    /// Epoch ticks the current export call has run into (see [`super::cpu_share::LONG_AFTER_TICKS`]).
+    pub(crate) ticks: u32,
     pub call: CallContext,
 }
 

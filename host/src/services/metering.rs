@@ -15,11 +15,18 @@ impl App {
         &self.runtime.meters
     }
 
-    /// The module of integration `id`, for a count made after a change committed (one
-    /// indexed read; None when it cannot be read, which skips the count, never the change).
+    /// The module of integration `id`, for a count made after a change committed: from
+    /// memory once read (an integration never changes module); None when it cannot be read,
+    /// which skips the count, never the change.
     pub(super) async fn module_for_count(&self, id: i64) -> Option<String> {
+        if let Some(module) = self.modules_of.get(id) {
+            return Some(module);
+        }
         match crate::store::integrations::get(self.db.read(), id).await {
-            Ok(Some(integration)) => Some(integration.module),
+            Ok(Some(integration)) => {
+                self.modules_of.remember(id, &integration.module);
+                Some(integration.module)
+            }
             _ => None,
         }
     }
@@ -56,5 +63,27 @@ impl App {
             oldest_pending_event,
             live_modules,
         }))
+    }
+}
+
+/// Integration id → module, as read (at most [`ModulesOf::MOST`] kept; forgotten all at once
+/// beyond, and read again).
+#[derive(Default)]
+pub struct ModulesOf(std::sync::Mutex<std::collections::HashMap<i64, String>>);
+
+impl ModulesOf {
+    const MOST: usize = 10_000;
+
+    fn get(&self, id: i64) -> Option<String> {
+        self.0.lock().ok()?.get(&id).cloned()
+    }
+
+    fn remember(&self, id: i64, module: &str) {
+        if let Ok(mut known) = self.0.lock() {
+            if known.len() >= Self::MOST {
+                known.clear();
+            }
+            known.insert(id, module.to_string());
+        }
     }
 }

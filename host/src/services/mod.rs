@@ -78,6 +78,9 @@ pub struct App {
     pub idempotency_takeover: std::time::Duration,
     /// The registry behind `/metrics`.
     pub metrics: crate::metrics::HostMetrics,
+    /// Each integration's module, for the counts made after a change (an integration's
+    /// module never changes).
+    pub modules_of: metering::ModulesOf,
 }
 
 impl App {

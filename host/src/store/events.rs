@@ -59,7 +59,6 @@ const EVENT_ORDER_LOCK: i64 = 0x1e7e_0001;
 
 /// Records an event and queues it for every endpoint that wants it. Run it inside the
 /// database transaction of the change the event reports.
-
 pub async fn record(
     conn: &mut crate::store::WriteConn,
     kind: &str,

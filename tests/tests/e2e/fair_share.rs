@@ -172,3 +172,36 @@ async fn a_company_over_its_share_is_told_to_retry() {
     assert_eq!(page.value(refusals, &[("reason", "overload")]), 0.0);
     g.other_company_is_served().await;
 }
+
+/// A call that waits on its gateway is not a long call: sixteen initiates of one company held
+/// at the gateway well past several epoch ticks, then answered at once, each meet a tick when
+/// their guests resume, and none is counted long or waits its turn (before, each was counted
+/// long at its first tick, and sixteen long calls of one company over its one core waited out
+/// fifteen ticks each).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn calls_waiting_on_their_gateway_are_never_throttled_as_long() {
+    let limits = HostLimits { cpu_cores_per_company: Some(1), ..HostLimits::default() };
+    let s = std::sync::Arc::new(
+        e2e::scenario::MyGatewayScenario::start_with(HostOptions { limits: Some(limits), ..HostOptions::default() })
+            .await,
+    );
+    s.fake.sessions_hold.hold();
+    let initiates: Vec<_> = (0..16)
+        .map(|document| {
+            let s = s.clone();
+            tokio::spawn(async move { s.initiate(json!("1.00"), "Redirect", 500 + document).await })
+        })
+        .collect();
+    s.fake.sessions_hold.arrived(16).await;
+    // Several ticks pass while every guest waits in its outbound request.
+    let ticked = Instant::now();
+    let cpu = s.host.app.runtime.cpu_share();
+    while ticked.elapsed() < Duration::from_millis(30) {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    s.fake.sessions_hold.release();
+    for initiate in initiates {
+        assert!(initiate.await.unwrap()["transaction_id"].is_i64());
+    }
+    assert_eq!((cpu.counted_long(), cpu.pauses()), (0, 0), "no initiate counted long, none paused");
+}
