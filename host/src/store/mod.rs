@@ -65,7 +65,6 @@ pub enum Backend {
 #[derive(Clone)]
 pub struct Db {
     reader: Arc<Reader>,
-    backend: Backend,
     /// The PostgreSQL URL, for connections of their own (`LISTEN`); None on SQLite.
     postgres_url: Option<String>,
     meters: DbMeters,
@@ -111,7 +110,6 @@ impl Db {
             let file = SqliteFile::open(Path::new(file))?;
             return Ok(Self {
                 reader: Arc::new(Reader::Sqlite(Arc::new(file))),
-                backend: Backend::Sqlite,
                 postgres_url: None,
                 meters: DbMeters::default(),
             });
@@ -135,14 +133,16 @@ impl Db {
         POSTGRES_MIGRATIONS.run(&pool).await?;
         Ok(Self {
             reader: Arc::new(Reader::Postgres(pool)),
-            backend: Backend::Postgres,
             postgres_url: Some(url.to_string()),
             meters: DbMeters::default(),
         })
     }
 
     pub fn backend(&self) -> Backend {
-        self.backend
+        match &*self.reader {
+            Reader::Sqlite(_) => Backend::Sqlite,
+            Reader::Postgres(_) => Backend::Postgres,
+        }
     }
 
     /// Module state changes announced by any host on this database; None on SQLite (one
@@ -172,8 +172,7 @@ impl Db {
         if let Some(file) = self.sqlite() {
             let writer = file.writer().await?;
             writer.execute_batch("VACUUM")?;
-            let busy = checkpoint(&writer)?;
-            if busy {
+            if writer.checkpoint()? {
                 tracing::warn!(
                     "the write-ahead log could not be truncated (readers active); it is on the next checkpoint"
                 );
@@ -237,7 +236,7 @@ impl Db {
         match &*self.reader {
             Reader::Sqlite(file) => {
                 file.close_readers();
-                match file.writer().await.and_then(|writer| checkpoint(&writer)) {
+                match file.writer().await.and_then(|writer| writer.checkpoint()) {
                     Ok(false) => {}
                     Ok(true) => {
                         tracing::warn!("the write-ahead log was not fully checkpointed at close (readers active)")
@@ -258,14 +257,6 @@ impl Db {
             None => Err(sqlx::Error::Protocol("storage faults are SQLite's".into())),
         }
     }
-}
-
-/// `PRAGMA wal_checkpoint(TRUNCATE)` on the held writer; true when readers kept part of the
-/// log.
-fn checkpoint(writer: &sqlite::Writer) -> DbResult<bool> {
-    let steps = writer.run("PRAGMA wal_checkpoint(TRUNCATE)", None, sqlite::Rows::All)?;
-    let busy = steps.into_iter().find_map(|step| step.right()).map(|row| sqlx::Row::try_get::<i64, _>(&row, 0));
-    Ok(busy.transpose()?.unwrap_or(0) != 0)
 }
 
 /// A write transaction from [`Db::tx`]: queries run on `&mut *tx`.

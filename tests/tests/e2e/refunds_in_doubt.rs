@@ -114,6 +114,39 @@ async fn restart(dir: &Path, fake: &FakeMyGateway, takeover: Duration) -> TestHo
     .await
 }
 
+/// Ages every Idempotency-Key claim past `takeover`, then retries refund `key` of `amount` on
+/// transaction `id` (MyGateway session `session`): it answers the refund's outcome, exactly
+/// one refund exists at the gateway, the host's refunded amount equals the gateway's, and both
+/// refund POSTs (the first attempt and its one repeat) carried the same refund id.
+async fn retry_after_takeover(
+    host: &TestHost,
+    fake: &FakeMyGateway,
+    (id, session): (i64, &str),
+    (key, amount): (&str, &str),
+    takeover: Duration,
+) {
+    let old = (chrono::Utc::now() - chrono::Duration::from_std(takeover).unwrap() - chrono::Duration::seconds(1))
+        .to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+    e2e::host::write_db(&host.app.db, async |c| {
+        sqlx::query("UPDATE idempotency_keys SET created_at = $1").bind(&old).execute(c).await
+    })
+    .await;
+    let (status, body) = refund(host, id, Some(key), json!({ "amount": amount })).await;
+    assert_eq!(
+        (status, body["success"].as_bool(), body["refunded_amount"].as_str()),
+        (StatusCode::OK, Some(true), Some(amount)),
+        "{body}"
+    );
+    let made = fake.refunds_of(session);
+    assert_eq!(made.len(), 1, "exactly one refund at the gateway: {made:?}");
+    assert_eq!(body["refund_reference"], made[0].id.as_str());
+    assert_eq!(host.transaction(id).await["refunded_minor"].as_i64(), Some(gateway_total(fake, session)));
+    let keys: Vec<_> =
+        fake.requests_to("POST", "/v1/refunds").into_iter().map(|r| r.idempotency_key().map(str::to_string)).collect();
+    assert_eq!(keys.len(), 2, "the first attempt and its one repeat: {keys:?}");
+    assert!(keys[0].is_some() && keys[0] == keys[1], "one refund id for both: {keys:?}");
+}
+
 #[tokio::test]
 async fn a_refund_held_by_the_gateway_when_the_host_is_killed_is_made_once() {
     let s = MyGatewayScenario::start().await;
@@ -148,26 +181,7 @@ async fn a_refund_held_by_the_gateway_when_the_host_is_killed_is_made_once() {
 
     // Once the claim is older than the takeover time (its clock moved back by more than that),
     // the retry answers the refund's outcome and reserves nothing new.
-    let old = (chrono::Utc::now() - chrono::Duration::from_std(takeover).unwrap() - chrono::Duration::seconds(1))
-        .to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
-    e2e::host::write_db(&host.app.db, async |c| {
-        sqlx::query("UPDATE idempotency_keys SET created_at = $1").bind(&old).execute(c).await
-    })
-    .await;
-    let (status, body) = refund(&host, id, Some("erp-refund-70"), json!({"amount": "30.00"})).await;
-    assert_eq!(
-        (status, body["success"].as_bool(), body["refunded_amount"].as_str()),
-        (StatusCode::OK, Some(true), Some("30.00")),
-        "{body}"
-    );
-    let made = fake.refunds_of(&session);
-    assert_eq!(made.len(), 1, "exactly one refund at the gateway: {made:?}");
-    assert_eq!(body["refund_reference"], made[0].id.as_str());
-    assert_eq!(host.transaction(id).await["refunded_minor"].as_i64(), Some(gateway_total(fake, &session)));
-    let keys: Vec<_> =
-        fake.requests_to("POST", "/v1/refunds").into_iter().map(|r| r.idempotency_key().map(str::to_string)).collect();
-    assert_eq!(keys.len(), 2, "the first attempt and the reconciliation's repeat");
-    assert!(keys[0].is_some() && keys[0] == keys[1], "one refund id for both: {keys:?}");
+    retry_after_takeover(&host, fake, (id, &session), ("erp-refund-70", "30.00"), takeover).await;
     assert_eq!(count(&host, &format!("SELECT COUNT(*) FROM refunds WHERE transaction_id = {id}")).await, 1);
     held.release();
 }
@@ -210,26 +224,7 @@ async fn a_retry_taking_over_a_claim_still_in_doubt_repeats_the_refund_with_its_
     assert_eq!(refund_states(&host, id).await, ["pending"]);
     assert_eq!(host.transaction(id).await["refunded_minor"], 0, "nothing booked yet");
 
-    let old = (chrono::Utc::now() - chrono::Duration::from_std(takeover).unwrap() - chrono::Duration::seconds(1))
-        .to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
-    e2e::host::write_db(&host.app.db, async |c| {
-        sqlx::query("UPDATE idempotency_keys SET created_at = $1").bind(&old).execute(c).await
-    })
-    .await;
-    let (status, body) = refund(&host, id, Some("erp-refund-73"), json!({"amount": "40.00"})).await;
-    assert_eq!(
-        (status, body["success"].as_bool(), body["refunded_amount"].as_str()),
-        (StatusCode::OK, Some(true), Some("40.00")),
-        "{body}"
-    );
-    let made = fake.refunds_of(&session);
-    assert_eq!(made.len(), 1, "exactly one refund at the gateway: {made:?}");
-    assert_eq!(body["refund_reference"], made[0].id.as_str());
-    assert_eq!(host.transaction(id).await["refunded_minor"].as_i64(), Some(gateway_total(fake, &session)));
-    let keys: Vec<_> =
-        fake.requests_to("POST", "/v1/refunds").into_iter().map(|r| r.idempotency_key().map(str::to_string)).collect();
-    assert_eq!(keys.len(), 2, "the first attempt and the retry's repeat: {keys:?}");
-    assert!(keys[0].is_some() && keys[0] == keys[1], "one refund id for both: {keys:?}");
+    retry_after_takeover(&host, fake, (id, &session), ("erp-refund-73", "40.00"), takeover).await;
     assert_eq!(refund_states(&host, id).await, ["succeeded"]);
 }
 

@@ -161,9 +161,12 @@ impl Writer {
         self.conn().execute_batch(sql).map_err(from_rusqlite)
     }
 
-    /// Runs one query.
-    pub fn run(&self, sql: &str, arguments: Option<AnyArguments<'_>>, rows: Rows) -> DbResult<Vec<Step>> {
-        run::run(self.conn(), sql, arguments, rows)
+    /// `PRAGMA wal_checkpoint(TRUNCATE)`: moves the log into the file; true when readers kept
+    /// part of it.
+    pub fn checkpoint(&self) -> DbResult<bool> {
+        let busy: i64 =
+            self.conn().query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |row| row.get(0)).map_err(from_rusqlite)?;
+        Ok(busy != 0)
     }
 
     /// Leaves the connection out of any transaction; one that cannot be is closed, and the
@@ -195,7 +198,7 @@ impl std::fmt::Debug for WriteConnection {
 
 impl WriteConnection {
     pub fn run(&self, sql: &str, arguments: Option<AnyArguments<'_>>, rows: Rows) -> DbResult<Vec<Step>> {
-        self.writer.run(sql, arguments, rows)
+        run::run(self.writer.conn(), sql, arguments, rows)
     }
 
     /// Commits. A COMMIT that fails leaves nothing behind: the transaction is rolled back.
