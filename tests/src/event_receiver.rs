@@ -72,13 +72,27 @@ impl EventReceiver {
         self.seen.lock().unwrap().requests.clone()
     }
 
-    /// Waits (up to 20 s) until the receiver has answered 200 to `count` events.
+    /// Waits (up to 20 s) until the receiver has answered 200 to `count` deliveries (an event
+    /// delivered twice counts twice).
     pub async fn wait_for_delivered(&self, count: usize) -> Vec<Value> {
+        self.wait_until_delivered(count, |delivered| delivered.len()).await
+    }
+
+    /// Waits (up to 20 s) until the receiver has answered 200 to `count` different events (by
+    /// `id`), however often any of them came; every delivery answered 200.
+    pub async fn wait_for_each_delivered(&self, count: usize) -> Vec<Value> {
+        let distinct = |delivered: &[Value]| {
+            delivered.iter().map(|event| event["id"].clone()).collect::<std::collections::HashSet<_>>().len()
+        };
+        self.wait_until_delivered(count, distinct).await
+    }
+
+    async fn wait_until_delivered(&self, count: usize, counted: impl Fn(&[Value]) -> usize) -> Vec<Value> {
         let deadline = std::time::Instant::now() + Duration::from_secs(20);
         loop {
             let delivered: Vec<Value> =
                 self.requests().into_iter().filter(|(_, _, status)| *status == 200).map(|(e, _, _)| e).collect();
-            if delivered.len() >= count {
+            if counted(&delivered) >= count {
                 return delivered;
             }
             assert!(

@@ -354,7 +354,7 @@ async fn a_webhook_storm_across_two_processes_survives_a_kill_9() {
             events.iter().filter(|e| e["type"] == "payment.created" && e["data"]["transaction_id"] == *id).count();
         assert_eq!(created, 1, "one payment.created for transaction {id}");
     }
-    let delivered = receiver.wait_for_delivered(events.len()).await;
+    let delivered = receiver.wait_for_each_delivered(events.len()).await;
     let mut seen = std::collections::HashMap::new();
     for event in &delivered {
         *seen.entry(event["id"].as_i64().unwrap()).or_insert(0) += 1;
