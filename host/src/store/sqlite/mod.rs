@@ -10,10 +10,13 @@
 //! microseconds: the store's queries use indexes and bounded pages, so a tokio worker is never
 //! held for long.
 //!
+//! WAL checkpoints run on a thread of their own beside the writers ([`checkpoint`]).
+//!
 //! A storage fault (disk full, read-only file, I/O error) fails the statement that meets it:
 //! a writer connection left inside a transaction that cannot be rolled back is closed, and the
 //! next write opens a fresh one, so the host recovers the moment storage works again.
 
+mod checkpoint;
 mod error;
 mod run;
 
@@ -28,6 +31,8 @@ use tokio::sync::OwnedMutexGuard;
 
 use super::fault::{self, FaultSwitch, StorageFault};
 use super::DbResult;
+pub use checkpoint::CheckpointCounts;
+use checkpoint::{Checkpointer, HookedConnection};
 pub use error::from_rusqlite;
 pub use run::{Rows, Step};
 
@@ -41,10 +46,11 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 /// One SQLite database file: its writer and its readers.
 pub struct SqliteFile {
     path: PathBuf,
-    writer: Arc<tokio::sync::Mutex<Option<Connection>>>,
+    writer: Arc<tokio::sync::Mutex<Option<HookedConnection>>>,
     readers: Mutex<Vec<Connection>>,
     readers_in_use: AtomicU32,
     fault: FaultSwitch,
+    checkpointer: Checkpointer,
 }
 
 impl std::fmt::Debug for SqliteFile {
@@ -56,30 +62,32 @@ impl std::fmt::Debug for SqliteFile {
 impl SqliteFile {
     /// Opens the file (which must exist, its schema migrated) and its writer connection.
     pub fn open(path: &Path) -> DbResult<Self> {
+        let for_checkpoints = path.to_path_buf();
+        let checkpointer = Checkpointer::start(path.to_path_buf(), move || connect(&for_checkpoints))?;
         let file = Self {
             path: path.to_path_buf(),
             writer: Arc::new(tokio::sync::Mutex::new(None)),
             readers: Mutex::new(Vec::new()),
             readers_in_use: AtomicU32::new(0),
             fault: FaultSwitch::default(),
+            checkpointer,
         };
-        *file.writer.try_lock().expect("a new writer lock") = Some(file.connect(true)?);
+        *file.writer.try_lock().expect("a new writer lock") = Some(file.connect_writer()?);
         Ok(file)
     }
 
-    fn connect(&self, writer: bool) -> DbResult<Connection> {
-        let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
-        let conn = Connection::open_with_flags(&self.path, flags).map_err(from_rusqlite)?;
-        conn.busy_timeout(BUSY_TIMEOUT).map_err(from_rusqlite)?;
-        conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
-        conn.execute_batch("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;")
-            .map_err(from_rusqlite)?;
-        if !writer {
-            // A reader: a write sent here by mistake is refused, not raced.
-            conn.execute_batch("PRAGMA query_only = ON;").map_err(from_rusqlite)?;
-        } else if let Some(active) = self.fault.get() {
+    fn connect_writer(&self) -> DbResult<HookedConnection> {
+        let conn = connect(&self.path).map_err(from_rusqlite)?;
+        if let Some(active) = self.fault.get() {
             fault::apply(&conn, active)?;
         }
+        Ok(self.checkpointer.hook(conn))
+    }
+
+    fn connect_reader(&self) -> DbResult<Connection> {
+        let conn = connect(&self.path).map_err(from_rusqlite)?;
+        // A write sent here by mistake is refused, not raced.
+        conn.execute_batch("PRAGMA query_only = ON;").map_err(from_rusqlite)?;
         Ok(conn)
     }
 
@@ -88,7 +96,7 @@ impl SqliteFile {
         let idle = self.readers.lock().expect("readers").pop();
         let conn = match idle {
             Some(conn) => conn,
-            None => self.connect(false)?,
+            None => self.connect_reader()?,
         };
         self.readers_in_use.fetch_add(1, Ordering::Relaxed);
         let steps = run::run(&conn, sql, arguments, rows);
@@ -104,7 +112,7 @@ impl SqliteFile {
     pub async fn writer(&self) -> DbResult<Writer> {
         let mut guard = self.writer.clone().lock_owned().await;
         if guard.is_none() {
-            *guard = Some(self.connect(true)?);
+            *guard = Some(self.connect_writer()?);
         }
         Ok(Writer { guard })
     }
@@ -144,16 +152,33 @@ impl SqliteFile {
     pub fn close_readers(&self) {
         self.readers.lock().expect("readers").clear();
     }
+
+    /// The WAL checkpoints done so far, in the background and by the writer itself.
+    pub fn checkpoints(&self) -> &CheckpointCounts {
+        self.checkpointer.counts()
+    }
+}
+
+/// A connection to the file with the settings every connection here has: WAL,
+/// `synchronous = NORMAL` (a commit is in the log when it returns; the log is synced at each
+/// checkpoint), foreign keys, a busy timeout and a statement cache.
+fn connect(path: &Path) -> rusqlite::Result<Connection> {
+    let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    let conn = Connection::open_with_flags(path, flags)?;
+    conn.busy_timeout(BUSY_TIMEOUT)?;
+    conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
+    conn.execute_batch("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;")?;
+    Ok(conn)
 }
 
 /// The writer connection, held: no other write runs meanwhile.
 pub struct Writer {
-    guard: OwnedMutexGuard<Option<Connection>>,
+    guard: OwnedMutexGuard<Option<HookedConnection>>,
 }
 
 impl Writer {
     pub fn conn(&self) -> &Connection {
-        self.guard.as_ref().expect("a writer connection while held")
+        self.guard.as_deref().expect("a writer connection while held")
     }
 
     /// Runs statements without arguments (PRAGMAs, VACUUM).
