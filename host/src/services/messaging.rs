@@ -204,14 +204,19 @@ impl App {
             }
             if messages::update_if_state(&mut tx, &next, &row.state).await? {
                 let changed = next.state != row.state;
+                let mut deliveries = 0;
                 if changed {
                     let data = event_data::message(&next, Some(&row.state));
-                    events::record(&mut tx, "message.state_changed", next.company_id, &format!("message:{id}"), &data)
-                        .await?;
+                    let subject = format!("message:{id}");
+                    deliveries = events::record(&mut tx, "message.state_changed", next.company_id, &subject, &data)
+                        .await?
+                        .deliveries;
                 }
                 tx.commit().await?;
-                if changed {
+                if deliveries > 0 {
                     self.events_ready.notify_one();
+                }
+                if changed {
                     if let (Some(module), Ok(state)) =
                         (self.module_for_count(next.integration_id).await, next.state.parse::<MessageState>())
                     {

@@ -88,14 +88,18 @@ impl WebhookBackbone for MessagingWebhooks {
             };
             let mut tx = app.db.tx().await?;
             let stored = messages::insert(&mut tx, &row).await?;
+            let mut deliveries = 0;
             if let Some(message) = &stored {
                 let data = event_data::message(message, None);
                 let subject = format!("message:{}", message.id);
-                events::record(&mut tx, "message.received", message.company_id, &subject, &data).await?;
+                deliveries =
+                    events::record(&mut tx, "message.received", message.company_id, &subject, &data).await?.deliveries;
             }
             tx.commit().await?;
-            if stored.is_some() {
+            if deliveries > 0 {
                 app.events_ready.notify_one();
+            }
+            if stored.is_some() {
                 app.meters().message(&integration.module, MessageState::Received.as_str());
             }
             tracing::info!(integration_id, remote_id = %inbound.remote_id, duplicate = stored.is_none(), "inbound message");

@@ -47,7 +47,7 @@ pub struct RefundNote<'a> {
 }
 
 /// Writes the events a transaction change produces, in its database transaction: the state
-/// change, the Payment, the refund. Returns how many.
+/// change, the Payment, the refund. Returns how many deliveries they queued.
 async fn record_transaction_events(
     tx: &mut crate::store::WriteTx,
     before: &TransactionRow,
@@ -56,22 +56,21 @@ async fn record_transaction_events(
     refund_reference: Option<&str>,
 ) -> Result<usize, ServiceError> {
     let subject = format!("transaction:{}", after.id);
-    let mut recorded = 0;
+    let mut deliveries = 0;
     if after.state != before.state {
         let data = event_data::state_changed(before, after);
-        events::record(tx, "transaction.state_changed", after.company_id, &subject, &data).await?;
-        recorded += 1;
+        deliveries +=
+            events::record(tx, "transaction.state_changed", after.company_id, &subject, &data).await?.deliveries;
     }
     if payment_created {
-        events::record(tx, "payment.created", after.company_id, &subject, &event_data::payment_created(after)).await?;
-        recorded += 1;
+        let data = event_data::payment_created(after);
+        deliveries += events::record(tx, "payment.created", after.company_id, &subject, &data).await?.deliveries;
     }
     if after.refunded_minor > before.refunded_minor {
         let data = event_data::refund_created(after, after.refunded_minor - before.refunded_minor, refund_reference);
-        events::record(tx, "refund.created", after.company_id, &subject, &data).await?;
-        recorded += 1;
+        deliveries += events::record(tx, "refund.created", after.company_id, &subject, &data).await?.deliveries;
     }
-    Ok(recorded)
+    Ok(deliveries)
 }
 
 /// The webhook attempt an update came from, logged in the same database transaction.
@@ -182,7 +181,7 @@ impl App {
                 next = Some(refunded);
             }
             let mut payment_created = false;
-            let mut events = 0;
+            let mut deliveries = 0;
             if let Some(next) = &next {
                 if !transactions::update_if_state(&mut *tx, next, &row.state).await? {
                     tx.rollback().await?;
@@ -191,7 +190,7 @@ impl App {
                 if next.state == TransactionState::Captured.as_str() && row.state != next.state {
                     payment_created = payments::create_once(&mut *tx, next).await?;
                 }
-                events = record_transaction_events(
+                deliveries = record_transaction_events(
                     &mut tx,
                     &row,
                     next,
@@ -204,7 +203,7 @@ impl App {
                 webhook_log::insert(&mut *tx, &note.entry(&row, &outcome)).await?;
             }
             tx.commit().await?;
-            if events > 0 {
+            if deliveries > 0 {
                 self.events_ready.notify_one();
             }
             let transaction = next.unwrap_or(row.clone());

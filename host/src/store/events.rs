@@ -57,6 +57,14 @@ const ENDPOINT_COLUMNS: &str = "id, url, company_id, types, created_at";
 /// exclusively for an instant.
 const EVENT_ORDER_LOCK: i64 = 0x1e7e_0001;
 
+/// An event just recorded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Recorded {
+    pub id: i64,
+    /// Deliveries queued for it (0 when no endpoint wants it): only these need a delivery pass.
+    pub deliveries: usize,
+}
+
 /// Records an event and queues it for every endpoint that wants it. Run it inside the
 /// database transaction of the change the event reports.
 pub async fn record(
@@ -65,7 +73,7 @@ pub async fn record(
     company_id: i64,
     subject: &str,
     data: &serde_json::Value,
-) -> DbResult<i64> {
+) -> DbResult<Recorded> {
     let now = now();
     // PostgreSQL hands out ids at insert, not at commit: a later event may commit first. Held
     // shared until this transaction ends, the lock tells `committed_horizon` an event may still
@@ -92,6 +100,7 @@ pub async fn record(
     .bind(company_id)
     .fetch_all(&mut *conn)
     .await?;
+    let mut deliveries = 0;
     for endpoint in endpoints.iter().filter(|e| wants(e, kind)) {
         sqlx::query(
             "INSERT INTO event_deliveries (event_id, endpoint_id, subject, state, attempts, next_attempt_at, created_at)
@@ -103,8 +112,9 @@ pub async fn record(
         .bind(&now)
         .execute(&mut *conn)
         .await?;
+        deliveries += 1;
     }
-    Ok(id)
+    Ok(Recorded { id, deliveries })
 }
 
 fn wants(endpoint: &EndpointRow, kind: &str) -> bool {

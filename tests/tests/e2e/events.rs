@@ -218,10 +218,11 @@ async fn the_pull_api_never_steps_past_an_event_still_being_written() {
     let start = before["next_after"].as_i64().unwrap();
 
     let mut slow = db.tx().await.unwrap();
-    let lower = events::record(&mut slow, "payment.created", 1, "transaction:900001", &json!({"n": 1})).await.unwrap();
+    let lower =
+        events::record(&mut slow, "payment.created", 1, "transaction:900001", &json!({"n": 1})).await.unwrap().id;
     let mut quick = db.tx().await.unwrap();
     let higher =
-        events::record(&mut quick, "payment.created", 1, "transaction:900002", &json!({"n": 2})).await.unwrap();
+        events::record(&mut quick, "payment.created", 1, "transaction:900002", &json!({"n": 2})).await.unwrap().id;
     quick.commit().await.unwrap();
     assert!(lower < higher);
 
