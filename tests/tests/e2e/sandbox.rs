@@ -94,25 +94,36 @@ async fn hosts_off_the_allowlist_are_never_contacted() {
     assert_next_call_works(&host, id).await;
 }
 
-/// A call never sees what an earlier call left in the sandbox memory it reuses: neither in
-/// the part of a freed slot that is reset in place nor in memory grown again past it, which
-/// an allocator trusts to be zero.
+/// A call never sees what an earlier call left in the sandbox memory it reuses, whichever
+/// company it serves: neither in the part of a freed slot that is reset in place nor in
+/// memory grown again past it, which an allocator trusts to be zero; nor after a call that
+/// filled its memory to the cap and was stopped there.
 #[tokio::test]
 async fn a_call_never_sees_what_an_earlier_call_left_in_memory() {
     let (host, id) = hostile_host().await;
+    let other_company = host
+        .enabled_integration(ADMIN_KEY, 2, "test_hostile", json!({"api_key": "other-key", "secret_key": "other"}))
+        .await;
     let last_number =
         |body: &Value| -> usize { body["redirect_url"].as_str().unwrap().rsplit('/').next().unwrap().parse().unwrap() };
     let (status, left) = create_session(&host, id, "leave-behind", "").await;
     assert_eq!(status, StatusCode::CREATED, "{left}");
     assert!(last_number(&left) >= (6 << 20) / 4096, "the scan finds the marks its own call left: {left}");
     let reference = left["reference"].as_str().unwrap();
-    // One at a time, so each call takes the slot the last one freed.
-    for _ in 0..3 {
-        let (status, found) = create_session(&host, id, "find-leftovers", reference).await;
+    let find_nothing = async |integration: i64| {
+        let (status, found) = create_session(&host, integration, "find-leftovers", reference).await;
         assert_eq!(status, StatusCode::CREATED, "{found}");
-        let url = found["redirect_url"].as_str().unwrap();
+        let url = found["redirect_url"].as_str().unwrap().to_string();
         assert!(url.ends_with("/found/0/nonzero/0"), "an earlier call's memory showed through: {url}");
-    }
+    };
+    // One at a time: the pool hands the module's freed slot to its next instance.
+    find_nothing(other_company).await;
+    find_nothing(id).await;
+    // A call that fills its memory with ones up to the 16 MiB cap fails there...
+    let (status, body) = create_session(&host, id, "alloc", "").await;
+    assert_eq!(status, StatusCode::BAD_GATEWAY, "{body}");
+    // ...and the next, for another company, starts on zeroes.
+    find_nothing(other_company).await;
 }
 
 #[tokio::test]

@@ -15,7 +15,7 @@
 //! checkpoints itself, as SQLite would, once the log holds [`INLINE_AT`] pages.
 
 use std::ffi::{c_char, c_int, c_void};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{self, Receiver, SyncSender};
 use std::sync::Arc;
@@ -65,18 +65,15 @@ pub struct Checkpointer {
 }
 
 impl Checkpointer {
-    /// Starts the thread; `connect` opens its connection (again after a failure).
-    pub fn start(
-        path: PathBuf,
-        connect: impl Fn() -> rusqlite::Result<Connection> + Send + 'static,
-    ) -> std::io::Result<Self> {
+    /// Starts the thread for the file at `path`.
+    pub fn start(path: PathBuf) -> std::io::Result<Self> {
         // One wake-up pending at most: commits while a checkpoint runs are covered by the next.
         let (wake, woken) = mpsc::sync_channel(1);
         let counts = Arc::new(CheckpointCounts::default());
         let done = counts.clone();
         std::thread::Builder::new()
             .name("sqlite-checkpoint".into())
-            .spawn(move || checkpoint_when_woken(&path, &connect, &woken, &done))?;
+            .spawn(move || checkpoint_when_woken(&path, &woken, &done))?;
         Ok(Self { wake, counts })
     }
 
@@ -112,16 +109,18 @@ unsafe extern "C" fn after_commit(
         // the hook is allowed. Its result is ignored as SQLite ignores it; a failure leaves
         // the log for the next one.
         // SAFETY: `db` and `name` are the ones SQLite passed for this commit.
-        unsafe {
+        let done = unsafe {
             ffi::sqlite3_wal_checkpoint_v2(
                 db,
                 name,
                 ffi::SQLITE_CHECKPOINT_PASSIVE,
                 std::ptr::null_mut(),
                 std::ptr::null_mut(),
-            );
+            )
+        };
+        if done == ffi::SQLITE_OK {
+            context.counts.inline.fetch_add(1, Ordering::Relaxed);
         }
-        context.counts.inline.fetch_add(1, Ordering::Relaxed);
     } else if pages >= BACKGROUND_AT {
         // Full: a wake-up is already pending. Gone: the file is closing.
         let _ = context.wake.try_send(());
@@ -129,25 +128,11 @@ unsafe extern "C" fn after_commit(
     ffi::SQLITE_OK
 }
 
-fn checkpoint_when_woken(
-    path: &std::path::Path,
-    connect: &dyn Fn() -> rusqlite::Result<Connection>,
-    woken: &Receiver<()>,
-    counts: &CheckpointCounts,
-) {
+fn checkpoint_when_woken(path: &Path, woken: &Receiver<()>, counts: &CheckpointCounts) {
     let mut conn: Option<Connection> = None;
     let mut failing = false;
     while woken.recv().is_ok() {
-        let checkpointed = match conn.take() {
-            Some(open) => Ok(open),
-            None => connect(),
-        }
-        .and_then(|open| {
-            let result = open.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()));
-            conn = Some(open);
-            result
-        });
-        match checkpointed {
+        match checkpoint(path, &mut conn) {
             Ok(()) => {
                 counts.background.fetch_add(1, Ordering::Relaxed);
                 failing = false;
@@ -155,7 +140,6 @@ fn checkpoint_when_woken(
             Err(error) => {
                 // A storage fault: the next wake-up tries again on a fresh connection (and the
                 // writer's own checkpoint at INLINE_AT still bounds the log).
-                conn = None;
                 if !failing {
                     tracing::warn!(database = %path.display(), %error, "a WAL checkpoint failed; retrying at the next commit");
                 }
@@ -163,6 +147,18 @@ fn checkpoint_when_woken(
             }
         }
     }
+}
+
+/// One PASSIVE checkpoint on `conn`, opened first if need be; a connection that failed is
+/// not kept.
+fn checkpoint(path: &Path, conn: &mut Option<Connection>) -> rusqlite::Result<()> {
+    let open = match conn.take() {
+        Some(open) => open,
+        None => super::connect(path)?,
+    };
+    open.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()))?;
+    *conn = Some(open);
+    Ok(())
 }
 
 #[cfg(test)]

@@ -62,8 +62,7 @@ impl std::fmt::Debug for SqliteFile {
 impl SqliteFile {
     /// Opens the file (which must exist, its schema migrated) and its writer connection.
     pub fn open(path: &Path) -> DbResult<Self> {
-        let for_checkpoints = path.to_path_buf();
-        let checkpointer = Checkpointer::start(path.to_path_buf(), move || connect(&for_checkpoints))?;
+        let checkpointer = Checkpointer::start(path.to_path_buf())?;
         let file = Self {
             path: path.to_path_buf(),
             writer: Arc::new(tokio::sync::Mutex::new(None)),
