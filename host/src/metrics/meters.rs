@@ -109,11 +109,18 @@ impl Meters {
 pub struct DbMeters {
     /// How long a write transaction waited for the one writer (`BEGIN IMMEDIATE` on SQLite).
     pub write_wait_seconds: Histogram,
+    /// How long a commit took, for a SQLite unit including its wait for the COMMIT of its batch.
     pub commit_seconds: Histogram,
+    /// Write units one SQLite COMMIT held (group commit).
+    pub writes_per_commit: Histogram,
 }
 
 impl Default for DbMeters {
     fn default() -> Self {
-        Self { write_wait_seconds: db_buckets(), commit_seconds: db_buckets() }
+        Self {
+            write_wait_seconds: db_buckets(),
+            commit_seconds: db_buckets(),
+            writes_per_commit: Histogram::new([1.0, 2.0, 4.0, 8.0, 16.0, 32.0]),
+        }
     }
 }

@@ -66,6 +66,12 @@ impl Families<'_> {
         self.registry.register(name, help, metric);
     }
 
+    /// A histogram of a count (no unit).
+    fn histogram(&mut self, name: &str, help: &str, metric: impl Metric) {
+        self.names.push(format!("integrations_{name}"));
+        self.registry.register(name, help, metric);
+    }
+
     fn seconds(&mut self, name: &str, help: &str, metric: impl Metric) {
         self.names.push(format!("integrations_{name}_seconds"));
         self.registry.register_with_unit(name, help, Unit::Seconds, metric);
@@ -110,6 +116,7 @@ impl HostMetrics {
         );
         f.seconds("db_write_wait", "Time a write transaction waited for the writer", db.write_wait_seconds.clone());
         f.seconds("db_commit_duration", "Time a commit took", db.commit_seconds.clone());
+        f.histogram("db_writes_per_commit", "Write transactions one SQLite COMMIT held", db.writes_per_commit.clone());
         f.gauge("db_connections_in_use", "Database connections in use now", gauges.connections_in_use.clone());
         f.gauge("db_connections_open", "Database connections open now", gauges.connections_open.clone());
         f.gauge("module_info", "Live module versions (always 1)", gauges.module_info.clone());

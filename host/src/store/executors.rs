@@ -60,7 +60,7 @@ enum SqliteTarget<'c> {
 }
 
 impl SqliteTarget<'_> {
-    fn run(&self, sql: &str, arguments: Option<AnyArguments<'_>>, rows: Rows) -> Result<Vec<Step>, sqlx::Error> {
+    fn run(&mut self, sql: &str, arguments: Option<AnyArguments<'_>>, rows: Rows) -> Result<Vec<Step>, sqlx::Error> {
         match self {
             SqliteTarget::Readers(file) => file.read(sql, arguments, rows),
             SqliteTarget::Writer(conn) => conn.run(sql, arguments, rows),
@@ -137,7 +137,7 @@ macro_rules! routed_executor {
             {
                 match self.route() {
                     Route::Sqlx(sqlx) => sqlx.fetch_many(query),
-                    Route::Sqlite(conn) => steps(async move { conn.run(query.sql(), arguments(&mut query)?, Rows::All) }),
+                    Route::Sqlite(mut conn) => steps(async move { conn.run(query.sql(), arguments(&mut query)?, Rows::All) }),
                 }
             }
 
@@ -148,7 +148,7 @@ macro_rules! routed_executor {
             {
                 match self.route() {
                     Route::Sqlx(sqlx) => sqlx.fetch_optional(query),
-                    Route::Sqlite(conn) => Box::pin(async move {
+                    Route::Sqlite(mut conn) => Box::pin(async move {
                         let steps = conn.run(query.sql(), arguments(&mut query)?, Rows::First)?;
                         Ok(steps.into_iter().find_map(|step| step.right()))
                     }),

@@ -107,12 +107,9 @@ impl Db {
             migrating.execute("PRAGMA journal_mode = WAL;").await?;
             SQLITE_MIGRATIONS.run(&migrating).await?;
             migrating.close().await;
-            let file = SqliteFile::open(Path::new(file))?;
-            return Ok(Self {
-                reader: Arc::new(Reader::Sqlite(Arc::new(file))),
-                postgres_url: None,
-                meters: DbMeters::default(),
-            });
+            let meters = DbMeters::default();
+            let file = SqliteFile::open(Path::new(file), meters.writes_per_commit.clone())?;
+            return Ok(Self { reader: Arc::new(Reader::Sqlite(Arc::new(file))), postgres_url: None, meters });
         }
         if url.starts_with("postgres://") || url.starts_with("postgresql://") {
             return Self::connect_postgres(url, pool.unwrap_or(DEFAULT_POSTGRES_POOL)).await;
@@ -292,7 +289,7 @@ impl WriteTx {
     pub async fn commit(self) -> DbResult<()> {
         let started = Instant::now();
         let committed = match self.conn {
-            WriteConn::Sqlite(conn) => conn.commit(),
+            WriteConn::Sqlite(conn) => conn.commit().await,
             WriteConn::Postgres(tx) => tx.commit().await,
         };
         self.meters.commit_seconds.observe(started.elapsed().as_secs_f64());

@@ -174,7 +174,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("db.sqlite");
         rusqlite::Connection::open(&path).unwrap().execute_batch("CREATE TABLE t (b BLOB);").unwrap();
-        let file = SqliteFile::open(&path).unwrap();
+        let file = SqliteFile::open(&path, crate::metrics::DbMeters::default().writes_per_commit).unwrap();
         let writer = file.writer().await.unwrap();
         writer
             .conn()

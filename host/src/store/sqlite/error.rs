@@ -8,7 +8,7 @@ use std::fmt;
 use sqlx::error::{DatabaseError, ErrorKind};
 
 /// A failure SQLite reported, with its extended result code (as sqlx's driver reports it).
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct SqliteError {
     code: i32,
     message: String,
@@ -66,6 +66,20 @@ pub fn from_rusqlite(error: rusqlite::Error) -> sqlx::Error {
             message: message.unwrap_or_else(|| failure.to_string()),
         })),
         rusqlite::Error::Utf8Error(error) => sqlx::Error::Decode(Box::new(error)),
+        other => sqlx::Error::Protocol(other.to_string()),
+    }
+}
+
+/// The same failure again, for each of several callers one failure ends (the units of a
+/// batch whose COMMIT failed): a SQLite failure keeps its code, so it is classified alike.
+pub fn duplicate(error: &sqlx::Error) -> sqlx::Error {
+    match error {
+        sqlx::Error::Database(database) => match database.try_downcast_ref::<SqliteError>() {
+            Some(sqlite) => sqlx::Error::Database(Box::new(sqlite.clone())),
+            None => sqlx::Error::Protocol(error.to_string()),
+        },
+        sqlx::Error::PoolTimedOut => sqlx::Error::PoolTimedOut,
+        sqlx::Error::RowNotFound => sqlx::Error::RowNotFound,
         other => sqlx::Error::Protocol(other.to_string()),
     }
 }

@@ -10,12 +10,15 @@
 //! microseconds: the store's queries use indexes and bounded pages, so a tokio worker is never
 //! held for long.
 //!
+//! Concurrent write units share a COMMIT ([`batch`]), each in a savepoint of its own.
+//!
 //! WAL checkpoints run on a thread of their own beside the writers ([`checkpoint`]).
 //!
 //! A storage fault (disk full, read-only file, I/O error) fails the statement that meets it:
 //! a writer connection left inside a transaction that cannot be rolled back is closed, and the
 //! next write opens a fresh one, so the host recovers the moment storage works again.
 
+mod batch;
 mod checkpoint;
 mod error;
 mod run;
@@ -25,14 +28,17 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use prometheus_client::metrics::histogram::Histogram;
 use rusqlite::{Connection, OpenFlags};
 use sqlx::any::AnyArguments;
 use tokio::sync::OwnedMutexGuard;
 
 use super::fault::{self, FaultSwitch, StorageFault};
 use super::DbResult;
+use batch::{Batch, Ending, Slot, WaitForWriter};
 pub use checkpoint::CheckpointCounts;
-use checkpoint::{Checkpointer, HookedConnection};
+use checkpoint::Checkpointer;
+use error::duplicate;
 pub use error::from_rusqlite;
 pub use run::{Rows, Step};
 
@@ -46,7 +52,8 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 /// One SQLite database file: its writer and its readers.
 pub struct SqliteFile {
     path: PathBuf,
-    writer: Arc<tokio::sync::Mutex<Option<HookedConnection>>>,
+    writer: Arc<tokio::sync::Mutex<Slot>>,
+    batch: Arc<Batch>,
     readers: Mutex<Vec<Connection>>,
     readers_in_use: AtomicU32,
     fault: FaultSwitch,
@@ -60,12 +67,14 @@ impl std::fmt::Debug for SqliteFile {
 }
 
 impl SqliteFile {
-    /// Opens the file (which must exist, its schema migrated) and its writer connection.
-    pub fn open(path: &Path) -> DbResult<Self> {
+    /// Opens the file (which must exist, its schema migrated) and its writer connection;
+    /// `writes_per_commit` counts the units each COMMIT holds.
+    pub fn open(path: &Path, writes_per_commit: Histogram) -> DbResult<Self> {
         let checkpointer = Checkpointer::start(path.to_path_buf())?;
         let file = Self {
             path: path.to_path_buf(),
             writer: Arc::new(tokio::sync::Mutex::new(None)),
+            batch: Arc::new(Batch::new(writes_per_commit)),
             readers: Mutex::new(Vec::new()),
             readers_in_use: AtomicU32::new(0),
             fault: FaultSwitch::default(),
@@ -75,7 +84,7 @@ impl SqliteFile {
         Ok(file)
     }
 
-    fn connect_writer(&self) -> DbResult<HookedConnection> {
+    fn connect_writer(&self) -> DbResult<checkpoint::HookedConnection> {
         let conn = connect(&self.path).map_err(from_rusqlite)?;
         if let Some(active) = self.fault.get() {
             fault::apply(&conn, active)?;
@@ -107,23 +116,35 @@ impl SqliteFile {
         steps
     }
 
-    /// Waits for the writer connection (reopening it if a fault closed it).
+    /// Waits for the writer connection (reopening it if a fault closed it), for work that is
+    /// not a unit of its own (a checkpoint, VACUUM): the batch of units parked in its open
+    /// transaction is committed first.
     pub async fn writer(&self) -> DbResult<Writer> {
-        let mut guard = self.writer.clone().lock_owned().await;
-        if guard.is_none() {
-            *guard = Some(self.connect_writer()?);
-        }
-        Ok(Writer { guard })
+        let guard = self.writer.clone().lock_owned().await;
+        let mut writer = Writer { guard: Some(guard), batch: self.batch.clone() };
+        writer.finish_batch();
+        self.reconnect(&mut writer)?;
+        Ok(writer)
     }
 
-    /// Starts a write transaction: `BEGIN IMMEDIATE` on the writer, so the write lock is
-    /// taken at once.
+    fn reconnect(&self, writer: &mut Writer) -> DbResult<()> {
+        let slot = writer.guard.as_mut().expect("a writer held");
+        if slot.is_none() {
+            **slot = Some(self.connect_writer()?);
+        }
+        Ok(())
+    }
+
+    /// Starts a write unit: a savepoint in the writer's transaction, which is begun with
+    /// `BEGIN IMMEDIATE` (the write lock taken at once) unless units parked in it are waiting
+    /// for its COMMIT ([`batch`]).
     pub async fn begin(&self) -> DbResult<WriteConnection> {
-        let writer = self.writer().await?;
-        let mut conn = WriteConnection { writer, open: false };
-        conn.writer.execute_batch("BEGIN IMMEDIATE")?;
-        conn.open = true;
-        Ok(conn)
+        let guard = WaitForWriter::new(self.writer.clone(), self.batch.clone()).await;
+        let mut writer = Writer { guard: Some(guard), batch: self.batch.clone() };
+        self.reconnect(&mut writer)?;
+        let start = if writer.conn().is_autocommit() { "BEGIN IMMEDIATE; SAVEPOINT unit" } else { "SAVEPOINT unit" };
+        writer.execute_batch(start)?;
+        Ok(WriteConnection { writer, open: true, aborted: None })
     }
 
     /// Switches a real SQLite fault on the writer connection (and any opened while it is
@@ -170,14 +191,17 @@ fn connect(path: &Path) -> rusqlite::Result<Connection> {
     Ok(conn)
 }
 
-/// The writer connection, held: no other write runs meanwhile.
+/// The writer connection, held: no other write runs meanwhile. Let go, it ends the batch in
+/// its open transaction ([`batch`]).
 pub struct Writer {
-    guard: OwnedMutexGuard<Option<HookedConnection>>,
+    /// None once a parked unit handed the writer on.
+    guard: Option<OwnedMutexGuard<Slot>>,
+    batch: Arc<Batch>,
 }
 
 impl Writer {
     pub fn conn(&self) -> &Connection {
-        self.guard.as_deref().expect("a writer connection while held")
+        self.guard.as_deref().and_then(Option::as_deref).expect("a writer connection while held")
     }
 
     /// Runs statements without arguments (PRAGMAs, VACUUM).
@@ -192,26 +216,16 @@ impl Writer {
             self.conn().query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |row| row.get(0)).map_err(from_rusqlite)?;
         Ok(busy != 0)
     }
-
-    /// Leaves the connection out of any transaction; one that cannot be is closed, and the
-    /// next writer opens a fresh connection.
-    fn settle(&mut self) {
-        let Some(conn) = self.guard.as_ref() else { return };
-        if conn.is_autocommit() {
-            return;
-        }
-        if conn.execute_batch("ROLLBACK").is_err() || !conn.is_autocommit() {
-            tracing::warn!("replacing a database connection left inside a failed transaction");
-            *self.guard = None;
-        }
-    }
 }
 
-/// The writer inside a write transaction. Dropped without [`WriteConnection::commit`], it
-/// rolls back.
+/// One unit of write work: a savepoint in the writer's transaction. Dropped without
+/// [`WriteConnection::commit`], it rolls back to its savepoint, undoing only itself.
 pub struct WriteConnection {
     writer: Writer,
     open: bool,
+    /// The error after which SQLite rolled the whole transaction back: the unit runs nothing
+    /// more (a statement now would commit on its own).
+    aborted: Option<sqlx::Error>,
 }
 
 impl std::fmt::Debug for WriteConnection {
@@ -221,34 +235,63 @@ impl std::fmt::Debug for WriteConnection {
 }
 
 impl WriteConnection {
-    pub fn run(&self, sql: &str, arguments: Option<AnyArguments<'_>>, rows: Rows) -> DbResult<Vec<Step>> {
-        run::run(self.writer.conn(), sql, arguments, rows)
+    pub fn run(&mut self, sql: &str, arguments: Option<AnyArguments<'_>>, rows: Rows) -> DbResult<Vec<Step>> {
+        if let Some(aborted) = &self.aborted {
+            return Err(duplicate(aborted));
+        }
+        let steps = run::run(self.writer.conn(), sql, arguments, rows);
+        if let Err(error) = &steps {
+            if self.writer.conn().is_autocommit() {
+                self.writer.fail_parked(error);
+                self.aborted = Some(duplicate(error));
+            }
+        }
+        steps
     }
 
-    /// Commits. A COMMIT that fails leaves nothing behind: the transaction is rolled back.
-    pub fn commit(mut self) -> DbResult<()> {
+    /// Commits: answered once the COMMIT that holds this unit's change is done, the
+    /// unit's own or that of a later unit of its batch. A COMMIT that fails leaves nothing
+    /// behind: the transaction is rolled back.
+    pub async fn commit(mut self) -> DbResult<()> {
         self.open = false;
-        let committed = self.writer.execute_batch("COMMIT");
-        self.writer.settle();
-        committed
+        if let Some(aborted) = &self.aborted {
+            return Err(duplicate(aborted));
+        }
+        if let Err(error) = self.writer.execute_batch("RELEASE unit") {
+            let _ = self.undo();
+            return Err(error);
+        }
+        match self.writer.park_or_commit() {
+            Ending::Parked(answer) => answer.await.unwrap_or_else(|_| {
+                Err(sqlx::Error::Protocol("the batch holding this write ended without an answer".into()))
+            }),
+            Ending::Committed(outcome) => outcome,
+        }
     }
 
     pub fn rollback(mut self) -> DbResult<()> {
         self.open = false;
+        self.undo()
+    }
+
+    /// Rolls back to the unit's savepoint (nothing to do when SQLite rolled the whole
+    /// transaction back by itself).
+    fn undo(&mut self) -> DbResult<()> {
         if self.writer.conn().is_autocommit() {
-            // SQLite rolled back by itself (a full disk, an I/O error).
             return Ok(());
         }
-        let rolled_back = self.writer.execute_batch("ROLLBACK");
-        self.writer.settle();
-        rolled_back
+        let undone = self.writer.execute_batch("ROLLBACK TO unit; RELEASE unit");
+        if let Err(error) = &undone {
+            self.writer.abandon(error);
+        }
+        undone
     }
 }
 
 impl Drop for WriteConnection {
     fn drop(&mut self) {
         if self.open {
-            self.writer.settle();
+            let _ = self.undo();
         }
     }
 }
