@@ -16,17 +16,20 @@ async fn secrets_stay_out_of_logs_and_answers() {
     let id = answer["transaction_id"].as_i64().unwrap();
     answers.push(answer);
     let session_id = s.session_id(id).await;
-    answers.push(s.deliver("payment.completed", &session_id, Some(WEBHOOK_SECRET)).await.1);
-    answers.push(s.deliver("payment.completed", &session_id, Some("forged")).await.1);
-    answers.push(
-        send(
-            s.host
-                .admin(Method::POST, &format!("/api/online_payment/transaction/{id}/refund"))
-                .json(&json!({"amount": "1.00"})),
-        )
-        .await
-        .1,
-    );
+    let (status, accepted) = s.deliver("payment.completed", &session_id, Some(WEBHOOK_SECRET)).await;
+    assert_eq!(status, StatusCode::OK, "{accepted}");
+    answers.push(accepted);
+    let (status, forged) = s.deliver("payment.completed", &session_id, Some("forged")).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "{forged}");
+    answers.push(forged);
+    let (status, refunded) = send(
+        s.host
+            .admin(Method::POST, &format!("/api/online_payment/transaction/{id}/refund"))
+            .json(&json!({"amount": "1.00"})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "the refund went through the provider: {refunded}");
+    answers.push(refunded);
     s.fake.set_outage(Some((401, "Invalid API key provided.")));
     let (status, refused) =
         send(s.host.admin(Method::POST, &format!("/api/online_payment/transaction/{id}/refund")).json(&json!({})))
