@@ -130,9 +130,7 @@ impl Writer {
     /// and the batch has room (handing the writer over, transaction open), or commits the
     /// batch.
     pub(super) fn park_or_commit(&mut self) -> Ending {
-        let Some(mut guard) = self.guard.take() else {
-            return Ending::Committed(Err(sqlx::Error::Protocol("a unit committed twice".into())));
-        };
+        let mut guard = self.guard.take().expect("a unit's writer is held until it commits");
         let mut state = self.batch.state();
         if state.waiting > 0 && state.parked.len() + 1 < MOST_UNITS {
             let (unit, answer) = oneshot::channel();
@@ -221,10 +219,14 @@ impl Drop for WaitForWriter {
 
 #[cfg(test)]
 mod tests {
+    use std::future::Future;
+    use std::pin::Pin;
+
     use futures_util::poll;
 
     use crate::store::fault::StorageFault;
     use crate::store::sqlite::{Rows, SqliteFile, WriteConnection};
+    use crate::store::DbResult;
 
     fn file() -> (tempfile::TempDir, SqliteFile) {
         let dir = tempfile::tempdir().unwrap();
@@ -237,7 +239,7 @@ mod tests {
         (dir, file)
     }
 
-    fn insert(unit: &mut WriteConnection, name: &str) -> crate::store::DbResult<()> {
+    fn insert(unit: &mut WriteConnection, name: &str) -> DbResult<()> {
         unit.run(&format!("INSERT INTO t (name) VALUES ('{name}')"), None, Rows::All).map(drop)
     }
 
@@ -247,15 +249,25 @@ mod tests {
         steps.into_iter().filter_map(|step| step.right()).map(|row| sqlx::Row::get::<String, _>(&row, 0)).collect()
     }
 
-    #[tokio::test]
-    async fn a_unit_ending_while_another_waits_is_answered_by_the_later_commit() {
-        let (_dir, file) = file();
+    /// Unit "a" inserted and committed while a second unit waits for the writer: the second
+    /// unit's start, waiting, and the first unit's commit, parked.
+    async fn a_b_waiting_behind_a_parked(
+        file: &SqliteFile,
+    ) -> (Pin<Box<impl Future<Output = DbResult<WriteConnection>> + '_>>, Pin<Box<impl Future<Output = DbResult<()>>>>)
+    {
         let mut first = file.begin().await.unwrap();
         insert(&mut first, "a").unwrap();
         let mut waiting = Box::pin(file.begin());
         assert!(poll!(waiting.as_mut()).is_pending(), "the second unit waits for the writer");
         let mut parked = Box::pin(first.commit());
         assert!(poll!(parked.as_mut()).is_pending(), "the first unit parks for the second");
+        (waiting, parked)
+    }
+
+    #[tokio::test]
+    async fn a_unit_ending_while_another_waits_is_answered_by_the_later_commit() {
+        let (_dir, file) = file();
+        let (waiting, parked) = a_b_waiting_behind_a_parked(&file).await;
         assert!(committed(&file).is_empty(), "nothing is committed while the first unit is parked");
 
         let mut second = waiting.await.unwrap();
@@ -268,12 +280,7 @@ mod tests {
     #[tokio::test]
     async fn a_unit_that_fails_undoes_only_itself_and_commits_the_parked_ones() {
         let (_dir, file) = file();
-        let mut first = file.begin().await.unwrap();
-        insert(&mut first, "a").unwrap();
-        let mut waiting = Box::pin(file.begin());
-        assert!(poll!(waiting.as_mut()).is_pending());
-        let mut parked = Box::pin(first.commit());
-        assert!(poll!(parked.as_mut()).is_pending());
+        let (waiting, parked) = a_b_waiting_behind_a_parked(&file).await;
 
         let mut second = waiting.await.unwrap();
         insert(&mut second, "b").unwrap();
@@ -293,12 +300,7 @@ mod tests {
     #[tokio::test]
     async fn a_waiter_that_gives_up_commits_the_units_parked_for_it() {
         let (_dir, file) = file();
-        let mut first = file.begin().await.unwrap();
-        insert(&mut first, "a").unwrap();
-        let mut waiting = Box::pin(file.begin());
-        assert!(poll!(waiting.as_mut()).is_pending());
-        let mut parked = Box::pin(first.commit());
-        assert!(poll!(parked.as_mut()).is_pending());
+        let (waiting, parked) = a_b_waiting_behind_a_parked(&file).await;
 
         drop(waiting);
         assert_eq!(committed(&file), ["a"]);
@@ -310,12 +312,7 @@ mod tests {
     async fn a_failed_commit_fails_every_unit_it_held_and_leaves_nothing() {
         let (_dir, file) = file();
         file.set_fault(Some(StorageFault::FailingCommits)).await.unwrap();
-        let mut first = file.begin().await.unwrap();
-        insert(&mut first, "a").unwrap();
-        let mut waiting = Box::pin(file.begin());
-        assert!(poll!(waiting.as_mut()).is_pending());
-        let mut parked = Box::pin(first.commit());
-        assert!(poll!(parked.as_mut()).is_pending());
+        let (waiting, parked) = a_b_waiting_behind_a_parked(&file).await;
 
         let mut second = waiting.await.unwrap();
         insert(&mut second, "b").unwrap();

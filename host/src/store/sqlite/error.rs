@@ -78,8 +78,6 @@ pub fn duplicate(error: &sqlx::Error) -> sqlx::Error {
             Some(sqlite) => sqlx::Error::Database(Box::new(sqlite.clone())),
             None => sqlx::Error::Protocol(error.to_string()),
         },
-        sqlx::Error::PoolTimedOut => sqlx::Error::PoolTimedOut,
-        sqlx::Error::RowNotFound => sqlx::Error::RowNotFound,
         other => sqlx::Error::Protocol(other.to_string()),
     }
 }
