@@ -372,6 +372,88 @@ async fn a_webhook_storm_across_two_processes_survives_a_kill_9() {
     drop(b);
 }
 
+/// Group commit under SIGKILL (SQLite): a storm of duplicated signed webhooks whose writes
+/// share COMMITs, the host killed mid-storm. Every webhook answered 200 before the kill is
+/// stored after the restart, and the gateway's repeats then leave every transaction Captured
+/// with one `payment.created` each. (The kill rarely meets an open batch, so that an answer
+/// waits for its COMMIT is pinned by `store::sqlite::batch`'s unit tests, not here.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn webhooks_answered_before_a_kill_9_are_stored_when_their_commit_was_shared() {
+    use e2e::child_host::ChildHost;
+    if on_postgres() {
+        return;
+    }
+    const PAYMENTS: i64 = 16;
+    const COPIES: usize = 4;
+    let s = MyGatewayScenario::start().await;
+    let mut sessions = Vec::new();
+    for document in 0..PAYMENTS {
+        let id = s.initiate(json!("3.10"), "Redirect", 300 + document).await["transaction_id"].as_i64().unwrap();
+        sessions.push((id, s.session_id(id).await));
+    }
+    let integration_id = s.integration_id;
+    let MyGatewayScenario { host, fake, .. } = s;
+    let dir = host.dir.clone();
+    let _kept = host.stop().await;
+    let endpoints = [fake.endpoint_flag()];
+    let mut child = ChildHost::start_with(CHILD_TEST, &dir, &endpoints, &[]).await;
+    let client = reqwest::Client::new();
+    let storm = |url: String| {
+        let sends: Vec<_> = sessions
+            .iter()
+            .flat_map(|(id, session)| {
+                let body = json!({ "type": "payment.completed", "data": { "payment_id": session } }).to_string();
+                let signature = e2e::hmac_sha256_hex(e2e::scenario::WEBHOOK_SECRET, body.as_bytes());
+                let url = format!("{url}/payment/webhook/{integration_id}");
+                let client = client.clone();
+                (0..COPIES).map(move |_| {
+                    let send = client
+                        .post(url.clone())
+                        .header("X-MyGateway-Signature", signature.clone())
+                        .body(body.clone())
+                        .send();
+                    async move { (*id, send.await.is_ok_and(|r| r.status() == StatusCode::OK)) }
+                })
+            })
+            .collect::<Vec<_>>();
+        sends
+    };
+    // Killed once a quarter of the webhooks are answered, while the rest are in flight.
+    let mut sending: futures_util::stream::FuturesUnordered<_> = storm(child.url.clone()).into_iter().collect();
+    let mut acknowledged = std::collections::BTreeSet::new();
+    let mut answered = 0;
+    while let Some((id, ok)) = futures_util::StreamExt::next(&mut sending).await {
+        answered += 1;
+        if ok {
+            acknowledged.insert(id);
+        }
+        if answered == sessions.len() * COPIES / 4 {
+            child.kill_now();
+        }
+    }
+    assert!(!acknowledged.is_empty(), "some webhooks were answered before the kill");
+
+    let child = ChildHost::start_with(CHILD_TEST, &dir, &endpoints, &[]).await;
+    let admin = |path: String| client.get(format!("{}{path}", child.url)).bearer_auth(e2e::host::ADMIN_KEY);
+    for id in &acknowledged {
+        let transaction: serde_json::Value =
+            admin(format!("/api/online_payment/transaction/{id}")).send().await.unwrap().json().await.unwrap();
+        assert_eq!(transaction["state"], "Captured", "answered 200 before the kill: {transaction}");
+    }
+    let answers = futures_util::future::join_all(storm(child.url.clone())).await;
+    assert!(answers.iter().all(|(_, ok)| *ok), "every repeat is answered 200");
+    let page: serde_json::Value = admin("/api/events?limit=1000".into()).send().await.unwrap().json().await.unwrap();
+    let events = page["events"].as_array().unwrap();
+    for (id, _) in &sessions {
+        let transaction: serde_json::Value =
+            admin(format!("/api/online_payment/transaction/{id}")).send().await.unwrap().json().await.unwrap();
+        assert_eq!(transaction["state"], "Captured", "{transaction}");
+        let created =
+            events.iter().filter(|e| e["type"] == "payment.created" && e["data"]["transaction_id"] == *id).count();
+        assert_eq!(created, 1, "one payment.created for transaction {id}");
+    }
+}
+
 /// Opens the keyring of `key_file` on `db` (as a host's start does) and wraps a data key with
 /// it; the master key's fingerprint when both worked.
 async fn open_and_wrap(db: &integrations_host::store::Db, key_file: &std::path::Path, company: i64) -> Option<String> {
