@@ -20,6 +20,7 @@ use super::ApiError;
 #[serde(deny_unknown_fields)]
 pub struct NewApiKey {
     /// The company the key sees and touches.
+    #[serde(deserialize_with = "crate::services::json_integer::required")]
     company_id: i64,
     /// What the key is for (not blank).
     #[schema(pattern = r"\S")]

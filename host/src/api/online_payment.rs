@@ -163,7 +163,7 @@ pub async fn sync(State(app): State<Arc<App>>, caller: Caller, Id(id): Id) -> Re
         ("id" = i64, Path, example = 1, description = "The transaction's id."),
         ("Idempotency-Key" = Option<String>, Header, pattern = "^[!-~]{1,255}$", description = "Names the refund: a retry repeats it, never a second one."),
     ),
-    request_body(content = Option<RefundRequest>, description = "Empty or without `amount`: all that is left."),
+    request_body(content = Option<RefundRequest>, description = "Empty, `null` or without `amount`: all that is left."),
     security(("admin_key" = []), ("company_key" = [])),
     responses(
         (status = 200, description = "The refund's result; `success: false` when the gateway refused it.", body = RefundResult),
@@ -179,7 +179,12 @@ pub async fn refund(
 ) -> Response {
     let route = format!("refund:{id}");
     idempotent(&app, caller, &headers, &route, &body, || async {
-        let request = if body.iter().all(u8::is_ascii_whitespace) { parse_json(b"{}")? } else { parse_json(&body)? };
+        // No body, or JSON `null` (the document's nullable body): all that is left.
+        let request = if body.trim_ascii().is_empty() || body.trim_ascii() == b"null" {
+            parse_json(b"{}")?
+        } else {
+            parse_json(&body)?
+        };
         let key = headers.get("idempotency-key").and_then(|v| v.to_str().ok());
         let outcome = app.refund(caller, id, request, key).await?;
         Ok((StatusCode::OK, RefundResult::from(&outcome)))

@@ -55,7 +55,7 @@ pub struct NewEndpoint {
     #[schema(value_type = String, min_length = 16)]
     pub secret: Zeroizing<String>,
     /// Only this company's events (default: every company's).
-    #[serde(default)]
+    #[serde(default, deserialize_with = "super::json_integer::optional")]
     pub company_id: Option<i64>,
     /// Only these event types (default: all).
     #[serde(default)]

@@ -17,6 +17,7 @@ use super::{App, Caller, ServiceError};
 #[serde(deny_unknown_fields)]
 pub struct CreateIntegration {
     #[schema(example = 1)]
+    #[serde(deserialize_with = "super::json_integer::required")]
     pub company_id: i64,
     /// An installed module's identifier.
     #[schema(example = "payment_mygateway")]
@@ -35,7 +36,7 @@ pub struct CreateIntegration {
     pub payment_integration_type: Option<String>,
     #[serde(default)]
     pub payment_display_name: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "super::json_integer::optional")]
     pub payment_sequence: Option<i64>,
 }
 
@@ -56,7 +57,7 @@ pub struct PatchIntegration {
     pub payment_integration_type: Option<String>,
     #[serde(default)]
     pub payment_display_name: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "super::json_integer::optional")]
     pub payment_sequence: Option<i64>,
 }
 

@@ -18,9 +18,10 @@ use super::{event_data, App, Caller, ServiceError};
 #[schema(example = json!({"company_id": 1, "to": "+14155550123", "body": "Your invoice is ready."}))]
 pub struct SendRequest {
     /// Default: the company's enabled messaging integration with the lowest sequence.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "super::json_integer::optional")]
     pub integration_id: Option<i64>,
     #[schema(example = 1)]
+    #[serde(deserialize_with = "super::json_integer::required")]
     pub company_id: i64,
     /// E.164: `+` and 2 to 15 digits.
     #[schema(pattern = r"^\+[1-9][0-9]{1,14}$", example = "+14155550123")]
@@ -30,7 +31,7 @@ pub struct SendRequest {
     pub body: String,
     #[serde(default)]
     pub document_model: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "super::json_integer::optional")]
     pub document_id: Option<i64>,
 }
 

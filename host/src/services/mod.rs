@@ -8,6 +8,7 @@ pub mod event_delivery;
 pub mod idempotency;
 mod integration_credentials;
 pub mod integrations;
+pub mod json_integer;
 pub mod messaging;
 pub mod messaging_webhooks;
 mod metering;

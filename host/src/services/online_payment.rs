@@ -28,6 +28,7 @@ use super::{App, Caller, ServiceError};
 }))]
 pub struct InitiateRequest {
     #[schema(example = 1)]
+    #[serde(deserialize_with = "super::json_integer::required")]
     pub integration_id: i64,
     /// A JSON number or a decimal string, kept as written so no float ever touches it.
     #[schema(schema_with = amount_schema)]
@@ -37,7 +38,7 @@ pub struct InitiateRequest {
     pub currency: String,
     #[serde(default)]
     pub document_model: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "super::json_integer::optional")]
     pub document_id: Option<i64>,
     /// Where the payer is sent back: an absolute http(s) URL.
     #[schema(format = "uri", example = "https://erp.example/portal/invoice/42")]
@@ -91,11 +92,16 @@ pub fn amount_text(raw: &RawValue) -> Result<String, ServiceError> {
     Err(invalid_amount("amount must be a JSON number or a decimal string such as \"19.99\""))
 }
 
+/// A decimal string above zero: digits with a non-zero one before the point, or digits, a
+/// point and digits with a non-zero one after it ("19.99", "0.50", "5"; never "0" or "0.00").
+/// Whether its decimals fit the currency's exponent no schema can say (`invalid_amount`).
+const POSITIVE_DECIMAL: &str = r"^([0-9]*[1-9][0-9]*(\.[0-9]+)?|[0-9]+\.[0-9]*[1-9][0-9]*)$";
+
 /// The schema of an amount: a JSON number or a decimal string, as [`amount_text`] reads it.
 pub fn amount_schema() -> impl Into<RefOr<Schema>> {
     OneOfBuilder::new()
         .item(ObjectBuilder::new().schema_type(Type::Number).exclusive_minimum(Some(0.0)))
-        .item(ObjectBuilder::new().schema_type(Type::String).pattern(Some(r"^[0-9]+(\.[0-9]+)?$")).examples(["19.99"]))
+        .item(ObjectBuilder::new().schema_type(Type::String).pattern(Some(POSITIVE_DECIMAL)).examples(["19.99"]))
         .description(Some("A JSON number or a decimal string such as \"19.99\", in the currency's unit."))
 }
 
@@ -456,7 +462,38 @@ pub(super) fn seen_by(caller: Caller, id: i64, row: Option<IntegrationRow>) -> R
 
 #[cfg(test)]
 mod tests {
-    use super::redirect_url;
+    use proptest::prelude::*;
+
+    use super::{redirect_url, POSITIVE_DECIMAL};
+    use crate::domain::money::{Currency, Money, MoneyError};
+
+    proptest! {
+        /// The document's amount pattern and the parser agree: a string the pattern allows
+        /// is refused only for what no schema can say (more decimals than the currency has, or
+        /// more than i64 minor units), and one it refuses is never parsed.
+        #[test]
+        fn the_amount_pattern_allows_exactly_what_the_parser_takes(text in "[0-9.]{1,24}") {
+            let pattern = regex::Regex::new(POSITIVE_DECIMAL).unwrap();
+            let parsed = Money::parse(&text, Currency::parse("KWD").unwrap());
+            if pattern.is_match(&text) {
+                let fits_no_schema = matches!(parsed, Err(MoneyError::TooManyDecimals { .. } | MoneyError::TooLarge(_)));
+                prop_assert!(parsed.is_ok() || fits_no_schema, "{text}: {parsed:?}");
+            } else {
+                prop_assert!(parsed.is_err(), "{text} parsed as {parsed:?} but the document refuses it");
+            }
+        }
+    }
+
+    #[test]
+    fn the_amount_pattern_refuses_zero_and_takes_small_amounts() {
+        let pattern = regex::Regex::new(POSITIVE_DECIMAL).unwrap();
+        for zero in ["0", "00", "0.0", "0.000", "000.00"] {
+            assert!(!pattern.is_match(zero), "{zero}");
+        }
+        for amount in ["19.99", "0.01", "5", "10", "00.50", "0.001"] {
+            assert!(pattern.is_match(amount), "{amount}");
+        }
+    }
 
     #[test]
     fn redirects_are_absolute_https_without_control_characters() {

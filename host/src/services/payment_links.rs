@@ -29,9 +29,11 @@ pub const MAX_DOCUMENT_MODEL_CHARS: usize = 128;
 #[serde(deny_unknown_fields)]
 pub struct CreateLinkRequest {
     #[schema(example = 1)]
+    #[serde(deserialize_with = "super::json_integer::required")]
     pub company_id: i64,
     #[schema(min_length = 1, max_length = 128, example = "Invoice")]
     pub document_model: String,
+    #[serde(deserialize_with = "super::json_integer::required")]
     pub document_id: i64,
     /// A JSON number or a decimal string, parsed like initiate's.
     #[schema(schema_with = super::online_payment::amount_schema)]

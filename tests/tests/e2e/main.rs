@@ -13,6 +13,7 @@ mod hot_loading;
 mod install_refusals;
 mod isolation;
 mod metrics;
+mod metrics_failures;
 mod mygateway_payments;
 mod mygateway_webhooks;
 mod oauth_broker;

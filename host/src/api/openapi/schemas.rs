@@ -37,6 +37,7 @@ pub struct ModuleUpload {
     #[schema(value_type = String, format = Binary)]
     component: Vec<u8>,
     /// "true" lets the version reach hosts its live version does not (also as a query parameter).
+    #[schema(nullable = false)]
     grant_new_hosts: Option<bool>,
 }
 
