@@ -272,3 +272,41 @@ async fn payment_integrations_are_listed_in_sequence_order() {
     let (status, body) = send(host.admin(Method::GET, "/api/integrations?colour=red")).await;
     assert_eq!((status, body["error"]["code"].as_str()), (StatusCode::BAD_REQUEST, Some("invalid_query")));
 }
+
+/// Forms the document allows that serde alone refused, found by the contract fuzz's positive
+/// data: an integer written as a whole float, a refund body of JSON `null`, a string amount
+/// of zero (refused by the document's own pattern, and by the host alike).
+#[tokio::test]
+async fn every_form_the_document_allows_is_taken() {
+    let s = MyGatewayScenario::start().await;
+    let (status, body) =
+        send(s.host.admin(Method::POST, "/api/admin/api_keys").json(&json!({"company_id": 1.0, "name": "float id"})))
+            .await;
+    assert_eq!((status, body["company_id"].as_i64()), (StatusCode::CREATED, Some(1)), "{body}");
+    let (status, body) =
+        send(s.host.admin(Method::POST, "/api/admin/api_keys").json(&json!({"company_id": 1.5, "name": "half"}))).await;
+    assert_eq!((status, body["error"]["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("invalid_field")));
+
+    let mut initiate = initiate_body(s.integration_id, json!("2.50"), "USD");
+    initiate["integration_id"] = json!(s.integration_id as f64);
+    initiate["document_id"] = json!(7.0);
+    let (status, body) = send(s.host.admin(Method::POST, "/api/online_payment/initiate").json(&initiate)).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let (status, body) = send(s.host.admin(Method::POST, "/api/online_payment/initiate").json(&initiate_body(
+        s.integration_id,
+        json!("0"),
+        "USD",
+    )))
+    .await;
+    assert_eq!((status, body["error"]["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("invalid_amount")));
+
+    let (id, _) = s.captured("4.00", 8).await;
+    let refund = s
+        .host
+        .admin(Method::POST, &format!("/api/online_payment/transaction/{id}/refund"))
+        .header("content-type", "application/json")
+        .body("null");
+    let (status, body) = send(refund).await;
+    assert_eq!((status, body["success"].as_bool()), (StatusCode::OK, Some(true)), "{body}");
+    assert_eq!(s.host.transaction(id).await["refunded_amount"], "4.00", "null refunds all that is left");
+}
