@@ -88,6 +88,9 @@ pub enum PayOutcome {
     NotARedirect { display_name: String },
     /// Nothing was started: the link is no longer open.
     Closed(LinkStatus),
+    /// Nothing was started: the integration chosen is not one of this link's methods (it does
+    /// not exist, is another company's, disabled or not a payment integration).
+    UnknownMethod,
 }
 
 /// Text that is a token this host could have issued (URL-safe base64 of [`TOKEN_BYTES`]).
@@ -254,10 +257,7 @@ impl App {
         }
         let methods = self.pay_methods(link.company_id).await?;
         let Some((integration, method)) = methods.into_iter().find(|(_, m)| m.integration_id == integration_id) else {
-            return Err(ServiceError::invalid(
-                "unknown_payment_method",
-                "This payment method is not available for this payment; please choose another one.",
-            ));
+            return Ok(PayOutcome::UnknownMethod);
         };
         // The page cannot run a gateway's script, so it asks for a redirect when the module
         // offers one, whatever the integration's default type.

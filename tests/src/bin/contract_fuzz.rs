@@ -29,12 +29,17 @@ use serde_json::{json, Value};
 /// resource gone, a created one there, undocumented methods and missing headers refused.
 const CHECKS: &str = "all";
 
-/// Left out: `positive_data_acceptance` (a request the document allows must succeed). The
-/// host refuses schema-valid requests for rules no schema can state: a module that is not
-/// installed, credentials the gateway refuses, a refund over what is left, a link expiring in
-/// the past, a disabled integration, a manifest's YAML. Each such refusal is a documented
-/// 4xx of its route, which `status_code_conformance` checks.
+/// Replaced, not dropped: `positive_data_acceptance` judges a refusal of a request the document
+/// allows by its status alone. `tests/contract_fuzz/hooks.py` adds
+/// `positive_data_acceptance_by_code`, which reads the refusal's `error.code` and lets through
+/// only the refusals no schema can state (a module that is not installed, credentials the
+/// gateway refuses, a refund over what is left…, each with its reason there); any other 4xx of
+/// a positive case (`invalid_field`, `missing_field`, a length or pattern the document did not
+/// state) fails the run.
 const EXCLUDED_CHECKS: &str = "positive_data_acceptance";
+
+/// The hooks file holding that check, loaded by schemathesis through `SCHEMATHESIS_HOOKS`.
+const HOOKS: &str = "tests/contract_fuzz/hooks.py";
 
 /// The operation that takes a module out of service (see the order of the runs).
 const UNINSTALL: &str = "uninstall_module";
@@ -77,6 +82,7 @@ async fn main() -> ExitCode {
             // In the temporary folder, where schemathesis keeps its cache of failures.
             let output = Command::new(schemathesis)
                 .current_dir(dir.path())
+                .env("SCHEMATHESIS_HOOKS", repo().join(HOOKS))
                 .arg("run")
                 .arg(&document)
                 .args(["--url", &host.url, "--header", &format!("Authorization: Bearer {key}")])

@@ -95,6 +95,21 @@ async fn the_document_is_openapi_3_1_and_names_exactly_the_routes_of_the_router(
                 .any(|p| p["name"] == name && p["in"] == "path");
             assert!(declared, "{route}: the path parameter `{name}` is declared");
         }
+        // Every JSON body and the module upload refuse a field or part they do not take
+        // (`unknown_field`, `invalid_upload`), so the document must say so, or a client (and
+        // the contract fuzz) would take an extra field for one the host accepts.
+        for (media, body) in operation["requestBody"]["content"].as_object().into_iter().flatten() {
+            if media == "application/x-www-form-urlencoded" {
+                continue;
+            }
+            let mut schema = &body["schema"];
+            if let Some(name) = schema["$ref"].as_str().and_then(|r| r.strip_prefix("#/components/schemas/")) {
+                schema = &document["components"]["schemas"][name];
+            }
+            if schema["type"] == "object" && schema.get("properties").is_some() {
+                assert_eq!(schema["additionalProperties"], false, "{route} {media}: no other fields: {schema}");
+            }
+        }
         let statuses: Vec<u16> =
             operation["responses"].as_object().unwrap().keys().map(|s| s.parse().unwrap()).collect();
         assert!(statuses.iter().any(|s| (200..400).contains(s)), "{route}: an answer for success");

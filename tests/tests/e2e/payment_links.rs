@@ -152,7 +152,7 @@ async fn payment_link_creation_is_limited_to_the_keys_company() {
     assert!(!html.contains(&format!("value=\"{company2}\"")), "{html}");
     // Nor can its form start a payment with another company's integration.
     let response = choose(&s, token, company2).await;
-    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(response.status(), StatusCode::NOT_FOUND, "another company's integration is none of this link's");
     assert_eq!(s.fake.session_count(), 0);
 }
 
@@ -196,6 +196,31 @@ async fn payment_link_open_page_lists_the_integrations_in_sequence_order() {
     assert!(html.contains(&format!("id=\"method-{wallet}\" value=\"{wallet}\" checked>")), "{html}");
     assert!(!html.contains(&format!("method-{disabled}")), "{html}");
     assert!(html.contains("(test mode)"));
+
+    // A method the page does not offer (disabled, or no such integration) is refused as not
+    // found, the page naming the code; no field at all is refused as a missing choice. The
+    // link stays open and no payment starts.
+    let token = link["token"].as_str().unwrap();
+    for (chosen, status, code) in [
+        (format!("integration_id={disabled}"), StatusCode::NOT_FOUND, "unknown_payment_method"),
+        ("integration_id=999999".to_string(), StatusCode::NOT_FOUND, "unknown_payment_method"),
+        (String::new(), StatusCode::UNPROCESSABLE_ENTITY, "missing_payment_method"),
+    ] {
+        let response = s
+            .host
+            .public(Method::POST, &format!("/pay/{token}"))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(chosen.clone())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), status, "{chosen}");
+        let html = response.text().await.unwrap();
+        assert!(html.contains(&format!("Error code: <code>{code}</code>")), "{chosen}: {html}");
+        assert!(html.contains(&format!("<a href=\"/pay/{token}\">Back to the payment page</a>")), "{html}");
+    }
+    assert_eq!(s.fake.session_count(), 0, "a refused choice started a payment");
+    assert_eq!(page(&s, &format!("/pay/{token}")).await.0, StatusCode::OK, "the link stays open");
 
     // JPY has no decimals.
     let jpy = create_ok(&s, link_body(json!(1000), "JPY")).await;

@@ -27,8 +27,10 @@ pub struct ErrorDetail {
     message_id: Option<i64>,
 }
 
-/// The module upload: `multipart/form-data`.
-#[derive(ToSchema)]
+/// The module upload: `multipart/form-data`, these parts and no other (`additionalProperties:
+/// false` in the document, from `deny_unknown_fields`; the handler refuses any other part).
+#[derive(ToSchema, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
 #[allow(dead_code)]
 pub struct ModuleUpload {
     /// The manifest, YAML (API.md §2).

@@ -95,10 +95,14 @@ pub(super) fn error_page(error: ServiceError, token: &str) -> Response {
 }
 
 pub(super) fn failure_page(error: ApiError, token: &str) -> Response {
+    // The code, shown as support desks ask for it, is also what a client reading the page
+    // (the contract fuzz among them) can branch on.
     let main = format!(
         "<h1>The payment could not be started</h1>\n<p role=\"alert\">{}</p>\n\
+         <p class=\"note\">Error code: <code>{}</code></p>\n\
          <p><a href=\"/pay/{}\">Back to the payment page</a></p>\n",
         escape(&error.message),
+        escape(error.code),
         escape(token),
     );
     page(error.status, "The payment could not be started", &main)

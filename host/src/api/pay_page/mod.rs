@@ -70,9 +70,9 @@ pub async fn show(
         (status = 303, description = "To the gateway, or back to the page when the link is no longer open.", headers(("Location" = String))),
         (status = 200, description = "The method needs the sender's own checkout: choose another.", content_type = "text/html", body = String),
         (status = 400, description = "`unreadable_body`: the form could not be read.", body = ErrorObject),
-        (status = 404, description = "No such link, or no such method for it.", content_type = "text/html", body = String),
+        (status = 404, description = "No such link, or `unknown_payment_method`: the integration chosen is not one of the link's methods.", content_type = "text/html", body = String),
         (status = 413, description = "`too_large`: the body is over 1 MiB.", body = ErrorObject),
-        (status = 422, description = "No method chosen, or the gateway refused.", content_type = "text/html", body = String),
+        (status = 422, description = "`missing_payment_method`: no method chosen; or the gateway refused (`gateway_refused`). A page that could not start the payment shows its code as `Error code: <code>CODE</code>`.", content_type = "text/html", body = String),
         (status = 429, description = "The company's share of the sandboxes is in use.", content_type = "text/html", body = String),
         (status = 500, description = "The payment could not be started; it is logged.", content(("text/html"), (ErrorObject = "application/json"))),
         (status = 502, description = "The gateway or the provider failed.", content_type = "text/html", body = String),
@@ -127,6 +127,14 @@ pub async fn choose(
             }
             response
         }
+        Ok(PayOutcome::UnknownMethod) => failure_page(
+            ApiError::new(
+                StatusCode::NOT_FOUND,
+                "unknown_payment_method",
+                "This payment method is not available for this payment; please choose another one.",
+            ),
+            &token,
+        ),
         Err(error) => error_page(error, &token),
     }
 }
