@@ -154,6 +154,7 @@ impl RunningHost {
             refunds: config.refunds.clone(),
             refund_attempts: Default::default(),
             modules_of: Default::default(),
+            integration_cache: Default::default(),
             idempotency_takeover: config.idempotency_takeover,
             metrics,
         });
@@ -173,6 +174,7 @@ impl RunningHost {
         // Other hosts may share the database: follow the modules they install.
         if app.db.backend() == Backend::Postgres {
             background.push(app.spawn_module_follower());
+            background.push(app.spawn_integration_cache_follower());
         }
         Ok(Self {
             app,

@@ -41,6 +41,7 @@ pub struct Meters {
     pub installs: Family<InstallLabels, Counter>,
     pub compile_seconds: Histogram,
     pub compile_cache: Family<CacheLabels, Counter>,
+    pub integration_cache: Family<CacheLabels, Counter>,
 }
 
 impl Default for Meters {
@@ -62,6 +63,7 @@ impl Default for Meters {
             installs: Family::default(),
             compile_seconds: compile_buckets(),
             compile_cache: Family::default(),
+            integration_cache: Family::default(),
         }
     }
 }
@@ -101,6 +103,10 @@ impl Meters {
 
     pub fn compile_cache_lookup(&self, hit: bool) {
         self.compile_cache.get_or_create(&CacheLabels { result: if hit { "hit" } else { "miss" } }).inc();
+    }
+
+    pub fn integration_cache_lookup(&self, hit: bool) {
+        self.integration_cache.get_or_create(&CacheLabels { result: if hit { "hit" } else { "miss" } }).inc();
     }
 }
 

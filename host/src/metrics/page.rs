@@ -123,6 +123,11 @@ impl HostMetrics {
         f.counter("module_installs", "Module install attempts, by outcome", meters.installs.clone());
         f.seconds("module_compile_duration", "Time compiling a module took", meters.compile_seconds.clone());
         f.counter("compile_cache_lookups", "Compile cache lookups, by result", meters.compile_cache.clone());
+        f.counter(
+            "integration_cache_lookups",
+            "Webhook lookups of an integration and its credentials, by result",
+            meters.integration_cache.clone(),
+        );
         let names = f.names;
         Self { registry, gauges, names }
     }

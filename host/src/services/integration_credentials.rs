@@ -73,7 +73,7 @@ impl App {
             let secret = module.manifest.credential(name).is_some_and(|field| field.secret);
             credentials::set(&mut *tx, &key, row.id, row.company_id, name, value.as_deref(), secret).await?;
         }
-        tx.commit().await?;
+        self.commit_edit(tx, row.id).await?;
         self.keys.keep(key);
         Ok(row)
     }

@@ -191,7 +191,7 @@ impl App {
         if !integrations::update(&mut *tx, &row).await? {
             return Err(changed_meanwhile(id));
         }
-        tx.commit().await?;
+        self.commit_edit(tx, id).await?;
         self.visible_integration(caller, id).await
     }
 
@@ -216,7 +216,7 @@ impl App {
         if !integrations::update(&mut *tx, row).await? {
             return Ok(false);
         }
-        tx.commit().await?;
+        self.commit_edit(tx, row.id).await?;
         Ok(true)
     }
 
@@ -271,7 +271,7 @@ impl App {
         if !integrations::update(&mut *tx, &row).await? {
             return Err(changed_meanwhile(id));
         }
-        tx.commit().await?;
+        self.commit_edit(tx, id).await?;
         self.visible_integration(caller, id).await
     }
 
@@ -292,7 +292,7 @@ impl App {
             ));
         }
         integrations::delete(&mut *tx, row.id).await?;
-        tx.commit().await?;
+        self.commit_edit(tx, row.id).await?;
         Ok(())
     }
 }

@@ -6,6 +6,7 @@ mod error;
 mod event_data;
 pub mod event_delivery;
 pub mod idempotency;
+pub mod integration_cache;
 mod integration_credentials;
 pub mod integrations;
 pub mod json_integer;
@@ -82,6 +83,8 @@ pub struct App {
     /// Each integration's module, for the counts made after a change (an integration's
     /// module never changes).
     pub modules_of: metering::ModulesOf,
+    /// The integrations the webhook URLs serve, with their credentials.
+    pub integration_cache: integration_cache::IntegrationCache,
 }
 
 impl App {

@@ -8,7 +8,6 @@ use crate::domain::manifest::IntegrationCategory;
 use crate::registry::LoadedModule;
 use crate::runtime::bindings::v1::types::IntegrationInfo;
 use crate::runtime::{CallLabel, MessagingInstance, PaymentInstance, ProviderPre};
-use crate::store::credentials;
 use crate::store::integrations::IntegrationRow;
 
 use super::{App, ServiceError};
@@ -50,7 +49,7 @@ impl App {
     ) -> Result<(Arc<LoadedModule>, CallContext, CallLabel), ServiceError> {
         let module = self.module_of(integration)?;
         super::note_module_used(&module.manifest.identifier, &module.manifest.version);
-        let values = credentials::all(self.db.read(), &self.keys, integration.id).await?;
+        let values = self.credentials_of(integration).await?;
         let call = CallContext::new(
             self.services.clone(),
             module.grants.clone(),

@@ -226,8 +226,8 @@ impl App {
         id: i64,
         category: IntegrationCategory,
     ) -> Result<IntegrationRow, ServiceError> {
-        match crate::store::integrations::get(self.db.read(), id).await? {
-            Some(row) if row.integration_category == category.as_str() => Ok(row),
+        match self.cached_integration(id).await? {
+            Some(entry) if entry.row.integration_category == category.as_str() => Ok(entry.row.clone()),
             _ => Err(ServiceError::NotFound(format!("Integration {id} does not exist."))),
         }
     }

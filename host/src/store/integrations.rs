@@ -117,6 +117,13 @@ pub async fn touch<'e>(exec: impl Exec<'e>, id: i64, revision: i64) -> DbResult<
     Ok(touched.rows_affected() == 1)
 }
 
+/// PostgreSQL: how many edits and deletes of integrations have committed (a trigger counts
+/// them; `migrations/postgres/0006_integration_changes.sql`). No such count on SQLite, where
+/// one host owns the file.
+pub async fn change_count<'e>(exec: impl Exec<'e>) -> DbResult<i64> {
+    sqlx::query_scalar("SELECT count FROM integration_changes WHERE id = 1").fetch_one(exec).await
+}
+
 pub async fn delete<'e>(exec: impl Exec<'e>, id: i64) -> DbResult<()> {
     sqlx::query("DELETE FROM integrations WHERE id = $1").bind(id).execute(exec).await?;
     Ok(())
