@@ -18,15 +18,26 @@ use super::{event_data, App, ServiceError};
 /// The messaging backbone's part of the webhook pipeline.
 pub(crate) struct MessagingWebhooks;
 
+/// What an applied messaging webhook came to.
+pub(crate) struct MessagingAnswer {
+    /// False when it held only status callbacks naming no message of the integration.
+    matched: bool,
+    /// The provider's answer to the gateway, if it gave one.
+    response: Option<WebhookResponse>,
+}
+
 impl WebhookBackbone for MessagingWebhooks {
     const CATEGORY: IntegrationCategory = IntegrationCategory::Messaging;
     type Provider = MessagingInstance;
     type Parsed = ParsedWebhook;
-    /// The provider's answer to the gateway, if it gave one.
-    type Answer = Option<WebhookResponse>;
+    type Answer = MessagingAnswer;
 
     async fn open(app: &App, integration: &IntegrationRow) -> Result<MessagingInstance, ServiceError> {
         app.messaging_provider(integration).await
+    }
+
+    fn matched(answer: &MessagingAnswer) -> bool {
+        answer.matched
     }
 
     async fn verify(provider: &mut MessagingInstance, request: &WebhookRequest) -> Outcome<Verification> {
@@ -54,7 +65,7 @@ impl WebhookBackbone for MessagingWebhooks {
         integration: &IntegrationRow,
         parsed: ParsedWebhook,
         attempt: &Attempt<'_>,
-    ) -> Result<Option<WebhookResponse>, ServiceError> {
+    ) -> Result<MessagingAnswer, ServiceError> {
         let integration_id = integration.id;
         let mut unknown = 0;
         for update in &parsed.updates {
@@ -114,7 +125,7 @@ impl WebhookBackbone for MessagingWebhooks {
         let mut tx = app.db.tx().await?;
         webhook_log::insert(&mut *tx, &attempt.entry(None, true, result, &detail)).await?;
         tx.commit().await?;
-        Ok(parsed.response)
+        Ok(MessagingAnswer { matched: result != AttemptResult::Unmatched, response: parsed.response })
     }
 }
 
@@ -125,7 +136,10 @@ impl App {
         integration_id: i64,
         request: WebhookRequest,
     ) -> Result<WebhookVerdict<Option<WebhookResponse>>, ServiceError> {
-        self.run_webhook::<MessagingWebhooks>(integration_id, request).await
+        Ok(match self.run_webhook::<MessagingWebhooks>(integration_id, request).await? {
+            WebhookVerdict::Accepted(answer) => WebhookVerdict::Accepted(answer.response),
+            WebhookVerdict::Rejected => WebhookVerdict::Rejected,
+        })
     }
 }
 

@@ -1,7 +1,7 @@
 //! `GET /metrics` for what gateways and the outbound policy refuse: provider calls counted by
 //! the error kind the provider reported, outbound requests by status class, refunds refused
-//! and left in doubt, every reason a request is denied, failed and received messages, and
-//! the reader pool.
+//! and left in doubt, every reason a request is denied, failed and received messages, a
+//! messaging callback that matches nothing, and the reader pool.
 
 use e2e::fake_twilio::{ACCOUNT_SID, AUTH_TOKEN};
 use e2e::host::{send, HostOptions, TestHost, ADMIN_KEY};
@@ -124,6 +124,13 @@ async fn metrics_count_failed_and_received_messages() {
         ("NumMedia", "0"),
     ];
     assert_eq!(sms.callback(&inbound, Some(&url), AUTH_TOKEN).await.status(), StatusCode::OK);
+    // A status callback about a message nobody sent matches nothing.
+    let stray = [
+        ("MessageSid", "SM0000000000000000000000000000dead"),
+        ("MessageStatus", "delivered"),
+        ("AccountSid", ACCOUNT_SID),
+    ];
+    assert_eq!(sms.callback(&stray, Some(&url), AUTH_TOKEN).await.status(), StatusCode::OK);
 
     let m = MetricsPage::of(&sms.host).await;
     let twilio = ("module", "sms_twilio");
@@ -135,4 +142,5 @@ async fn metrics_count_failed_and_received_messages() {
     assert_eq!(m.value(calls, &[twilio, ("export", "send"), ("outcome", "invalid-request")]), 1.0, "{}", m.text);
     let webhooks = "integrations_webhooks_total";
     assert_eq!(m.value(webhooks, &[("category", "messaging"), twilio, ("outcome", "accepted")]), 1.0);
+    assert_eq!(m.value(webhooks, &[("category", "messaging"), twilio, ("outcome", "unmatched")]), 1.0, "{}", m.text);
 }
