@@ -47,6 +47,18 @@ async fn every_line_of_a_request_carries_its_id_and_provider_lines_name_the_modu
         assert!(line.contains("provider{module=payment_mygateway version="), "{line}");
         assert!(line.contains(&format!("company_id=1 integration_id={}}}", s.integration_id)), "{line}");
     }
+    // The other way round: every call this test's gateway saw was logged inside the request
+    // that made it (setting up the integration, the two initiates), none outside any request.
+    let to_our_gateway: Vec<&str> =
+        logged.lines().filter(|line| line.contains("outbound request") && line.contains(&s.fake.url)).collect();
+    assert_eq!(to_our_gateway.len(), s.fake.requests().len(), "{to_our_gateway:#?}");
+    for line in &to_our_gateway {
+        assert!(line.contains("request{") && line.contains("request_id="), "outside a request: {line}");
+    }
+    for wanted in [&id, &other] {
+        let made = to_our_gateway.iter().filter(|line| line.contains(&format!("request_id={wanted}"))).count();
+        assert_eq!(made, 1, "one gateway call for request {wanted}");
+    }
     let update = lines.iter().find(|line| line.contains("transaction update")).expect("the update is logged");
     assert!(update.contains(&format!("company_id=1 integration_id={}", s.integration_id)), "{update}");
     assert!(!lines.iter().any(|line| line.contains(&format!("request_id={other}"))), "one id per line");
