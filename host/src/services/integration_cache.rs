@@ -14,8 +14,12 @@
 //! other calls (initiate, refund, sync) come from here only when the cached entry is at the
 //! revision the call just read from the database, so for them nothing is ever older.
 //!
-//! **Bounded.** At most [`IntegrationCache::MOST`] entries; beyond that everything is forgotten
-//! and read again (as [`super::metering::ModulesOf`] does). The values are [`Zeroizing`]
+//! **Bounded.** At most [`IntegrationCache::MOST`] entries holding at most
+//! [`IntegrationCache::MOST_BYTES`] of text; beyond either everything is forgotten and read
+//! again (as [`super::metering::ModulesOf`] does). An integration whose text is over
+//! [`IntegrationCache::ENTRY_BYTES`] (credential values can be as long as a request body) is
+//! served but never kept, so a tenant with many integrations and huge values cannot make the
+//! cache hold them: memory stays what it was without a cache. The values are [`Zeroizing`]
 //! and wiped when their entry goes.
 //!
 //! [`Zeroizing`]: zeroize::Zeroizing
@@ -40,6 +44,24 @@ pub struct CachedIntegration {
     pub credentials: HashMap<String, StoredCredential>,
 }
 
+impl CachedIntegration {
+    /// The bytes of text it holds (its row's and its credentials' names and values).
+    fn bytes(&self) -> usize {
+        let row = &self.row;
+        let texts =
+            [&row.module, &row.name, &row.integration_category, &row.payment_state, &row.payment_integration_type]
+                .iter()
+                .map(|text| text.len())
+                .sum::<usize>();
+        let optional = [&row.description, &row.payment_display_name, &row.last_synced_date]
+            .iter()
+            .map(|text| text.as_ref().map_or(0, String::len))
+            .sum::<usize>();
+        let credentials = self.credentials.iter().map(|(name, stored)| name.len() + stored.value.len()).sum::<usize>();
+        texts + optional + credentials + row.created_at.len() + row.updated_at.len()
+    }
+}
+
 /// A read of the database begun at one generation of the cache: kept only if nothing was
 /// forgotten since.
 pub struct Reading(u64);
@@ -54,10 +76,27 @@ struct Entries {
     /// PostgreSQL: the count of committed edits last compared.
     changes_seen: Option<i64>,
     by_id: HashMap<i64, Arc<CachedIntegration>>,
+    /// The text the entries hold ([`CachedIntegration::bytes`]).
+    bytes: usize,
+}
+
+impl Entries {
+    fn clear(&mut self) {
+        self.by_id.clear();
+        self.bytes = 0;
+    }
+
+    fn remove(&mut self, id: i64) {
+        if let Some(entry) = self.by_id.remove(&id) {
+            self.bytes -= entry.bytes();
+        }
+    }
 }
 
 impl IntegrationCache {
     pub const MOST: usize = 10_000;
+    pub const MOST_BYTES: usize = 32 << 20;
+    pub const ENTRY_BYTES: usize = 64 << 10;
 
     fn entries(&self) -> std::sync::MutexGuard<'_, Entries> {
         // A panic while holding the lock leaves nothing half-done: every change is one call.
@@ -77,11 +116,14 @@ impl IntegrationCache {
     /// way.
     pub fn keep(&self, reading: Reading, entry: CachedIntegration) -> Arc<CachedIntegration> {
         let entry = Arc::new(entry);
+        let bytes = entry.bytes();
         let mut entries = self.entries();
-        if entries.generation == reading.0 {
-            if entries.by_id.len() >= Self::MOST {
-                entries.by_id.clear();
+        if entries.generation == reading.0 && bytes <= Self::ENTRY_BYTES {
+            entries.remove(entry.row.id);
+            if entries.by_id.len() >= Self::MOST || entries.bytes + bytes > Self::MOST_BYTES {
+                entries.clear();
             }
+            entries.bytes += bytes;
             entries.by_id.insert(entry.row.id, entry.clone());
         }
         entry
@@ -91,7 +133,7 @@ impl IntegrationCache {
     pub fn forget(&self, id: i64) {
         let mut entries = self.entries();
         entries.generation += 1;
-        entries.by_id.remove(&id);
+        entries.remove(id);
     }
 
     /// Forgets everything if `count` (committed edits on every host) moved since the last
@@ -103,7 +145,7 @@ impl IntegrationCache {
         }
         entries.changes_seen = Some(count);
         entries.generation += 1;
-        entries.by_id.clear();
+        entries.clear();
         true
     }
 
@@ -119,6 +161,11 @@ impl IntegrationCache {
 
     pub fn is_empty(&self) -> bool {
         self.len() == 0
+    }
+
+    /// The text the entries hold.
+    pub fn bytes(&self) -> usize {
+        self.entries().bytes
     }
 }
 
@@ -256,6 +303,39 @@ mod tests {
         assert!(cache.is_empty());
         cache.keep(reading, entry(3, 0));
         assert!(cache.get(3).is_none(), "a read begun before the count moved is not kept");
+    }
+
+    fn with_secret(id: i64, length: usize) -> CachedIntegration {
+        let mut cached = entry(id, 0);
+        let value = zeroize::Zeroizing::new("s".repeat(length));
+        cached.credentials.insert("secret".into(), StoredCredential { value, secret: true });
+        cached
+    }
+
+    #[test]
+    fn huge_credentials_are_served_but_never_kept_and_the_text_is_bounded() {
+        let cache = IntegrationCache::default();
+        let huge = cache.keep(cache.begin(), with_secret(1, IntegrationCache::ENTRY_BYTES));
+        assert_eq!(huge.credentials["secret"].value.len(), IntegrationCache::ENTRY_BYTES, "served whole");
+        assert!(cache.get(1).is_none() && cache.bytes() == 0, "a huge entry was kept");
+
+        // Entries just under the per-entry bound fill the byte budget, then it starts over.
+        let each = IntegrationCache::ENTRY_BYTES - 200;
+        let fit = IntegrationCache::MOST_BYTES / (each + 100);
+        for id in 0..fit as i64 + 3 {
+            cache.keep(cache.begin(), with_secret(id, each));
+            assert!(cache.bytes() <= IntegrationCache::MOST_BYTES, "{} bytes", cache.bytes());
+        }
+        assert!(cache.len() < fit, "it started over once full: {}", cache.len());
+
+        // Forgetting and replacing keep the count exact.
+        let before = cache.bytes();
+        let last = fit as i64 + 2;
+        cache.keep(cache.begin(), with_secret(last, 10));
+        assert!(cache.bytes() < before);
+        cache.forget(last);
+        cache.compare_changes(1);
+        assert_eq!((cache.len(), cache.bytes()), (0, 0));
     }
 
     #[test]
