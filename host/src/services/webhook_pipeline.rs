@@ -9,6 +9,7 @@ use crate::runtime::Outcome;
 use crate::store::integrations::IntegrationRow;
 use crate::store::webhook_log::{self, AttemptResult, NewWebhookLog};
 
+use super::integration_cache::CachedIntegration;
 use super::webhook_gate::WebhookTicket;
 use super::{App, ServiceError};
 
@@ -93,8 +94,9 @@ impl App {
         let mut ticket = self.webhook_gate.enter(integration_id).inspect_err(|_| {
             self.meters().webhook_refusal(category);
         })?;
-        let integration = self.webhook_integration(integration_id, B::CATEGORY).await?;
-        let verdict = self.webhook_steps::<B>(&integration, &mut ticket, request).await;
+        let cached = self.webhook_integration(integration_id, B::CATEGORY).await?;
+        let integration = &cached.row;
+        let verdict = self.webhook_steps::<B>(integration, &mut ticket, request).await;
         let outcome = match &verdict {
             Ok(WebhookVerdict::Accepted(answer)) if B::matched(answer) => "accepted",
             Ok(WebhookVerdict::Accepted(_)) => "unmatched",
@@ -225,9 +227,9 @@ impl App {
         &self,
         id: i64,
         category: IntegrationCategory,
-    ) -> Result<IntegrationRow, ServiceError> {
+    ) -> Result<std::sync::Arc<CachedIntegration>, ServiceError> {
         match self.cached_integration(id).await? {
-            Some(entry) if entry.row.integration_category == category.as_str() => Ok(entry.row.clone()),
+            Some(entry) if entry.row.integration_category == category.as_str() => Ok(entry),
             _ => Err(ServiceError::NotFound(format!("Integration {id} does not exist."))),
         }
     }

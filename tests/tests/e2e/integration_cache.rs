@@ -134,3 +134,27 @@ async fn an_edit_through_one_host_reaches_the_webhooks_of_another_within_a_secon
     let (status, body) = deliver(&b, s.integration_id, &session, WEBHOOK_SECRET).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED, "B still takes the old secret: {body}");
 }
+
+/// A webhook secret of 900 KiB (a PUT body may hold 1 MiB): set, it verifies webhooks, but the
+/// integration is never kept in memory (each webhook reads it again) and the old secret is
+/// refused.
+#[tokio::test]
+async fn a_huge_credential_verifies_webhooks_but_is_never_kept() {
+    let s = MyGatewayScenario::start().await;
+    let (_, session) = s.captured("5.00", 1).await;
+    let huge = "w".repeat(900 * 1024);
+    set_webhook_secret(&s.host, s.integration_id, &huge).await;
+    let misses_before = lookups(&s.host, "miss").await;
+    for attempt in 0..2 {
+        let (status, body) = deliver(&s.host, s.integration_id, &session, &huge).await;
+        assert_eq!(status, StatusCode::OK, "attempt {attempt}: {body}");
+        assert!(!body.to_string().contains("wwwwwwww"), "{body}");
+        assert!(s.host.app.integration_cache.get(s.integration_id).is_none(), "a 900 KiB integration was kept");
+    }
+    assert_eq!(lookups(&s.host, "miss").await - misses_before, 2.0, "each webhook read it again");
+    let (status, _) = deliver(&s.host, s.integration_id, &session, WEBHOOK_SECRET).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    let app = &s.host.app;
+    let stored = integrations_host::store::credentials::all(app.db.read(), &app.keys, s.integration_id).await.unwrap();
+    assert_eq!(stored["mygateway_webhook_secret"].value.as_str(), huge, "stored whole");
+}

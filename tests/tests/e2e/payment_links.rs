@@ -205,6 +205,9 @@ async fn payment_link_open_page_lists_the_integrations_in_sequence_order() {
         (format!("integration_id={disabled}"), StatusCode::NOT_FOUND, "unknown_payment_method"),
         ("integration_id=999999".to_string(), StatusCode::NOT_FOUND, "unknown_payment_method"),
         (String::new(), StatusCode::UNPROCESSABLE_ENTITY, "missing_payment_method"),
+        // A newline in the id, or one past i64: no method chosen, nothing started.
+        (format!("integration_id={}%0A", s.integration_id), StatusCode::UNPROCESSABLE_ENTITY, "missing_payment_method"),
+        ("integration_id=99999999999999999999".to_string(), StatusCode::UNPROCESSABLE_ENTITY, "missing_payment_method"),
     ] {
         let response = s
             .host
