@@ -5,7 +5,7 @@ use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 
-use crate::runtime::bindings::v1::types::ProviderError;
+use crate::domain::provider::ProviderError;
 use crate::runtime::FailureKind;
 use crate::secrets::SecretsError;
 use crate::services::ServiceError;

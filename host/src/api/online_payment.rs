@@ -11,7 +11,7 @@ use serde::Deserialize;
 use utoipa::IntoParams;
 
 use crate::domain::manifest::IntegrationCategory;
-use crate::runtime::bindings::v1::types::SessionAction;
+use crate::domain::provider::payment::SessionAction;
 use crate::services::online_payment::InitiateRequest;
 use crate::services::refunds::RefundRequest;
 use crate::services::{App, Caller};

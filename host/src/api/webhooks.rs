@@ -10,7 +10,7 @@ use axum::extract::State;
 use axum::http::{HeaderMap, Method, Uri};
 use axum::Json;
 
-use crate::runtime::bindings::v1::types::WebhookRequest;
+use crate::domain::provider::WebhookRequest;
 use crate::services::webhook_pipeline::WebhookVerdict;
 use crate::services::App;
 

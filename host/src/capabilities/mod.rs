@@ -22,6 +22,7 @@ pub use log::LogBudget;
 pub use scrub::{ScrubList, Scrubber, MARKER as SCRUB_MARKER};
 
 use crate::domain::allowed_hosts::AllowedHosts;
+use crate::domain::provider::IntegrationInfo;
 use crate::runtime::bindings::v1::integrations::provider::{context, types};
 use crate::store::Db;
 
@@ -47,7 +48,7 @@ pub struct ModuleGrants {
 pub struct CallContext {
     pub(crate) services: Arc<HostServices>,
     pub(crate) module: Arc<ModuleGrants>,
-    pub(crate) integration: types::IntegrationInfo,
+    pub(crate) integration: IntegrationInfo,
     pub(crate) credentials: CredentialSet,
     pub(crate) http_requests_left: u32,
     /// What the call may still write to the log (shared with its stdout and stderr).
@@ -65,7 +66,7 @@ impl CallContext {
     pub fn new(
         services: Arc<HostServices>,
         module: Arc<ModuleGrants>,
-        integration: types::IntegrationInfo,
+        integration: IntegrationInfo,
         credentials: CredentialSet,
     ) -> Self {
         Self {
@@ -100,6 +101,6 @@ impl types::Host for CallContext {}
 
 impl context::Host for CallContext {
     fn integration(&mut self) -> wasmtime::Result<types::IntegrationInfo> {
-        Ok(self.integration.clone())
+        Ok((&self.integration).into())
     }
 }

@@ -9,5 +9,6 @@ pub mod manifest;
 pub mod manifest_ceilings;
 pub mod message_state;
 pub mod money;
+pub mod provider;
 pub mod transaction_state;
 pub mod upgrade_review;

@@ -3,7 +3,8 @@
 
 use wasmtime::component::{Component, ComponentExportIndex, InstancePre};
 
-use super::bindings::v1::{messaging, payment, types};
+use super::arguments::WebhookArgument;
+use super::bindings::v1::{messaging, types};
 use super::engine::ProviderRuntime;
 use super::failure::ProviderFailure;
 use super::instance::{CallLabel, CallLimits, Outcome};
@@ -12,6 +13,11 @@ use super::sandbox::Sandbox;
 use super::state::ProviderState;
 use crate::capabilities::CallContext;
 use crate::domain::contract::ContractVersion;
+use crate::domain::provider::messaging::{OutboundMessage, ParsedMessagingWebhook, SendResult};
+use crate::domain::provider::payment::{
+    GatewayUpdate, IntegrationType, ParsedPaymentWebhook, ProviderTransaction, RefundResult, Session,
+};
+use crate::domain::provider::{Money, Verification, WebhookRequest};
 
 /// A linked component and where its world's exports are.
 pub struct WorldPre<E> {
@@ -128,8 +134,8 @@ impl PaymentInstance {
         let e = self.exports;
         self.check_type::<(), ()>(e.validate_credentials)?;
         self.check_type::<(&types::Transaction, types::IntegrationType), read_payment::RawSession>(e.create_session)?;
-        self.check_type::<(&types::WebhookRequest,), results::RawVerification>(e.verify_webhook)?;
-        self.check_type::<(&types::WebhookRequest,), read_payment::RawParsedWebhook>(e.parse_webhook)?;
+        self.check_type::<(WebhookArgument<'_>,), results::RawVerification>(e.verify_webhook)?;
+        self.check_type::<(WebhookArgument<'_>,), read_payment::RawParsedWebhook>(e.parse_webhook)?;
         self.check_type::<(&types::Transaction, &[(String, String)]), read_payment::RawGatewayUpdate>(
             e.process_return,
         )?;
@@ -144,40 +150,45 @@ impl PaymentInstance {
 
     pub async fn create_session(
         &mut self,
-        transaction: &types::Transaction,
-        kind: types::IntegrationType,
-    ) -> Outcome<types::Session> {
-        self.call("create-session", self.exports.create_session, (transaction, kind), read_payment::session).await
+        transaction: &ProviderTransaction,
+        kind: IntegrationType,
+    ) -> Outcome<Session> {
+        let args = (&types::Transaction::from(transaction), types::IntegrationType::from(kind));
+        self.call("create-session", self.exports.create_session, args, read_payment::session).await
     }
 
-    pub async fn verify_webhook(&mut self, request: &types::WebhookRequest) -> Outcome<types::Verification> {
-        self.call("verify-webhook", self.exports.verify_webhook, (request,), results::verification).await
+    pub async fn verify_webhook(&mut self, request: &WebhookRequest) -> Outcome<Verification> {
+        let args = (WebhookArgument::from(request),);
+        self.call("verify-webhook", self.exports.verify_webhook, args, results::verification).await
     }
 
-    pub async fn parse_webhook(&mut self, request: &types::WebhookRequest) -> Outcome<payment::ParsedWebhook> {
-        self.call("parse-webhook", self.exports.parse_webhook, (request,), read_payment::parsed_webhook).await
+    pub async fn parse_webhook(&mut self, request: &WebhookRequest) -> Outcome<ParsedPaymentWebhook> {
+        let args = (WebhookArgument::from(request),);
+        self.call("parse-webhook", self.exports.parse_webhook, args, read_payment::parsed_webhook).await
     }
 
     pub async fn process_return(
         &mut self,
-        transaction: &types::Transaction,
+        transaction: &ProviderTransaction,
         params: &[(String, String)],
-    ) -> Outcome<types::GatewayUpdate> {
-        self.call("process-return", self.exports.process_return, (transaction, params), read_payment::gateway_update)
-            .await
+    ) -> Outcome<GatewayUpdate> {
+        let args = (&types::Transaction::from(transaction), params);
+        self.call("process-return", self.exports.process_return, args, read_payment::gateway_update).await
     }
 
     pub async fn refund(
         &mut self,
-        transaction: &types::Transaction,
-        amount: &types::Money,
+        transaction: &ProviderTransaction,
+        amount: &Money,
         refund_id: &str,
-    ) -> Outcome<payment::RefundResult> {
-        self.call("refund", self.exports.refund, (transaction, amount, refund_id), read_payment::refund_result).await
+    ) -> Outcome<RefundResult> {
+        let args = (&types::Transaction::from(transaction), &types::Money::from(amount), refund_id);
+        self.call("refund", self.exports.refund, args, read_payment::refund_result).await
     }
 
-    pub async fn sync(&mut self, transaction: &types::Transaction) -> Outcome<types::GatewayUpdate> {
-        self.call("sync", self.exports.sync, (transaction,), read_payment::gateway_update).await
+    pub async fn sync(&mut self, transaction: &ProviderTransaction) -> Outcome<GatewayUpdate> {
+        let args = (&types::Transaction::from(transaction),);
+        self.call("sync", self.exports.sync, args, read_payment::gateway_update).await
     }
 
     pub async fn client_config(&mut self) -> Outcome<String> {
@@ -191,23 +202,26 @@ impl MessagingInstance {
         let e = self.exports;
         self.check_type::<(), ()>(e.validate_credentials)?;
         self.check_type::<(&messaging::OutboundMessage,), read_messaging::RawSendResult>(e.send)?;
-        self.check_type::<(&types::WebhookRequest,), results::RawVerification>(e.verify_webhook)?;
-        self.check_type::<(&types::WebhookRequest,), read_messaging::RawParsedWebhook>(e.parse_webhook)
+        self.check_type::<(WebhookArgument<'_>,), results::RawVerification>(e.verify_webhook)?;
+        self.check_type::<(WebhookArgument<'_>,), read_messaging::RawParsedWebhook>(e.parse_webhook)
     }
 
     pub async fn validate_credentials(&mut self) -> Outcome<()> {
         self.call("validate-credentials", self.exports.validate_credentials, (), results::unit).await
     }
 
-    pub async fn send(&mut self, message: &messaging::OutboundMessage) -> Outcome<messaging::SendResult> {
-        self.call("send", self.exports.send, (message,), read_messaging::send_result).await
+    pub async fn send(&mut self, message: &OutboundMessage) -> Outcome<SendResult> {
+        let args = (&messaging::OutboundMessage::from(message),);
+        self.call("send", self.exports.send, args, read_messaging::send_result).await
     }
 
-    pub async fn verify_webhook(&mut self, request: &types::WebhookRequest) -> Outcome<types::Verification> {
-        self.call("verify-webhook", self.exports.verify_webhook, (request,), results::verification).await
+    pub async fn verify_webhook(&mut self, request: &WebhookRequest) -> Outcome<Verification> {
+        let args = (WebhookArgument::from(request),);
+        self.call("verify-webhook", self.exports.verify_webhook, args, results::verification).await
     }
 
-    pub async fn parse_webhook(&mut self, request: &types::WebhookRequest) -> Outcome<messaging::ParsedWebhook> {
-        self.call("parse-webhook", self.exports.parse_webhook, (request,), read_messaging::parsed_webhook).await
+    pub async fn parse_webhook(&mut self, request: &WebhookRequest) -> Outcome<ParsedMessagingWebhook> {
+        let args = (WebhookArgument::from(request),);
+        self.call("parse-webhook", self.exports.parse_webhook, args, read_messaging::parsed_webhook).await
     }
 }

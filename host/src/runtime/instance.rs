@@ -65,7 +65,7 @@ struct FreshStore {
 }
 
 /// What an export call gives back: the provider's own answer, or how the call failed.
-pub type Outcome<T> = Result<Result<T, super::bindings::v1::types::ProviderError>, ProviderFailure>;
+pub type Outcome<T> = Result<Result<T, crate::domain::provider::ProviderError>, ProviderFailure>;
 
 impl ProviderRuntime {
     /// The manifest's limits, capped by the host's.

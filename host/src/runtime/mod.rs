@@ -2,6 +2,7 @@
 //! allocator), components compiled once off the request path, and a fresh [`wasmtime::Store`]
 //! per provider call with a memory cap, a deadline and WASI granting nothing.
 
+mod arguments;
 pub mod bindings;
 pub mod ceilings;
 mod compile_cache;

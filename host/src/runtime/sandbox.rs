@@ -8,7 +8,6 @@ use tracing::Instrument;
 use wasmtime::component::{ComponentExportIndex, ComponentNamedList, Instance, Lift, Lower};
 use wasmtime::{Store, Trap};
 
-use super::bindings::v1::types::ErrorKind;
 use super::ceilings::OverCeiling;
 use super::failure::{FailureKind, ProviderFailure};
 use super::instance::{failure, CallLabel, Outcome};
@@ -84,7 +83,7 @@ impl<E> Sandbox<E> {
         };
         let counted = match &outcome {
             Ok(Ok(_)) => "ok",
-            Ok(Err(error)) => error_kind_label(error.kind),
+            Ok(Err(error)) => error.kind.label(),
             Err(failure) => failure.kind.label(),
         };
         self.count(name, started, counted);
@@ -171,19 +170,5 @@ pub(super) fn classify(store: &Store<ProviderState>, error: wasmtime::Error) -> 
         (FailureKind::Timeout, detail)
     } else {
         (FailureKind::Trap, detail)
-    }
-}
-
-/// The provider's own error kind as a metric label (the WIT names).
-fn error_kind_label(kind: ErrorKind) -> &'static str {
-    match kind {
-        ErrorKind::InvalidCredentials => "invalid-credentials",
-        ErrorKind::InvalidRequest => "invalid-request",
-        ErrorKind::Declined => "declined",
-        ErrorKind::GatewayUnavailable => "gateway-unavailable",
-        ErrorKind::GatewayError => "gateway-error",
-        ErrorKind::Unsupported => "unsupported",
-        ErrorKind::NotFound => "not-found",
-        ErrorKind::Internal => "internal",
     }
 }

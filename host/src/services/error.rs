@@ -1,6 +1,6 @@
 //! What a flow can fail with; the API layer turns each into a status and a JSON error.
 
-use crate::runtime::bindings::v1::types::{ErrorKind, ProviderError};
+use crate::domain::provider::ProviderError;
 use crate::runtime::ProviderFailure;
 use crate::secrets::SecretsError;
 
@@ -69,14 +69,7 @@ impl ServiceError {
 
     /// True when the gateway refused the request itself (as opposed to being unreachable).
     pub fn is_gateway_refusal(error: &ProviderError) -> bool {
-        matches!(
-            error.kind,
-            ErrorKind::InvalidRequest
-                | ErrorKind::Declined
-                | ErrorKind::InvalidCredentials
-                | ErrorKind::Unsupported
-                | ErrorKind::NotFound
-        )
+        error.kind.is_refusal()
     }
 
     pub fn is_overload(&self) -> bool {

@@ -5,8 +5,8 @@ use serde::Deserialize;
 
 use crate::domain::manifest::IntegrationCategory;
 use crate::domain::message_state::{is_e164, MessageState, MAX_BODY_CHARS};
+use crate::domain::provider::messaging::{MessageUpdate, OutboundMessage};
 use crate::domain::transaction_state::Transition;
-use crate::runtime::bindings::v1::messaging::{self, MessageUpdate, OutboundMessage};
 use crate::store::events;
 use crate::store::integrations::{self, IntegrationRow};
 use crate::store::messages::{self, HistoryRow, MessageRow};
@@ -33,19 +33,6 @@ pub struct SendRequest {
     pub document_model: Option<String>,
     #[serde(default, deserialize_with = "super::json_integer::optional")]
     pub document_id: Option<i64>,
-}
-
-impl From<messaging::MessageState> for MessageState {
-    fn from(state: messaging::MessageState) -> Self {
-        match state {
-            messaging::MessageState::Queued => Self::Queued,
-            messaging::MessageState::Sent => Self::Sent,
-            messaging::MessageState::Delivered => Self::Delivered,
-            messaging::MessageState::Failed => Self::Failed,
-            messaging::MessageState::Undelivered => Self::Undelivered,
-            messaging::MessageState::Received => Self::Received,
-        }
-    }
 }
 
 /// Most messages a list returns.
@@ -171,7 +158,7 @@ impl App {
     async fn fail_message(&self, id: i64, error_message: &str) -> Result<MessageRow, ServiceError> {
         let update = MessageUpdate {
             remote_id: String::new(),
-            state: messaging::MessageState::Failed,
+            state: MessageState::Failed,
             error_code: None,
             error_message: Some(error_message.to_string()),
         };

@@ -4,8 +4,8 @@
 
 use crate::domain::manifest::IntegrationCategory;
 use crate::domain::message_state::MessageState;
-use crate::runtime::bindings::v1::messaging::{ParsedWebhook, WebhookResponse};
-use crate::runtime::bindings::v1::types::{Verification, WebhookRequest};
+use crate::domain::provider::messaging::{ParsedMessagingWebhook as ParsedWebhook, WebhookResponse};
+use crate::domain::provider::{Verification, WebhookRequest};
 use crate::runtime::{MessagingInstance, Outcome};
 use crate::store::events;
 use crate::store::integrations::IntegrationRow;

@@ -12,10 +12,10 @@ use std::sync::Arc;
 
 use crate::capabilities::{CallContext, CredentialSet};
 use crate::domain::manifest::{Manifest, ModuleVersion};
+use crate::domain::provider::IntegrationInfo;
 use crate::registry::{
     load_module, load_parsed, read_module_dir, EndpointOverrides, LoadError, LoadedModule, MAX_COMPONENT_BYTES,
 };
-use crate::runtime::bindings::v1::types::IntegrationInfo;
 use crate::runtime::{CallLabel, ProviderPre, ProviderRuntime};
 use crate::store::modules::{self, VersionRow};
 

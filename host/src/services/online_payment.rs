@@ -10,8 +10,9 @@ use utoipa::ToSchema;
 
 use crate::domain::manifest::IntegrationCategory;
 use crate::domain::money::{Currency, Money};
+use crate::domain::provider::payment::{GatewayUpdate, IntegrationType, ProviderTransaction, SessionAction};
+use crate::domain::provider::{Contact, ErrorKind, Money as ProviderMoney, ProviderError};
 use crate::domain::transaction_state::TransactionState;
-use crate::runtime::bindings::v1::types::{self, GatewayUpdate, IntegrationType, SessionAction};
 use crate::store::integrations::{self, IntegrationRow};
 use crate::store::transactions::{self, TransactionRow};
 use crate::store::webhook_log;
@@ -164,18 +165,18 @@ impl App {
     }
 
     /// What a provider sees of a transaction.
-    pub fn provider_view(&self, row: &TransactionRow) -> types::Transaction {
+    pub fn provider_view(&self, row: &TransactionRow) -> ProviderTransaction {
         let contact =
             row.contact.as_deref().and_then(|text| serde_json::from_str::<serde_json::Value>(text).ok()).map(|c| {
                 let field = |name: &str| c.get(name).and_then(|v| v.as_str()).map(str::to_string);
-                types::Contact { id: field("id"), name: field("name"), email: field("email"), phone: field("phone") }
+                Contact { id: field("id"), name: field("name"), email: field("email"), phone: field("phone") }
             });
         let reference = &row.reference;
-        types::Transaction {
+        ProviderTransaction {
             reference: reference.clone(),
-            amount: types::Money { amount_minor: row.amount_minor, currency: row.currency.clone() },
+            amount: ProviderMoney { amount_minor: row.amount_minor, currency: row.currency.clone() },
             refunded_minor: row.refunded_minor,
-            state: row.state.parse::<TransactionState>().unwrap_or(TransactionState::Draft).into(),
+            state: row.state.parse::<TransactionState>().unwrap_or(TransactionState::Draft),
             integration_type: IntegrationType::from_display_name(&row.integration_type)
                 .unwrap_or(IntegrationType::Redirect),
             gateway_reference: row.gateway_reference.clone(),
@@ -296,7 +297,7 @@ impl App {
                 let failed = GatewayUpdate {
                     reference: None,
                     gateway_reference: None,
-                    state: Some(types::TransactionState::Failed),
+                    state: Some(TransactionState::Failed),
                     gateway_status: Some("session not created".into()),
                     error_message: Some(error.message.clone()),
                     refunded_minor: None,
@@ -320,7 +321,7 @@ impl App {
         let update = GatewayUpdate {
             reference: None,
             gateway_reference: session.gateway_reference.clone(),
-            state: Some(types::TransactionState::Pending),
+            state: Some(TransactionState::Pending),
             gateway_status: None,
             error_message: None,
             refunded_minor: None,
@@ -389,7 +390,7 @@ impl App {
         let update = GatewayUpdate {
             reference: None,
             gateway_reference: None,
-            state: Some(types::TransactionState::Cancelled),
+            state: Some(TransactionState::Cancelled),
             gateway_status: Some("cancelled by payer".into()),
             error_message: None,
             refunded_minor: None,
@@ -420,8 +421,8 @@ impl App {
 /// parsed URL, never as the provider wrote it.
 fn usable_action(action: SessionAction, test_mode: bool) -> Result<SessionAction, ServiceError> {
     let bad = |what: &str| {
-        Err(ServiceError::Gateway(types::ProviderError {
-            kind: types::ErrorKind::GatewayError,
+        Err(ServiceError::Gateway(ProviderError {
+            kind: ErrorKind::GatewayError,
             message: what.to_string(),
             retryable: false,
         }))

@@ -10,8 +10,8 @@ use serde_json::value::RawValue;
 
 use crate::domain::manifest::IntegrationCategory;
 use crate::domain::money::{format_minor, Currency};
+use crate::domain::provider::payment::SessionAction;
 use crate::domain::transaction_state::TransactionState;
-use crate::runtime::bindings::v1::types::SessionAction;
 use crate::store::integrations::{self, IntegrationRow};
 use crate::store::payment_links::{self, PaymentLinkRow};
 

@@ -5,8 +5,8 @@ use std::sync::Arc;
 
 use crate::capabilities::{CallContext, CredentialSet};
 use crate::domain::manifest::IntegrationCategory;
+use crate::domain::provider::IntegrationInfo;
 use crate::registry::LoadedModule;
-use crate::runtime::bindings::v1::types::IntegrationInfo;
 use crate::runtime::{CallLabel, MessagingInstance, PaymentInstance, ProviderPre};
 use crate::store::integrations::IntegrationRow;
 

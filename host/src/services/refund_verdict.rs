@@ -2,8 +2,8 @@
 //! reservation is forgotten) or in doubt (it may have been made; repeated later with the same
 //! refund id). Only a definite answer settles a refund.
 
-use crate::runtime::bindings::v1::payment::RefundResult;
-use crate::runtime::bindings::v1::types::ProviderError;
+use crate::domain::provider::payment::RefundResult;
+use crate::domain::provider::ProviderError;
 
 use super::ServiceError;
 
@@ -44,7 +44,7 @@ pub(super) fn verdict(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::runtime::bindings::v1::types::ErrorKind;
+    use crate::domain::provider::ErrorKind;
 
     fn error(kind: ErrorKind, retryable: bool) -> ProviderError {
         ProviderError { kind, message: format!("{kind:?}"), retryable }

@@ -14,8 +14,8 @@ use serde_json::value::RawValue;
 use sha2::{Digest, Sha256};
 
 use crate::domain::money::format_minor;
+use crate::domain::provider::Money as ProviderMoney;
 use crate::domain::transaction_state::TransactionState;
-use crate::runtime::bindings::v1::types;
 use crate::store::integrations::{self, IntegrationRow};
 use crate::store::is_unique_violation;
 use crate::store::refunds::{self, RefundId, RefundRow, RefundState};
@@ -237,7 +237,7 @@ impl App {
             )
         })?;
         let transaction = self.transaction_of(refund.transaction_id).await?;
-        let money = types::Money { amount_minor: refund.amount_minor, currency: transaction.currency.clone() };
+        let money = ProviderMoney { amount_minor: refund.amount_minor, currency: transaction.currency.clone() };
         let (answer, outbound) = match self.payment_provider(integration).await {
             Ok(mut provider) => {
                 let answer = provider.refund(&self.provider_view(&transaction), &money, &refund_id).await;

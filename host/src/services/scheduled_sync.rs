@@ -12,8 +12,8 @@ use std::time::Duration;
 use tokio::task::JoinSet;
 
 use crate::domain::manifest::IntegrationCategory;
+use crate::domain::provider::payment::GatewayUpdate;
 use crate::domain::transaction_state::TransactionState;
-use crate::runtime::bindings::v1::types::{self, GatewayUpdate};
 use crate::store::{integrations, now, time_after, time_ago, transactions};
 
 use super::{App, ServiceError};
@@ -183,7 +183,7 @@ impl App {
                     let failed = GatewayUpdate {
                         reference: None,
                         gateway_reference: None,
-                        state: Some(types::TransactionState::Failed),
+                        state: Some(TransactionState::Failed),
                         gateway_status: Some("session not recorded".into()),
                         error_message: Some(format!(
                             "The payment could not be started: the host could not store the gateway's answer ({})",

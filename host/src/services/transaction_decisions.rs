@@ -2,8 +2,8 @@
 //! machine's move, the gateway's bookkeeping (reference, status, message, refunded total) and
 //! a description of the outcome. Pure: the write is `transaction_updates`'.
 
+use crate::domain::provider::payment::GatewayUpdate;
 use crate::domain::transaction_state::{TransactionState, Transition};
-use crate::runtime::bindings::v1::types::GatewayUpdate;
 use crate::store::transactions::TransactionRow;
 
 /// The new row (if anything changes) and a description of what happens.
@@ -77,7 +77,7 @@ fn keep_bookkeeping(next: &mut TransactionRow, update: &GatewayUpdate) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::runtime::bindings::v1::types::TransactionState as Wit;
+    use crate::domain::transaction_state::TransactionState as State;
 
     fn row(state: &str) -> TransactionRow {
         TransactionRow {
@@ -106,7 +106,7 @@ mod tests {
         }
     }
 
-    fn update(state: Option<Wit>, refunded: Option<i64>) -> GatewayUpdate {
+    fn update(state: Option<State>, refunded: Option<i64>) -> GatewayUpdate {
         GatewayUpdate {
             reference: None,
             gateway_reference: Some("sess_1".into()),
@@ -120,15 +120,15 @@ mod tests {
 
     #[test]
     fn advances_and_refuses_per_the_state_machine() {
-        let (next, _) = decide(&row("Pending"), &update(Some(Wit::Captured), None));
+        let (next, _) = decide(&row("Pending"), &update(Some(State::Captured), None));
         assert_eq!(next.unwrap().state, "Captured");
         let mut captured = row("Captured");
         captured.gateway_status = Some("event".into());
-        let (next, outcome) = decide(&captured, &update(Some(Wit::Captured), None));
+        let (next, outcome) = decide(&captured, &update(Some(State::Captured), None));
         assert!(next.is_none() && outcome.starts_with("duplicate"), "a repeated event changes nothing: {outcome}");
-        let (next, _) = decide(&captured, &update(Some(Wit::Pending), None));
+        let (next, _) = decide(&captured, &update(Some(State::Pending), None));
         assert!(next.is_none(), "a refused event changes nothing, not even the gateway status");
-        let (next, outcome) = decide(&row("Captured"), &update(Some(Wit::Pending), None));
+        let (next, outcome) = decide(&row("Captured"), &update(Some(State::Pending), None));
         assert!(next.is_none() && outcome.starts_with("ignored"), "{outcome}");
     }
 
@@ -136,12 +136,12 @@ mod tests {
     fn a_late_success_leaves_failed_and_clears_the_decline() {
         let mut failed = row("Failed");
         failed.error_message = Some("Your card was declined.".into());
-        let (next, outcome) = decide(&failed, &update(Some(Wit::Captured), None));
+        let (next, outcome) = decide(&failed, &update(Some(State::Captured), None));
         let next = next.expect("money moves a Failed transaction on");
         assert_eq!((next.state.as_str(), next.error_message.as_deref()), ("Captured", None), "{outcome}");
-        let (next, _) = decide(&row("Cancelled"), &update(Some(Wit::Authorized), None));
+        let (next, _) = decide(&row("Cancelled"), &update(Some(State::Authorized), None));
         assert_eq!(next.unwrap().state, "Authorized");
-        let (next, outcome) = decide(&failed, &update(Some(Wit::Pending), None));
+        let (next, outcome) = decide(&failed, &update(Some(State::Pending), None));
         assert!(next.is_none() && outcome.starts_with("ignored"), "{outcome}");
     }
 
@@ -149,7 +149,7 @@ mod tests {
     fn a_message_is_kept_when_no_state_changes() {
         let mut pending = row("Pending");
         pending.gateway_status = Some("event".into());
-        let mut declined = update(Some(Wit::Pending), None);
+        let mut declined = update(Some(State::Pending), None);
         declined.error_message = Some("Your card was declined. Try another card.".into());
         let (next, outcome) = decide(&pending, &declined);
         let next = next.expect("the message alone is a change");
@@ -170,7 +170,7 @@ mod tests {
         let (next, _) = decide(&row("Captured"), &update(None, Some(5000)));
         let next = next.unwrap();
         assert_eq!((next.state.as_str(), next.refunded_minor), ("Refunded", 1000));
-        let (next, _) = decide(&row("Captured"), &update(Some(Wit::Refunded), None));
+        let (next, _) = decide(&row("Captured"), &update(Some(State::Refunded), None));
         assert_eq!(next.unwrap().refunded_minor, 1000, "a refund without an amount is a full refund");
     }
 }

@@ -3,8 +3,8 @@
 //! database transaction (at most once, by a unique key). Late, repeated and backwards
 //! events change nothing and say so in the outcome.
 
+use crate::domain::provider::payment::GatewayUpdate;
 use crate::domain::transaction_state::TransactionState;
-use crate::runtime::bindings::v1::types::GatewayUpdate;
 use crate::store::transactions::{self, TransactionRow};
 use crate::store::webhook_log::{self, AttemptResult, NewWebhookLog};
 use crate::store::{events, payments, payments::PaymentRow, refunds};

@@ -4,7 +4,7 @@
 //! differ only in what a parsed event is and how it is applied ([`WebhookBackbone`]).
 
 use crate::domain::manifest::IntegrationCategory;
-use crate::runtime::bindings::v1::types::{Verification, WebhookRequest};
+use crate::domain::provider::{Verification, WebhookRequest};
 use crate::runtime::Outcome;
 use crate::store::integrations::IntegrationRow;
 use crate::store::webhook_log::{self, AttemptResult, NewWebhookLog};

@@ -4,8 +4,8 @@
 //! integration, and logged with it.
 
 use crate::domain::manifest::IntegrationCategory;
-use crate::runtime::bindings::v1::payment::ParsedWebhook;
-use crate::runtime::bindings::v1::types::{Verification, WebhookRequest};
+use crate::domain::provider::payment::ParsedPaymentWebhook as ParsedWebhook;
+use crate::domain::provider::{Verification, WebhookRequest};
 use crate::runtime::{Outcome, PaymentInstance};
 use crate::store::integrations::IntegrationRow;
 use crate::store::transactions;

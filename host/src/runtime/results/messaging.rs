@@ -7,6 +7,9 @@ use super::super::ceilings::{
     ADDRESS, INBOUND_PER_WEBHOOK, LABEL, MESSAGE, MESSAGE_BODY, REFERENCE, STATUS_UPDATES_PER_WEBHOOK, WEBHOOK_ANSWER,
 };
 use super::bounded::{ceilings, text, Items, Text};
+use crate::domain::provider::messaging::{
+    InboundMessage, MessageUpdate, ParsedMessagingWebhook, SendResult, WebhookResponse,
+};
 
 ceilings! {
     SentRemoteId = "send-result.remote-id", REFERENCE;
@@ -72,18 +75,18 @@ pub(crate) struct RawParsedWebhook {
     response: Option<RawWebhookResponse>,
 }
 
-pub(crate) fn send_result(raw: RawSendResult) -> messaging::SendResult {
-    messaging::SendResult { remote_id: raw.remote_id.text, state: raw.state }
+pub(crate) fn send_result(raw: RawSendResult) -> SendResult {
+    SendResult { remote_id: raw.remote_id.text, state: raw.state.into() }
 }
 
-pub(crate) fn parsed_webhook(raw: RawParsedWebhook) -> messaging::ParsedWebhook {
+pub(crate) fn parsed_webhook(raw: RawParsedWebhook) -> ParsedMessagingWebhook {
     let updates = raw
         .updates
         .items
         .into_iter()
-        .map(|update| messaging::MessageUpdate {
+        .map(|update| MessageUpdate {
             remote_id: update.remote_id.text,
-            state: update.state,
+            state: update.state.into(),
             error_code: text(update.error_code),
             error_message: text(update.error_message),
         })
@@ -92,15 +95,14 @@ pub(crate) fn parsed_webhook(raw: RawParsedWebhook) -> messaging::ParsedWebhook 
         .inbound
         .items
         .into_iter()
-        .map(|message| messaging::InboundMessage {
+        .map(|message| InboundMessage {
             remote_id: message.remote_id.text,
             from: message.from.text,
             to: message.to.text,
             body: message.body.text,
         })
         .collect();
-    let response = raw
-        .response
-        .map(|answer| messaging::WebhookResponse { content_type: answer.content_type.text, body: answer.body.text });
-    messaging::ParsedWebhook { event_type: raw.event_type.text, updates, inbound, response }
+    let response =
+        raw.response.map(|answer| WebhookResponse { content_type: answer.content_type.text, body: answer.body.text });
+    ParsedMessagingWebhook { event_type: raw.event_type.text, updates, inbound, response }
 }

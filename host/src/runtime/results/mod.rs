@@ -3,7 +3,7 @@
 //! `bounded::Items`): wasmtime checks the length the guest declares before it copies
 //! anything, so an answer over a ceiling costs the host nothing and fails the call with an
 //! [`OverCeiling`](super::ceilings::OverCeiling) naming the value. What fits is then moved
-//! into the WIT's own types.
+//! into the host's own types (`crate::domain::provider`).
 
 pub(crate) mod bounded;
 pub(crate) mod messaging;
@@ -14,6 +14,7 @@ use wasmtime::component::{ComponentType, Lift};
 use self::bounded::{ceilings, Text};
 use super::bindings::v1::types;
 use super::ceilings::MESSAGE;
+use crate::domain::provider::{ProviderError, Verification};
 
 ceilings! {
     ErrorMessage = "provider-error.message", MESSAGE;
@@ -42,10 +43,10 @@ pub(crate) enum RawVerification {
 /// An export's `result<T, provider-error>`, bounded.
 pub(crate) type RawResult<T> = Result<T, RawProviderError>;
 
-/// Turns a bounded `result<R, provider-error>` into the WIT's types.
-pub(crate) fn result<R, T>(raw: RawResult<R>, ok: impl FnOnce(R) -> T) -> Result<T, types::ProviderError> {
-    raw.map(ok).map_err(|error| types::ProviderError {
-        kind: error.kind,
+/// Turns a bounded `result<R, provider-error>` into the host's types.
+pub(crate) fn result<R, T>(raw: RawResult<R>, ok: impl FnOnce(R) -> T) -> Result<T, ProviderError> {
+    raw.map(ok).map_err(|error| ProviderError {
+        kind: error.kind.into(),
         message: error.message.text,
         retryable: error.retryable,
     })
@@ -53,9 +54,9 @@ pub(crate) fn result<R, T>(raw: RawResult<R>, ok: impl FnOnce(R) -> T) -> Result
 
 pub(crate) fn unit((): ()) {}
 
-pub(crate) fn verification(raw: RawVerification) -> types::Verification {
+pub(crate) fn verification(raw: RawVerification) -> Verification {
     match raw {
-        RawVerification::Accepted => types::Verification::Accepted,
-        RawVerification::Rejected(reason) => types::Verification::Rejected(reason.text),
+        RawVerification::Accepted => Verification::Accepted,
+        RawVerification::Rejected(reason) => Verification::Rejected(reason.text),
     }
 }

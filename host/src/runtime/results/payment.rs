@@ -2,11 +2,12 @@
 
 use wasmtime::component::{ComponentType, Lift};
 
-use super::super::bindings::v1::{payment, types};
+use super::super::bindings::v1::types;
 use super::super::ceilings::{
     CLIENT_CONFIG, LABEL, MESSAGE, PROVIDER_DATA, REFERENCE, SESSION_ACTION, UPDATES_PER_WEBHOOK,
 };
 use super::bounded::{ceilings, text, Items, Text};
+use crate::domain::provider::payment::{GatewayUpdate, ParsedPaymentWebhook, RefundResult, Session, SessionAction};
 
 ceilings! {
     RedirectUrl = "session.action.redirect", SESSION_ACTION;
@@ -82,20 +83,20 @@ pub(crate) struct RawRefundResult {
 /// `client-config`'s JSON text, bounded.
 pub(crate) type RawClientConfig = Text<ClientConfig>;
 
-pub(crate) fn session(raw: RawSession) -> types::Session {
+pub(crate) fn session(raw: RawSession) -> Session {
     let action = match raw.action {
-        RawSessionAction::Redirect(url) => types::SessionAction::Redirect(url.text),
-        RawSessionAction::EmbeddedJs(config) => types::SessionAction::EmbeddedJs(config.text),
-        RawSessionAction::QrCode(payload) => types::SessionAction::QrCode(payload.text),
+        RawSessionAction::Redirect(url) => SessionAction::Redirect(url.text),
+        RawSessionAction::EmbeddedJs(config) => SessionAction::EmbeddedJs(config.text),
+        RawSessionAction::QrCode(payload) => SessionAction::QrCode(payload.text),
     };
-    types::Session { gateway_reference: text(raw.gateway_reference), action, provider_data: text(raw.provider_data) }
+    Session { gateway_reference: text(raw.gateway_reference), action, provider_data: text(raw.provider_data) }
 }
 
-pub(crate) fn gateway_update(raw: RawGatewayUpdate) -> types::GatewayUpdate {
-    types::GatewayUpdate {
+pub(crate) fn gateway_update(raw: RawGatewayUpdate) -> GatewayUpdate {
+    GatewayUpdate {
         reference: text(raw.reference),
         gateway_reference: text(raw.gateway_reference),
-        state: raw.state,
+        state: raw.state.map(Into::into),
         gateway_status: text(raw.gateway_status),
         error_message: text(raw.error_message),
         refunded_minor: raw.refunded_minor,
@@ -103,15 +104,15 @@ pub(crate) fn gateway_update(raw: RawGatewayUpdate) -> types::GatewayUpdate {
     }
 }
 
-pub(crate) fn parsed_webhook(raw: RawParsedWebhook) -> payment::ParsedWebhook {
-    payment::ParsedWebhook {
+pub(crate) fn parsed_webhook(raw: RawParsedWebhook) -> ParsedPaymentWebhook {
+    ParsedPaymentWebhook {
         event_type: raw.event_type.text,
         updates: raw.updates.items.into_iter().map(gateway_update).collect(),
     }
 }
 
-pub(crate) fn refund_result(raw: RawRefundResult) -> payment::RefundResult {
-    payment::RefundResult { refund_reference: raw.refund_reference.text, pending: raw.pending }
+pub(crate) fn refund_result(raw: RawRefundResult) -> RefundResult {
+    RefundResult { refund_reference: raw.refund_reference.text, pending: raw.pending }
 }
 
 pub(crate) fn client_config(raw: RawClientConfig) -> String {
