@@ -181,7 +181,7 @@ impl App {
             if next.remote_id.is_none() && !update.remote_id.is_empty() {
                 next.remote_id = Some(update.remote_id.clone());
             }
-            if let Transition::Advance(state) = current.transition(update.state.into()) {
+            if let Transition::Advance(state) = current.transition(update.state) {
                 next.state = state.as_str().into();
                 next.error_code = update.error_code.clone().or(next.error_code);
                 next.error_message = update.error_message.clone().or(next.error_message);

@@ -275,6 +275,9 @@ impl App {
             updated_at: String::new(),
         };
         let mut tx = self.db.tx().await?;
+        if let Some(link_id) = link_id {
+            super::payment_links::admit_start(&mut tx, link_id).await?;
+        }
         let draft = transactions::insert(&mut *tx, &draft).await?;
         if let Some(link_id) = link_id {
             crate::store::payment_links::add_transaction(&mut *tx, link_id, draft.id).await?;

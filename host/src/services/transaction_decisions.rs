@@ -13,7 +13,7 @@ pub fn decide(row: &TransactionRow, update: &GatewayUpdate) -> (Option<Transacti
     if next.gateway_reference.is_none() {
         next.gateway_reference = update.gateway_reference.clone();
     }
-    let mut outcome = match update.state.map(TransactionState::from) {
+    let mut outcome = match update.state {
         None => {
             keep_bookkeeping(&mut next, update);
             "no state change reported".to_string()

@@ -309,6 +309,12 @@ impl WriteTx {
         self.lock_row("integrations", id).await
     }
 
+    /// Locks payment link `id` for the rest of this transaction, so a check of its
+    /// transactions and the start of a new one are one writer's at a time.
+    pub async fn lock_payment_link(&mut self, id: i64) -> DbResult<()> {
+        self.lock_row("payment_links", id).await
+    }
+
     /// PostgreSQL takes the row lock (`FOR UPDATE`); SQLite's `BEGIN IMMEDIATE` already holds
     /// the whole database.
     async fn lock_row(&mut self, table: &'static str, id: i64) -> DbResult<()> {

@@ -254,6 +254,7 @@ async fn payment_link_expired_page_refuses_to_start_a_payment() {
         description: "Old invoice".into(),
         expires_at: Some("2020-03-01T12:30:00.000Z".into()),
         created_at: String::new(),
+        revoked_at: None,
     };
     let link = e2e::host::write_db(&s.host.app.db, async |c| payment_links::insert(c, &row).await).await;
     let (status, _, html) = page(&s, &format!("/pay/{}", link.token)).await;

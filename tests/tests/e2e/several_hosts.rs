@@ -11,7 +11,7 @@ use serde_json::json;
 
 /// A second host on the database of `s`'s host: its own folder naming the same database, the
 /// same master key, no modules of its own.
-async fn second_host(s: &MyGatewayScenario) -> TestHost {
+pub(crate) async fn second_host(s: &MyGatewayScenario) -> TestHost {
     second_host_with(s, HostOptions::default()).await
 }
 

@@ -166,6 +166,14 @@ error_sets! {
         422 "invalid_document_model": "`document_model` must have 1 to 128 characters.";
         422 "invalid_description": "`description` must have 1 to 1,000 characters.";
     }
+    /// A list's page size.
+    PageLimit {
+        422 "invalid_limit": "`limit` is not from 1 to 1000.";
+    }
+    /// Revoking a payment link.
+    LinkRevokeRules {
+        409 "link_paid": "The link has been paid; there is nothing left to revoke.";
+    }
     /// The payer's return and cancel.
     PayerRoutes {
         400 "missing_txn": "The `txn` query parameter is missing.";

@@ -139,6 +139,15 @@ pub(super) fn render(view: &LinkView) -> Response {
                 escape(&human_time(view.link.expires_at.as_deref().unwrap_or_default())),
             ),
         ),
+        LinkStatus::Revoked => page(
+            StatusCode::GONE,
+            &format!("Withdrawn: {}", view.link.description),
+            &format!(
+                "<h1>Withdrawn</h1>\n<p class=\"notice\" role=\"status\">The sender withdrew this payment request. It \
+                 can no longer be paid; please ask the sender if you still need to pay.</p>\n<p>{description}</p>\n\
+                 <p class=\"amount\">{amount}</p>\n"
+            ),
+        ),
         LinkStatus::Open => {
             let mut main = format!(
                 "<h1>Payment request</h1>\n<p>{description}</p>\n\

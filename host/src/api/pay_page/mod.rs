@@ -34,7 +34,7 @@ use html::{error_page, escape, failure_page, not_found, page, render};
     responses(
         (status = 200, description = "The page: open (the payment methods), or paid.", content_type = "text/html", body = String),
         (status = 404, description = "No such link.", content_type = "text/html", body = String),
-        (status = 410, description = "The link expired unpaid.", content_type = "text/html", body = String),
+        (status = 410, description = "The link expired unpaid, or was revoked.", content_type = "text/html", body = String),
         (status = 413, description = "`too_large`: the body is over 1 MiB.", body = ErrorObject),
         (status = 500, description = "The page could not be made; it is logged.", content(("text/html"), (ErrorObject = "application/json"))),
         (status = 503, description = "The database cannot serve the page now.", content_type = "text/html", body = String),
@@ -71,9 +71,10 @@ pub async fn show(
         (status = 200, description = "The method needs the sender's own checkout: choose another.", content_type = "text/html", body = String),
         (status = 400, description = "`unreadable_body`: the form could not be read.", body = ErrorObject),
         (status = 404, description = "No such link, or `unknown_payment_method`: the integration chosen is not one of the link's methods.", content_type = "text/html", body = String),
+        (status = 409, description = "`payment_in_progress`: a payment of this link with another method (or one still being started) is in progress; nothing was started.", content_type = "text/html", body = String),
         (status = 413, description = "`too_large`: the body is over 1 MiB.", body = ErrorObject),
         (status = 422, description = "`missing_payment_method`: no method chosen; or the gateway refused (`gateway_refused`). A page that could not start the payment shows its code as `Error code: <code>CODE</code>`.", content_type = "text/html", body = String),
-        (status = 429, description = "The company's share of the sandboxes is in use.", content_type = "text/html", body = String),
+        (status = 429, description = "The company's share of the sandboxes is in use, or `too_many_attempts`: the link started its most sessions in the last 10 minutes.", content_type = "text/html", body = String),
         (status = 500, description = "The payment could not be started; it is logged.", content(("text/html"), (ErrorObject = "application/json"))),
         (status = 502, description = "The gateway or the provider failed.", content_type = "text/html", body = String),
         (status = 503, description = "The host is overloaded, the module is not installed or the database is failing.", content_type = "text/html", body = String),
@@ -127,6 +128,38 @@ pub async fn choose(
             }
             response
         }
+        Ok(PayOutcome::InProgress { display_name, continue_url }) => {
+            let next = match continue_url {
+                Some(url) => format!(
+                    "<p><a href=\"{}\" rel=\"noreferrer\">Continue the payment with {}</a></p>\n",
+                    escape(&url),
+                    escape(&display_name)
+                ),
+                None => "<p>It is being started right now: reload this page in a moment.</p>\n".to_string(),
+            };
+            page(
+                StatusCode::CONFLICT,
+                "A payment is in progress",
+                &format!(
+                    "<h1>A payment is in progress</h1>\n<p role=\"alert\">A payment of this request with {} has \
+                     been started and not finished. Finish it, or cancel it at the payment provider and come back \
+                     to choose again. Nothing more has been charged.</p>\n{next}\
+                     <p><a href=\"/pay/{}\">Back to the payment page</a></p>\n<p class=\"note\">Error code: \
+                     <code>payment_in_progress</code></p>\n",
+                    escape(&display_name),
+                    escape(&token),
+                ),
+            )
+        }
+        Ok(PayOutcome::TooManyStarts) => failure_page(
+            ApiError::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "too_many_attempts",
+                "This payment was started too many times in the last minutes. Please wait a few minutes and try \
+                 again.",
+            ),
+            &token,
+        ),
         Ok(PayOutcome::UnknownMethod) => failure_page(
             ApiError::new(
                 StatusCode::NOT_FOUND,

@@ -3,7 +3,8 @@
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::services::records::{PaymentLinkRow, PaymentRow, TransactionRow, WebhookLogRow};
+use crate::services::payment_links::LinkRecord;
+use crate::services::records::{PaymentRow, TransactionRow, WebhookLogRow};
 use crate::services::refunds::RefundOutcome;
 
 use super::{decimal, stored_json};
@@ -190,10 +191,27 @@ pub struct PaymentLink {
     pub description: String,
     pub expires_at: Option<String>,
     pub created_at: String,
+    /// `open`, `paid` (a transaction reached Authorized or Captured), `expired` or `revoked`.
+    #[schema(pattern = "^(open|paid|expired|revoked)$")]
+    pub status: &'static str,
+    pub revoked_at: Option<String>,
+    /// The transactions payers started from it, oldest first.
+    pub transactions: Vec<PaymentLinkTransaction>,
+}
+
+/// A transaction started from a payment link.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PaymentLinkTransaction {
+    pub id: i64,
+    pub reference: String,
+    pub integration_id: i64,
+    pub state: String,
+    pub created_at: String,
 }
 
 impl PaymentLink {
-    pub fn new(link: &PaymentLinkRow, url: String) -> Self {
+    pub fn new(record: &LinkRecord, url: String) -> Self {
+        let link = &record.link;
         Self {
             id: link.id,
             token: link.token.clone(),
@@ -207,6 +225,19 @@ impl PaymentLink {
             description: link.description.clone(),
             expires_at: link.expires_at.clone(),
             created_at: link.created_at.clone(),
+            status: record.status.as_str(),
+            revoked_at: link.revoked_at.clone(),
+            transactions: record
+                .transactions
+                .iter()
+                .map(|t| PaymentLinkTransaction {
+                    id: t.transaction_id,
+                    reference: t.reference.clone(),
+                    integration_id: t.integration_id,
+                    state: t.state.clone(),
+                    created_at: t.created_at.clone(),
+                })
+                .collect(),
         }
     }
 }
