@@ -1,6 +1,6 @@
 //! The layers' rules, checked on the source: `api/` talks to `services/` only (it never names
 //! `store/` or the database handle), and SQL is written in `store/` alone, so every write goes
-//! through `Db::tx` there.
+//! through `Db::tx` there; and bindgen types never leave `runtime/`.
 
 use std::path::{Path, PathBuf};
 
@@ -58,4 +58,16 @@ fn sql_is_written_in_store_only() {
         }
     }
     assert!(found.is_empty(), "SQL outside store/:\n{}", found.join("\n"));
+}
+
+#[test]
+fn bindgen_types_stay_in_the_runtime() {
+    // Services and the API speak the host's own provider types (`domain::provider`); each
+    // contract version's bindings are converted inside `runtime/`, so a version is added there
+    // alone.
+    let mut found = Vec::new();
+    for folder in ["services", "api", "domain", "store"] {
+        found.extend(lines_naming(&src(folder), &["bindings::", "wasmtime::component::bindgen"], true));
+    }
+    assert!(found.is_empty(), "bindgen types outside runtime/:\n{}", found.join("\n"));
 }

@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use e2e::hmac_sha256_hex;
 use e2e::scenario::{MyGatewayScenario, WEBHOOK_SECRET};
 use integrations_host::capabilities::{CallContext, CredentialSet};
-use integrations_host::runtime::bindings::v1::types::{IntegrationInfo, Verification, WebhookRequest};
+use integrations_host::domain::provider::{IntegrationInfo, Verification, WebhookRequest};
 use integrations_host::runtime::{CallLabel, ProviderPre};
 use integrations_host::store::credentials;
 use reqwest::Method;

@@ -30,6 +30,9 @@ pub struct HostOptions {
     /// Shipped modules to install besides MyGateway, by identifier (`manifests/<id>.yaml`
     /// beside the built `<id>.wasm`).
     pub modules: Vec<&'static str>,
+    /// The component installed as `payment_mygateway` instead of the one just built (the
+    /// frozen 1.0.0 bytes of `tests/fixtures/contract-1.0.0/`, say).
+    pub mygateway_component: Option<PathBuf>,
     /// Reuse this folder (database and modules) instead of a new one.
     pub dir: Option<PathBuf>,
     /// `--public-url`, as behind a proxy (default: the bound address).
@@ -73,11 +76,15 @@ pub struct TestHost {
 
 /// Copies a built component and its manifest into `modules/<identifier>/`.
 pub fn install(modules: &Path, identifier: &str, manifest: &Path) {
+    install_component(modules, identifier, manifest, &Path::new(WASM_DIR).join(format!("{identifier}.wasm")));
+}
+
+/// Copies `component` and a manifest into `modules/<identifier>/`.
+pub fn install_component(modules: &Path, identifier: &str, manifest: &Path, component: &Path) {
     let folder = modules.join(identifier);
     std::fs::create_dir_all(&folder).unwrap();
     std::fs::copy(manifest, folder.join("manifest.yaml")).unwrap();
-    let wasm = format!("{identifier}.wasm");
-    std::fs::copy(Path::new(WASM_DIR).join(&wasm), folder.join(&wasm)).unwrap();
+    std::fs::copy(component, folder.join(format!("{identifier}.wasm"))).unwrap();
 }
 
 /// The compile cache test hosts share, under the build's target folder.
@@ -106,7 +113,11 @@ impl TestHost {
         };
         let modules = dir.join("modules");
         if !options.bare {
-            install(&modules, "payment_mygateway", &repo().join("manifests/payment_mygateway.yaml"));
+            let manifest = repo().join("manifests/payment_mygateway.yaml");
+            match &options.mygateway_component {
+                Some(component) => install_component(&modules, "payment_mygateway", &manifest, component),
+                None => install(&modules, "payment_mygateway", &manifest),
+            }
         }
         for identifier in &options.modules {
             install(&modules, identifier, &repo().join(format!("manifests/{identifier}.yaml")));

@@ -43,11 +43,10 @@ pub mod v1 {
     }
 
     pub use messaging_world::exports::integrations::provider::messaging;
-    pub use messaging_world::{MessagingProvider, MessagingProviderPre};
-    pub use payment_world::exports::integrations::provider::payment;
+    pub use messaging_world::MessagingProvider;
     pub use payment_world::integrations;
     pub use payment_world::integrations::provider::types;
-    pub use payment_world::{PaymentProvider, PaymentProviderPre};
+    pub use payment_world::PaymentProvider;
 }
 
 mod conversions;

@@ -3,7 +3,7 @@
 //! per provider call with a memory cap, a deadline and WASI granting nothing.
 
 mod arguments;
-pub mod bindings;
+pub(crate) mod bindings;
 pub mod ceilings;
 mod compile_cache;
 mod component_check;

@@ -53,6 +53,12 @@ fn check_accepts_the_template_and_names_what_is_wrong_otherwise() {
 
 #[tokio::test]
 async fn the_template_installs_on_a_running_host_and_takes_a_payment() {
+    template_takes_a_payment(e2e::host::component("payment_example.wasm")).await;
+}
+
+/// Installs `component` as the template's module through the admin API, enables it and takes
+/// a payment (initiate, then a signed webhook captures it).
+pub(crate) async fn template_takes_a_payment(component: Vec<u8>) {
     let (url, payments) = fake_examplepay().await;
     let host = TestHost::start(HostOptions {
         bare: true,
@@ -61,7 +67,7 @@ async fn the_template_installs_on_a_running_host_and_takes_a_payment() {
     })
     .await;
     let manifest = std::fs::read_to_string(repo().join("providers/template/manifest.yaml")).unwrap();
-    let (status, body) = host.upload_module(&manifest, e2e::host::component("payment_example.wasm")).await;
+    let (status, body) = host.upload_module(&manifest, component).await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
 
     let (_, created) = send(
