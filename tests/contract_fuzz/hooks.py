@@ -42,6 +42,10 @@ STATE_REFUSALS = {
     "module_refused": "a manifest's YAML and a component's bytes inside a multipart part",
     "gateway_refused": "the gateway's answer",
     "unreadable_event": "what the provider makes of a verified event's body",
+    "unsupported": "what a module takes (currencies, amounts, refunds) is its manifest's capabilities",
+    "missing_currency": "`amount` needs `currency`: a rule across two query parameters",
+    "link_revoked": "whether a payment link was revoked is its state",
+    "link_expired": "whether a payment link's `expires_at` has passed depends on the clock",
 }
 
 # The payment page's failure pages show their code so: `Error code: <code>gateway_refused</code>`.

@@ -55,7 +55,6 @@ pub struct LinksQuery {
     /// Only this company's (a company key sees only its own).
     company_id: Option<i64>,
     /// Only links with ids below this one: the next page after a page's last id.
-    #[param(minimum = 1)]
     before: Option<i64>,
     /// At most this many, 1 to 1000 (default 100).
     #[param(minimum = 1, maximum = 1000)]

@@ -7,6 +7,7 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 
 use super::allowed_hosts::AllowedHosts;
+use super::capabilities::Capabilities;
 pub use super::contract::{ContractVersion, WIT_PACKAGE};
 use super::credential_pattern::CredentialPattern;
 use super::host_pattern::{check_dns_name, HostPattern};
@@ -54,6 +55,9 @@ pub struct Runtime {
     pub limits: Limits,
     #[serde(default)]
     pub sync_interval_s: Option<u64>,
+    /// What a payment module can do (`super::capabilities`); absent: the defaults there.
+    #[serde(default)]
+    pub capabilities: Option<Capabilities>,
 }
 
 /// A named base URL; `test` is used in Test mode when given.
@@ -197,6 +201,11 @@ impl Manifest {
 
     pub fn parsed_version(&self) -> ModuleVersion {
         ModuleVersion::parse(&self.version).expect("validated")
+    }
+
+    /// What the module can do: its declaration, or the defaults.
+    pub fn capabilities(&self) -> Capabilities {
+        self.runtime.capabilities.clone().unwrap_or_default()
     }
 
     pub fn credential(&self, name: &str) -> Option<&CredentialField> {
@@ -345,6 +354,13 @@ impl Manifest {
         }
         if matches!(self.runtime.sync_interval_s, Some(s) if s < 60) {
             problem("runtime.sync_interval_s", "must be at least 60 seconds".into());
+        }
+        if let Some(capabilities) = &self.runtime.capabilities {
+            if IntegrationCategory::parse(&self.integration_category) == Some(IntegrationCategory::OnlinePayment) {
+                problems.extend(capabilities.problems());
+            } else {
+                problem("runtime.capabilities", "only an Online Payment module declares capabilities".into());
+            }
         }
         if problems.is_empty() {
             Ok(())

@@ -2,6 +2,7 @@
 //! the module manifest. Nothing here knows about wasm, SQL or HTTP.
 
 pub mod allowed_hosts;
+pub mod capabilities;
 pub mod contract;
 pub mod credential_pattern;
 pub mod host_pattern;

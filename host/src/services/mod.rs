@@ -2,6 +2,7 @@
 //! handlers call these; nothing here knows HTTP framework types.
 
 pub mod api_keys;
+pub mod capability_rules;
 mod error;
 mod event_data;
 pub mod event_delivery;

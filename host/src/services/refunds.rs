@@ -122,7 +122,7 @@ impl App {
             ));
         }
         let integration = self.integration_of(&row).await?;
-        self.module_of(&integration)?;
+        let module = self.module_of(&integration)?;
 
         let mut tx = self.db.tx().await?;
         // Checked and reserved under the transaction's lock: two refunds at once never both
@@ -143,6 +143,7 @@ impl App {
                 ),
             ));
         }
+        super::capability_rules::check_refund(&module.manifest, currency, amount, committed, left)?;
         let numbered = format!("{}-R", row.reference);
         let how = match &refund_id {
             Some(id) => RefundId::Given(id),

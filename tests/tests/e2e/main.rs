@@ -2,6 +2,7 @@
 //! real SQLite file, fake gateways speaking the real wire formats.
 
 mod api_rules;
+mod capabilities;
 mod ceilings;
 mod concurrent_edits;
 mod contract_versions;

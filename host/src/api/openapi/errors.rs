@@ -152,6 +152,15 @@ error_sets! {
         422 "integration_disabled": "The integration is not enabled.";
         422 "unsupported_integration_type": "`integration_type` is not one the module offers.";
     }
+    /// What the module's capabilities leave out (initiate, refund).
+    Unsupported {
+        422 "unsupported": "The module cannot do this: a currency, country or amount it does not take, manual capture, saving the payment method, or a refund of this kind; the message says which.";
+    }
+    /// The integrations list's capability filter.
+    IntegrationFilter {
+        422 "invalid_country": "`country` is not two letters.";
+        422 "missing_currency": "`amount` was given without `currency`.";
+    }
     /// Refund.
     RefundRules {
         409 "not_refundable": "Only a Captured payment can be refunded.";

@@ -135,7 +135,7 @@ pub(super) fn render(view: &LinkView) -> Response {
             &format!(
                 "<h1>Expired</h1>\n<p class=\"notice\" role=\"status\">This payment link expired on {}. It can no \
                  longer be paid; please ask the sender for a new link.</p>\n<p>{description}</p>\n\
-                 <p class=\"amount\">{amount}</p>\n",
+                 <p class=\"amount\">{amount}</p>\n<p class=\"note\">Error code: <code>link_expired</code></p>\n",
                 escape(&human_time(view.link.expires_at.as_deref().unwrap_or_default())),
             ),
         ),
@@ -145,7 +145,7 @@ pub(super) fn render(view: &LinkView) -> Response {
             &format!(
                 "<h1>Withdrawn</h1>\n<p class=\"notice\" role=\"status\">The sender withdrew this payment request. It \
                  can no longer be paid; please ask the sender if you still need to pay.</p>\n<p>{description}</p>\n\
-                 <p class=\"amount\">{amount}</p>\n"
+                 <p class=\"amount\">{amount}</p>\n<p class=\"note\">Error code: <code>link_revoked</code></p>\n"
             ),
         ),
         LinkStatus::Open => {

@@ -34,7 +34,7 @@ use html::{error_page, escape, failure_page, not_found, page, render};
     responses(
         (status = 200, description = "The page: open (the payment methods), or paid.", content_type = "text/html", body = String),
         (status = 404, description = "No such link.", content_type = "text/html", body = String),
-        (status = 410, description = "The link expired unpaid, or was revoked.", content_type = "text/html", body = String),
+        (status = 410, description = "`link_expired`: the link expired unpaid, or `link_revoked`: the ERP revoked it.", content_type = "text/html", body = String),
         (status = 413, description = "`too_large`: the body is over 1 MiB.", body = ErrorObject),
         (status = 500, description = "The page could not be made; it is logged.", content(("text/html"), (ErrorObject = "application/json"))),
         (status = 503, description = "The database cannot serve the page now.", content_type = "text/html", body = String),

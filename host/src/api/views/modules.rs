@@ -5,8 +5,9 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use crate::domain::capabilities::Capabilities;
 use crate::domain::credential_pattern::CredentialPattern;
-use crate::domain::manifest::{CredentialField, Endpoint};
+use crate::domain::manifest::{CredentialField, Endpoint, IntegrationCategory};
 use crate::registry::LoadedModule;
 use crate::services::module_admin::VersionView;
 
@@ -26,6 +27,9 @@ pub struct Module {
     pub integration_types: Vec<String>,
     /// The credential form the ERP shows.
     pub credentials: Vec<CredentialFieldView>,
+    /// What a payment module can do (its manifest's `runtime.capabilities`, or the
+    /// defaults); None for other categories.
+    pub capabilities: Option<Capabilities>,
     /// SHA-256 of the component, hex.
     pub sha256: String,
 }
@@ -69,6 +73,7 @@ impl From<&LoadedModule> for Module {
             world: manifest.runtime.world.clone(),
             integration_types: manifest.runtime.integration_types.clone(),
             credentials: manifest.runtime.credentials.iter().map(CredentialFieldView::from).collect(),
+            capabilities: (manifest.category() == IntegrationCategory::OnlinePayment).then(|| manifest.capabilities()),
             sha256: module.sha256.clone(),
         }
     }

@@ -182,6 +182,8 @@ impl App {
             integration_type: Some("Redirect".to_string()),
             contact: None,
             pending_action_data: None,
+            capture: None,
+            save_payment_method: None,
         };
         // The page acts for the link's company; key 0 is no API key (it only scopes
         // idempotency, which this call does not use).
