@@ -191,8 +191,8 @@ pub async fn transaction(
     Id(id): Id,
 ) -> Result<Json<Transaction>, ApiError> {
     let row = app.visible_transaction(caller, id).await?;
-    let log = app.webhook_log_of(row.id).await?;
-    Ok(Json(Transaction::new(&row, &log)))
+    let (log, refunds) = (app.webhook_log_of(row.id).await?, app.refunds_of(row.id).await?);
+    Ok(Json(Transaction::new(&row, &log, &refunds)))
 }
 
 /// Re-fetches the transaction's state from the gateway and applies it.
@@ -210,8 +210,8 @@ pub async fn transaction(
 )]
 pub async fn sync(State(app): State<Arc<App>>, caller: Caller, Id(id): Id) -> Result<Json<Transaction>, ApiError> {
     let row = app.sync_transaction(caller, id).await?;
-    let log = app.webhook_log_of(row.id).await?;
-    Ok(Json(Transaction::new(&row, &log)))
+    let (log, refunds) = (app.webhook_log_of(row.id).await?, app.refunds_of(row.id).await?);
+    Ok(Json(Transaction::new(&row, &log, &refunds)))
 }
 
 /// Refunds a captured payment, all that is left or `amount`; partial refunds add up.

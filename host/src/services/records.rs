@@ -7,5 +7,6 @@ pub use crate::store::mappings::MappingRow;
 pub use crate::store::messages::{HistoryRow, MessageRow};
 pub use crate::store::payment_links::PaymentLinkRow;
 pub use crate::store::payments::PaymentRow;
+pub use crate::store::refunds::{RefundRow, RefundState};
 pub use crate::store::transactions::TransactionRow;
 pub use crate::store::webhook_log::{AttemptRow as WebhookAttemptRow, WebhookLogRow};

@@ -89,6 +89,21 @@ pub async fn succeeded_total<'e>(exec: impl Exec<'e>, transaction_id: i64) -> Db
     Ok(total.unwrap_or(0))
 }
 
+/// Most refunds a transaction's view lists (its latest).
+pub const LISTED_PER_TRANSACTION: i64 = 1000;
+
+/// A transaction's latest [`LISTED_PER_TRANSACTION`] refunds, oldest first.
+pub async fn of_transaction<'e>(exec: impl Exec<'e>, transaction_id: i64) -> DbResult<Vec<RefundRow>> {
+    let mut rows: Vec<RefundRow> =
+        sqlx::query_as(&format!("SELECT {COLUMNS} FROM refunds WHERE transaction_id = $1 ORDER BY id DESC LIMIT $2"))
+            .bind(transaction_id)
+            .bind(LISTED_PER_TRANSACTION)
+            .fetch_all(exec)
+            .await?;
+    rows.reverse();
+    Ok(rows)
+}
+
 /// Reserves `amount_minor` as `pending` under `refund_id` (unique), its first attempt
 /// starting now. `refund_id` None: the id is `{prefix}{reservation id}`.
 pub async fn reserve(

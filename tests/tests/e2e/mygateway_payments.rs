@@ -272,3 +272,35 @@ async fn sync_asks_the_gateway_when_a_webhook_was_lost() {
     let (status, body) = sync().await;
     assert_eq!((status, body["error"]["code"].as_str()), (StatusCode::BAD_GATEWAY, Some("gateway_error")));
 }
+
+#[tokio::test]
+async fn a_transaction_shows_each_refund_with_its_state() {
+    let s = MyGatewayScenario::start().await;
+    // Captured by its webhook while MyGateway still has the session open: MyGateway refuses
+    // the refund ("Only completed payments can be refunded.").
+    let answer = s.initiate(json!("25.00"), "Redirect", 12).await;
+    let id = answer["transaction_id"].as_i64().unwrap();
+    let session_id = s.session_id(id).await;
+    let (status, _) = s.deliver("payment.completed", &session_id, Some(WEBHOOK_SECRET)).await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, body) = refund(&s, id, json!({"amount": "5.00"})).await;
+    assert_eq!((status, body["success"].as_bool()), (StatusCode::OK, Some(false)), "{body}");
+
+    s.fake.set_status(&session_id, "completed");
+    let (status, body) = refund(&s, id, json!({"amount": "5.00"})).await;
+    assert_eq!((status, body["success"].as_bool()), (StatusCode::OK, Some(true)), "{body}");
+
+    let transaction = s.host.transaction(id).await;
+    assert_eq!(transaction["refunded_amount"], "5.00", "only the succeeded refund counts");
+    let refunds = transaction["refunds"].as_array().unwrap();
+    assert_eq!(refunds.len(), 2, "{transaction}");
+    assert_eq!((refunds[0]["state"].as_str(), refunds[0]["amount"].as_str()), (Some("failed"), Some("5.00")));
+    assert!(refunds[0]["error_message"].as_str().unwrap().contains("Only completed payments"), "{transaction}");
+    assert_eq!(refunds[0]["refund_reference"], serde_json::Value::Null);
+    assert_eq!(
+        (refunds[1]["state"].as_str(), refunds[1]["refund_reference"].as_str()),
+        (Some("succeeded"), Some("re_1"))
+    );
+    assert_eq!((refunds[1]["amount_minor"].as_i64(), refunds[1]["error_message"].is_null()), (Some(500), true));
+    assert!(refunds[0]["id"].as_i64() < refunds[1]["id"].as_i64() && refunds[1]["created_at"].is_string());
+}

@@ -277,7 +277,13 @@ async fn a_gateway_timeout_leaves_the_refund_in_doubt_until_reconciliation_books
 
     let held = refund_timing_out(&s, id, &session, None, "30.00").await;
     assert_eq!(refund_states(&s.host, id).await, ["in_doubt"]);
-    assert_eq!(s.host.transaction(id).await["refunded_amount"], "0.00");
+    let transaction = s.host.transaction(id).await;
+    assert_eq!(transaction["refunded_amount"], "0.00");
+    // The transaction shows it as pending: the host will ask again.
+    let shown = &transaction["refunds"];
+    assert_eq!(shown.as_array().map(Vec::len), Some(1), "{transaction}");
+    assert_eq!((shown[0]["state"].as_str(), shown[0]["amount"].as_str()), (Some("pending"), Some("30.00")));
+    assert_eq!(shown[0]["refund_reference"], Value::Null);
 
     // The refund in doubt still counts: all that is left is 70.00, and then nothing.
     let (status, body) = refund(&s.host, id, None, json!({})).await;
@@ -314,6 +320,13 @@ async fn a_gateway_timeout_leaves_the_refund_in_doubt_until_reconciliation_books
     );
     assert_eq!(s.fake.refunds_of(&session).len(), 2, "the repeat made nothing new");
     assert_eq!(transaction["refunded_minor"].as_i64(), Some(gateway_total(&s.fake, &session)));
+    let shown: Vec<(&str, &str, bool)> = transaction["refunds"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| (r["state"].as_str().unwrap(), r["amount"].as_str().unwrap(), r["refund_reference"].is_string()))
+        .collect();
+    assert_eq!(shown, [("succeeded", "30.00", true), ("succeeded", "70.00", true)], "{transaction}");
     assert_eq!(s.host.app.reconcile_refunds().await.unwrap(), ReconcileReport::default(), "nothing left in doubt");
     held.release();
 }

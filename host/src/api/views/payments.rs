@@ -4,7 +4,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::services::payment_links::LinkRecord;
-use crate::services::records::{PaymentRow, TransactionRow, WebhookLogRow};
+use crate::services::records::{PaymentRow, RefundRow, RefundState, TransactionRow, WebhookLogRow};
 use crate::services::refunds::RefundOutcome;
 
 use super::{decimal, stored_json};
@@ -36,6 +36,27 @@ pub struct Transaction {
     pub created_at: String,
     pub updated_at: String,
     pub webhook_log: Vec<WebhookLogEntry>,
+    /// Its refunds (the latest 1,000), oldest first; `refunded_amount` counts the succeeded
+    /// ones.
+    pub refunds: Vec<Refund>,
+}
+
+/// One refund of a transaction.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Refund {
+    pub id: i64,
+    /// Decimal string in the currency's unit.
+    pub amount: Option<String>,
+    pub amount_minor: i64,
+    /// `pending` (not answered yet, or its answer was lost: the host asks again), `succeeded`
+    /// or `failed`.
+    #[schema(pattern = "^(pending|succeeded|failed)$")]
+    pub state: &'static str,
+    /// The gateway's reference, once it accepted the refund.
+    pub refund_reference: Option<String>,
+    /// The gateway's reason, when it refused the refund.
+    pub error_message: Option<String>,
+    pub created_at: String,
 }
 
 /// A webhook that concerned a transaction.
@@ -48,7 +69,7 @@ pub struct WebhookLogEntry {
 }
 
 impl Transaction {
-    pub fn new(row: &TransactionRow, log: &[WebhookLogRow]) -> Self {
+    pub fn new(row: &TransactionRow, log: &[WebhookLogRow], refunds: &[RefundRow]) -> Self {
         Self {
             id: row.id,
             reference: row.reference.clone(),
@@ -77,6 +98,22 @@ impl Transaction {
                     event_type: entry.event_type.clone(),
                     signature_valid: entry.signature_valid != 0,
                     outcome: entry.outcome.clone(),
+                })
+                .collect(),
+            refunds: refunds
+                .iter()
+                .map(|refund| Refund {
+                    id: refund.id,
+                    amount: decimal(refund.amount_minor, &row.currency),
+                    amount_minor: refund.amount_minor,
+                    state: match refund.state() {
+                        RefundState::Succeeded => "succeeded",
+                        RefundState::Failed => "failed",
+                        RefundState::Pending | RefundState::InDoubt => "pending",
+                    },
+                    refund_reference: refund.refund_reference.clone(),
+                    error_message: refund.error_message.clone(),
+                    created_at: refund.created_at.clone(),
                 })
                 .collect(),
         }

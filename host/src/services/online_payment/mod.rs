@@ -174,6 +174,11 @@ impl App {
         }
     }
 
+    /// A transaction's latest 1,000 refunds, oldest first, in every state.
+    pub async fn refunds_of(&self, transaction_id: i64) -> Result<Vec<crate::store::refunds::RefundRow>, ServiceError> {
+        Ok(crate::store::refunds::of_transaction(self.db.read(), transaction_id).await?)
+    }
+
     pub async fn webhook_log_of(&self, transaction_id: i64) -> Result<Vec<webhook_log::WebhookLogRow>, ServiceError> {
         Ok(webhook_log::for_transaction(self.db.read(), transaction_id).await?)
     }
