@@ -18,6 +18,7 @@ pub mod openapi;
 mod ops;
 mod pay_page;
 mod payer;
+mod payment_integrations;
 mod payment_links;
 mod request_id;
 mod routes;

@@ -12,7 +12,7 @@ use axum::Router;
 use super::body_limit::BodyLimit;
 use super::{
     api_keys, events, integrations, messaging, module_upload, modules, online_payment, openapi, ops, pay_page, payer,
-    payment_links, webhooks,
+    payment_integrations, payment_links, webhooks,
 };
 use crate::services::App;
 
@@ -94,7 +94,8 @@ pub(super) fn table() -> RouteTable {
         .get("/api/integrations/{id}/webhooks", integrations::webhooks)
         .post("/api/admin/integrations/{id}/sync", integrations::sync_now)
         .post("/api/integrations/{id}/disable", integrations::disable)
-        .get("/api/online_payment/integrations", online_payment::integrations)
+        .get("/api/online_payment/integrations", payment_integrations::integrations)
+        .get("/api/online_payment/integrations/{id}/client_config", payment_integrations::client_config)
         .post("/api/online_payment/initiate", online_payment::initiate)
         .get("/api/online_payment/transaction/{id}", online_payment::transaction)
         .post("/api/online_payment/transaction/{id}/refund", online_payment::refund)

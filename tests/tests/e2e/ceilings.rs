@@ -266,3 +266,12 @@ async fn an_oversized_message_id_leaves_the_message_failed() {
         .unwrap();
     assert_eq!(stored, ("Failed".to_string(), None), "kept as Failed, without an id");
 }
+
+#[tokio::test]
+async fn a_client_config_over_its_ceiling_fails_as_provider_failed() {
+    let g = GreedyScenario::start().await;
+    let path = format!("/api/online_payment/integrations/{}/client_config", g.payment);
+    let (status, body) = e2e::host::send(g.other.host.admin(reqwest::Method::GET, &path)).await;
+    assert_eq!((status, body["error"]["code"].as_str()), (StatusCode::BAD_GATEWAY, Some("provider_failed")), "{body}");
+    assert!(body.to_string().len() < 4096, "the 1 MiB answer came back: {} bytes", body.to_string().len());
+}

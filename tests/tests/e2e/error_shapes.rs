@@ -66,6 +66,7 @@ const CASES: &[(&str, &str, &[Input])] = &[
     ("POST", "/api/admin/integrations/{id}/sync", &[Id]),
     ("POST", "/api/integrations/{id}/disable", &[Id]),
     ("GET", "/api/online_payment/integrations", &[Query("company=1")]),
+    ("GET", "/api/online_payment/integrations/{id}/client_config", &[Id]),
     ("POST", "/api/online_payment/initiate", &[Json]),
     ("GET", "/api/online_payment/transaction/{id}", &[Id]),
     ("POST", "/api/online_payment/transaction/{id}/refund", &[Id, Json]),

@@ -304,3 +304,30 @@ async fn a_transaction_shows_each_refund_with_its_state() {
     assert_eq!((refunds[1]["amount_minor"].as_i64(), refunds[1]["error_message"].is_null()), (Some(500), true));
     assert!(refunds[0]["id"].as_i64() < refunds[1]["id"].as_i64() && refunds[1]["created_at"].is_string());
 }
+
+#[tokio::test]
+async fn the_payment_page_gets_the_client_config_of_an_enabled_integration() {
+    let s = MyGatewayScenario::start().await;
+    let path = format!("/api/online_payment/integrations/{}/client_config", s.integration_id);
+    let key = s.host.company_key(1).await;
+    let (status, body) = send(s.host.as_key(&key, Method::GET, &path)).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(
+        body,
+        json!({"integration_id": s.integration_id, "client_config": {"api_key": API_KEY, "js_url": "https://js.mygateway.com/v1/"}})
+    );
+    assert!(!body.to_string().contains(SECRET_KEY), "a secret in the client config");
+    assert_eq!(s.fake.session_count(), 0, "no payment was started");
+
+    // Another company's key: as if it did not exist. Disabled: refused.
+    let other = s.host.company_key(2).await;
+    assert_eq!(send(s.host.as_key(&other, Method::GET, &path)).await.0, StatusCode::NOT_FOUND);
+    let (status, _) =
+        send(s.host.admin(Method::POST, &format!("/api/integrations/{}/disable", s.integration_id))).await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, body) = send(s.host.as_key(&key, Method::GET, &path)).await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("integration_disabled"))
+    );
+}

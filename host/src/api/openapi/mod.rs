@@ -20,7 +20,7 @@ pub use schemas::{ErrorObject, ModuleUpload, PayChoice};
 
 use super::{
     api_keys, events, integrations, messaging, module_upload, modules, online_payment, ops, pay_page, payer,
-    payment_links, webhooks,
+    payment_integrations, payment_links, webhooks,
 };
 
 /// The security scheme of the admin key (may do everything).
@@ -62,7 +62,8 @@ pub const COMPANY_KEY: &str = "company_key";
         integrations::webhooks,
         integrations::sync_now,
         integrations::disable,
-        online_payment::integrations,
+        payment_integrations::integrations,
+        payment_integrations::client_config,
         online_payment::initiate,
         online_payment::transaction,
         online_payment::refund,

@@ -14,7 +14,7 @@ pub use integrations::{Integration, Mapping, SyncReport, WebhookAttempt};
 pub use messaging::Message;
 pub use modules::{ApiKeyCreated, InstallAnswer, InstalledModule, Module, ModuleVersion};
 pub use ops::{Health, Ready, WebhookReceived};
-pub use payments::{Initiated, Payment, PaymentIntegration, PaymentLink, RefundResult, Transaction};
+pub use payments::{ClientConfig, Initiated, Payment, PaymentIntegration, PaymentLink, RefundResult, Transaction};
 
 use crate::domain::money::{format_minor, Currency};
 

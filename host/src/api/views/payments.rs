@@ -200,6 +200,16 @@ pub struct Initiated {
     pub qr_code: Option<String>,
 }
 
+/// A payment integration's client configuration.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ClientConfig {
+    pub integration_id: i64,
+    /// The provider's JSON object (MyGateway: `api_key`, `js_url`; Stripe: `publishable_key`,
+    /// `js_url`).
+    #[schema(value_type = Object)]
+    pub client_config: serde_json::Value,
+}
+
 /// An enabled payment integration, for a payment page.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct PaymentIntegration {

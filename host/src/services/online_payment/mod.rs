@@ -2,6 +2,7 @@
 //! a payment ([`initiate`]), the payer's return and cancel and a sync ([`payer`]); refunds are
 //! in `refunds.rs`.
 
+mod client_config;
 mod initiate;
 mod payer;
 
