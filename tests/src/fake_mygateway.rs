@@ -75,6 +75,8 @@ struct Ledger {
     holds: HashMap<String, Arc<HeldRefund>>,
     /// When set, every API call answers this status and error message.
     outage: Option<(u16, String)>,
+    /// The next this many API calls answer this status and error message.
+    failing: Option<(usize, u16, String)>,
 }
 
 #[derive(Clone)]
@@ -164,12 +166,24 @@ impl FakeMyGateway {
         self.ledger.lock().unwrap().outage = outage.map(|(status, message)| (status, message.to_string()));
     }
 
+    /// The next `count` API calls answer `status` with `message`; then MyGateway is back.
+    pub fn fail_next(&self, count: usize, status: u16, message: &str) {
+        self.ledger.lock().unwrap().failing = Some((count, status, message.to_string()));
+    }
+
     /// Checks the bearer key; Some(answer) when the request must be refused.
     fn admit(&self, headers: &HeaderMap) -> Option<Answer> {
         let authorization = headers.get("authorization").and_then(|v| v.to_str().ok()).map(str::to_string);
-        let ledger = self.ledger.lock().unwrap();
+        let mut ledger = self.ledger.lock().unwrap();
         if let Some((status, message)) = &ledger.outage {
             return Some(error(StatusCode::from_u16(*status).unwrap(), message));
+        }
+        if let Some((left, status, message)) = ledger.failing.take() {
+            if left > 0 {
+                let answer = error(StatusCode::from_u16(status).unwrap(), &message);
+                ledger.failing = Some((left - 1, status, message));
+                return Some(answer);
+            }
         }
         if authorization.as_deref() != Some(&format!("Bearer {}", self.secret_key)) {
             return Some(error(StatusCode::UNAUTHORIZED, "Invalid API key provided."));

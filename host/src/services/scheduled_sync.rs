@@ -61,6 +61,8 @@ const SYNC_CLAIM: Duration = Duration::from_secs(300);
 
 /// Beyond the longest an initiate's call can take, before its Draft is taken as abandoned.
 const DRAFT_MARGIN: Duration = Duration::from_secs(10);
+/// How long a sync waits before asking again after an error the provider calls retryable.
+const SYNC_RETRY_PAUSE: Duration = Duration::from_millis(250);
 
 /// A host's claim on an integration's sync (`integrations.sync_claimed_until`): taken before
 /// a sync starts, renewed while it runs, released when it ends.
@@ -130,6 +132,16 @@ impl App {
         Ok(renewed)
     }
 
+    /// The provider's `sync` of one transaction.
+    async fn ask_sync(
+        &self,
+        integration: &crate::store::integrations::IntegrationRow,
+        transaction: &crate::store::transactions::TransactionRow,
+    ) -> Result<GatewayUpdate, ServiceError> {
+        let mut provider = self.payment_provider(integration).await?;
+        provider.sync(&self.provider_view(transaction)).await?.map_err(ServiceError::Gateway)
+    }
+
     async fn sync_claimed(
         &self,
         integration: &crate::store::integrations::IntegrationRow,
@@ -162,11 +174,13 @@ impl App {
                 return Ok(report);
             }
             report.checked += 1;
-            let asked = async {
-                let mut provider = self.payment_provider(integration).await?;
-                provider.sync(&self.provider_view(&transaction)).await?.map_err(ServiceError::Gateway)
+            let mut asked = self.ask_sync(integration, &transaction).await;
+            // An error the provider calls retryable (the gateway rate-limited, timed out or
+            // was down) is the host's to retry: once, after a pause, in the same pass.
+            if matches!(&asked, Err(ServiceError::Gateway(error)) if error.retryable) {
+                tokio::time::sleep(SYNC_RETRY_PAUSE).await;
+                asked = self.ask_sync(integration, &transaction).await;
             }
-            .await;
             match asked {
                 Ok(update) => {
                     let applied = self.apply_update(transaction.id, &update, None).await?;
@@ -176,7 +190,8 @@ impl App {
                 }
                 Err(ServiceError::Gateway(refusal))
                     if transaction.state == TransactionState::Draft.as_str()
-                        && ServiceError::is_gateway_refusal(&refusal) =>
+                        && ServiceError::is_gateway_refusal(&refusal)
+                        && !refusal.retryable =>
                 {
                     // An initiate whose answer was never stored: the payer never got the
                     // session, and the gateway knows of no payment by its reference.

@@ -148,3 +148,40 @@ async fn the_operators_floor_on_the_interval_wins_over_the_manifest() {
     assert_eq!(asked, 0, "an integration within the operator's floor was synced");
     assert_eq!(state, "Pending");
 }
+
+#[tokio::test]
+async fn a_retryable_gateway_error_is_asked_again_once_and_a_refusal_is_not() {
+    let s = MyGatewayScenario::start_with(HostOptions {
+        sync: policy(Duration::from_secs(3600)),
+        ..HostOptions::default()
+    })
+    .await;
+    let id = s.initiate(json!("15.00"), "Redirect", 62).await["transaction_id"].as_i64().unwrap();
+    let session = s.session_id(id).await;
+    s.fake.set_status(&session, "completed");
+    let asked = || s.fake.requests_to("GET", &format!("/v1/sessions/{session}")).len();
+    let sync = || send(s.host.admin(Method::POST, &format!("/api/admin/integrations/{}/sync", s.integration_id)));
+
+    // MyGateway rate-limits the first ask (429: retryable): the second finds the payment.
+    s.fake.fail_next(1, 429, "Too many requests.");
+    let (status, report) = sync().await;
+    assert_eq!(status, StatusCode::OK, "{report}");
+    assert_eq!((report["changed"].as_i64(), report["failed"].as_i64()), (Some(1), Some(0)), "{report}");
+    assert_eq!(asked(), 2, "asked once more after the retryable error");
+    assert_eq!(s.host.transaction(id).await["state"], "Captured");
+
+    // Down twice in a row: one retry only, then counted as failed for this pass.
+    let other = s.initiate(json!("16.00"), "Redirect", 63).await["transaction_id"].as_i64().unwrap();
+    let other_session = s.session_id(other).await;
+    s.fake.fail_next(2, 503, "MyGateway is down.");
+    let (_, report) = sync().await;
+    assert_eq!((report["checked"].as_i64(), report["failed"].as_i64()), (Some(1), Some(1)), "{report}");
+    assert_eq!(s.fake.requests_to("GET", &format!("/v1/sessions/{other_session}")).len(), 2);
+
+    // A refusal (401: not retryable) is not asked again.
+    s.fake.fail_next(1, 401, "Invalid API key provided.");
+    let (_, report) = sync().await;
+    assert_eq!(report["failed"].as_i64(), Some(1), "{report}");
+    assert_eq!(s.fake.requests_to("GET", &format!("/v1/sessions/{other_session}")).len(), 3, "a refusal was retried");
+    assert_eq!(s.host.transaction(other).await["state"], "Pending");
+}
