@@ -270,3 +270,45 @@ async fn payers_race(s: &MyGatewayScenario, hosts: &[&TestHost]) {
     assert_eq!(won.len(), LINKS, "a link was won twice: {winners:?}");
     assert_eq!(s.fake.session_count(), LINKS, "more sessions than links");
 }
+
+/// Moves a transaction's creation `age` into the past, as time would.
+async fn age_transaction(s: &MyGatewayScenario, reference: &str, age: chrono::Duration) {
+    let at = (chrono::Utc::now() - age).to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+    e2e::host::write_db(&s.host.app.db, async |c| {
+        sqlx::query("UPDATE transactions SET created_at = $1 WHERE reference = $2")
+            .bind(&at)
+            .bind(reference)
+            .execute(c)
+            .await
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_payment_in_progress_stops_holding_the_link_once_no_payer_can_pay_it() {
+    let s = MyGatewayScenario::start().await;
+    let created = create_link(&s, 1, 11).await;
+    let token = created["token"].as_str().unwrap();
+    let session = |n: usize| format!("https://checkout.mygateway.com/session/sess_{n}");
+    assert_eq!(choose(&s, token, s.integration_id).await.1, Some(session(1)));
+    assert_eq!(choose(&s, token, s.integration_id).await.1, Some(session(1)), "continued");
+
+    // Its payer was sent to the gateway a day ago: no gateway keeps a session payable that
+    // long, so the link starts a new one.
+    age_transaction(&s, &s.fake.session("sess_1").reference, chrono::Duration::hours(25)).await;
+    assert_eq!(choose(&s, token, s.integration_id).await.1, Some(session(2)));
+
+    // One whose payer never got its URL (a host died while starting it) holds the link only
+    // while a start could still be under way.
+    let reference = s.fake.session("sess_2").reference;
+    e2e::host::write_db(&s.host.app.db, async |c| {
+        sqlx::query("UPDATE payment_link_transactions SET redirect_url = NULL").execute(c).await
+    })
+    .await;
+    let (status, _, html) = choose(&s, token, s.integration_id).await;
+    assert_eq!(status, StatusCode::CONFLICT, "{html}");
+    assert!(html.contains("reload this page"), "{html}");
+    age_transaction(&s, &reference, chrono::Duration::minutes(6)).await;
+    assert_eq!(choose(&s, token, s.integration_id).await.1, Some(session(3)));
+    assert_eq!(s.fake.session_count(), 3);
+}

@@ -7,8 +7,10 @@
 //! sessions: the second is told a payment is being started, and once its URL is known, a
 //! payer choosing the same method is sent to that same session (the gateway takes one payment
 //! per session). A payer choosing another method while one is in progress is told to finish
-//! it, or to wait until it ends: the payer cancels it at the gateway, or the gateway reports it
-//! failed or expired (webhook, return, or the scheduled sync).
+//! it, or to wait until it ends: the payer cancels it at the gateway, the gateway reports it
+//! failed or expired (webhook, return, or the scheduled sync), or it is older than any gateway
+//! keeps a session payable ([`LINK_SESSION_LIFETIME`]; [`LINK_START_TIME`] for one whose payer
+//! never got its URL, a host having died while starting it).
 //!
 //! **Starts per link are bounded**: at most [`LINK_STARTS_PER_WINDOW`] sessions in any
 //! [`LINK_START_WINDOW`], counted from the link's transactions in the database (so across
@@ -32,6 +34,12 @@ use crate::store::payment_links::{self, LinkTransaction, PaymentLinkRow};
 pub const LINK_STARTS_PER_WINDOW: usize = 5;
 /// The window [`LINK_STARTS_PER_WINDOW`] counts over.
 pub const LINK_START_WINDOW: Duration = Duration::from_secs(10 * 60);
+/// How long a payer sent to a gateway session may still pay it (the longest any shipped
+/// gateway keeps a checkout session open: Stripe's 24 h).
+pub const LINK_SESSION_LIFETIME: Duration = Duration::from_secs(24 * 60 * 60);
+/// How long starting a session may take before its payer is sent on (well above the
+/// longest call deadline and the wait for a sandbox).
+pub const LINK_START_TIME: Duration = Duration::from_secs(5 * 60);
 
 /// A payment integration the payer may choose.
 #[derive(Debug, Clone)]
@@ -81,12 +89,28 @@ enum Admission<'a> {
     TooManyStarts,
 }
 
+/// `age` before now, as the store writes times (RFC 3339 UTC with milliseconds, which compare
+/// as text).
+fn ago(age: Duration) -> String {
+    (Utc::now() - chrono::Duration::from_std(age).expect("a short age"))
+        .to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}
+
+/// A transaction in progress that may still be paid, so the link takes no other: one whose
+/// payer was sent to the gateway within [`LINK_SESSION_LIFETIME`], or one being started
+/// (no URL yet) within [`LINK_START_TIME`]. Past those, no gateway session is still payable
+/// or no payer ever got its URL, and the transaction no longer holds the link (the scheduled
+/// sync or a webhook settles it; money is never ignored).
+fn holds_the_link(transaction: &LinkTransaction) -> bool {
+    let age = if transaction.redirect_url.is_some() { LINK_SESSION_LIFETIME } else { LINK_START_TIME };
+    is_live_state(&transaction.state) && transaction.created_at >= ago(age)
+}
+
 fn admission(transactions: &[LinkTransaction]) -> Admission<'_> {
-    if let Some(live) = transactions.iter().rev().find(|t| is_live_state(&t.state)) {
+    if let Some(live) = transactions.iter().rev().find(|t| holds_the_link(t)) {
         return Admission::InProgress(live);
     }
-    let since = (Utc::now() - chrono::Duration::from_std(LINK_START_WINDOW).expect("a short window"))
-        .to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+    let since = ago(LINK_START_WINDOW);
     // Times are RFC 3339 UTC with milliseconds, so they compare as text.
     let recent = transactions.iter().filter(|t| t.created_at >= since).count();
     if recent >= LINK_STARTS_PER_WINDOW {
