@@ -132,15 +132,23 @@ pub async fn transactions<'e>(exec: impl Exec<'e>, link_id: i64) -> DbResult<Vec
     .await
 }
 
-/// Every transaction of the links `from..=to` (ids), for a page of the list.
-pub async fn transactions_of_range<'e>(exec: impl Exec<'e>, from: i64, to: i64) -> DbResult<Vec<LinkTransaction>> {
+/// Every transaction of the links `from..=to` (ids) of `company_id` (every company's with
+/// None), for a page of the list: with the page's own filter, exactly the page's links.
+pub async fn transactions_of_range<'e>(
+    exec: impl Exec<'e>,
+    company_id: Option<i64>,
+    from: i64,
+    to: i64,
+) -> DbResult<Vec<LinkTransaction>> {
     sqlx::query_as(&format!(
         "SELECT {TRANSACTION_COLUMNS} FROM payment_link_transactions l
          JOIN transactions t ON t.id = l.transaction_id
-         WHERE l.link_id BETWEEN $1 AND $2 ORDER BY t.id"
+         JOIN payment_links p ON p.id = l.link_id
+         WHERE l.link_id BETWEEN $1 AND $2 AND ($3 IS NULL OR p.company_id = $3) ORDER BY t.id"
     ))
     .bind(from)
     .bind(to)
+    .bind(company_id)
     .fetch_all(exec)
     .await
 }

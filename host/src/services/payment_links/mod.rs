@@ -232,13 +232,17 @@ impl App {
         }
         let links = payment_links::list(self.db.read(), company_id, before, limit).await?;
         let (Some(newest), Some(oldest)) = (links.first(), links.last()) else { return Ok(Vec::new()) };
-        let mut transactions = payment_links::transactions_of_range(self.db.read(), oldest.id, newest.id).await?;
+        let transactions =
+            payment_links::transactions_of_range(self.db.read(), company_id, oldest.id, newest.id).await?;
+        let mut by_link: std::collections::HashMap<i64, Vec<LinkTransaction>> = std::collections::HashMap::new();
+        for transaction in transactions {
+            by_link.entry(transaction.link_id).or_default().push(transaction);
+        }
         let now = Utc::now();
         Ok(links
             .into_iter()
             .map(|link| {
-                let (own, rest) = transactions.drain(..).partition(|t| t.link_id == link.id);
-                transactions = rest;
+                let own = by_link.remove(&link.id).unwrap_or_default();
                 LinkRecord::new(link, own, now)
             })
             .collect())
