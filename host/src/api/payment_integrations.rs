@@ -112,7 +112,7 @@ pub async fn integrations(
         .iter()
         .filter(|row| row.is_enabled())
         .filter_map(|row| app.registry.get(&row.module).map(|module| (row, module)))
-        .filter(|(_, module)| filter.keeps(&module.manifest.capabilities()))
+        .filter(|(_, module)| filter.keeps(module.manifest.capabilities()))
         .map(|(row, module)| PaymentIntegration {
             id: row.id,
             display_name: row.payment_display_name.clone().unwrap_or_else(|| row.name.clone()),

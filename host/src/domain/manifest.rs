@@ -204,8 +204,9 @@ impl Manifest {
     }
 
     /// What the module can do: its declaration, or the defaults.
-    pub fn capabilities(&self) -> Capabilities {
-        self.runtime.capabilities.clone().unwrap_or_default()
+    pub fn capabilities(&self) -> &Capabilities {
+        static DEFAULT: std::sync::LazyLock<Capabilities> = std::sync::LazyLock::new(Capabilities::default);
+        self.runtime.capabilities.as_ref().unwrap_or(&DEFAULT)
     }
 
     pub fn credential(&self, name: &str) -> Option<&CredentialField> {

@@ -118,6 +118,10 @@ async fn the_integrations_list_keeps_only_what_the_capabilities_take() {
         ("country=USA", "invalid_country"),
         ("currency=XAU", "invalid_currency"),
         ("currency=USD&amount=1.001", "invalid_amount"),
+        // A newline in any of them is refused, never matched or echoed raw.
+        ("country=U%0A", "invalid_country"),
+        ("currency=US%0AD", "invalid_currency"),
+        ("currency=USD&amount=1%0A", "invalid_amount"),
     ] {
         let (status, body) = listed(&s, query).await;
         assert_eq!((status, body["error"]["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some(code)), "{query}");

@@ -331,3 +331,39 @@ async fn the_payment_page_gets_the_client_config_of_an_enabled_integration() {
         (StatusCode::UNPROCESSABLE_ENTITY, Some("integration_disabled"))
     );
 }
+
+#[tokio::test]
+async fn a_transaction_with_more_refunds_than_its_view_lists_shows_the_latest_thousand() {
+    let s = MyGatewayScenario::start().await;
+    let (id, _) = s.captured("5000.00", 13).await;
+    // 1,005 failed refunds of 0.01 (as many refused attempts would leave), written as they
+    // would be stored.
+    let now = integrations_host::store::now();
+    e2e::host::write_db(&s.host.app.db, async |c| {
+        for n in 0..1005 {
+            sqlx::query(
+                "INSERT INTO refunds (transaction_id, amount_minor, state, refund_id, attempts, reconcile_claims,
+                    error_message, created_at, updated_at)
+                 VALUES ($1, 1, 'failed', $2, 1, 0, 'refused', $3, $3)",
+            )
+            .bind(id)
+            .bind(format!("R-{n}"))
+            .bind(&now)
+            .execute(&mut *c)
+            .await?;
+        }
+        Ok(())
+    })
+    .await;
+    let transaction = s.host.transaction(id).await;
+    let refunds = transaction["refunds"].as_array().unwrap();
+    assert_eq!(refunds.len(), 1000, "the view is bounded");
+    let ids: Vec<i64> = refunds.iter().map(|r| r["id"].as_i64().unwrap()).collect();
+    assert!(ids.windows(2).all(|w| w[0] < w[1]), "oldest first");
+    let (_, all) = e2e::host::write_db(&s.host.app.db, async |c| {
+        sqlx::query_scalar::<_, i64>("SELECT MAX(id) FROM refunds").fetch_one(&mut *c).await.map(|max| ((), max))
+    })
+    .await;
+    assert_eq!(ids.last().copied(), Some(all), "the latest are listed");
+    assert_eq!(transaction["refunded_amount"], "0.00", "failed refunds count for nothing");
+}

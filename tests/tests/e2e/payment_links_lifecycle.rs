@@ -68,8 +68,14 @@ async fn links_are_listed_and_read_with_their_status_within_the_keys_company() {
     let (_, page) = send(s.host.admin(Method::GET, &path)).await;
     assert_eq!(page.as_array().unwrap().len(), 1);
     assert_eq!(page[0]["id"], first["id"]);
-    let (status, refused) = send(s.host.admin(Method::GET, "/api/online_payment/links?limit=0")).await;
-    assert_eq!((status, refused["error"]["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("invalid_limit")));
+    for limit in ["0", "1001"] {
+        let (status, refused) =
+            send(s.host.admin(Method::GET, &format!("/api/online_payment/links?limit={limit}"))).await;
+        assert_eq!(
+            (status, refused["error"]["code"].as_str()),
+            (StatusCode::UNPROCESSABLE_ENTITY, Some("invalid_limit"))
+        );
+    }
 
     // A company key sees its own company's only: the list, one link, a revoke.
     let key = s.host.company_key(1).await;

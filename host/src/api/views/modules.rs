@@ -73,7 +73,8 @@ impl From<&LoadedModule> for Module {
             world: manifest.runtime.world.clone(),
             integration_types: manifest.runtime.integration_types.clone(),
             credentials: manifest.runtime.credentials.iter().map(CredentialFieldView::from).collect(),
-            capabilities: (manifest.category() == IntegrationCategory::OnlinePayment).then(|| manifest.capabilities()),
+            capabilities: (manifest.category() == IntegrationCategory::OnlinePayment)
+                .then(|| manifest.capabilities().clone()),
             sha256: module.sha256.clone(),
         }
     }

@@ -29,6 +29,7 @@ use crate::services::online_payment::{parse_currency, InitiateRequest};
 use crate::services::{App, Caller, ServiceError};
 use crate::store::integrations::{self, IntegrationRow};
 use crate::store::payment_links::{self, LinkTransaction, PaymentLinkRow};
+use crate::store::time_ago;
 
 /// Sessions a link may start within [`LINK_START_WINDOW`].
 pub const LINK_STARTS_PER_WINDOW: usize = 5;
@@ -89,29 +90,23 @@ enum Admission<'a> {
     TooManyStarts,
 }
 
-/// `age` before now, as the store writes times (RFC 3339 UTC with milliseconds, which compare
-/// as text).
-fn ago(age: Duration) -> String {
-    (Utc::now() - chrono::Duration::from_std(age).expect("a short age"))
-        .to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
-}
-
-/// A transaction in progress that may still be paid, so the link takes no other: one whose
+/// Whether a link may start a session now. A transaction in progress that may still be paid
+/// holds the link, so it takes no other: one whose
 /// payer was sent to the gateway within [`LINK_SESSION_LIFETIME`], or one being started
 /// (no URL yet) within [`LINK_START_TIME`]. Past those, no gateway session is still payable
 /// or no payer ever got its URL, and the transaction no longer holds the link (the scheduled
-/// sync or a webhook settles it; money is never ignored).
-fn holds_the_link(transaction: &LinkTransaction) -> bool {
-    let age = if transaction.redirect_url.is_some() { LINK_SESSION_LIFETIME } else { LINK_START_TIME };
-    is_live_state(&transaction.state) && transaction.created_at >= ago(age)
-}
-
+/// sync or a webhook settles it; money is never ignored). Times are the store's RFC 3339 UTC
+/// text, which compares in time order.
 fn admission(transactions: &[LinkTransaction]) -> Admission<'_> {
+    let (sent_since, started_since) = (time_ago(LINK_SESSION_LIFETIME), time_ago(LINK_START_TIME));
+    let holds_the_link = |t: &LinkTransaction| {
+        let since = if t.redirect_url.is_some() { &sent_since } else { &started_since };
+        is_live_state(&t.state) && t.created_at >= *since
+    };
     if let Some(live) = transactions.iter().rev().find(|t| holds_the_link(t)) {
         return Admission::InProgress(live);
     }
-    let since = ago(LINK_START_WINDOW);
-    // Times are RFC 3339 UTC with milliseconds, so they compare as text.
+    let since = time_ago(LINK_START_WINDOW);
     let recent = transactions.iter().filter(|t| t.created_at >= since).count();
     if recent >= LINK_STARTS_PER_WINDOW {
         Admission::TooManyStarts
@@ -178,7 +173,7 @@ impl App {
             return Ok(PayOutcome::Closed(status));
         }
         let methods = self.pay_methods(link.company_id).await?;
-        if let Some(refusal) = self.refusal(&transactions, &methods, integration_id) {
+        if let Some(refusal) = refusal(&transactions, &methods, integration_id) {
             return Ok(refusal);
         }
         let Some((integration, method)) = methods.iter().find(|(_, m)| m.integration_id == integration_id) else {
@@ -221,7 +216,7 @@ impl App {
                 if status != LinkStatus::Open {
                     return Ok(PayOutcome::Closed(status));
                 }
-                return Ok(self.refusal(&transactions, &methods, integration_id).unwrap_or(PayOutcome::InProgress {
+                return Ok(refusal(&transactions, &methods, integration_id).unwrap_or(PayOutcome::InProgress {
                     display_name: method.display_name.clone(),
                     continue_url: None,
                 }));
@@ -240,30 +235,29 @@ impl App {
             }
         })
     }
+}
 
-    /// Why the link cannot start a session for `integration_id` now, if it cannot: a payment
-    /// in progress (continued when it is the same method's and its URL is known), or too many
-    /// starts lately.
-    fn refusal(
-        &self,
-        transactions: &[LinkTransaction],
-        methods: &[(IntegrationRow, PayMethod)],
-        integration_id: i64,
-    ) -> Option<PayOutcome> {
-        match admission(transactions) {
-            Admission::Start => None,
-            Admission::TooManyStarts => Some(PayOutcome::TooManyStarts),
-            Admission::InProgress(live) => match (&live.redirect_url, live.integration_id == integration_id) {
-                (Some(url), true) => Some(PayOutcome::Redirect(url.clone())),
-                (url, _) => {
-                    let display_name = methods
-                        .iter()
-                        .find(|(_, m)| m.integration_id == live.integration_id)
-                        .map_or_else(|| "another payment method".to_string(), |(_, m)| m.display_name.clone());
-                    Some(PayOutcome::InProgress { display_name, continue_url: url.clone() })
-                }
-            },
-        }
+/// Why the link cannot start a session for `integration_id` now, if it cannot: a payment
+/// in progress (continued when it is the same method's and its URL is known), or too many
+/// starts lately.
+fn refusal(
+    transactions: &[LinkTransaction],
+    methods: &[(IntegrationRow, PayMethod)],
+    integration_id: i64,
+) -> Option<PayOutcome> {
+    match admission(transactions) {
+        Admission::Start => None,
+        Admission::TooManyStarts => Some(PayOutcome::TooManyStarts),
+        Admission::InProgress(live) => match (&live.redirect_url, live.integration_id == integration_id) {
+            (Some(url), true) => Some(PayOutcome::Redirect(url.clone())),
+            (url, _) => {
+                let display_name = methods
+                    .iter()
+                    .find(|(_, m)| m.integration_id == live.integration_id)
+                    .map_or_else(|| "another payment method".to_string(), |(_, m)| m.display_name.clone());
+                Some(PayOutcome::InProgress { display_name, continue_url: url.clone() })
+            }
+        },
     }
 }
 
