@@ -96,6 +96,19 @@ impl From<ServiceError> for ApiError {
                 answer.context = vec![("transaction_id", transaction_id.into())];
                 answer
             }
+            ServiceError::OperationInDoubt { transaction_id, kind, message } => {
+                let mut answer = Self::new(
+                    StatusCode::BAD_GATEWAY,
+                    if kind == "void" { "void_in_doubt" } else { "capture_in_doubt" },
+                    format!(
+                        "{} The {kind} may have been made: retry with the same Idempotency-Key to learn its outcome; \
+                         the scheduled sync settles it otherwise.",
+                        message.trim_end()
+                    ),
+                );
+                answer.context = vec![("transaction_id", transaction_id.into())];
+                answer
+            }
             ServiceError::ProviderFailed(failure) if failure.kind == FailureKind::Overloaded => Self::new(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "overloaded",

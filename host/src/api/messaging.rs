@@ -145,7 +145,7 @@ pub async fn webhook(
 /// The provider's answer to the gateway as the HTTP answer. A content type that is not a valid
 /// header value is the provider's failure: 502 `provider_failed`, and nothing of it is sent.
 /// (The public-origin headers, `nosniff` and the CSP, are added by the router.)
-fn provider_answer(integration_id: i64, content_type: &str, body: String) -> Result<Response, ApiError> {
+pub(super) fn provider_answer(integration_id: i64, content_type: &str, body: String) -> Result<Response, ApiError> {
     let Ok(content_type) = HeaderValue::from_str(content_type) else {
         tracing::warn!(
             integration_id,

@@ -20,6 +20,7 @@ mod pay_page;
 mod payer;
 mod payment_integrations;
 mod payment_links;
+mod payment_operations;
 mod request_id;
 mod routes;
 mod views;

@@ -54,13 +54,22 @@ pub async fn initiate(
             redirect_url: None,
             client_config: None,
             qr_code: None,
+            qr_code_image_url: None,
+            qr_code_expires_at: None,
         };
         match initiated.action {
             SessionAction::Redirect(url) => answer.redirect_url = Some(url),
             SessionAction::EmbeddedJs(config) => {
                 answer.client_config = Some(serde_json::from_str(&config).unwrap_or_default())
             }
-            SessionAction::QrCode(payload) => answer.qr_code = Some(payload),
+            SessionAction::QrCode(code) => {
+                answer.qr_code = Some(code.payload);
+                answer.qr_code_image_url = code.image_url;
+                answer.qr_code_expires_at = code.expires_at.and_then(|at| {
+                    let at = chrono::DateTime::from_timestamp(i64::try_from(at).ok()?, 0)?;
+                    Some(at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
+                });
+            }
         }
         Ok((StatusCode::CREATED, answer))
     })

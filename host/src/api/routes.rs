@@ -12,7 +12,7 @@ use axum::Router;
 use super::body_limit::BodyLimit;
 use super::{
     api_keys, events, integrations, messaging, module_upload, modules, online_payment, openapi, ops, pay_page, payer,
-    payment_integrations, payment_links, webhooks,
+    payment_integrations, payment_links, payment_operations, webhooks,
 };
 use crate::services::App;
 
@@ -99,6 +99,8 @@ pub(super) fn table() -> RouteTable {
         .post("/api/online_payment/initiate", online_payment::initiate)
         .get("/api/online_payment/transaction/{id}", online_payment::transaction)
         .post("/api/online_payment/transaction/{id}/refund", online_payment::refund)
+        .post("/api/online_payment/transaction/{id}/capture", payment_operations::capture)
+        .post("/api/online_payment/transaction/{id}/void", payment_operations::void)
         .post("/api/online_payment/transaction/{id}/sync", online_payment::sync)
         .get("/api/online_payment/payments", online_payment::payments)
         .post("/api/online_payment/links", payment_links::create)

@@ -8,10 +8,12 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, Method, Uri};
+use axum::response::{IntoResponse, Response};
 use axum::Json;
 
 use crate::domain::provider::WebhookRequest;
 use crate::services::webhook_pipeline::WebhookVerdict;
+use crate::services::webhooks::PaymentWebhookAnswer;
 use crate::services::App;
 
 use super::extract::{Id, RawBody};
@@ -44,7 +46,8 @@ pub fn webhook_request(app: &App, method: &Method, uri: &Uri, headers: &HeaderMa
     request_body(content = serde_json::Value, description = "The gateway's event, passed to the provider byte for byte."),
     security(()),
     responses(
-        (status = 200, description = "Verified and applied.", body = WebhookReceived),
+        (status = 200, description = "Verified and applied; or the answer a 1.1 provider chose for its gateway \
+                                       (Adyen's `[accepted]`), with the provider's content type.", body = WebhookReceived),
         Errors<(PathId, NotFound, WebhookRules, Provider, Secrets, StorageFault)>,
     ),
 )]
@@ -55,10 +58,15 @@ pub async fn payment(
     uri: Uri,
     headers: HeaderMap,
     RawBody(body): RawBody,
-) -> Result<Json<WebhookReceived>, ApiError> {
+) -> Result<Response, ApiError> {
     let request = webhook_request(&app, &method, &uri, &headers, body);
     match app.payment_webhook(integration_id, request).await? {
-        WebhookVerdict::Accepted(matched) => Ok(Json(WebhookReceived { received: true, matched: Some(matched) })),
+        WebhookVerdict::Accepted(PaymentWebhookAnswer { response: Some(answer), .. }) => {
+            super::messaging::provider_answer(integration_id, &answer.content_type, answer.body)
+        }
+        WebhookVerdict::Accepted(PaymentWebhookAnswer { matched, response: None }) => {
+            Ok(Json(WebhookReceived { received: true, matched: Some(matched) }).into_response())
+        }
         WebhookVerdict::Rejected => Err(ApiError::invalid_signature()),
     }
 }

@@ -4,7 +4,7 @@
 
 mod cache;
 mod credentials;
-mod crypto;
+pub mod crypto;
 mod endpoints;
 pub mod http;
 mod log;

@@ -11,6 +11,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 
+use super::contract::ContractVersion;
 use super::manifest::ManifestProblem;
 use super::money::{Currency, Money};
 
@@ -132,23 +133,23 @@ impl Capabilities {
         }
     }
 
-    /// Every rule the declaration breaks, each naming its field under
-    /// `runtime.capabilities`.
-    pub fn problems(&self) -> Vec<ManifestProblem> {
+    /// Every rule the declaration breaks for a module of contract `version`, each naming its
+    /// field under `runtime.capabilities`.
+    pub fn problems(&self, version: ContractVersion) -> Vec<ManifestProblem> {
         let mut problems = Vec::new();
         let mut problem = |field: &str, reason: String| {
             problems.push(ManifestProblem { field: format!("runtime.capabilities.{field}"), reason })
         };
-        if self.manual_capture != Extent::None {
+        if self.manual_capture != Extent::None && version < ContractVersion::V1_1 {
             problem(
                 "manual_capture",
-                "needs the `capture` and `void` exports, which no contract version this host runs has yet".into(),
+                format!("needs the `capture` and `void` exports of contract 1.1.0; this module's world is {version}"),
             );
         }
-        if self.tokenization {
+        if self.tokenization && version < ContractVersion::V1_1 {
             problem(
                 "tokenization",
-                "needs the `charge-saved` export, which no contract version this host runs has yet".into(),
+                format!("needs the `charge-saved` export of contract 1.1.0; this module's world is {version}"),
             );
         }
         if let Some(currencies) = &self.currencies {
@@ -246,7 +247,7 @@ mod tests {
         assert_eq!(none.accepts(usd(), Some(i64::MAX), Some("ZZ")), Ok(()));
         assert_eq!((none.refunds, none.manual_capture, none.tokenization), (Extent::Partial, Extent::None, false));
         assert_eq!(declared("{}"), none);
-        assert!(none.problems().is_empty());
+        assert!(none.problems(ContractVersion::V1_0).is_empty());
     }
 
     #[test]
@@ -254,7 +255,7 @@ mod tests {
         let caps = declared(
             "{currencies: [USD, EUR], countries: [US, DE], amount_limits: {USD: {min: '0.50', max: '999999.99'}}}",
         );
-        assert!(caps.problems().is_empty(), "{:?}", caps.problems());
+        assert!(caps.problems(ContractVersion::V1_0).is_empty(), "{:?}", caps.problems(ContractVersion::V1_0));
         assert_eq!(caps.accepts(usd(), Some(50), Some("us")), Ok(()));
         assert_eq!(caps.accepts(usd(), Some(99_999_999), None), Ok(()));
         let jpy = Currency::parse("JPY").unwrap();
@@ -279,11 +280,13 @@ mod tests {
             "{manual_capture: partial, tokenization: true, currencies: [USD, usd, XAU, USD], countries: [us, USA], \
              amount_limits: {JPY: {min: '0.5'}, USD: {min: '10', max: '1'}, EUR: {}}}",
         );
-        let fields: Vec<String> = caps.problems().iter().map(|p| format!("{}: {}", p.field, p.reason)).collect();
+        let fields: Vec<String> =
+            caps.problems(ContractVersion::V1_0).iter().map(|p| format!("{}: {}", p.field, p.reason)).collect();
         let has = |text: &str| fields.iter().any(|f| f.contains(text));
         for expected in [
-            "runtime.capabilities.manual_capture: needs the `capture` and `void` exports",
-            "runtime.capabilities.tokenization: needs the `charge-saved` export",
+            "runtime.capabilities.manual_capture: needs the `capture` and `void` exports of contract 1.1.0; this \
+             module's world is 1.0.0",
+            "runtime.capabilities.tokenization: needs the `charge-saved` export of contract 1.1.0",
             "currencies: `usd` must be written `USD`",
             "currencies: `XAU` is not an ISO 4217 currency",
             "currencies: `USD` is listed twice",
@@ -296,6 +299,11 @@ mod tests {
         ] {
             assert!(has(expected), "{expected} missing from {fields:#?}");
         }
+        let fields: Vec<String> = caps.problems(ContractVersion::V1_1).into_iter().map(|p| p.field).collect();
+        assert!(
+            !fields.iter().any(|f| f.ends_with("manual_capture") || f.ends_with("tokenization")),
+            "a 1.1.0 module may capture later and save methods: {fields:?}"
+        );
         assert!(serde_yaml::from_str::<Capabilities>("{refunds: some}").is_err());
         assert!(serde_yaml::from_str::<Capabilities>("{colour: red}").is_err());
     }
@@ -306,7 +314,7 @@ mod tests {
             .map(|i| format!("{}{}", (b'A' + (i / 26 % 26) as u8) as char, (b'A' + (i % 26) as u8) as char))
             .collect();
         let caps = Capabilities { countries: Some(many), ..Capabilities::default() };
-        let problems = caps.problems();
+        let problems = caps.problems(ContractVersion::V1_0);
         assert_eq!(problems.len(), 1, "{problems:?}");
         assert!(problems[0].reason.contains("at most 300"), "{problems:?}");
     }

@@ -219,6 +219,11 @@ impl Manifest {
         ContractVersion::of_qualified(&self.runtime.world, world).expect("validated")
     }
 
+    /// The contract version the world names, when it names one this host runs.
+    fn world_version(&self) -> Option<ContractVersion> {
+        ContractVersion::of_qualified(&self.runtime.world, IntegrationCategory::OnlinePayment.world()?)
+    }
+
     fn validate(&self) -> Result<(), ManifestError> {
         let mut problems = Vec::new();
         let mut problem = |field: &str, reason: String| problems.push(ManifestProblem { field: field.into(), reason });
@@ -358,7 +363,9 @@ impl Manifest {
         }
         if let Some(capabilities) = &self.runtime.capabilities {
             if IntegrationCategory::parse(&self.integration_category) == Some(IntegrationCategory::OnlinePayment) {
-                problems.extend(capabilities.problems());
+                if let Some(version) = self.world_version() {
+                    problems.extend(capabilities.problems(version));
+                }
             } else {
                 problem("runtime.capabilities", "only an Online Payment module declares capabilities".into());
             }

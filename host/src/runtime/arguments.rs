@@ -5,6 +5,7 @@
 
 use wasmtime::component::{ComponentType, Lower};
 
+use crate::domain::provider::payment::{CaptureMode, SessionOptions};
 use crate::domain::provider::WebhookRequest;
 
 /// `webhook-request`, borrowed from the host's [`WebhookRequest`].
@@ -27,6 +28,37 @@ impl<'a> From<&'a WebhookRequest> for WebhookArgument<'a> {
             headers: &request.headers,
             body: &request.body,
             received_at: request.received_at,
+        }
+    }
+}
+
+/// `session-options` of 1.1.
+#[derive(ComponentType, Lower)]
+#[component(record)]
+pub(crate) struct SessionOptionsArgument {
+    capture: CaptureModeArgument,
+    #[component(name = "save-payment-method")]
+    save_payment_method: bool,
+}
+
+#[derive(ComponentType, Lower, Clone, Copy)]
+#[component(enum)]
+#[repr(u8)]
+pub(crate) enum CaptureModeArgument {
+    #[component(name = "automatic")]
+    Automatic,
+    #[component(name = "manual")]
+    Manual,
+}
+
+impl From<SessionOptions> for SessionOptionsArgument {
+    fn from(options: SessionOptions) -> Self {
+        Self {
+            capture: match options.capture {
+                CaptureMode::Automatic => CaptureModeArgument::Automatic,
+                CaptureMode::Manual => CaptureModeArgument::Manual,
+            },
+            save_payment_method: options.save_payment_method,
         }
     }
 }

@@ -4,8 +4,8 @@
 //! `docs/providers.md` lists these for plugin authors.
 //!
 //! With these ceilings, the most the host copies out of one call's answer is a parsed payment
-//! webhook of [`UPDATES_PER_WEBHOOK`] full updates (≈ 2 MiB) or a messaging webhook of full
-//! status updates, inbound messages and answer (≈ 1.2 MiB); see [`LARGEST_ANSWER_BYTES`].
+//! webhook of [`UPDATES_PER_WEBHOOK`] full updates with their refunds (≈ 4 MiB) or a
+//! messaging webhook of full status updates, inbound messages and answer (≈ 1.2 MiB); see [`LARGEST_ANSWER_BYTES`].
 
 use std::fmt;
 
@@ -25,10 +25,16 @@ pub const MESSAGE: usize = 2 * 1024;
 pub const ADDRESS: usize = 64;
 /// An inbound message's body (1,600 characters of up to four bytes each, with room).
 pub const MESSAGE_BODY: usize = 8 * 1024;
-/// The answer a messaging webhook gives the gateway.
+/// The answer a webhook gives the gateway.
 pub const WEBHOOK_ANSWER: usize = 64 * 1024;
 /// Transaction updates in one parsed payment webhook.
 pub const UPDATES_PER_WEBHOOK: usize = 100;
+/// Refund updates in one payment update (1.1).
+pub const REFUNDS_PER_UPDATE: usize = 8;
+/// A saved payment method's token (1.1): the gateway's ids, opaque to the host.
+pub const PAYMENT_METHOD_TOKEN: usize = 1024;
+/// A saved payment method's expiry ("YYYY-MM"), with room.
+pub const EXPIRY: usize = 16;
 /// Status updates in one parsed messaging webhook.
 pub const STATUS_UPDATES_PER_WEBHOOK: usize = 100;
 /// Inbound messages in one parsed messaging webhook.
@@ -57,8 +63,10 @@ pub const HTTP_REQUEST_BODY: usize = 2 << 20;
 
 /// The largest answer the host copies out of one call, from the ceilings above.
 pub const LARGEST_ANSWER_BYTES: usize = {
-    let update = 2 * REFERENCE + LABEL + MESSAGE + PROVIDER_DATA;
-    let payment = LABEL + UPDATES_PER_WEBHOOK * update;
+    let refund = 2 * REFERENCE + MESSAGE;
+    let saved_method = PAYMENT_METHOD_TOKEN + LABEL + EXPIRY;
+    let update = 2 * REFERENCE + LABEL + MESSAGE + PROVIDER_DATA + REFUNDS_PER_UPDATE * refund + saved_method;
+    let payment = LABEL + UPDATES_PER_WEBHOOK * update + LABEL + WEBHOOK_ANSWER;
     let status = REFERENCE + LABEL + MESSAGE;
     let inbound = REFERENCE + 2 * ADDRESS + MESSAGE_BODY;
     let messaging =
@@ -71,7 +79,7 @@ pub const LARGEST_ANSWER_BYTES: usize = {
 };
 
 // The stated bound holds for these ceilings (checked when the host is compiled).
-const _: () = assert!(LARGEST_ANSWER_BYTES < 3 << 20 && LARGEST_ANSWER_BYTES > UPDATES_PER_WEBHOOK * PROVIDER_DATA);
+const _: () = assert!(LARGEST_ANSWER_BYTES < 5 << 20 && LARGEST_ANSWER_BYTES > UPDATES_PER_WEBHOOK * PROVIDER_DATA);
 
 /// A value a provider handed back that is over its ceiling.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -3,18 +3,19 @@
 //! generated bindings would copy every argument whole before the host could look at its size
 //! (a 100 MiB log message, a 16 MiB mapper id); these definitions shadow them and then call
 //! the same capability implementations (`crate::capabilities`) with the checked values.
-//! These interfaces are the same in every contract version, so their 1.0.0 definitions also
+//! Most interfaces are the same in every contract version, so their 1.0.0 definitions also
 //! serve 1.1.0 components (wasmtime finds `…@1.0.0` for an import of `…@1.1.0` when no exact
-//! definition exists); `http` differs and has one definition per version
-//! (`super::http_imports`).
+//! definition exists); `crypto` and `http` differ and have one definition per version
+//! (`crypto@1.1.0` here, `super::http_imports`).
 
-use wasmtime::component::{Linker, LinkerInstance, WasmList};
+use wasmtime::component::{ComponentType, Lift, Linker, LinkerInstance, Lower, WasmList};
 use wasmtime::StoreContextMut;
 
 use super::bindings::v1::integrations::provider::{cache, credentials, crypto, endpoints, log, mapper};
 use super::ceilings::{self, OverCeiling};
 use super::results::bounded::{ceilings, Text};
 use super::state::ProviderState;
+use crate::capabilities::crypto::{self as hashing, CryptoFailure, Encoding, HmacAlgorithm, KeyFormat};
 use crate::domain::contract::ContractVersion;
 
 /// A credential or endpoint name.
@@ -63,6 +64,7 @@ pub(crate) fn link_bounded_imports(linker: &mut Linker<ProviderState>) -> wasmti
     link_endpoints(linker)?;
     link_cache(linker)?;
     link_crypto(linker)?;
+    link_crypto_v1_1(linker)?;
     link_mapper(linker)?;
     super::http_imports::link_http(linker)?;
     linker.allow_shadowing(false);
@@ -116,6 +118,108 @@ fn link_crypto(linker: &mut Linker<ProviderState>) -> wasmtime::Result<()> {
         let a = bytes(&store, "constant-time-equals input", &a, CRYPTO_INPUT)?;
         let b = bytes(&store, "constant-time-equals input", &b, CRYPTO_INPUT)?;
         Ok((crypto::Host::constant_time_equals(&mut store.data_mut().call, a, b)?,))
+    })
+}
+
+/// `crypto.hmac-algorithm` of 1.1.
+#[derive(ComponentType, Lift, Clone, Copy)]
+#[component(enum)]
+#[repr(u8)]
+// Built only by wasmtime's `Lift`, from what the guest passes.
+#[allow(dead_code)]
+enum RawAlgorithm {
+    #[component(name = "sha256")]
+    Sha256,
+    #[component(name = "sha1")]
+    Sha1,
+    #[component(name = "sha512")]
+    Sha512,
+}
+
+/// `crypto.encoding` of 1.1.
+#[derive(ComponentType, Lift, Clone, Copy)]
+#[component(enum)]
+#[repr(u8)]
+// Built only by wasmtime's `Lift`, from what the guest passes.
+#[allow(dead_code)]
+enum RawEncoding {
+    #[component(name = "hex")]
+    Hex,
+    #[component(name = "base64")]
+    Base64,
+}
+
+/// `crypto.key-format` of 1.1.
+#[derive(ComponentType, Lift, Clone, Copy)]
+#[component(enum)]
+#[repr(u8)]
+// Built only by wasmtime's `Lift`, from what the guest passes.
+#[allow(dead_code)]
+enum RawKeyFormat {
+    #[component(name = "text")]
+    Text,
+    #[component(name = "hex")]
+    Hex,
+    #[component(name = "base64")]
+    Base64,
+}
+
+/// `crypto.crypto-error` of 1.1.
+#[derive(ComponentType, Lower)]
+#[component(variant)]
+enum RawCryptoError {
+    #[component(name = "unknown-credential")]
+    UnknownCredential(String),
+    #[component(name = "not-set")]
+    NotSet(String),
+    #[component(name = "malformed-key")]
+    MalformedKey(String),
+}
+
+fn hmac_v1_1(
+    call: &crate::capabilities::CallContext,
+    (algorithm, key, format, message, encoding): (RawAlgorithm, &str, RawKeyFormat, &[u8], RawEncoding),
+) -> Result<String, RawCryptoError> {
+    let algorithm = match algorithm {
+        RawAlgorithm::Sha256 => HmacAlgorithm::Sha256,
+        RawAlgorithm::Sha1 => HmacAlgorithm::Sha1,
+        RawAlgorithm::Sha512 => HmacAlgorithm::Sha512,
+    };
+    let format = match format {
+        RawKeyFormat::Text => KeyFormat::Text,
+        RawKeyFormat::Hex => KeyFormat::Hex,
+        RawKeyFormat::Base64 => KeyFormat::Base64,
+    };
+    let encoding = match encoding {
+        RawEncoding::Hex => Encoding::Hex,
+        RawEncoding::Base64 => Encoding::Base64,
+    };
+    call.keyed_hmac(algorithm, key, format, message, encoding).map_err(|failure| match failure {
+        CryptoFailure::UnknownCredential(name) => RawCryptoError::UnknownCredential(name),
+        CryptoFailure::NotSet(name) => RawCryptoError::NotSet(name),
+        CryptoFailure::MalformedKey(why) => RawCryptoError::MalformedKey(why),
+    })
+}
+
+type HmacArgsV1_1 = (RawAlgorithm, Text<HmacKey>, WasmList<u8>, RawEncoding);
+type KeyedHmacArgs = (RawAlgorithm, Text<HmacKey>, RawKeyFormat, WasmList<u8>, RawEncoding);
+
+fn link_crypto_v1_1(linker: &mut Linker<ProviderState>) -> wasmtime::Result<()> {
+    let mut instance = linker.instance(&ContractVersion::V1_1.qualified("crypto"))?;
+    instance.func_wrap("hmac", |store, (algorithm, key, message, encoding): HmacArgsV1_1| {
+        let message = bytes(&store, "hmac message", &message, CRYPTO_INPUT)?;
+        let args = (algorithm, key.text.as_str(), RawKeyFormat::Text, message.as_slice(), encoding);
+        Ok((hmac_v1_1(&store.data().call, args),))
+    })?;
+    instance.func_wrap("hmac-with-key", |store, (algorithm, key, format, message, encoding): KeyedHmacArgs| {
+        let message = bytes(&store, "hmac message", &message, CRYPTO_INPUT)?;
+        let args = (algorithm, key.text.as_str(), format, message.as_slice(), encoding);
+        Ok((hmac_v1_1(&store.data().call, args),))
+    })?;
+    instance.func_wrap("constant-time-equals", |store, (a, b): (WasmList<u8>, WasmList<u8>)| {
+        let a = bytes(&store, "constant-time-equals input", &a, CRYPTO_INPUT)?;
+        let b = bytes(&store, "constant-time-equals input", &b, CRYPTO_INPUT)?;
+        Ok((hashing::constant_time_equals(&a, &b),))
     })
 }
 

@@ -14,6 +14,7 @@ mod failure;
 mod http_imports;
 mod imports;
 mod instance;
+mod payment_exports;
 mod results;
 mod sandbox;
 mod slots;

@@ -32,6 +32,10 @@ pub enum ServiceError {
     /// gateway). It stays reserved and is repeated with the same refund id.
     #[error("{message}")]
     RefundInDoubt { transaction_id: i64, message: String },
+    /// 502: a capture's or void's outcome is unknown; it stays open and a retry with the same
+    /// Idempotency-Key (or the scheduled sync) settles it.
+    #[error("{message}")]
+    OperationInDoubt { transaction_id: i64, kind: &'static str, message: String },
     /// The provider itself failed: trap, timeout, out of memory, no slot.
     #[error(transparent)]
     ProviderFailed(#[from] ProviderFailure),

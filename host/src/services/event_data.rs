@@ -6,6 +6,7 @@ use serde_json::{json, Value};
 
 use crate::domain::money::{format_minor, Currency};
 use crate::store::messages::MessageRow;
+use crate::store::refunds::RefundRow;
 use crate::store::transactions::TransactionRow;
 
 fn decimal(minor: i64, currency: &str) -> Value {
@@ -59,6 +60,24 @@ pub fn refund_created(transaction: &TransactionRow, amount_minor: i64, refund_re
         "refunded_minor": transaction.refunded_minor,
         "currency": transaction.currency,
         "state": transaction.state,
+        "document_model": transaction.document_model,
+        "document_id": transaction.document_id,
+    })
+}
+
+/// A refund the gateway had accepted failed later: it no longer counts against what is left.
+pub fn refund_failed(transaction: &TransactionRow, refund: &RefundRow, message: &str) -> Value {
+    json!({
+        "transaction_id": transaction.id,
+        "reference": transaction.reference,
+        "refund_id": refund.id,
+        "refund_reference": refund.refund_reference,
+        "amount": decimal(refund.amount_minor, &transaction.currency),
+        "amount_minor": refund.amount_minor,
+        "refunded_amount": decimal(transaction.refunded_minor, &transaction.currency),
+        "refunded_minor": transaction.refunded_minor,
+        "currency": transaction.currency,
+        "error_message": message,
         "document_model": transaction.document_model,
         "document_id": transaction.document_id,
     })

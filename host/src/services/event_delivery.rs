@@ -18,8 +18,16 @@ use crate::store::{now, time_after, Backend};
 use super::{App, Caller, ServiceError};
 
 /// The event types the host emits.
-pub const EVENT_TYPES: [&str; 5] =
-    ["transaction.state_changed", "payment.created", "refund.created", "message.state_changed", "message.received"];
+pub const EVENT_TYPES: [&str; 8] = [
+    "transaction.state_changed",
+    "payment.created",
+    "refund.created",
+    "refund.failed",
+    "payment_method.saved",
+    "payment_method.deleted",
+    "message.state_changed",
+    "message.received",
+];
 
 /// How deliveries are retried.
 #[derive(Debug, Clone)]
@@ -70,8 +78,16 @@ pub enum EventType {
     TransactionStateChanged,
     #[serde(rename = "payment.created")]
     PaymentCreated,
+    /// A refund succeeded (at once, or reported later by the gateway).
     #[serde(rename = "refund.created")]
     RefundCreated,
+    /// A refund the gateway had accepted failed.
+    #[serde(rename = "refund.failed")]
+    RefundFailed,
+    #[serde(rename = "payment_method.saved")]
+    PaymentMethodSaved,
+    #[serde(rename = "payment_method.deleted")]
+    PaymentMethodDeleted,
     #[serde(rename = "message.state_changed")]
     MessageStateChanged,
     #[serde(rename = "message.received")]
@@ -79,10 +95,13 @@ pub enum EventType {
 }
 
 impl EventType {
-    pub const ALL: [EventType; 5] = [
+    pub const ALL: [EventType; 8] = [
         Self::TransactionStateChanged,
         Self::PaymentCreated,
         Self::RefundCreated,
+        Self::RefundFailed,
+        Self::PaymentMethodSaved,
+        Self::PaymentMethodDeleted,
         Self::MessageStateChanged,
         Self::MessageReceived,
     ];

@@ -1,6 +1,7 @@
 //! What a refund attempt's answer means: booked, refused for good, never sent (the
 //! reservation is forgotten) or in doubt (it may have been made; repeated later with the same
-//! refund id). Only a definite answer settles a refund.
+//! refund id). Only a definite answer settles a refund. Captures and voids read their answers
+//! the same way (`payment_operations`).
 
 use crate::domain::provider::payment::RefundResult;
 use crate::domain::provider::ProviderError;
@@ -9,9 +10,9 @@ use super::ServiceError;
 
 /// What an attempt's answer means for the refund.
 #[derive(Debug)]
-pub(super) enum Verdict {
+pub(super) enum Verdict<T = RefundResult> {
     /// The gateway accepted it.
-    Book(RefundResult),
+    Book(T),
     /// The gateway refused it for good: its message.
     Refused(String),
     /// The first attempt never reached any gateway: forget the reservation, answer the error.
@@ -22,11 +23,11 @@ pub(super) enum Verdict {
 
 /// Reads an attempt's answer. `outbound` counts the requests the provider attempted; `first`
 /// is true for the refund's first attempt (earlier attempts may have reached the gateway).
-pub(super) fn verdict(
-    answer: Result<Result<RefundResult, ProviderError>, ServiceError>,
+pub(super) fn verdict<T>(
+    answer: Result<Result<T, ProviderError>, ServiceError>,
     outbound: u32,
     first: bool,
-) -> Verdict {
+) -> Verdict<T> {
     match answer {
         Ok(Ok(result)) => Verdict::Book(result),
         // A refusal the provider itself calls retryable (Stripe's 409 for a key still being

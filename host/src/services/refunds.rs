@@ -39,6 +39,8 @@ pub struct RefundRequest {
 /// The seed's refund result.
 pub struct RefundOutcome {
     pub success: bool,
+    /// The refund's state: Accepted while the gateway completes it.
+    pub refund_state: RefundState,
     pub refund_reference: Option<String>,
     pub transaction: TransactionRow,
     pub error_message: Option<String>,
@@ -130,7 +132,7 @@ impl App {
         tx.lock_transaction(row.id).await?;
         let row = transactions::get(&mut *tx, row.id).await?.unwrap_or(row);
         let committed = refunds::committed_total(&mut *tx, row.id).await?.max(row.refunded_minor);
-        let left = row.amount_minor - committed;
+        let left = row.capturable_minor() - committed;
         let amount = requested.unwrap_or(left);
         if left <= 0 || amount > left {
             return Err(ServiceError::invalid(
@@ -190,12 +192,13 @@ impl App {
     /// The answer for a refund already booked or refused; None while it is unresolved.
     async fn settled_outcome(&self, refund: &RefundRow) -> Result<Option<RefundOutcome>, ServiceError> {
         let success = match refund.state() {
-            RefundState::Succeeded => true,
+            RefundState::Succeeded | RefundState::Accepted => true,
             RefundState::Failed => false,
             RefundState::Pending | RefundState::InDoubt => return Ok(None),
         };
         Ok(Some(RefundOutcome {
             success,
+            refund_state: refund.state(),
             refund_reference: refund.refund_reference.clone().filter(|_| success),
             transaction: self.transaction_of(refund.transaction_id).await?,
             error_message: refund.error_message.clone().filter(|_| !success),
@@ -255,6 +258,23 @@ impl App {
         };
         self.meters().refund(&integration.module, counted);
         match verdict {
+            Verdict::Book(result) if result.pending => {
+                // Accepted, not completed: booked when the gateway reports it (webhook, sync).
+                let mut tx = self.db.tx().await?;
+                let accepted = refunds::accept(&mut *tx, id, Some(&result.refund_reference)).await?;
+                tx.commit().await?;
+                if !accepted {
+                    return self.settled_outcome_of(id).await;
+                }
+                tracing::info!(transaction = %transaction.reference, %refund_id, reference = %result.refund_reference, "refund accepted, pending at the gateway");
+                Ok(RefundOutcome {
+                    success: true,
+                    refund_state: RefundState::Accepted,
+                    refund_reference: Some(result.refund_reference),
+                    transaction: self.transaction_of(transaction.id).await?,
+                    error_message: None,
+                })
+            }
             Verdict::Book(result) => {
                 let note = RefundNote {
                     reservation_id: id,
@@ -265,6 +285,7 @@ impl App {
                 tracing::info!(transaction = %transaction.reference, %refund_id, reference = %result.refund_reference, "refund booked");
                 Ok(RefundOutcome {
                     success: true,
+                    refund_state: RefundState::Succeeded,
                     refund_reference: Some(result.refund_reference),
                     transaction: applied.transaction,
                     error_message: None,
@@ -280,6 +301,7 @@ impl App {
                 tracing::info!(transaction = %transaction.reference, %refund_id, %message, "refund refused by the gateway");
                 Ok(RefundOutcome {
                     success: false,
+                    refund_state: RefundState::Failed,
                     refund_reference: None,
                     transaction: self.transaction_of(transaction.id).await?,
                     error_message: Some(message),

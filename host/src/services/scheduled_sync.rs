@@ -206,6 +206,7 @@ impl App {
                         )),
                         refunded_minor: None,
                         provider_data: None,
+                        ..GatewayUpdate::default()
                     };
                     self.apply_update(transaction.id, &failed, None).await?;
                     report.changed += 1;

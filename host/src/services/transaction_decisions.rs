@@ -31,9 +31,16 @@ pub fn decide(row: &TransactionRow, update: &GatewayUpdate) -> (Option<Transacti
                     // An earlier attempt's decline no longer describes a paid transaction.
                     next.error_message = update.error_message.clone();
                 }
+                if matches!(to, TransactionState::Captured | TransactionState::Refunded)
+                    && next.captured_minor.is_none()
+                {
+                    // A partial capture: what was captured is what can be refunded.
+                    next.captured_minor = update.captured_minor.filter(|&c| c > 0 && c < row.amount_minor);
+                }
+                let capturable = next.capturable_minor();
                 if to == TransactionState::Refunded {
                     next.refunded_minor =
-                        update.refunded_minor.unwrap_or(row.amount_minor).clamp(row.refunded_minor, row.amount_minor);
+                        update.refunded_minor.unwrap_or(capturable).clamp(row.refunded_minor, capturable);
                 }
                 format!("{current} → {to}")
             }
@@ -41,10 +48,10 @@ pub fn decide(row: &TransactionRow, update: &GatewayUpdate) -> (Option<Transacti
     };
     // A gateway reporting a (partial) refund total of a captured payment.
     if let Some(total) = update.refunded_minor {
-        let total = total.min(row.amount_minor);
+        let total = total.min(next.capturable_minor());
         if next.state == TransactionState::Captured.as_str() && total > next.refunded_minor {
             next.refunded_minor = total;
-            if total == row.amount_minor {
+            if total == next.capturable_minor() {
                 next.state = TransactionState::Refunded.as_str().to_string();
             }
             outcome = format!("{outcome}; refunded {total} minor units in total");
@@ -55,7 +62,8 @@ pub fn decide(row: &TransactionRow, update: &GatewayUpdate) -> (Option<Transacti
         || next.refunded_minor != row.refunded_minor
         || next.gateway_reference != row.gateway_reference
         || next.gateway_status != row.gateway_status
-        || next.provider_data != row.provider_data;
+        || next.provider_data != row.provider_data
+        || next.captured_minor != row.captured_minor;
     (changed.then_some(next), outcome)
 }
 
@@ -103,6 +111,10 @@ mod tests {
             test_mode: 1,
             created_at: String::new(),
             updated_at: String::new(),
+            capture_mode: "automatic".into(),
+            save_payment_method: 0,
+            captured_minor: None,
+            payment_method_id: None,
         }
     }
 
@@ -115,6 +127,7 @@ mod tests {
             error_message: None,
             refunded_minor: refunded,
             provider_data: None,
+            ..GatewayUpdate::default()
         }
     }
 
@@ -160,6 +173,20 @@ mod tests {
         no_state.error_message = Some("Second decline.".into());
         assert_eq!(decide(&next, &no_state).0.unwrap().error_message.as_deref(), Some("Second decline."));
         assert!(decide(&next, &declined).0.is_none(), "the same message again changes nothing");
+    }
+
+    #[test]
+    fn a_partial_capture_bounds_what_can_be_refunded() {
+        let mut captured = update(Some(State::Captured), None);
+        captured.captured_minor = Some(600);
+        let (next, _) = decide(&row("Authorized"), &captured);
+        let next = next.unwrap();
+        assert_eq!((next.state.as_str(), next.captured_minor, next.capturable_minor()), ("Captured", Some(600), 600));
+        let (refunded, _) = decide(&next, &update(None, Some(900)));
+        let refunded = refunded.unwrap();
+        assert_eq!((refunded.state.as_str(), refunded.refunded_minor), ("Refunded", 600), "capped at the capture");
+        captured.captured_minor = Some(1000);
+        assert_eq!(decide(&row("Authorized"), &captured).0.unwrap().captured_minor, None, "the whole amount");
     }
 
     #[test]

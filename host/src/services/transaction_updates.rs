@@ -7,7 +7,7 @@ use crate::domain::provider::payment::GatewayUpdate;
 use crate::domain::transaction_state::TransactionState;
 use crate::store::transactions::{self, TransactionRow};
 use crate::store::webhook_log::{self, AttemptResult, NewWebhookLog};
-use crate::store::{events, payments, payments::PaymentRow, refunds};
+use crate::store::{events, payment_operations, payments, payments::PaymentRow, refunds};
 
 use super::event_data;
 pub use super::transaction_decisions::decide;
@@ -113,6 +113,7 @@ impl App {
             error_message: None,
             refunded_minor: None,
             provider_data: None,
+            ..GatewayUpdate::default()
         };
         self.apply(id, None, &nothing, None, Some(refund)).await
     }
@@ -131,7 +132,8 @@ impl App {
         // Most repeated webhooks change nothing: decide on a read first and skip the write
         // transaction. The answer cannot go stale: states only move forward, and an update
         // that changes nothing now changes nothing later either.
-        if refund.is_none() {
+        let reports_refunds = !update.refunds.is_empty() || update.saved_payment_method.is_some();
+        if refund.is_none() && !reports_refunds {
             let row = match read {
                 Some(row) => row,
                 None => transactions::get(self.db.read(), id)
@@ -159,7 +161,32 @@ impl App {
             let row = transactions::get(&mut *tx, id)
                 .await?
                 .ok_or_else(|| ServiceError::NotFound(format!("Transaction {id} does not exist.")))?;
+            // A gateway's refunded total counts the refunds it has not completed yet; the
+            // host counts only completed ones, so those still open here are taken out.
+            let adjusted;
+            let update = match update.refunded_minor {
+                Some(total) if total > 0 => {
+                    let open = refunds::open_total(&mut *tx, id).await?;
+                    adjusted = GatewayUpdate { refunded_minor: Some((total - open).max(0)), ..update.clone() };
+                    &adjusted
+                }
+                _ => update,
+            };
             let (mut next, mut outcome) = decide(&row, update);
+            let reports = super::refund_reports::apply(&mut tx, id, &update.refunds).await?;
+            if reports.changed() {
+                let booked = refunds::succeeded_total(&mut *tx, id).await?;
+                let mut refunded = next.unwrap_or_else(|| row.clone());
+                let capturable = refunded.capturable_minor();
+                refunded.refunded_minor = refunded.refunded_minor.max(booked).min(capturable);
+                if refunded.refunded_minor == capturable && refunded.state == TransactionState::Captured.as_str() {
+                    refunded.state = TransactionState::Refunded.as_str().into();
+                }
+                next = Some(refunded);
+            }
+            if !reports.notes.is_empty() {
+                outcome = format!("{outcome}; {}", reports.notes.join("; "));
+            }
             if let Some(refund) = &refund {
                 if !refunds::confirm(&mut *tx, refund.reservation_id, refund.reference).await? {
                     // Another attempt of this refund booked or settled it first.
@@ -172,9 +199,9 @@ impl App {
                 // their sum, so no refund is counted twice.
                 let booked = refunds::succeeded_total(&mut *tx, id).await?;
                 let mut refunded = next.unwrap_or_else(|| row.clone());
-                refunded.refunded_minor = refunded.refunded_minor.max(booked).min(row.amount_minor);
-                if refunded.refunded_minor == row.amount_minor && refunded.state == TransactionState::Captured.as_str()
-                {
+                let capturable = refunded.capturable_minor();
+                refunded.refunded_minor = refunded.refunded_minor.max(booked).min(capturable);
+                if refunded.refunded_minor == capturable && refunded.state == TransactionState::Captured.as_str() {
                     refunded.state = TransactionState::Refunded.as_str().into();
                 }
                 outcome = format!("refund {} of {} minor units", refund.reference, refund.amount_minor);
@@ -190,6 +217,9 @@ impl App {
                 if next.state == TransactionState::Captured.as_str() && row.state != next.state {
                     payment_created = payments::create_once(&mut *tx, next).await?;
                 }
+                if row.state == TransactionState::Authorized.as_str() && next.state != row.state {
+                    payment_operations::close_for_state(&mut *tx, id, &next.state).await?;
+                }
                 deliveries = record_transaction_events(
                     &mut tx,
                     &row,
@@ -198,6 +228,13 @@ impl App {
                     refund.as_ref().map(|r| r.reference),
                 )
                 .await?;
+            }
+            for (failed, message) in &reports.failed {
+                let after = next.as_ref().unwrap_or(&row);
+                let data = event_data::refund_failed(after, failed, message);
+                let subject = format!("transaction:{}", after.id);
+                deliveries +=
+                    events::record(&mut tx, "refund.failed", after.company_id, &subject, &data).await?.deliveries;
             }
             if let Some(note) = &webhook {
                 webhook_log::insert(&mut *tx, &note.entry(&row, &outcome)).await?;

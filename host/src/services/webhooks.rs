@@ -4,11 +4,12 @@
 //! integration, and logged with it.
 
 use crate::domain::manifest::IntegrationCategory;
-use crate::domain::provider::payment::ParsedPaymentWebhook as ParsedWebhook;
-use crate::domain::provider::{Verification, WebhookRequest};
+use crate::domain::provider::payment::{GatewayUpdate, ParsedPaymentWebhook as ParsedWebhook};
+use crate::domain::provider::{Verification, WebhookRequest, WebhookResponse};
 use crate::runtime::{Outcome, PaymentInstance};
 use crate::store::integrations::IntegrationRow;
-use crate::store::transactions;
+use crate::store::refunds;
+use crate::store::transactions::{self, TransactionRow};
 use crate::store::webhook_log::{self, AttemptResult};
 
 use super::transaction_updates::WebhookNote;
@@ -18,15 +19,21 @@ use super::{App, ServiceError};
 /// The payment backbone's part of the webhook pipeline.
 pub(crate) struct PaymentWebhooks;
 
+/// What a payment webhook did, and the answer the provider chose for the gateway (1.1).
+pub struct PaymentWebhookAnswer {
+    /// How many updates named a known transaction.
+    pub matched: usize,
+    pub response: Option<WebhookResponse>,
+}
+
 impl WebhookBackbone for PaymentWebhooks {
     const CATEGORY: IntegrationCategory = IntegrationCategory::OnlinePayment;
     type Provider = PaymentInstance;
     type Parsed = ParsedWebhook;
-    /// How many updates named a known transaction.
-    type Answer = usize;
+    type Answer = PaymentWebhookAnswer;
 
-    fn matched(answer: &usize) -> bool {
-        *answer > 0
+    fn matched(answer: &PaymentWebhookAnswer) -> bool {
+        answer.matched > 0
     }
 
     async fn open(app: &App, integration: &IntegrationRow) -> Result<PaymentInstance, ServiceError> {
@@ -50,23 +57,18 @@ impl WebhookBackbone for PaymentWebhooks {
         integration: &IntegrationRow,
         parsed: ParsedWebhook,
         attempt: &Attempt<'_>,
-    ) -> Result<usize, ServiceError> {
+    ) -> Result<PaymentWebhookAnswer, ServiceError> {
+        let response = parsed.response;
         if parsed.updates.is_empty() {
             let entry = attempt.entry(None, true, AttemptResult::Accepted, "no updates");
             let mut tx = app.db.tx().await?;
             webhook_log::insert(&mut *tx, &entry).await?;
             tx.commit().await?;
-            return Ok(0);
+            return Ok(PaymentWebhookAnswer { matched: 0, response });
         }
         let mut matched = 0;
         for update in &parsed.updates {
-            let found = transactions::find_in_integration(
-                app.db.read(),
-                integration.id,
-                update.gateway_reference.as_deref(),
-                update.reference.as_deref(),
-            )
-            .await?;
+            let found = find_transaction(app, integration.id, update).await?;
             match found {
                 Some(transaction) => {
                     matched += 1;
@@ -81,8 +83,31 @@ impl WebhookBackbone for PaymentWebhooks {
                 }
             }
         }
-        Ok(matched)
+        Ok(PaymentWebhookAnswer { matched, response })
     }
+}
+
+/// The transaction an update names in this integration: by the gateway's reference or ours,
+/// else (a refund event naming no payment) by the first refund it names.
+async fn find_transaction(
+    app: &App,
+    integration_id: i64,
+    update: &GatewayUpdate,
+) -> Result<Option<TransactionRow>, ServiceError> {
+    let (gateway_reference, reference) = (update.gateway_reference.as_deref(), update.reference.as_deref());
+    let found = transactions::find_in_integration(app.db.read(), integration_id, gateway_reference, reference).await?;
+    if found.is_some() || gateway_reference.is_some() || reference.is_some() {
+        return Ok(found);
+    }
+    for refund in &update.refunds {
+        let (refund_id, refund_reference) = (refund.refund_id.as_deref(), refund.refund_reference.as_deref());
+        if let Some(id) =
+            refunds::transaction_of_named(app.db.read(), integration_id, refund_id, refund_reference).await?
+        {
+            return Ok(transactions::get(app.db.read(), id).await?);
+        }
+    }
+    Ok(None)
 }
 
 impl App {
@@ -90,7 +115,7 @@ impl App {
         &self,
         integration_id: i64,
         request: WebhookRequest,
-    ) -> Result<WebhookVerdict<usize>, ServiceError> {
+    ) -> Result<WebhookVerdict<PaymentWebhookAnswer>, ServiceError> {
         self.run_webhook::<PaymentWebhooks>(integration_id, request).await
     }
 }

@@ -12,6 +12,9 @@ use super::{now, returned, DbResult, Exec};
 pub enum RefundState {
     Pending,
     InDoubt,
+    /// The gateway accepted it and will report its completion (webhook or sync); counted
+    /// against what is left, not as refunded, and never attempted again.
+    Accepted,
     Succeeded,
     Failed,
 }
@@ -21,18 +24,31 @@ impl RefundState {
         match self {
             Self::Pending => "pending",
             Self::InDoubt => "in_doubt",
+            Self::Accepted => "accepted",
             Self::Succeeded => "succeeded",
             Self::Failed => "failed",
         }
     }
 
     pub fn parse(text: &str) -> Option<Self> {
-        [Self::Pending, Self::InDoubt, Self::Succeeded, Self::Failed].into_iter().find(|s| s.as_str() == text)
+        [Self::Pending, Self::InDoubt, Self::Accepted, Self::Succeeded, Self::Failed]
+            .into_iter()
+            .find(|s| s.as_str() == text)
     }
 
-    /// Still waiting for the gateway's word.
+    /// Still waiting for the gateway's word on whether it was made.
     pub fn is_unresolved(self) -> bool {
         matches!(self, Self::Pending | Self::InDoubt)
+    }
+
+    /// How the transaction view shows it: `pending` until the gateway says it succeeded or
+    /// failed.
+    pub fn shown(self) -> &'static str {
+        match self {
+            Self::Pending | Self::InDoubt | Self::Accepted => "pending",
+            Self::Succeeded => "succeeded",
+            Self::Failed => "failed",
+        }
     }
 }
 
@@ -66,6 +82,8 @@ impl RefundRow {
 const COLUMNS: &str = "id, transaction_id, amount_minor, state, refund_id, refund_reference, attempts, attempted_at, \
     reconcile_claims, error_message, created_at, updated_at";
 const UNRESOLVED: &str = "state IN ('pending', 'in_doubt')";
+/// Not yet succeeded or failed.
+const OPEN: &str = "state IN ('pending', 'in_doubt', 'accepted')";
 
 /// Minor units reserved, in doubt or refunded for a transaction.
 pub async fn committed_total<'e>(exec: impl Exec<'e>, transaction_id: i64) -> DbResult<i64> {
@@ -78,7 +96,18 @@ pub async fn committed_total<'e>(exec: impl Exec<'e>, transaction_id: i64) -> Db
     Ok(total.unwrap_or(0))
 }
 
-/// Minor units of a transaction's refunds the gateway accepted.
+/// Minor units of a transaction's refunds not yet succeeded or failed.
+pub async fn open_total<'e>(exec: impl Exec<'e>, transaction_id: i64) -> DbResult<i64> {
+    let total: Option<i64> = sqlx::query_scalar(&format!(
+        "SELECT CAST(SUM(amount_minor) AS BIGINT) FROM refunds WHERE transaction_id = $1 AND {OPEN}"
+    ))
+    .bind(transaction_id)
+    .fetch_one(exec)
+    .await?;
+    Ok(total.unwrap_or(0))
+}
+
+/// Minor units of a transaction's refunds the gateway completed.
 pub async fn succeeded_total<'e>(exec: impl Exec<'e>, transaction_id: i64) -> DbResult<i64> {
     let total: Option<i64> = sqlx::query_scalar(
         "SELECT CAST(SUM(amount_minor) AS BIGINT) FROM refunds WHERE transaction_id = $1 AND state = 'succeeded'",
@@ -209,18 +238,83 @@ pub async fn begin_attempt<'e>(exec: impl Exec<'e>, id: i64) -> DbResult<bool> {
 /// An attempt ended without a usable answer: the refund may have been made. False when it
 /// was resolved meanwhile.
 pub async fn mark_in_doubt<'e>(exec: impl Exec<'e>, id: i64, why: &str) -> DbResult<bool> {
-    transition(exec, id, RefundState::InDoubt, None, Some(why)).await
+    transition(exec, id, RefundState::InDoubt, None, Some(why), UNRESOLVED).await
 }
 
-/// The gateway accepted the refund. False when it was resolved meanwhile (then nothing may
+/// The gateway completed the refund. False when it was settled meanwhile (then nothing may
 /// be booked again).
 pub async fn confirm<'e>(exec: impl Exec<'e>, id: i64, refund_reference: &str) -> DbResult<bool> {
-    transition(exec, id, RefundState::Succeeded, Some(refund_reference), None).await
+    transition(exec, id, RefundState::Succeeded, Some(refund_reference), None, OPEN).await
 }
 
-/// The gateway refused the refund: it no longer counts. False when it was resolved meanwhile.
+/// The gateway accepted the refund and will complete it later. False when it was resolved
+/// meanwhile.
+pub async fn accept<'e>(exec: impl Exec<'e>, id: i64, refund_reference: Option<&str>) -> DbResult<bool> {
+    transition(exec, id, RefundState::Accepted, refund_reference, None, UNRESOLVED).await
+}
+
+/// The gateway refused the refund, or a refund it accepted failed: it no longer counts.
+/// False when it was settled meanwhile.
 pub async fn fail<'e>(exec: impl Exec<'e>, id: i64, message: &str) -> DbResult<bool> {
-    transition(exec, id, RefundState::Failed, None, Some(message)).await
+    transition(exec, id, RefundState::Failed, None, Some(message), OPEN).await
+}
+
+/// A transaction's refund the gateway names: by the host's refund id, else by the gateway's
+/// reference.
+pub async fn named(
+    conn: &mut crate::store::WriteConn,
+    transaction_id: i64,
+    refund_id: Option<&str>,
+    refund_reference: Option<&str>,
+) -> DbResult<Option<RefundRow>> {
+    if let Some(refund_id) = refund_id {
+        let found: Option<RefundRow> =
+            sqlx::query_as(&format!("SELECT {COLUMNS} FROM refunds WHERE refund_id = $1 AND transaction_id = $2"))
+                .bind(refund_id)
+                .bind(transaction_id)
+                .fetch_optional(&mut *conn)
+                .await?;
+        if found.is_some() {
+            return Ok(found);
+        }
+    }
+    match refund_reference {
+        Some(reference) => {
+            sqlx::query_as(&format!(
+                "SELECT {COLUMNS} FROM refunds WHERE refund_reference = $1 AND transaction_id = $2"
+            ))
+            .bind(reference)
+            .bind(transaction_id)
+            .fetch_optional(conn)
+            .await
+        }
+        None => Ok(None),
+    }
+}
+
+/// The transaction of an integration's refund, found by the host's refund id or the
+/// gateway's reference (a refund event that names no payment).
+pub async fn transaction_of_named(
+    pool: &super::Reader,
+    integration_id: i64,
+    refund_id: Option<&str>,
+    refund_reference: Option<&str>,
+) -> DbResult<Option<i64>> {
+    for (column, value) in [("refund_id", refund_id), ("refund_reference", refund_reference)] {
+        let Some(value) = value else { continue };
+        let found: Option<i64> = sqlx::query_scalar(&format!(
+            "SELECT r.transaction_id FROM refunds r JOIN transactions t ON t.id = r.transaction_id
+              WHERE r.{column} = $1 AND t.integration_id = $2 LIMIT 1"
+        ))
+        .bind(value)
+        .bind(integration_id)
+        .fetch_optional(pool)
+        .await?;
+        if found.is_some() {
+            return Ok(found);
+        }
+    }
+    Ok(None)
 }
 
 async fn transition<'e>(
@@ -229,10 +323,11 @@ async fn transition<'e>(
     to: RefundState,
     refund_reference: Option<&str>,
     message: Option<&str>,
+    from: &str,
 ) -> DbResult<bool> {
     let done = sqlx::query(&format!(
         "UPDATE refunds SET state = $2, refund_reference = COALESCE($3, refund_reference), error_message = $4,
-            updated_at = $5 WHERE id = $1 AND {UNRESOLVED}"
+            updated_at = $5 WHERE id = $1 AND {from}"
     ))
     .bind(id)
     .bind(to.as_str())

@@ -27,11 +27,27 @@ pub struct TransactionRow {
     pub test_mode: i64,
     pub created_at: String,
     pub updated_at: String,
+    /// `automatic` or `manual` (captured later by `…/capture`).
+    pub capture_mode: String,
+    /// 1 when the ERP asked the gateway to save the payer's method.
+    pub save_payment_method: i64,
+    /// What a partial capture captured; None: the amount.
+    pub captured_minor: Option<i64>,
+    /// The saved method a merchant-initiated charge used.
+    pub payment_method_id: Option<i64>,
+}
+
+impl TransactionRow {
+    /// What was (or will be) captured: the most that can be refunded.
+    pub fn capturable_minor(&self) -> i64 {
+        self.captured_minor.unwrap_or(self.amount_minor)
+    }
 }
 
 const COLUMNS: &str = "id, reference, integration_id, company_id, state, integration_type, amount_minor, currency, \
     refunded_minor, gateway_reference, gateway_status, error_message, provider_data, document_model, document_id, \
-    return_url, cancel_url, contact, pending_action_data, test_mode, created_at, updated_at";
+    return_url, cancel_url, contact, pending_action_data, test_mode, created_at, updated_at, capture_mode, \
+    save_payment_method, captured_minor, payment_method_id";
 
 /// Inserts a transaction (as given, usually Draft) and returns it with its id.
 pub async fn insert<'e>(exec: impl Exec<'e>, row: &TransactionRow) -> DbResult<TransactionRow> {
@@ -39,8 +55,9 @@ pub async fn insert<'e>(exec: impl Exec<'e>, row: &TransactionRow) -> DbResult<T
     sqlx::query_as(&format!(
         "INSERT INTO transactions (reference, integration_id, company_id, state, integration_type, amount_minor, currency,
             refunded_minor, document_model, document_id, return_url, cancel_url, contact, pending_action_data, test_mode,
-            created_at, updated_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, 0, $8, $9, $10, $11, $12, $13, $14, $15, $15) RETURNING {COLUMNS}"
+            created_at, updated_at, capture_mode, save_payment_method, payment_method_id)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, 0, $8, $9, $10, $11, $12, $13, $14, $15, $15, $16, $17, $18)
+         RETURNING {COLUMNS}"
     ))
     .bind(&row.reference)
     .bind(row.integration_id)
@@ -57,6 +74,9 @@ pub async fn insert<'e>(exec: impl Exec<'e>, row: &TransactionRow) -> DbResult<T
     .bind(&row.pending_action_data)
     .bind(row.test_mode)
     .bind(now)
+    .bind(&row.capture_mode)
+    .bind(row.save_payment_method)
+    .bind(row.payment_method_id)
     .fetch_all(exec)
     .await
     .and_then(returned)
@@ -110,7 +130,7 @@ pub async fn find_in_integration(
 pub async fn update_if_state<'e>(exec: impl Exec<'e>, row: &TransactionRow, expected_state: &str) -> DbResult<bool> {
     let result = sqlx::query(
         "UPDATE transactions SET state = $3, refunded_minor = $4, gateway_reference = $5, gateway_status = $6,
-            error_message = $7, provider_data = $8, updated_at = $9
+            error_message = $7, provider_data = $8, updated_at = $9, captured_minor = $10
          WHERE id = $1 AND state = $2",
     )
     .bind(row.id)
@@ -122,6 +142,7 @@ pub async fn update_if_state<'e>(exec: impl Exec<'e>, row: &TransactionRow, expe
     .bind(&row.error_message)
     .bind(&row.provider_data)
     .bind(now())
+    .bind(row.captured_minor)
     .execute(exec)
     .await?;
     Ok(result.rows_affected() == 1)
@@ -142,11 +163,14 @@ pub async fn delete_draft(conn: &mut crate::store::WriteConn, id: i64) -> DbResu
 }
 
 /// An integration's transactions still Pending or Authorized and created before `before`:
-/// the ones a lost webhook may have left behind; and those still Draft, whose session's
-/// answer could not be stored (an initiate in progress is never that old).
+/// the ones a lost webhook may have left behind; those still Draft, whose session's answer
+/// could not be stored (an initiate in progress is never that old); and those Captured with
+/// a refund the gateway accepted and has not reported complete.
 pub async fn open_before<'e>(exec: impl Exec<'e>, integration_id: i64, before: &str) -> DbResult<Vec<TransactionRow>> {
     sqlx::query_as(&format!(
-        "SELECT {COLUMNS} FROM transactions WHERE integration_id = $1 AND state IN ('Draft', 'Pending', 'Authorized') AND created_at <= $2
+        "SELECT {COLUMNS} FROM transactions WHERE integration_id = $1 AND created_at <= $2
+           AND (state IN ('Draft', 'Pending', 'Authorized')
+                OR (state = 'Captured' AND EXISTS (SELECT 1 FROM refunds r WHERE r.transaction_id = transactions.id AND r.state = 'accepted')))
          ORDER BY id"
     ))
     .bind(integration_id)

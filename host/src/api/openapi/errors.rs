@@ -169,6 +169,17 @@ error_sets! {
         422 "refund_exceeds_remaining": "`amount` is more than is left to refund.";
         502 "refund_in_doubt": "The outcome is unknown; retry with the same Idempotency-Key (`error.transaction_id`).";
     }
+    /// Capture and void.
+    CaptureRules {
+        409 "not_capturable": "Only an Authorized payment can be captured.";
+        409 "not_voidable": "Only an Authorized payment can be voided.";
+        409 "operation_in_progress": "Another capture or void of the payment is under way.";
+        422 "capture_exceeds_amount": "`amount` is more than was authorized.";
+        422 "invalid_amount": "`amount` is zero, negative or not an amount of the currency.";
+        422 "operation_failed": "The gateway refused the capture or void; the message is its reason.";
+        502 "capture_in_doubt": "The outcome is unknown; retry with the same Idempotency-Key (`error.transaction_id`).";
+        502 "void_in_doubt": "The outcome is unknown; retry with the same Idempotency-Key (`error.transaction_id`).";
+    }
     /// A payment link's fields.
     LinkRules {
         422 "invalid_expires_at": "`expires_at` is not RFC 3339 with an offset, or not in the future.";

@@ -4,7 +4,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::services::payment_links::LinkRecord;
-use crate::services::records::{PaymentRow, RefundRow, RefundState, TransactionRow, WebhookLogRow};
+use crate::services::records::{PaymentRow, RefundRow, TransactionRow, WebhookLogRow};
 use crate::services::refunds::RefundOutcome;
 
 use super::{decimal, stored_json};
@@ -25,11 +25,19 @@ pub struct Transaction {
     pub currency: String,
     pub refunded_amount: Option<String>,
     pub refunded_minor: i64,
+    /// `automatic`, or `manual`: authorized only, captured by `…/capture` (contract 1.1).
+    #[schema(pattern = "^(automatic|manual)$")]
+    pub capture: String,
+    /// What was captured: the amount, or less after a partial capture; null until Captured.
+    pub captured_amount: Option<String>,
+    pub captured_minor: Option<i64>,
     pub gateway_reference: Option<String>,
     pub gateway_status: Option<String>,
     pub error_message: Option<String>,
     pub document_model: Option<String>,
     pub document_id: Option<i64>,
+    /// The saved payment method a merchant-initiated charge used.
+    pub payment_method_id: Option<i64>,
     /// What the ERP sent as `pending_action_data`, as it sent it.
     pub pending_action_data: serde_json::Value,
     pub test_mode: bool,
@@ -48,8 +56,8 @@ pub struct Refund {
     /// Decimal string in the currency's unit.
     pub amount: Option<String>,
     pub amount_minor: i64,
-    /// `pending` (not answered yet, or its answer was lost: the host asks again), `succeeded`
-    /// or `failed`.
+    /// `pending` (not answered yet, its answer was lost and the host asks again, or the
+    /// gateway accepted it and reports its completion later), `succeeded` or `failed`.
     #[schema(pattern = "^(pending|succeeded|failed)$")]
     pub state: &'static str,
     /// The gateway's reference, once it accepted the refund.
@@ -70,6 +78,7 @@ pub struct WebhookLogEntry {
 
 impl Transaction {
     pub fn new(row: &TransactionRow, log: &[WebhookLogRow], refunds: &[RefundRow]) -> Self {
+        let captured = matches!(row.state.as_str(), "Captured" | "Refunded").then(|| row.capturable_minor());
         Self {
             id: row.id,
             reference: row.reference.clone(),
@@ -82,11 +91,15 @@ impl Transaction {
             currency: row.currency.clone(),
             refunded_amount: decimal(row.refunded_minor, &row.currency),
             refunded_minor: row.refunded_minor,
+            capture: row.capture_mode.clone(),
+            captured_amount: captured.and_then(|minor| decimal(minor, &row.currency)),
+            captured_minor: captured,
             gateway_reference: row.gateway_reference.clone(),
             gateway_status: row.gateway_status.clone(),
             error_message: row.error_message.clone(),
             document_model: row.document_model.clone(),
             document_id: row.document_id,
+            payment_method_id: row.payment_method_id,
             pending_action_data: stored_json(row.pending_action_data.as_deref()),
             test_mode: row.test_mode != 0,
             created_at: row.created_at.clone(),
@@ -106,11 +119,7 @@ impl Transaction {
                     id: refund.id,
                     amount: decimal(refund.amount_minor, &row.currency),
                     amount_minor: refund.amount_minor,
-                    state: match refund.state() {
-                        RefundState::Succeeded => "succeeded",
-                        RefundState::Failed => "failed",
-                        RefundState::Pending | RefundState::InDoubt => "pending",
-                    },
+                    state: refund.state().shown(),
                     refund_reference: refund.refund_reference.clone(),
                     error_message: refund.error_message.clone(),
                     created_at: refund.created_at.clone(),
@@ -164,6 +173,10 @@ pub struct RefundResult {
     pub refunded_amount: Option<String>,
     pub refunded_minor: i64,
     pub state: String,
+    /// The refund's own state: `succeeded`, `failed`, or `pending` when the gateway accepted
+    /// it and completes it later (it counts in `refunded_amount` once it succeeded).
+    #[schema(pattern = "^(pending|succeeded|failed)$")]
+    pub refund_state: &'static str,
     pub error_message: Option<String>,
     pub transaction_id: i64,
 }
@@ -177,6 +190,7 @@ impl From<&RefundOutcome> for RefundResult {
             refunded_amount: decimal(transaction.refunded_minor, &transaction.currency),
             refunded_minor: transaction.refunded_minor,
             state: transaction.state.clone(),
+            refund_state: outcome.refund_state.shown(),
             error_message: outcome.error_message.clone(),
             transaction_id: transaction.id,
         }
@@ -196,8 +210,15 @@ pub struct Initiated {
     /// What the gateway's script needs (Embedded JS).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub client_config: Option<serde_json::Value>,
+    /// What the QR code encodes (QR Code).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub qr_code: Option<String>,
+    /// The gateway's image of the QR code, when it gives one (contract 1.1).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub qr_code_image_url: Option<String>,
+    /// When the QR code stops being payable, RFC 3339 (contract 1.1).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub qr_code_expires_at: Option<String>,
 }
 
 /// A payment integration's client configuration.

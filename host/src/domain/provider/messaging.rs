@@ -1,5 +1,7 @@
 //! The messaging world's values.
 
+pub use super::WebhookResponse;
+
 use crate::domain::message_state::MessageState;
 
 #[derive(Debug, Clone)]
@@ -30,13 +32,6 @@ pub struct InboundMessage {
     pub remote_id: String,
     pub from: String,
     pub to: String,
-    pub body: String,
-}
-
-/// What the gateway is answered, when the provider chooses (TwiML, say).
-#[derive(Debug, Clone)]
-pub struct WebhookResponse {
-    pub content_type: String,
     pub body: String,
 }
 

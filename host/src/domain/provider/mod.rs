@@ -96,3 +96,10 @@ pub struct IntegrationInfo {
     pub test_mode: bool,
     pub webhook_url: String,
 }
+
+/// What the gateway is answered, when the provider chooses (TwiML, Adyen's `[accepted]`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WebhookResponse {
+    pub content_type: String,
+    pub body: String,
+}

@@ -8,6 +8,7 @@
 pub(crate) mod bounded;
 pub(crate) mod messaging;
 pub(crate) mod payment;
+pub(crate) mod payment_v1_1;
 
 use wasmtime::component::{ComponentType, Lift};
 

@@ -7,7 +7,9 @@ use super::super::ceilings::{
     CLIENT_CONFIG, LABEL, MESSAGE, PROVIDER_DATA, REFERENCE, SESSION_ACTION, UPDATES_PER_WEBHOOK,
 };
 use super::bounded::{ceilings, text, Items, Text};
-use crate::domain::provider::payment::{GatewayUpdate, ParsedPaymentWebhook, RefundResult, Session, SessionAction};
+use crate::domain::provider::payment::{
+    GatewayUpdate, ParsedPaymentWebhook, QrCode, RefundResult, Session, SessionAction,
+};
 
 ceilings! {
     RedirectUrl = "session.action.redirect", SESSION_ACTION;
@@ -87,7 +89,9 @@ pub(crate) fn session(raw: RawSession) -> Session {
     let action = match raw.action {
         RawSessionAction::Redirect(url) => SessionAction::Redirect(url.text),
         RawSessionAction::EmbeddedJs(config) => SessionAction::EmbeddedJs(config.text),
-        RawSessionAction::QrCode(payload) => SessionAction::QrCode(payload.text),
+        RawSessionAction::QrCode(payload) => {
+            SessionAction::QrCode(QrCode { payload: payload.text, image_url: None, expires_at: None })
+        }
     };
     Session { gateway_reference: text(raw.gateway_reference), action, provider_data: text(raw.provider_data) }
 }
@@ -101,6 +105,7 @@ pub(crate) fn gateway_update(raw: RawGatewayUpdate) -> GatewayUpdate {
         error_message: text(raw.error_message),
         refunded_minor: raw.refunded_minor,
         provider_data: text(raw.provider_data),
+        ..GatewayUpdate::default()
     }
 }
 
@@ -108,6 +113,7 @@ pub(crate) fn parsed_webhook(raw: RawParsedWebhook) -> ParsedPaymentWebhook {
     ParsedPaymentWebhook {
         event_type: raw.event_type.text,
         updates: raw.updates.items.into_iter().map(gateway_update).collect(),
+        response: None,
     }
 }
 

@@ -4,10 +4,12 @@ use url::Url;
 
 use super::{http_url, parse_currency, parse_money, InitiateRequest, Initiated};
 use crate::domain::manifest::IntegrationCategory;
-use crate::domain::provider::payment::{GatewayUpdate, IntegrationType, SessionAction};
+use crate::domain::provider::payment::{
+    CaptureMode as ProviderCaptureMode, GatewayUpdate, IntegrationType, SessionAction, SessionOptions,
+};
 use crate::domain::provider::{ErrorKind, ProviderError};
 use crate::domain::transaction_state::TransactionState;
-use crate::services::capability_rules::check_initiate;
+use crate::services::capability_rules::{check_initiate, CaptureMode};
 use crate::services::{App, Caller, ServiceError};
 use crate::store::transactions::{self, TransactionRow};
 
@@ -48,6 +50,13 @@ impl App {
         let money = parse_money(&request.amount, currency)?;
         let save = request.save_payment_method.unwrap_or(false);
         check_initiate(&module.manifest, currency, money.minor, request.capture, save)?;
+        let options = SessionOptions {
+            capture: match request.capture {
+                Some(CaptureMode::Manual) => ProviderCaptureMode::Manual,
+                Some(CaptureMode::Automatic) | None => ProviderCaptureMode::Automatic,
+            },
+            save_payment_method: save,
+        };
         let type_name =
             request.integration_type.clone().unwrap_or_else(|| integration.payment_integration_type.clone());
         let kind = IntegrationType::from_display_name(&type_name)
@@ -97,6 +106,13 @@ impl App {
             test_mode: i64::from(integration.test_mode()),
             created_at: String::new(),
             updated_at: String::new(),
+            capture_mode: match options.capture {
+                ProviderCaptureMode::Manual => "manual".into(),
+                ProviderCaptureMode::Automatic => "automatic".into(),
+            },
+            save_payment_method: i64::from(options.save_payment_method),
+            captured_minor: None,
+            payment_method_id: None,
         };
         let mut tx = self.db.tx().await?;
         if let Some(link_id) = link_id {
@@ -110,7 +126,7 @@ impl App {
 
         let session = async {
             let mut provider = self.payment_provider(&integration).await?;
-            provider.create_session(&self.provider_view(&draft), kind).await?.map_err(ServiceError::Gateway)
+            provider.create_session(&self.provider_view(&draft), kind, options).await?.map_err(ServiceError::Gateway)
         }
         .await
         .and_then(|mut session| {
@@ -129,6 +145,7 @@ impl App {
                     error_message: Some(error.message.clone()),
                     refunded_minor: None,
                     provider_data: None,
+                    ..GatewayUpdate::default()
                 };
                 self.apply_update(draft.id, &failed, None).await?;
                 return Err(ServiceError::PaymentFailed {
@@ -153,6 +170,7 @@ impl App {
             error_message: None,
             refunded_minor: None,
             provider_data: session.provider_data.clone(),
+            ..GatewayUpdate::default()
         };
         let applied = match self.apply_update(draft.id, &update, None).await {
             Ok(applied) => applied,

@@ -62,6 +62,7 @@ impl App {
             error_message: None,
             refunded_minor: None,
             provider_data: None,
+            ..GatewayUpdate::default()
         };
         let applied = self.apply_update(row.id, &update, None).await?;
         let cancel_url = applied.transaction.cancel_url.clone().unwrap_or_default();

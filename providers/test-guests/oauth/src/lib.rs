@@ -17,11 +17,14 @@ wit_bindgen::generate!({
     path: "../../../wit/v1.1.0",
 });
 
-use exports::integrations::provider::payment::{Guest, ParsedWebhook, RefundResult};
+use exports::integrations::provider::payment::{
+    Guest, ParsedWebhook, PaymentSession, PaymentUpdate, RefundResult, SessionOptions,
+};
+use integrations::provider::crypto::{self, Encoding, HmacAlgorithm, KeyFormat};
 use integrations::provider::endpoints;
 use integrations::provider::http::{self, Header, HeaderValue, Method, OauthClient, Request, Response};
 use integrations::provider::types::{
-    ErrorKind, GatewayUpdate, IntegrationType, Money, ProviderError, Session, Transaction, Verification, WebhookRequest,
+    ErrorKind, IntegrationType, Money, ProviderError, Transaction, Verification, WebhookRequest,
 };
 
 struct OAuthGuest;
@@ -31,7 +34,11 @@ impl Guest for OAuthGuest {
         Ok(())
     }
 
-    fn create_session(transaction: Transaction, _kind: IntegrationType) -> Result<Session, ProviderError> {
+    fn create_session(
+        transaction: Transaction,
+        _kind: IntegrationType,
+        _options: SessionOptions,
+    ) -> Result<PaymentSession, ProviderError> {
         let api = endpoints::base_url("api").ok_or_else(|| failure("no api endpoint".into()))?;
         let behaviour = transaction.document_model.unwrap_or_default();
         let client = |token_url: String, secret: &str| OauthClient {
@@ -44,6 +51,19 @@ impl Guest for OAuthGuest {
         let report = match behaviour.as_str() {
             "echo" => outcome(echo(&api, client(token_url, "client_secret"))),
             "wrong-secret" => outcome(echo(&api, client(token_url, "wrong_secret"))),
+            // `crypto@1.1.0`: HMAC-SHA512 with the client secret as a text key, and the client
+            // id read as a hex key (it is not hex: the error names it).
+            "hmac" => {
+                let text = crypto::hmac(HmacAlgorithm::Sha512, "client_secret", b"message", Encoding::Hex);
+                let hex = crypto::hmac_with_key(
+                    HmacAlgorithm::Sha256,
+                    "client_secret",
+                    KeyFormat::Hex,
+                    b"message",
+                    Encoding::Base64,
+                );
+                format!("sha512: {text:?}; hex key: {hex:?}")
+            }
             "foreign-token-url" => {
                 outcome(echo(&api, client("https://tokens.elsewhere.example.com/token".into(), "client_secret")))
             }
@@ -69,7 +89,7 @@ impl Guest for OAuthGuest {
         Err(failure("no webhooks".into()))
     }
 
-    fn process_return(_t: Transaction, _p: Vec<(String, String)>) -> Result<GatewayUpdate, ProviderError> {
+    fn process_return(_t: Transaction, _p: Vec<(String, String)>) -> Result<PaymentUpdate, ProviderError> {
         Err(failure("no returns".into()))
     }
 
@@ -77,12 +97,28 @@ impl Guest for OAuthGuest {
         Err(failure("no refunds".into()))
     }
 
-    fn sync(_t: Transaction) -> Result<GatewayUpdate, ProviderError> {
+    fn sync(_t: Transaction) -> Result<PaymentUpdate, ProviderError> {
         Err(failure("no sync".into()))
     }
 
     fn client_config() -> Result<String, ProviderError> {
         Ok("{}".into())
+    }
+
+    fn capture(_t: Transaction, _a: Money, _id: String) -> Result<PaymentUpdate, ProviderError> {
+        Err(failure("no capture".into()))
+    }
+
+    fn void(_t: Transaction) -> Result<PaymentUpdate, ProviderError> {
+        Err(failure("no void".into()))
+    }
+
+    fn charge_saved(_t: Transaction, _method: String) -> Result<PaymentUpdate, ProviderError> {
+        Err(failure("no saved methods".into()))
+    }
+
+    fn delete_payment_method(_method: String) -> Result<(), ProviderError> {
+        Err(failure("no saved methods".into()))
     }
 }
 
