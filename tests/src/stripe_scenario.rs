@@ -122,6 +122,47 @@ impl StripeScenario {
         response.headers()["location"].to_str().unwrap().to_string()
     }
 
+    /// Initiates a manual-capture payment; returns the answer.
+    pub async fn initiate_manual(&self, amount: &str, kind: &str, document_id: i64) -> Value {
+        let (status, body) = send(self.host.admin(Method::POST, "/api/online_payment/initiate").json(&json!({
+            "integration_id": self.integration_id, "amount": amount, "currency": "USD",
+            "document_model": "Invoice", "document_id": document_id,
+            "return_url": "https://erp.example/portal/invoice/42", "integration_type": kind, "capture": "manual",
+        })))
+        .await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+        body
+    }
+
+    /// A manual-capture Embedded JS payment whose card Stripe authorized, reported by
+    /// `payment_intent.amount_capturable_updated`. Returns (transaction id, PaymentIntent id).
+    pub async fn authorized_intent(&self, amount: &str, document_id: i64) -> (i64, String) {
+        let id = self.initiate_manual(amount, "Embedded JS", document_id).await["transaction_id"].as_i64().unwrap();
+        let payment_intent = self.gateway_reference(id).await;
+        self.fake.authorize_intent(&payment_intent);
+        let (status, body) =
+            self.deliver("payment_intent.amount_capturable_updated", self.fake.intent(&payment_intent)).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        assert_eq!(self.host.transaction(id).await["state"], "Authorized");
+        (id, payment_intent)
+    }
+
+    /// `POST …/capture` or `…/void` with a body and an optional Idempotency-Key.
+    pub async fn operate(
+        &self,
+        transaction_id: i64,
+        what: &str,
+        body: Value,
+        key: Option<&str>,
+    ) -> (StatusCode, Value) {
+        let mut request =
+            self.host.admin(Method::POST, &format!("/api/online_payment/transaction/{transaction_id}/{what}"));
+        if let Some(key) = key {
+            request = request.header("Idempotency-Key", key);
+        }
+        send(request.json(&body)).await
+    }
+
     /// A Redirect payment paid on Checkout and reported by `checkout.session.completed`.
     /// Returns (transaction id, session id, PaymentIntent id).
     pub async fn captured_checkout(&self, amount: &str, document_id: i64) -> (i64, String, String) {

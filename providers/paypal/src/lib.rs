@@ -30,12 +30,13 @@ wit_bindgen::generate!({
 mod money;
 mod wire;
 
-use exports::integrations::provider::payment::{Guest, ParsedWebhook, RefundResult};
+use exports::integrations::provider::payment::{
+    Guest, ParsedWebhook, PaymentAction, PaymentSession, PaymentUpdate, RefundResult, SessionOptions,
+};
 use integrations::provider::http::{self, Header, HeaderValue, Method, OauthClient, Request, Response};
 use integrations::provider::log::{self, Level};
 use integrations::provider::types::{
-    ErrorKind, GatewayUpdate, IntegrationType, Money, ProviderError, Session, SessionAction, Transaction,
-    TransactionState, Verification, WebhookRequest,
+    ErrorKind, IntegrationType, Money, ProviderError, Transaction, TransactionState, Verification, WebhookRequest,
 };
 use integrations::provider::{credentials, endpoints, mapper};
 use serde_json::value::RawValue;
@@ -79,7 +80,13 @@ impl Guest for PayPal {
         decode::<serde_json::Value>(&response).map(|_| ()).map_err(Into::into)
     }
 
-    fn create_session(transaction: Transaction, integration_type: IntegrationType) -> Result<Session, ProviderError> {
+    /// Its manifest declares no manual capture and no saved methods, so the host sends only
+    /// the default options.
+    fn create_session(
+        transaction: Transaction,
+        integration_type: IntegrationType,
+        _options: SessionOptions,
+    ) -> Result<PaymentSession, ProviderError> {
         if integration_type != IntegrationType::Redirect {
             return Err(error(ErrorKind::Unsupported, "PayPal payments use the Redirect integration type."));
         }
@@ -112,9 +119,9 @@ impl Guest for PayPal {
         })?;
         mapper::put(ORDER_MODEL, reference, &order.id);
         log::log(Level::Info, &format!("PayPal order {} created for {reference}", order.id));
-        Ok(Session {
+        Ok(PaymentSession {
             gateway_reference: Some(order.id.clone()),
-            action: SessionAction::Redirect(link.to_string()),
+            action: PaymentAction::Redirect(link.to_string()),
             provider_data: None,
         })
     }
@@ -197,7 +204,7 @@ impl Guest for PayPal {
             "CHECKOUT.PAYMENT-APPROVAL.REVERSED" => {
                 let reversed: wire::ApprovalReversed = serde_json::from_value(event.resource).map_err(unreadable)?;
                 let unit = reversed.purchase_units.first();
-                vec![GatewayUpdate {
+                vec![PaymentUpdate {
                     reference: unit.and_then(|u| u.custom_id.clone().or_else(|| u.invoice_id.clone())),
                     gateway_reference: reversed.order_id,
                     state: Some(TransactionState::Cancelled),
@@ -205,15 +212,18 @@ impl Guest for PayPal {
                     error_message: Some("PayPal reversed the payer's approval.".into()),
                     refunded_minor: None,
                     provider_data: None,
+                    captured_minor: None,
+                    refunds: Vec::new(),
+                    saved_payment_method: None,
                 }]
             }
             // Other events change no state.
             _ => Vec::new(),
         };
-        Ok(ParsedWebhook { event_type: kind, updates })
+        Ok(ParsedWebhook { event_type: kind, updates, response: None })
     }
 
-    fn process_return(transaction: Transaction, params: Vec<(String, String)>) -> Result<GatewayUpdate, ProviderError> {
+    fn process_return(transaction: Transaction, params: Vec<(String, String)>) -> Result<PaymentUpdate, ProviderError> {
         let order_id = order_of(&transaction)?;
         // The return URL is unsigned: the order we created decides, never the query.
         if let Some((_, token)) = params.iter().find(|(name, _)| name == "token") {
@@ -269,7 +279,7 @@ impl Guest for PayPal {
         }
     }
 
-    fn sync(transaction: Transaction) -> Result<GatewayUpdate, ProviderError> {
+    fn sync(transaction: Transaction) -> Result<PaymentUpdate, ProviderError> {
         let api = Api::open()?;
         let order = api.order(&order_of(&transaction)?)?;
         if order.status == "APPROVED" && wire::order_update(&order).provider_data.is_none() {
@@ -282,12 +292,28 @@ impl Guest for PayPal {
     fn client_config() -> Result<String, ProviderError> {
         Err(error(ErrorKind::Unsupported, "PayPal payments use the Redirect integration type."))
     }
+
+    fn capture(_transaction: Transaction, _amount: Money, _capture_id: String) -> Result<PaymentUpdate, ProviderError> {
+        Err(error(ErrorKind::Unsupported, "This PayPal provider captures every order at once (intent CAPTURE)."))
+    }
+
+    fn void(_transaction: Transaction) -> Result<PaymentUpdate, ProviderError> {
+        Err(error(ErrorKind::Unsupported, "This PayPal provider captures every order at once: nothing to void."))
+    }
+
+    fn charge_saved(_transaction: Transaction, _payment_method: String) -> Result<PaymentUpdate, ProviderError> {
+        Err(error(ErrorKind::Unsupported, "This PayPal provider does not save payment methods."))
+    }
+
+    fn delete_payment_method(_payment_method: String) -> Result<(), ProviderError> {
+        Err(error(ErrorKind::Unsupported, "This PayPal provider does not save payment methods."))
+    }
 }
 
 export!(PayPal);
 
 /// `CHECKOUT.ORDER.APPROVED`: capture an order we created (if it is not captured yet).
-fn approved_order(order: &wire::Order, kind: &str) -> Result<Option<GatewayUpdate>, ProviderError> {
+fn approved_order(order: &wire::Order, kind: &str) -> Result<Option<PaymentUpdate>, ProviderError> {
     if mapper::get_local(ORDER_MODEL, &order.id).is_none() {
         log::log(Level::Info, &format!("{kind} for order {} not created by this integration; ignored", order.id));
         return Ok(None);
@@ -392,12 +418,12 @@ impl Api {
 
     /// Captures an approved order and says what became of it. An order captured before (by
     /// an earlier return, webhook or sync) is read back instead.
-    fn capture(&self, order_id: &str) -> Result<GatewayUpdate, ProviderError> {
+    fn capture(&self, order_id: &str) -> Result<PaymentUpdate, ProviderError> {
         let request_id = format!("capture-{}", wire::path_segment(order_id));
         self.capture_with(order_id, &request_id, true)
     }
 
-    fn capture_with(&self, order_id: &str, request_id: &str, may_retry: bool) -> Result<GatewayUpdate, ProviderError> {
+    fn capture_with(&self, order_id: &str, request_id: &str, may_retry: bool) -> Result<PaymentUpdate, ProviderError> {
         let path = format!("/v2/checkout/orders/{}/capture", wire::path_segment(order_id));
         let response = self.send(Method::Post, &path, Some(b"{}".to_vec()), Some(request_id))?;
         let failure = match decode::<wire::Order>(&response) {
@@ -416,7 +442,7 @@ impl Api {
                 }
                 Ok(wire::order_update(&order))
             }
-            Some(issue) if DECLINE_ISSUES.contains(&issue) => Ok(GatewayUpdate {
+            Some(issue) if DECLINE_ISSUES.contains(&issue) => Ok(PaymentUpdate {
                 reference: None,
                 gateway_reference: Some(order_id.to_string()),
                 state: Some(TransactionState::Failed),
@@ -424,6 +450,9 @@ impl Api {
                 error_message: Some(failure.error.message),
                 refunded_minor: None,
                 provider_data: None,
+                captured_minor: None,
+                refunds: Vec::new(),
+                saved_payment_method: None,
             }),
             _ => Err(failure.error),
         }

@@ -5,7 +5,8 @@
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 
-use crate::integrations::provider::types::{GatewayUpdate, TransactionState};
+use crate::exports::integrations::provider::payment::PaymentUpdate;
+use crate::integrations::provider::types::TransactionState;
 use crate::money;
 
 #[derive(Serialize)]
@@ -236,12 +237,12 @@ fn our_reference(custom_id: &Option<String>, invoice_id: &Option<String>) -> Opt
 
 /// What a capture says about its transaction. `gateway_status` is the webhook event type,
 /// or the capture's status when the capture was read directly.
-pub fn capture_update(capture: &Capture, order_id: Option<String>, gateway_status: Option<String>) -> GatewayUpdate {
+pub fn capture_update(capture: &Capture, order_id: Option<String>, gateway_status: Option<String>) -> PaymentUpdate {
     let state = capture_state(&capture.status);
     let detailed = with_reason(&capture.status, capture.status_details.as_ref());
     let error_message =
         (state == Some(TransactionState::Failed)).then(|| format!("PayPal declined the payment: {detailed}."));
-    GatewayUpdate {
+    PaymentUpdate {
         reference: our_reference(&capture.custom_id, &capture.invoice_id),
         gateway_reference: order_id.or_else(|| capture.supplementary_data.related_ids.order_id.clone()),
         state,
@@ -249,11 +250,14 @@ pub fn capture_update(capture: &Capture, order_id: Option<String>, gateway_statu
         error_message,
         refunded_minor: None,
         provider_data: Some(kept(&capture.id)),
+        captured_minor: None,
+        refunds: Vec::new(),
+        saved_payment_method: None,
     }
 }
 
 /// What an order (read, or just captured) says about its transaction.
-pub fn order_update(order: &Order) -> GatewayUpdate {
+pub fn order_update(order: &Order) -> PaymentUpdate {
     let unit = order.purchase_units.first();
     let reference = unit.and_then(|u| our_reference(&u.custom_id, &u.invoice_id));
     let capture = unit.and_then(|u| u.payments.captures.first());
@@ -263,7 +267,7 @@ pub fn order_update(order: &Order) -> GatewayUpdate {
             "VOIDED" => Some(TransactionState::Cancelled),
             _ => None,
         };
-        return GatewayUpdate {
+        return PaymentUpdate {
             reference,
             gateway_reference: Some(order.id.clone()),
             state,
@@ -271,6 +275,9 @@ pub fn order_update(order: &Order) -> GatewayUpdate {
             error_message: None,
             refunded_minor: None,
             provider_data: None,
+            captured_minor: None,
+            refunds: Vec::new(),
+            saved_payment_method: None,
         };
     };
     let mut update = capture_update(capture, Some(order.id.clone()), None);
@@ -289,14 +296,14 @@ pub fn order_update(order: &Order) -> GatewayUpdate {
 
 /// What a `PAYMENT.CAPTURE.REFUNDED` refund says: the refunded total of its capture. Without
 /// the total, the refund's own amount is a lower bound (the host only ever raises it).
-pub fn refund_update(refund: &Refund, event_type: &str) -> GatewayUpdate {
+pub fn refund_update(refund: &Refund, event_type: &str) -> PaymentUpdate {
     let total = refund
         .seller_payable_breakdown
         .total_refunded_amount
         .as_ref()
         .or(refund.amount.as_ref())
         .and_then(Money::minor);
-    GatewayUpdate {
+    PaymentUpdate {
         reference: our_reference(&refund.custom_id, &refund.invoice_id),
         gateway_reference: None,
         state: None,
@@ -304,6 +311,9 @@ pub fn refund_update(refund: &Refund, event_type: &str) -> GatewayUpdate {
         error_message: None,
         refunded_minor: if refund.status == "COMPLETED" { total } else { None },
         provider_data: None,
+        captured_minor: None,
+        refunds: Vec::new(),
+        saved_payment_method: None,
     }
 }
 

@@ -81,6 +81,17 @@ pub struct PaymentIntent {
     pub id: String,
     pub status: String,
     #[serde(default)]
+    pub amount_received: Option<i64>,
+    #[serde(default)]
+    pub currency: String,
+    #[serde(default)]
+    customer: Option<Value>,
+    #[serde(default)]
+    payment_method: Option<Value>,
+    /// `off_session` when the payer's method is being saved.
+    #[serde(default)]
+    pub setup_future_usage: Option<String>,
+    #[serde(default)]
     pub client_secret: Option<String>,
     #[serde(default)]
     pub metadata: Option<Metadata>,
@@ -101,6 +112,14 @@ impl PaymentIntent {
 
     pub fn error_message(&self) -> Option<String> {
         self.last_payment_error.as_ref().and_then(|e| e.message.clone())
+    }
+
+    pub fn customer(&self) -> Option<String> {
+        id_of(&self.customer)
+    }
+
+    pub fn payment_method(&self) -> Option<String> {
+        id_of(&self.payment_method)
     }
 
     /// The state a read of the intent shows. A failed attempt leaves the intent in
@@ -140,6 +159,65 @@ pub struct Refund {
     pub status: Option<String>,
     #[serde(default)]
     pub failure_reason: Option<String>,
+    /// `refund_id`: the host's id of the refund, as we sent it.
+    #[serde(default)]
+    pub metadata: Option<RefundMetadata>,
+}
+
+#[derive(Deserialize, Default)]
+pub struct RefundMetadata {
+    #[serde(default)]
+    pub refund_id: Option<String>,
+}
+
+/// A list (`GET /v1/refunds`).
+#[derive(Deserialize)]
+pub struct List<T> {
+    pub data: Vec<T>,
+}
+
+/// `payment_method` (a card).
+#[derive(Deserialize)]
+pub struct PaymentMethod {
+    #[serde(default)]
+    pub card: Option<Card>,
+    #[serde(default, rename = "type")]
+    pub kind: Option<String>,
+}
+
+#[derive(Deserialize)]
+pub struct Card {
+    #[serde(default)]
+    pub brand: Option<String>,
+    #[serde(default)]
+    pub last4: Option<String>,
+    #[serde(default)]
+    pub exp_month: Option<u32>,
+    #[serde(default)]
+    pub exp_year: Option<u32>,
+}
+
+impl PaymentMethod {
+    /// "Visa •••• 4242", or the method's type.
+    pub fn label(&self) -> String {
+        match &self.card {
+            Some(Card { brand, last4: Some(last4), .. }) => {
+                let brand = brand.as_deref().unwrap_or("Card");
+                let mut brand_name: Vec<char> = brand.chars().collect();
+                if let Some(first) = brand_name.first_mut() {
+                    *first = first.to_ascii_uppercase();
+                }
+                format!("{} •••• {last4}", brand_name.into_iter().collect::<String>())
+            }
+            _ => self.kind.clone().unwrap_or_else(|| "Payment method".into()),
+        }
+    }
+
+    /// "YYYY-MM".
+    pub fn expires(&self) -> Option<String> {
+        let card = self.card.as_ref()?;
+        Some(format!("{:04}-{:02}", card.exp_year?, card.exp_month?))
+    }
 }
 
 /// `customer`.

@@ -196,10 +196,15 @@ async fn refunds_full_and_partial_reach_stripe_each_with_its_own_idempotency_key
 
     let sent = s.fake.requests_to("POST", "/v1/refunds");
     assert_eq!(sent.len(), 2);
-    assert_eq!(sent[0].stripe_params(), json!({ "payment_intent": payment_intent, "amount": "1050" }));
-    assert_eq!(sent[1].stripe_params(), json!({ "payment_intent": payment_intent, "amount": "1950" }));
     let keys: Vec<_> = sent.iter().map(|r| r.idempotency_key().unwrap().to_string()).collect();
     assert_ne!(keys[0], keys[1], "two refunds, two keys");
+    // The host's refund id is the key, and is kept in the refund's metadata for its events.
+    for (request, (amount, key)) in sent.iter().zip([("1050", &keys[0]), ("1950", &keys[1])]) {
+        assert_eq!(
+            request.stripe_params(),
+            json!({ "payment_intent": payment_intent, "amount": amount, "metadata": { "refund_id": key } })
+        );
+    }
     let refunded: i64 = s.fake.refunds().iter().map(|r| r["amount"].as_i64().unwrap()).sum();
     assert_eq!(refunded, 3000);
     assert_eq!(s.fake.charge(&payment_intent)["refunded"], true);

@@ -89,12 +89,21 @@ async fn payment_intent_events_drive_embedded_transactions() {
     s.deliver("payment_intent.canceled", s.fake.intent(&payment_intent)).await;
     assert_eq!(s.host.transaction(id).await["state"], "Cancelled");
 
-    // The PaymentIntent of a Checkout Session carries none of our references: its events
-    // match nothing (the session's own events speak for it).
+    // The PaymentIntent of a Checkout Session carries none of our references; the provider
+    // knows it from the session's completion (its mapper), so its events reach the same
+    // transaction and, reporting what the session did, change nothing.
     let (checkout, _, checkout_intent) = s.captured_checkout("6.00", 24).await;
+    let before = s.host.transaction(checkout).await;
     let (status, body) = s.deliver("payment_intent.succeeded", s.fake.intent(&checkout_intent)).await;
-    assert_eq!((status, body["matched"].as_i64()), (StatusCode::OK, Some(0)));
-    assert_eq!(s.host.transaction(checkout).await["webhook_log"].as_array().unwrap().len(), 1);
+    assert_eq!((status, body["matched"].as_i64()), (StatusCode::OK, Some(1)));
+    let after = s.host.transaction(checkout).await;
+    assert_eq!(
+        (after["state"].as_str(), &after["gateway_reference"]),
+        (Some("Captured"), &before["gateway_reference"])
+    );
+    let log = after["webhook_log"].as_array().unwrap();
+    assert!(log.last().unwrap()["outcome"].as_str().unwrap().starts_with("duplicate"), "{log:?}");
+    assert_eq!(s.host.payments("Invoice", 24).await.len(), 1);
 }
 
 #[tokio::test]
@@ -130,8 +139,10 @@ async fn the_return_and_sync_read_the_payment_intent() {
     // A full refund goes to the intent.
     let (status, body) = s.refund(id, json!({})).await;
     assert_eq!((status, body["state"].as_str()), (StatusCode::OK, Some("Refunded")), "{body}");
+    let sent = &s.fake.requests_to("POST", "/v1/refunds")[0];
+    let key = sent.idempotency_key().unwrap();
     assert_eq!(
-        s.fake.requests_to("POST", "/v1/refunds")[0].stripe_params(),
-        json!({ "payment_intent": payment_intent, "amount": "1500" })
+        sent.stripe_params(),
+        json!({ "payment_intent": payment_intent, "amount": "1500", "metadata": { "refund_id": key } })
     );
 }

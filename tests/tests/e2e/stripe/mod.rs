@@ -6,6 +6,8 @@ mod checkout;
 mod customers;
 mod embedded;
 mod errors;
+mod manual_capture;
+mod refund_states;
 mod setup;
 mod webhooks;
 

@@ -3,7 +3,8 @@
 //!
 //! - `POST /v1/checkout/sessions`, `GET /v1/checkout/sessions[/{id}]`,
 //!   `POST /v1/payment_intents`, `GET /v1/payment_intents/{id}`, `POST /v1/refunds`,
-//!   `POST /v1/customers`, `GET /v1/customers/{id}`;
+//!   `POST /v1/customers`, `GET /v1/customers/{id}`; and (see [`part_two`]) manual capture,
+//!   cancel, saved PaymentMethods, off-session charges, pending refunds, `GET /v1/refunds`;
 //! - a `customer` on a session or intent must name a customer that exists (not deleted),
 //!   else 400 `resource_missing`; Checkout refuses `customer` together with `customer_email`;
 //! - form-encoded bodies (and GET queries) parsed the way Stripe parses them, bracketed keys
@@ -33,6 +34,8 @@ use serde_json::{json, Map, Value};
 
 pub use crate::fake_gateway::Recorded;
 use crate::fake_gateway::{endpoint_flag, FakeServer, RequestLog};
+
+mod part_two;
 
 impl Recorded {
     /// The parameters as Stripe reads them: the query of a GET, the form body of anything
@@ -84,6 +87,14 @@ struct Ledger {
     /// The charge of each PaymentIntent that succeeded, by PaymentIntent id.
     charges: BTreeMap<String, Value>,
     refunds: Vec<Value>,
+    /// What a Checkout Session's `payment_intent_data` asks of the intent it will make.
+    session_intent_data: BTreeMap<String, Value>,
+    /// Saved PaymentMethods by id.
+    payment_methods: BTreeMap<String, Value>,
+    /// New refunds stay `pending` until the test settles them.
+    refunds_pending: bool,
+    /// PaymentMethods whose off-session charges the bank declines.
+    declining_methods: Vec<String>,
     idempotent: HashMap<String, Stored>,
     scripts: VecDeque<(Method, String, Script)>,
     outage: Option<(u16, String)>,
@@ -323,26 +334,40 @@ fn checkout_payment_intent(ledger: &mut Ledger, session_id: &str, status: &str) 
             "id": id, "object": "payment_intent", "amount": session["amount_total"], "amount_received": 0,
             "currency": session["currency"], "client_secret": format!("{id}{secret}"), "status": "processing",
             "customer": session["customer"],
-            // Checkout does not copy the session's metadata to its PaymentIntent.
+            // Checkout does not copy the session's metadata to its PaymentIntent, only
+            // `payment_intent_data`'s.
             "metadata": {}, "last_payment_error": null, "latest_charge": null, "livemode": false,
+            "capture_method": "automatic", "setup_future_usage": null, "payment_method": null,
         }),
     );
+    part_two::apply_intent_data(ledger, session_id, &id);
     ledger.sessions.get_mut(session_id).unwrap()["payment_intent"] = id.clone().into();
-    if status == "succeeded" {
-        succeed_intent(ledger, &id);
+    match status {
+        "succeeded" => succeed_intent(ledger, &id),
+        "requires_capture" => part_two::authorize(ledger, &id),
+        _ => {}
     }
     id
 }
 
 fn succeed_intent(ledger: &mut Ledger, payment_intent: &str) {
+    let amount = ledger.intents[payment_intent]["amount"].as_i64().unwrap();
+    succeed_intent_with(ledger, payment_intent, amount);
+}
+
+/// The intent succeeds having captured `captured` (less than its amount after a partial
+/// capture); a method it was asked to save is attached to its customer.
+fn succeed_intent_with(ledger: &mut Ledger, payment_intent: &str, captured: i64) {
+    part_two::save_method(ledger, payment_intent);
     let charge_id = ledger.id("ch_");
     let intent = ledger.intents.get_mut(payment_intent).unwrap();
     intent["status"] = "succeeded".into();
-    intent["amount_received"] = intent["amount"].clone();
+    intent["amount_received"] = captured.into();
+    intent["amount_capturable"] = 0.into();
     intent["latest_charge"] = charge_id.clone().into();
     intent["last_payment_error"] = Value::Null;
     let charge = json!({
-        "id": charge_id, "object": "charge", "amount": intent["amount"], "amount_captured": intent["amount"],
+        "id": charge_id, "object": "charge", "amount": intent["amount"], "amount_captured": captured,
         "amount_refunded": 0, "captured": true, "currency": intent["currency"], "paid": true,
         "payment_intent": payment_intent, "refunded": false, "status": "succeeded", "metadata": {},
     });
@@ -468,6 +493,11 @@ fn route(ledger: &mut Ledger, method: &Method, path: &str, params: &Value) -> An
         ("GET", ["v1", "checkout", "sessions", id]) => retrieve(&ledger.sessions, "checkout.session", id, params),
         ("POST", ["v1", "payment_intents"]) => create_intent(ledger, params),
         ("GET", ["v1", "payment_intents", id]) => retrieve(&ledger.intents, "payment_intent", id, params),
+        ("POST", ["v1", "payment_intents", id, "capture"]) => part_two::capture(ledger, id, params),
+        ("POST", ["v1", "payment_intents", id, "cancel"]) => part_two::cancel(ledger, id, params),
+        ("GET", ["v1", "payment_methods", id]) => retrieve(&ledger.payment_methods, "payment_method", id, params),
+        ("POST", ["v1", "payment_methods", id, "detach"]) => part_two::detach(ledger, id, params),
+        ("GET", ["v1", "refunds"]) => part_two::list_refunds(ledger, params),
         ("POST", ["v1", "refunds"]) => create_refund(ledger, params),
         ("POST", ["v1", "customers"]) => create_customer(ledger, params),
         ("GET", ["v1", "customers", id]) => retrieve(&ledger.customers, "customer", id, params),
@@ -520,6 +550,8 @@ fn create_session(ledger: &mut Ledger, params: &Value) -> Answer {
         "customer_email",
         "metadata.*",
         "payment_intent_data.metadata.*",
+        "payment_intent_data.capture_method",
+        "payment_intent_data.setup_future_usage",
         "line_items.N.quantity",
         "line_items.N.price_data.currency",
         "line_items.N.price_data.unit_amount",
@@ -600,6 +632,9 @@ fn create_session(ledger: &mut Ledger, params: &Value) -> Answer {
         "success_url": success_url, "url": format!("https://checkout.stripe.com/c/pay/{id}"),
         "created": unix_now(),
     });
+    if let Some(intent_data) = params.get("payment_intent_data") {
+        ledger.session_intent_data.insert(id.clone(), intent_data.clone());
+    }
     ledger.sessions.insert(id, session.clone());
     (StatusCode::OK, session)
 }
@@ -613,6 +648,10 @@ fn create_intent(ledger: &mut Ledger, params: &Value) -> Answer {
         "description",
         "receipt_email",
         "capture_method",
+        "setup_future_usage",
+        "payment_method",
+        "off_session",
+        "confirm",
         "automatic_payment_methods.enabled",
         "payment_method_types.N",
         "expand.N",
@@ -641,9 +680,14 @@ fn create_intent(ledger: &mut Ledger, params: &Value) -> Answer {
         "client_secret": format!("{id}{secret}"), "status": "requires_payment_method",
         "customer": params.get("customer"),
         "metadata": params.get("metadata").cloned().unwrap_or(json!({})), "last_payment_error": null,
-        "latest_charge": null, "capture_method": "automatic", "livemode": false, "created": unix_now(),
+        "latest_charge": null, "livemode": false, "created": unix_now(),
+        "capture_method": params.get("capture_method").cloned().unwrap_or(json!("automatic")),
+        "setup_future_usage": params.get("setup_future_usage"), "payment_method": params.get("payment_method"),
     });
-    ledger.intents.insert(id, intent.clone());
+    ledger.intents.insert(id.clone(), intent.clone());
+    if params.get("confirm").and_then(Value::as_str) == Some("true") {
+        return part_two::confirm_off_session(ledger, &id, params);
+    }
     (StatusCode::OK, intent)
 }
 
@@ -679,7 +723,7 @@ fn create_refund(ledger: &mut Ledger, params: &Value) -> Answer {
     }
     let charge = ledger.charges[payment_intent].clone();
     let currency = charge["currency"].as_str().unwrap().to_string();
-    let remaining = charge["amount"].as_i64().unwrap() - charge["amount_refunded"].as_i64().unwrap();
+    let remaining = charge["amount_captured"].as_i64().unwrap() - charge["amount_refunded"].as_i64().unwrap();
     let amount = match integer(params, "amount", "amount") {
         Ok(amount) => amount.unwrap_or(remaining),
         Err(refused) => return refused,
@@ -706,14 +750,16 @@ fn create_refund(ledger: &mut Ledger, params: &Value) -> Answer {
         return refused;
     }
     let id = ledger.id("re_");
+    let status = if ledger.refunds_pending { "pending" } else { "succeeded" };
     let refund = json!({
         "id": id, "object": "refund", "amount": amount, "charge": charge["id"], "currency": currency,
-        "payment_intent": payment_intent, "status": "succeeded", "metadata": {}, "created": unix_now(),
+        "payment_intent": payment_intent, "status": status, "failure_reason": null,
+        "metadata": params.get("metadata").cloned().unwrap_or(json!({})), "created": unix_now(),
     });
     let charge = ledger.charges.get_mut(payment_intent).unwrap();
     let refunded = charge["amount_refunded"].as_i64().unwrap() + amount;
     charge["amount_refunded"] = refunded.into();
-    charge["refunded"] = (refunded == charge["amount"].as_i64().unwrap()).into();
+    charge["refunded"] = (refunded == charge["amount_captured"].as_i64().unwrap()).into();
     ledger.refunds.push(refund.clone());
     (StatusCode::OK, refund)
 }
