@@ -23,6 +23,7 @@ mod payment_links;
 mod payment_operations;
 mod request_id;
 mod routes;
+mod saved_methods;
 mod views;
 mod webhooks;
 

@@ -12,7 +12,7 @@ use axum::Router;
 use super::body_limit::BodyLimit;
 use super::{
     api_keys, events, integrations, messaging, module_upload, modules, online_payment, openapi, ops, pay_page, payer,
-    payment_integrations, payment_links, payment_operations, webhooks,
+    payment_integrations, payment_links, payment_operations, saved_methods, webhooks,
 };
 use crate::services::App;
 
@@ -101,6 +101,9 @@ pub(super) fn table() -> RouteTable {
         .post("/api/online_payment/transaction/{id}/refund", online_payment::refund)
         .post("/api/online_payment/transaction/{id}/capture", payment_operations::capture)
         .post("/api/online_payment/transaction/{id}/void", payment_operations::void)
+        .get("/api/online_payment/payment_methods", saved_methods::list)
+        .delete("/api/online_payment/payment_methods/{id}", saved_methods::delete)
+        .post("/api/online_payment/charge", saved_methods::charge)
         .post("/api/online_payment/transaction/{id}/sync", online_payment::sync)
         .get("/api/online_payment/payments", online_payment::payments)
         .post("/api/online_payment/links", payment_links::create)

@@ -10,8 +10,10 @@
 //! - `plain_rows`: sealing what an older version stored in plain text, at start.
 //! - `rotation`: `rotate-master-key`.
 //!
-//! Nothing outside `store/credentials.rs`, `store/events.rs` and this folder sees a sealed
-//! value or a key; plaintexts leave only as `Zeroizing<String>`.
+//! Saved payment methods' gateway tokens are sealed the same way, under their company's key.
+//!
+//! Nothing outside `store/credentials.rs`, `store/events.rs`, `store/payment_methods.rs` and
+//! this folder sees a sealed value or a key; plaintexts leave only as `Zeroizing<String>`.
 
 mod aead;
 mod keyring;
@@ -63,6 +65,7 @@ impl fmt::Display for Scope {
 pub enum SealedValue {
     Credential { integration_id: i64, name: String },
     EndpointSecret { endpoint_id: i64 },
+    PaymentMethod { id: i64 },
 }
 
 impl fmt::Display for SealedValue {
@@ -72,6 +75,7 @@ impl fmt::Display for SealedValue {
                 write!(f, "credential `{name}` of integration {integration_id}")
             }
             Self::EndpointSecret { endpoint_id } => write!(f, "the secret of event endpoint {endpoint_id}"),
+            Self::PaymentMethod { id } => write!(f, "the gateway token of saved payment method {id}"),
         }
     }
 }

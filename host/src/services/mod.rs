@@ -3,6 +3,7 @@
 
 pub mod api_keys;
 pub mod capability_rules;
+pub mod charge;
 mod error;
 mod event_data;
 pub mod event_delivery;
@@ -26,6 +27,7 @@ pub mod refund_reconciliation;
 mod refund_reports;
 mod refund_verdict;
 pub mod refunds;
+pub mod saved_methods;
 pub mod scheduled_sync;
 mod transaction_decisions;
 pub mod transaction_updates;

@@ -229,6 +229,14 @@ impl App {
                 )
                 .await?;
             }
+            let mut kept_key = None;
+            if let Some(method) = &update.saved_payment_method {
+                if let Some((key, queued)) = super::saved_methods::save_reported(self, &mut tx, &row, method).await? {
+                    deliveries += queued;
+                    kept_key = Some(key);
+                    outcome = format!("{outcome}; payment method saved");
+                }
+            }
             for (failed, message) in &reports.failed {
                 let after = next.as_ref().unwrap_or(&row);
                 let data = event_data::refund_failed(after, failed, message);
@@ -240,6 +248,9 @@ impl App {
                 webhook_log::insert(&mut *tx, &note.entry(&row, &outcome)).await?;
             }
             tx.commit().await?;
+            if let Some(key) = kept_key {
+                self.keys.keep(key);
+            }
             if deliveries > 0 {
                 self.events_ready.notify_one();
             }

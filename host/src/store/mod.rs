@@ -20,6 +20,7 @@ pub mod mappings;
 pub mod messages;
 pub mod modules;
 pub mod payment_links;
+pub mod payment_methods;
 pub mod payment_operations;
 pub mod payments;
 pub mod refunds;

@@ -151,6 +151,8 @@ error_sets! {
         422 "not_a_payment_integration": "The integration is not a payment integration.";
         422 "integration_disabled": "The integration is not enabled.";
         422 "unsupported_integration_type": "`integration_type` is not one the module offers.";
+        422 "missing_contact": "`save_payment_method` needs `contact.id`.";
+        409 "charge_in_progress": "A charge with this Idempotency-Key is under way.";
     }
     /// What the module's capabilities leave out (initiate, refund).
     Unsupported {

@@ -20,7 +20,7 @@ pub use schemas::{ErrorObject, ModuleUpload, PayChoice};
 
 use super::{
     api_keys, events, integrations, messaging, module_upload, modules, online_payment, ops, pay_page, payer,
-    payment_integrations, payment_links, payment_operations, webhooks,
+    payment_integrations, payment_links, payment_operations, saved_methods, webhooks,
 };
 
 /// The security scheme of the admin key (may do everything).
@@ -69,6 +69,9 @@ pub const COMPANY_KEY: &str = "company_key";
         online_payment::refund,
         payment_operations::capture,
         payment_operations::void,
+        saved_methods::list,
+        saved_methods::delete,
+        saved_methods::charge,
         online_payment::sync,
         online_payment::payments,
         payment_links::create,

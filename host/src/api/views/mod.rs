@@ -7,6 +7,7 @@ mod integrations;
 mod messaging;
 mod modules;
 mod ops;
+mod payment_methods;
 mod payments;
 
 pub use events::{Delivery, DeliveryAttempt, Event, EventDetail, EventEndpoint, EventPage, Redelivered};
@@ -14,6 +15,7 @@ pub use integrations::{Integration, Mapping, SyncReport, WebhookAttempt};
 pub use messaging::Message;
 pub use modules::{ApiKeyCreated, InstallAnswer, InstalledModule, Module, ModuleVersion};
 pub use ops::{Health, Ready, WebhookReceived};
+pub use payment_methods::PaymentMethod;
 pub use payments::{ClientConfig, Initiated, Payment, PaymentIntegration, PaymentLink, RefundResult, Transaction};
 
 use crate::domain::money::{format_minor, Currency};

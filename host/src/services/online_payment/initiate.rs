@@ -75,6 +75,17 @@ impl App {
             Some(url) => http_url("cancel_url", url)?,
             None => return_url.clone(),
         };
+        let has_contact_id = request.contact.as_ref().and_then(|c| c.id.as_ref()).is_some_and(|id| match id {
+            serde_json::Value::String(id) => !id.trim().is_empty(),
+            serde_json::Value::Number(_) => true,
+            _ => false,
+        });
+        if save && !has_contact_id {
+            return Err(ServiceError::invalid(
+                "missing_contact",
+                "save_payment_method needs contact.id: a saved method belongs to the ERP's contact.",
+            ));
+        }
         let contact = request.contact.map(|c| {
             let id = c.id.map(|id| match id {
                 serde_json::Value::String(s) => s,

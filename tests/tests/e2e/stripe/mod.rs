@@ -8,6 +8,7 @@ mod embedded;
 mod errors;
 mod manual_capture;
 mod refund_states;
+mod saved_methods;
 mod setup;
 mod webhooks;
 
