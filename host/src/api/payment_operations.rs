@@ -64,7 +64,7 @@ pub async fn capture(
             parse_json(&body)?
         };
         let row = app.capture(caller, id, request, key(&headers)).await?;
-        Ok(view(&app, row).await?)
+        view(&app, row).await
     })
     .await
 }
@@ -104,7 +104,7 @@ pub async fn void(
             let VoidRequest {} = parse_json(&body)?;
         }
         let row = app.void(caller, id, key(&headers)).await?;
-        Ok(view(&app, row).await?)
+        view(&app, row).await
     })
     .await
 }

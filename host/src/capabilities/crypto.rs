@@ -94,7 +94,7 @@ impl CallContext {
         // Text keys are used byte for byte, as 1.0.0 did (no trimming).
         let key = match format {
             KeyFormat::Text => value.as_bytes().to_vec(),
-            _ => key_bytes(&value, format).map_err(|why| {
+            _ => key_bytes(value, format).map_err(|why| {
                 CryptoFailure::MalformedKey(format!("The value of credential {key_credential} {why}."))
             })?,
         };

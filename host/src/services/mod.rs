@@ -23,6 +23,7 @@ pub mod payment_links;
 pub mod payment_operations;
 mod provider_calls;
 pub mod records;
+mod refund_attempts;
 pub mod refund_reconciliation;
 mod refund_reports;
 mod refund_verdict;
@@ -80,7 +81,7 @@ pub struct App {
     /// When refunds in doubt are repeated.
     pub refunds: refund_reconciliation::RefundPolicy,
     /// Refunds being attempted by this process.
-    pub refund_attempts: refunds::RefundAttempts,
+    pub refund_attempts: refund_attempts::RefundAttempts,
     /// An Idempotency-Key claim without an answer this old is taken over.
     pub idempotency_takeover: std::time::Duration,
     /// The registry behind `/metrics`.

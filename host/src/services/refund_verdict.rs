@@ -57,27 +57,45 @@ mod tests {
 
     #[test]
     fn only_a_definite_answer_settles_a_refund() {
-        assert!(matches!(verdict(Ok(Ok(accepted())), 1, true), Verdict::Book(_)));
-        assert!(matches!(verdict(Ok(Err(error(ErrorKind::Declined, false))), 1, false), Verdict::Refused(_)));
-        assert!(matches!(verdict(Ok(Err(error(ErrorKind::InvalidRequest, false))), 0, true), Verdict::Refused(_)));
+        assert!(matches!(verdict::<RefundResult>(Ok(Ok(accepted())), 1, true), Verdict::Book(_)));
+        assert!(matches!(
+            verdict::<RefundResult>(Ok(Err(error(ErrorKind::Declined, false))), 1, false),
+            Verdict::Refused(_)
+        ));
+        assert!(matches!(
+            verdict::<RefundResult>(Ok(Err(error(ErrorKind::InvalidRequest, false))), 0, true),
+            Verdict::Refused(_)
+        ));
         for kind in [ErrorKind::GatewayUnavailable, ErrorKind::GatewayError, ErrorKind::Internal] {
-            assert!(matches!(verdict(Ok(Err(error(kind, true))), 1, true), Verdict::InDoubt(_)), "{kind:?}");
+            assert!(
+                matches!(verdict::<RefundResult>(Ok(Err(error(kind, true))), 1, true), Verdict::InDoubt(_)),
+                "{kind:?}"
+            );
         }
         assert!(
-            matches!(verdict(Ok(Err(error(ErrorKind::InvalidRequest, true))), 1, true), Verdict::InDoubt(_)),
+            matches!(
+                verdict::<RefundResult>(Ok(Err(error(ErrorKind::InvalidRequest, true))), 1, true),
+                Verdict::InDoubt(_)
+            ),
             "a refusal the provider calls retryable (a key still being processed) is no answer"
         );
         let crashed = || Err(ServiceError::Unavailable("module gone".into()));
-        assert!(matches!(verdict(crashed(), 1, true), Verdict::InDoubt(_)), "the provider crashed after a request");
+        assert!(
+            matches!(verdict::<RefundResult>(crashed(), 1, true), Verdict::InDoubt(_)),
+            "the provider crashed after a request"
+        );
     }
 
     #[test]
     fn a_first_attempt_that_sent_nothing_is_forgotten_a_later_one_is_not() {
         let crashed = || Err(ServiceError::Unavailable("module gone".into()));
-        assert!(matches!(verdict(crashed(), 0, true), Verdict::NeverSent(_)));
-        assert!(matches!(verdict(crashed(), 0, false), Verdict::InDoubt(_)), "an earlier attempt may have been sent");
+        assert!(matches!(verdict::<RefundResult>(crashed(), 0, true), Verdict::NeverSent(_)));
+        assert!(
+            matches!(verdict::<RefundResult>(crashed(), 0, false), Verdict::InDoubt(_)),
+            "an earlier attempt may have been sent"
+        );
         let down = || Ok(Err(error(ErrorKind::GatewayUnavailable, true)));
-        assert!(matches!(verdict(down(), 0, true), Verdict::NeverSent(_)));
-        assert!(matches!(verdict(down(), 0, false), Verdict::InDoubt(_)));
+        assert!(matches!(verdict::<RefundResult>(down(), 0, true), Verdict::NeverSent(_)));
+        assert!(matches!(verdict::<RefundResult>(down(), 0, false), Verdict::InDoubt(_)));
     }
 }
