@@ -12,6 +12,7 @@ use crate::store::refunds;
 use crate::store::transactions::{self, TransactionRow};
 use crate::store::webhook_log::{self, AttemptResult};
 
+use super::messaging_webhooks::webhook_answer_content_type;
 use super::transaction_updates::WebhookNote;
 use super::webhook_pipeline::{Attempt, WebhookBackbone, WebhookVerdict};
 use super::{App, ServiceError};
@@ -50,6 +51,16 @@ impl WebhookBackbone for PaymentWebhooks {
 
     fn event_type(parsed: &ParsedWebhook) -> &str {
         &parsed.event_type
+    }
+
+    /// A 1.1 provider's answer to the gateway must be one of the content types a messaging
+    /// webhook may answer with (never a page a browser would render).
+    fn check(provider: &mut PaymentInstance, parsed: &ParsedWebhook) -> Result<(), ServiceError> {
+        match &parsed.response {
+            Some(answer) => webhook_answer_content_type(&answer.content_type)
+                .map_err(|reason| ServiceError::from(provider.refuse_answer(reason))),
+            None => Ok(()),
+        }
     }
 
     async fn apply(

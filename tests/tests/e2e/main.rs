@@ -5,6 +5,7 @@ mod api_rules;
 mod capabilities;
 mod ceilings;
 mod concurrent_edits;
+mod contract_v1_1_boundary;
 mod contract_versions;
 mod encryption_at_rest;
 mod error_shapes;
