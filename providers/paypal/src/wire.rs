@@ -1,12 +1,10 @@
-//! PayPal's JSON shapes (Orders v2, Payments v2, webhooks) and how PayPal's statuses
-//! map to transaction states. Pure code, no host imports; exercised end to end by the host's
-//! tests against a fake PayPal speaking the same wire format.
+//! PayPal's JSON shapes (Orders v2, Payments v2, webhooks); what they mean for a transaction
+//! is `updates`. Pure code, no host imports; exercised end to end by the host's tests against
+//! a fake PayPal speaking the same wire format.
 
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 
-use crate::exports::integrations::provider::payment::PaymentUpdate;
-use crate::integrations::provider::types::TransactionState;
 use crate::money;
 
 #[derive(Serialize)]
@@ -89,7 +87,7 @@ pub struct Money {
 }
 
 impl Money {
-    fn minor(&self) -> Option<i64> {
+    pub fn minor(&self) -> Option<i64> {
         money::from_paypal(&self.value, &self.currency_code)
     }
 }
@@ -98,6 +96,9 @@ impl Money {
 #[derive(Deserialize)]
 pub struct Order {
     pub id: String,
+    /// CAPTURE or AUTHORIZE.
+    #[serde(default)]
+    pub intent: Option<String>,
     #[serde(default)]
     pub status: String,
     #[serde(default)]
@@ -118,6 +119,8 @@ pub struct PurchaseUnit {
 
 #[derive(Deserialize, Default)]
 pub struct Payments {
+    #[serde(default)]
+    pub authorizations: Vec<Authorization>,
     #[serde(default)]
     pub captures: Vec<Capture>,
     #[serde(default)]
@@ -157,6 +160,29 @@ pub struct Capture {
     pub status_details: Option<StatusDetails>,
     #[serde(default)]
     pub supplementary_data: SupplementaryData,
+}
+
+/// An authorization (intent AUTHORIZE): inside an order, or a webhook's resource.
+#[derive(Deserialize)]
+pub struct Authorization {
+    pub id: String,
+    /// CREATED, CAPTURED, PARTIALLY_CAPTURED, VOIDED, EXPIRED, DENIED, PENDING.
+    pub status: String,
+    #[serde(default)]
+    pub custom_id: Option<String>,
+    #[serde(default)]
+    pub invoice_id: Option<String>,
+    #[serde(default)]
+    pub supplementary_data: SupplementaryData,
+}
+
+/// `POST /v2/payments/authorizations/{id}/capture`'s body.
+#[derive(Serialize)]
+pub struct CaptureAuthorization<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub amount: Option<Amount<'a>>,
+    /// No further capture of this authorization: PayPal releases the rest.
+    pub final_capture: bool,
 }
 
 #[derive(Deserialize, Default)]
@@ -199,124 +225,6 @@ pub struct ApprovalReversed {
     pub purchase_units: Vec<PurchaseUnit>,
 }
 
-/// What the host keeps for a transaction (`provider-data`): the capture to refund.
-#[derive(Serialize, Deserialize)]
-pub struct Kept {
-    pub capture_id: String,
-}
-
-pub fn kept(capture_id: &str) -> String {
-    serde_json::json!({ "capture_id": capture_id }).to_string()
-}
-
-pub fn capture_id_of(provider_data: Option<&str>) -> Option<String> {
-    serde_json::from_str::<Kept>(provider_data?).ok().map(|k| k.capture_id)
-}
-
-/// The state a capture's status means. REFUNDED and PARTIALLY_REFUNDED captures were
-/// captured first; the refunded total travels separately.
-pub fn capture_state(status: &str) -> Option<TransactionState> {
-    match status {
-        "COMPLETED" | "PARTIALLY_REFUNDED" | "REFUNDED" => Some(TransactionState::Captured),
-        "PENDING" => Some(TransactionState::Pending),
-        "DECLINED" | "FAILED" => Some(TransactionState::Failed),
-        _ => None,
-    }
-}
-
-fn with_reason(status: &str, details: Option<&StatusDetails>) -> String {
-    match details.and_then(|d| d.reason.as_deref()) {
-        Some(reason) => format!("{status} ({reason})"),
-        None => status.to_string(),
-    }
-}
-
-fn our_reference(custom_id: &Option<String>, invoice_id: &Option<String>) -> Option<String> {
-    custom_id.clone().or_else(|| invoice_id.clone())
-}
-
-/// What a capture says about its transaction. `gateway_status` is the webhook event type,
-/// or the capture's status when the capture was read directly.
-pub fn capture_update(capture: &Capture, order_id: Option<String>, gateway_status: Option<String>) -> PaymentUpdate {
-    let state = capture_state(&capture.status);
-    let detailed = with_reason(&capture.status, capture.status_details.as_ref());
-    let error_message =
-        (state == Some(TransactionState::Failed)).then(|| format!("PayPal declined the payment: {detailed}."));
-    PaymentUpdate {
-        reference: our_reference(&capture.custom_id, &capture.invoice_id),
-        gateway_reference: order_id.or_else(|| capture.supplementary_data.related_ids.order_id.clone()),
-        state,
-        gateway_status: Some(gateway_status.unwrap_or(detailed)),
-        error_message,
-        refunded_minor: None,
-        provider_data: Some(kept(&capture.id)),
-        captured_minor: None,
-        refunds: Vec::new(),
-        saved_payment_method: None,
-    }
-}
-
-/// What an order (read, or just captured) says about its transaction.
-pub fn order_update(order: &Order) -> PaymentUpdate {
-    let unit = order.purchase_units.first();
-    let reference = unit.and_then(|u| our_reference(&u.custom_id, &u.invoice_id));
-    let capture = unit.and_then(|u| u.payments.captures.first());
-    let Some(capture) = capture else {
-        let state = match order.status.as_str() {
-            "CREATED" | "SAVED" | "PAYER_ACTION_REQUIRED" | "APPROVED" => Some(TransactionState::Pending),
-            "VOIDED" => Some(TransactionState::Cancelled),
-            _ => None,
-        };
-        return PaymentUpdate {
-            reference,
-            gateway_reference: Some(order.id.clone()),
-            state,
-            gateway_status: Some(order.status.clone()),
-            error_message: None,
-            refunded_minor: None,
-            provider_data: None,
-            captured_minor: None,
-            refunds: Vec::new(),
-            saved_payment_method: None,
-        };
-    };
-    let mut update = capture_update(capture, Some(order.id.clone()), None);
-    update.reference = update.reference.or(reference);
-    let refunds = &unit.map(|u| u.payments.refunds.as_slice()).unwrap_or_default();
-    let refunded: Option<i64> =
-        refunds.iter().filter(|r| r.status == "COMPLETED").map(|r| r.amount.as_ref().and_then(Money::minor)).sum();
-    update.refunded_minor = match (capture.status.as_str(), refunded) {
-        (_, Some(total)) if total > 0 => Some(total),
-        // Fully refunded but the refunds are not listed: the whole capture.
-        ("REFUNDED", _) => capture.amount.as_ref().and_then(Money::minor),
-        _ => None,
-    };
-    update
-}
-
-/// What a `PAYMENT.CAPTURE.REFUNDED` refund says: the refunded total of its capture. Without
-/// the total, the refund's own amount is a lower bound (the host only ever raises it).
-pub fn refund_update(refund: &Refund, event_type: &str) -> PaymentUpdate {
-    let total = refund
-        .seller_payable_breakdown
-        .total_refunded_amount
-        .as_ref()
-        .or(refund.amount.as_ref())
-        .and_then(Money::minor);
-    PaymentUpdate {
-        reference: our_reference(&refund.custom_id, &refund.invoice_id),
-        gateway_reference: None,
-        state: None,
-        gateway_status: Some(event_type.to_string()),
-        error_message: None,
-        refunded_minor: if refund.status == "COMPLETED" { total } else { None },
-        provider_data: None,
-        captured_minor: None,
-        refunds: Vec::new(),
-        saved_payment_method: None,
-    }
-}
-
 /// The payer's link to approve an order: `payer-action` (orders with a payment source) or
 /// `approve`.
 pub fn approval_link(order: &Order) -> Option<&str> {
@@ -326,10 +234,6 @@ pub fn approval_link(order: &Order) -> Option<&str> {
         .find(|l| l.rel == "payer-action")
         .or_else(|| order.links.iter().find(|l| l.rel == "approve"))
         .map(|l| l.href.as_str())
-}
-
-pub fn refund_status_text(refund: &Refund) -> String {
-    with_reason(&refund.status, refund.status_details.as_ref())
 }
 
 /// PayPal's error bodies: REST `{"name", "message", "debug_id", "details": [{"issue",

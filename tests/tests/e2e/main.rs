@@ -28,6 +28,7 @@ mod payment_link_browser;
 mod payment_links;
 mod payment_links_lifecycle;
 mod paypal;
+mod paypal_manual_capture;
 mod plugin_kit;
 mod provider_answers;
 mod refunds_in_doubt;

@@ -4,8 +4,9 @@
 //!   `grant_type=client_credentials`; issues bearer tokens that expire on the fake's own clock
 //!   ([`FakePayPal::advance_clock`]). OAuth errors are `{"error", "error_description"}`.
 //! - Orders v2: `POST /v2/checkout/orders`, `GET /v2/checkout/orders/{id}`,
-//!   `POST /v2/checkout/orders/{id}/capture`; Payments v2:
-//!   `POST /v2/payments/captures/{id}/refund`. Amounts are decimal strings checked against
+//!   `POST /v2/checkout/orders/{id}/capture` (intent CAPTURE) and `…/authorize` (intent
+//!   AUTHORIZE); Payments v2: `POST /v2/payments/captures/{id}/refund`,
+//!   `POST /v2/payments/authorizations/{id}/capture` and `…/void` (see [`authorizations`]). Amounts are decimal strings checked against
 //!   PayPal's precision per currency; errors are `{"name", "message", "debug_id", "details":
 //!   [{"issue", "description"}]}`. A repeated `PayPal-Request-Id` gets the first answer again
 //!   and acts only once.
@@ -34,6 +35,9 @@ use serde_json::{json, Value};
 pub use crate::fake_gateway::Recorded;
 use crate::fake_gateway::{endpoint_flag, FakeServer, RequestLog};
 
+mod authorizations;
+pub use authorizations::Authorization;
+
 /// The certificate URL PayPal puts in its webhooks (the fake never serves it).
 pub const CERT_URL: &str = "https://api.sandbox.paypal.com/v1/notifications/certs/CERT-360caa42-fca2a594-a5cafa77";
 pub const AUTH_ALGO: &str = "SHA256withRSA";
@@ -49,6 +53,9 @@ pub enum Route {
     Refund,
     Verify,
     ListWebhooks,
+    Authorize,
+    CaptureAuthorization,
+    VoidAuthorization,
 }
 
 /// A fault injected on a route.
@@ -75,6 +82,9 @@ impl Recorded {
             ("GET", ["v2", "checkout", "orders", _]) => Some(Route::GetOrder),
             ("POST", ["v2", "checkout", "orders", _, "capture"]) => Some(Route::Capture),
             ("POST", ["v2", "payments", "captures", _, "refund"]) => Some(Route::Refund),
+            ("POST", ["v2", "checkout", "orders", _, "authorize"]) => Some(Route::Authorize),
+            ("POST", ["v2", "payments", "authorizations", _, "capture"]) => Some(Route::CaptureAuthorization),
+            ("POST", ["v2", "payments", "authorizations", _, "void"]) => Some(Route::VoidAuthorization),
             ("POST", ["v1", "notifications", "verify-webhook-signature"]) => Some(Route::Verify),
             ("GET", ["v1", "notifications", "webhooks"]) => Some(Route::ListWebhooks),
             _ => None,
@@ -94,6 +104,9 @@ pub struct Refund {
 pub struct Capture {
     pub id: String,
     pub status: String,
+    /// What was captured, in PayPal's precision (less than the order's after a partial
+    /// capture of an authorization).
+    pub units: i64,
     pub reason: Option<String>,
     pub refunds: Vec<Refund>,
 }
@@ -113,6 +126,8 @@ pub struct Order {
     pub cancel_url: Option<String>,
     pub with_payment_source: bool,
     pub capture: Option<Capture>,
+    /// The authorization of an order of intent AUTHORIZE, once authorized.
+    pub authorization: Option<Authorization>,
     /// How the next capture ends: COMPLETED, PENDING, DECLINED, or a 422 issue such as
     /// INSTRUMENT_DECLINED.
     pub capture_outcome: String,
@@ -311,6 +326,9 @@ impl FakePayPal {
                 .route("/v2/checkout/orders/{id}", get(get_order))
                 .route("/v2/checkout/orders/{id}/capture", post(capture_order))
                 .route("/v2/payments/captures/{id}/refund", post(refund_capture))
+                .route("/v2/checkout/orders/{id}/authorize", post(authorizations::authorize_order))
+                .route("/v2/payments/authorizations/{id}/capture", post(authorizations::capture_authorization))
+                .route("/v2/payments/authorizations/{id}/void", post(authorizations::void_authorization))
                 .route("/v1/notifications/verify-webhook-signature", post(verify_signature))
                 .route("/v1/notifications/webhooks", get(list_webhooks))
                 .with_state(fake.clone()),
@@ -374,7 +392,8 @@ impl FakePayPal {
         let id = ledger.next_id("CAP");
         let order = ledger.order_mut(order_id).expect("known order");
         order.status = "COMPLETED".into();
-        order.capture = Some(Capture { id, status: "COMPLETED".into(), reason: None, refunds: Vec::new() });
+        let units = order.units;
+        order.capture = Some(Capture { id, status: "COMPLETED".into(), units, reason: None, refunds: Vec::new() });
     }
 
     /// An order some other shop on the same PayPal app created, already approved.
@@ -394,6 +413,7 @@ impl FakePayPal {
             cancel_url: None,
             with_payment_source: false,
             capture: None,
+            authorization: None,
             capture_outcome: "COMPLETED".into(),
         });
         id
@@ -682,6 +702,12 @@ impl Ledger {
                 "refunds": capture.refunds.iter().map(|r| self.refund_json(order, capture, r, url)).collect::<Vec<_>>(),
             });
         }
+        if let Some(authorization) = &order.authorization {
+            if unit.get("payments").is_none() {
+                unit["payments"] = json!({});
+            }
+            unit["payments"]["authorizations"] = json!([self.authorization_json(order, authorization, url)]);
+        }
         let mut body = json!({
             "id": order.id,
             "intent": order.intent,
@@ -703,7 +729,7 @@ impl Ledger {
         let mut body = json!({
             "id": capture.id,
             "status": capture.status,
-            "amount": { "currency_code": order.currency, "value": order.value },
+            "amount": { "currency_code": order.currency, "value": format_units(capture.units, &order.currency) },
             "final_capture": true,
             "seller_protection": { "status": "ELIGIBLE", "dispute_categories": ["ITEM_NOT_RECEIVED", "UNAUTHORIZED_TRANSACTION"] },
             "supplementary_data": { "related_ids": { "order_id": order.id } },
@@ -882,6 +908,7 @@ fn new_order(ledger: &mut Ledger, body: &Bytes, url: &str) -> Result<(u16, Value
         cancel_url,
         with_payment_source,
         capture: None,
+        authorization: None,
         capture_outcome: "COMPLETED".into(),
     };
     let answer = ledger.order_json(&order, url);
@@ -964,7 +991,8 @@ fn capture(ledger: &mut Ledger, id: &str, url: &str) -> (u16, Value) {
     let capture_id = ledger.next_id("3C");
     let order = ledger.order_mut(id).unwrap();
     order.status = "COMPLETED".into();
-    order.capture = Some(Capture { id: capture_id, status: status.into(), reason, refunds: Vec::new() });
+    let units = order.units;
+    order.capture = Some(Capture { id: capture_id, status: status.into(), units, reason, refunds: Vec::new() });
     let order = ledger.order(id).unwrap();
     (201, ledger.order_json(order, url))
 }
@@ -1018,7 +1046,7 @@ fn refund(ledger: &mut Ledger, capture_id: &str, body: &Bytes, url: &str) -> Res
         }
     }
     let refunded: i64 = capture.refunds.iter().filter(|r| r.status == "COMPLETED").map(|r| r.units).sum();
-    let left = order.units - refunded;
+    let left = capture.units - refunded;
     let units = match request.get("amount") {
         None => left,
         Some(amount) => parse_amount(amount, Some(&order.currency))?.2,
@@ -1035,7 +1063,7 @@ fn refund(ledger: &mut Ledger, capture_id: &str, body: &Bytes, url: &str) -> Res
     let stored = ledger.order_mut(&order_id).unwrap().capture.as_mut().unwrap();
     stored.refunds.push(Refund { id: id.clone(), units, status: status.clone() });
     if status == "COMPLETED" {
-        stored.status = if refunded + units == order.units { "REFUNDED".into() } else { "PARTIALLY_REFUNDED".into() };
+        stored.status = if refunded + units == stored.units { "REFUNDED".into() } else { "PARTIALLY_REFUNDED".into() };
     }
     let order = ledger.order(&order_id).unwrap();
     let capture = order.capture.as_ref().unwrap();
