@@ -4,8 +4,9 @@
 //! reaches the gateway, the other is refused `operation_in_progress`. The id derives from the
 //! caller's Idempotency-Key when there is one, so a retry after a lost answer (or a crash)
 //! sends the same capture again and the gateway answers the one it made. An operation left
-//! open without an answer is settled by that retry, or by the scheduled sync reading the
-//! gateway's state (the transaction leaving Authorized closes it).
+//! open without an answer is settled by that retry, by the scheduled sync reading the
+//! gateway's state (the transaction leaving Authorized closes it), or, once it is 10 minutes
+//! old, by the next request for the same operation, which sends it again under its own id.
 
 use serde::Deserialize;
 use serde_json::value::RawValue;
@@ -23,6 +24,10 @@ use crate::store::transactions::{self, TransactionRow};
 use super::online_payment::{parse_currency, parse_money};
 use super::refund_verdict::{verdict, Verdict};
 use super::{App, Caller, ServiceError};
+
+/// An open operation not updated for this long has lost its caller (a request would have
+/// finished within its call deadline): the next identical request asks the gateway again.
+const OPERATION_STALE: std::time::Duration = std::time::Duration::from_secs(10 * 60);
 
 /// `POST …/capture`.
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -166,6 +171,16 @@ impl App {
                 drop(tx);
                 if let Some(existing) = payment_operations::by_operation_id(self.db.read(), operation_id).await? {
                     return self.resume_operation(existing, amount).await;
+                }
+                // One left open without an answer long ago (its host died mid-call) is asked
+                // again, under its own id, by the next request for the same operation.
+                let open = payment_operations::open_of(self.db.read(), row.id).await?;
+                if let Some(open) = open.filter(|open| {
+                    open.kind == kind.as_str()
+                        && open.amount_minor == amount
+                        && open.updated_at.as_str() < crate::store::time_ago(OPERATION_STALE).as_str()
+                }) {
+                    return self.resume_operation(open, amount).await;
                 }
                 return Err(ServiceError::conflict(
                     "operation_in_progress",

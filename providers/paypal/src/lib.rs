@@ -11,6 +11,8 @@
 //!   payer goes to the `payer-action` link.
 //! - Manual capture (contract 1.1): the approved order is authorized, then its authorization
 //!   captured (in part too) or voided (see [`authorizations`]).
+//! - Saved methods (contract 1.1): the payer's account vaulted on success, then charged with
+//!   its vault token (see [`vault`]).
 //! - Return / sync / `CHECKOUT.ORDER.APPROVED`: `POST /v2/checkout/orders/{id}/capture` with
 //!   the stable `PayPal-Request-Id` `capture-{order id}`; an order already captured is read
 //!   back with `GET /v2/checkout/orders/{id}`. The capture id is kept as provider data. (A
@@ -35,6 +37,7 @@ mod authorizations;
 mod events;
 mod money;
 mod updates;
+mod vault;
 mod wire;
 
 use api::{decode, Api};
@@ -79,8 +82,8 @@ impl Guest for PayPal {
         decode::<serde_json::Value>(&response).map(|_| ()).map_err(Into::into)
     }
 
-    /// Manual capture is an order of intent AUTHORIZE; its manifest declares no saved
-    /// methods, so the host never asks to save one.
+    /// Manual capture is an order of intent AUTHORIZE; saving the method asks PayPal to
+    /// vault the payer's account once the order completes.
     fn create_session(
         transaction: Transaction,
         integration_type: IntegrationType,
@@ -100,13 +103,14 @@ impl Guest for PayPal {
                 amount: wire::Amount { currency_code: &amount.currency, value },
             }],
             payment_source: wire::PaymentSource {
-                paypal: wire::PayPalSource {
+                paypal: wire::PayPalSource::Payer {
                     experience_context: wire::ExperienceContext {
                         return_url: &transaction.return_url,
                         cancel_url: &transaction.cancel_url,
                         user_action: "PAY_NOW",
                         shipping_preference: "NO_SHIPPING",
                     },
+                    attributes: options.save_payment_method.then(wire::Attributes::vault_on_success),
                 },
             },
         };
@@ -214,12 +218,12 @@ impl Guest for PayPal {
         authorizations::void(&transaction)
     }
 
-    fn charge_saved(_transaction: Transaction, _payment_method: String) -> Result<PaymentUpdate, ProviderError> {
-        Err(error(ErrorKind::Unsupported, "This PayPal provider does not save payment methods."))
+    fn charge_saved(transaction: Transaction, payment_method: String) -> Result<PaymentUpdate, ProviderError> {
+        vault::charge(&transaction, &payment_method)
     }
 
-    fn delete_payment_method(_payment_method: String) -> Result<(), ProviderError> {
-        Err(error(ErrorKind::Unsupported, "This PayPal provider does not save payment methods."))
+    fn delete_payment_method(payment_method: String) -> Result<(), ProviderError> {
+        vault::delete(&payment_method)
     }
 }
 

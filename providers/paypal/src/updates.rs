@@ -4,7 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::exports::integrations::provider::payment::PaymentUpdate;
+use crate::exports::integrations::provider::payment::{PaymentUpdate, SavedPaymentMethod};
 use crate::integrations::provider::types::TransactionState;
 use crate::wire::{Authorization, Capture, Money, Order, Refund, StatusDetails};
 
@@ -111,8 +111,31 @@ pub fn capture_update(capture: &Capture, order_id: Option<String>, gateway_statu
     }
 }
 
+/// The payer's account an order vaulted, as a saved method: the vault token, labelled with
+/// the account's email.
+fn vaulted_account(order: &Order) -> Option<SavedPaymentMethod> {
+    let account = order.payment_source.as_ref()?.paypal.as_ref()?;
+    let vault = account.attributes.as_ref()?.vault.as_ref()?;
+    if vault.status.as_deref() != Some("VAULTED") {
+        return None;
+    }
+    let label = match &account.email_address {
+        Some(email) => format!("PayPal ({email})"),
+        None => "PayPal account".into(),
+    };
+    Some(SavedPaymentMethod { token: vault.id.clone(), label, expires: None })
+}
+
 /// What an order (read, or just captured) says about its transaction.
 pub fn order_update(order: &Order) -> PaymentUpdate {
+    let mut update = order_update_without_vault(order);
+    if update.state == Some(TransactionState::Captured) {
+        update.saved_payment_method = vaulted_account(order);
+    }
+    update
+}
+
+fn order_update_without_vault(order: &Order) -> PaymentUpdate {
     let unit = order.purchase_units.first();
     let reference = unit.and_then(|u| our_reference(&u.custom_id, &u.invoice_id));
     let capture = unit.and_then(|u| u.payments.captures.first());

@@ -34,8 +34,36 @@ pub struct PaymentSource<'a> {
 }
 
 #[derive(Serialize)]
-pub struct PayPalSource<'a> {
-    pub experience_context: ExperienceContext<'a>,
+#[serde(untagged)]
+pub enum PayPalSource<'a> {
+    /// The payer approves on PayPal's site.
+    Payer {
+        experience_context: ExperienceContext<'a>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        attributes: Option<Attributes>,
+    },
+    /// A vaulted account pays, no payer present.
+    Vaulted { vault_id: &'a str },
+}
+
+/// `payment_source.paypal.attributes`: vault the payer's account once the order completes.
+#[derive(Serialize)]
+pub struct Attributes {
+    pub vault: VaultRequest,
+}
+
+#[derive(Serialize)]
+pub struct VaultRequest {
+    pub store_in_vault: &'static str,
+    pub usage_type: &'static str,
+    pub customer_type: &'static str,
+}
+
+impl Attributes {
+    /// Vault for merchant-initiated payments (PayPal's `MERCHANT` usage).
+    pub fn vault_on_success() -> Self {
+        Self { vault: VaultRequest { store_in_vault: "ON_SUCCESS", usage_type: "MERCHANT", customer_type: "CONSUMER" } }
+    }
 }
 
 #[derive(Serialize)]
@@ -105,6 +133,37 @@ pub struct Order {
     pub purchase_units: Vec<PurchaseUnit>,
     #[serde(default)]
     pub links: Vec<Link>,
+    #[serde(default)]
+    pub payment_source: Option<OrderPaymentSource>,
+}
+
+/// An order's `payment_source`, as far as the vault goes.
+#[derive(Deserialize, Default)]
+pub struct OrderPaymentSource {
+    #[serde(default)]
+    pub paypal: Option<PayPalAccount>,
+}
+
+#[derive(Deserialize, Default)]
+pub struct PayPalAccount {
+    #[serde(default)]
+    pub email_address: Option<String>,
+    #[serde(default)]
+    pub attributes: Option<AccountAttributes>,
+}
+
+#[derive(Deserialize, Default)]
+pub struct AccountAttributes {
+    #[serde(default)]
+    pub vault: Option<Vaulted>,
+}
+
+/// The vault token an order saved: `status` VAULTED once usable.
+#[derive(Deserialize)]
+pub struct Vaulted {
+    pub id: String,
+    #[serde(default)]
+    pub status: Option<String>,
 }
 
 #[derive(Deserialize, Default)]

@@ -6,7 +6,9 @@
 //! - Orders v2: `POST /v2/checkout/orders`, `GET /v2/checkout/orders/{id}`,
 //!   `POST /v2/checkout/orders/{id}/capture` (intent CAPTURE) and `…/authorize` (intent
 //!   AUTHORIZE); Payments v2: `POST /v2/payments/captures/{id}/refund`,
-//!   `POST /v2/payments/authorizations/{id}/capture` and `…/void` (see [`authorizations`]). Amounts are decimal strings checked against
+//!   `POST /v2/payments/authorizations/{id}/capture` and `…/void` (see [`authorizations`]);
+//!   Vault v3: a payer's account saved on success and orders paid with its token,
+//!   `DELETE /v3/vault/payment-tokens/{id}` (see [`vault`]). Amounts are decimal strings checked against
 //!   PayPal's precision per currency; errors are `{"name", "message", "debug_id", "details":
 //!   [{"issue", "description"}]}`. A repeated `PayPal-Request-Id` gets the first answer again
 //!   and acts only once.
@@ -36,6 +38,7 @@ pub use crate::fake_gateway::Recorded;
 use crate::fake_gateway::{endpoint_flag, FakeServer, RequestLog};
 
 mod authorizations;
+mod vault;
 pub use authorizations::Authorization;
 
 /// The certificate URL PayPal puts in its webhooks (the fake never serves it).
@@ -56,6 +59,7 @@ pub enum Route {
     Authorize,
     CaptureAuthorization,
     VoidAuthorization,
+    DeleteToken,
 }
 
 /// A fault injected on a route.
@@ -85,6 +89,7 @@ impl Recorded {
             ("POST", ["v2", "checkout", "orders", _, "authorize"]) => Some(Route::Authorize),
             ("POST", ["v2", "payments", "authorizations", _, "capture"]) => Some(Route::CaptureAuthorization),
             ("POST", ["v2", "payments", "authorizations", _, "void"]) => Some(Route::VoidAuthorization),
+            ("DELETE", ["v3", "vault", "payment-tokens", _]) => Some(Route::DeleteToken),
             ("POST", ["v1", "notifications", "verify-webhook-signature"]) => Some(Route::Verify),
             ("GET", ["v1", "notifications", "webhooks"]) => Some(Route::ListWebhooks),
             _ => None,
@@ -128,6 +133,11 @@ pub struct Order {
     pub capture: Option<Capture>,
     /// The authorization of an order of intent AUTHORIZE, once authorized.
     pub authorization: Option<Authorization>,
+    /// `payment_source.paypal.attributes.vault.store_in_vault: ON_SUCCESS`: the payer's
+    /// account is vaulted when the order completes.
+    pub store_in_vault: bool,
+    /// The vault token this order created (or was paid with).
+    pub vault_id: Option<String>,
     /// How the next capture ends: COMPLETED, PENDING, DECLINED, or a 422 issue such as
     /// INSTRUMENT_DECLINED.
     pub capture_outcome: String,
@@ -158,6 +168,10 @@ struct Ledger {
     faults: Vec<(Route, Fault, usize)>,
     transmissions: HashMap<String, Transmission>,
     counter: u64,
+    /// Vaulted payment tokens: id → still usable (not deleted).
+    vault_tokens: HashMap<String, bool>,
+    /// Tokens whose charges the payer's funding source declines.
+    declining_tokens: Vec<String>,
 }
 
 #[derive(Clone)]
@@ -317,6 +331,8 @@ impl FakePayPal {
                 faults: Vec::new(),
                 transmissions: HashMap::new(),
                 counter: 0,
+                vault_tokens: HashMap::new(),
+                declining_tokens: Vec::new(),
             })),
         };
         server.serve(
@@ -329,6 +345,7 @@ impl FakePayPal {
                 .route("/v2/checkout/orders/{id}/authorize", post(authorizations::authorize_order))
                 .route("/v2/payments/authorizations/{id}/capture", post(authorizations::capture_authorization))
                 .route("/v2/payments/authorizations/{id}/void", post(authorizations::void_authorization))
+                .route("/v3/vault/payment-tokens/{id}", axum::routing::delete(vault::delete_token))
                 .route("/v1/notifications/verify-webhook-signature", post(verify_signature))
                 .route("/v1/notifications/webhooks", get(list_webhooks))
                 .with_state(fake.clone()),
@@ -414,6 +431,8 @@ impl FakePayPal {
             with_payment_source: false,
             capture: None,
             authorization: None,
+            store_in_vault: false,
+            vault_id: None,
             capture_outcome: "COMPLETED".into(),
         });
         id
@@ -719,6 +738,12 @@ impl Ledger {
         if order.with_payment_source {
             body["payment_source"] = json!({ "paypal": {} });
         }
+        if let Some(vault_id) = &order.vault_id {
+            body["payment_source"] = json!({ "paypal": {
+                "email_address": "buyer@example.com", "account_id": "QYR5Z8XDVJNXQ",
+                "attributes": { "vault": { "id": vault_id, "status": "VAULTED", "customer": { "id": "CUST-QYR5Z8" } } },
+            } });
+        }
         if order.status != "CREATED" && order.status != "PAYER_ACTION_REQUIRED" {
             body["payer"] = json!({ "payer_id": "QYR5Z8XDVJNXQ", "email_address": "buyer@example.com" });
         }
@@ -909,8 +934,11 @@ fn new_order(ledger: &mut Ledger, body: &Bytes, url: &str) -> Result<(u16, Value
         with_payment_source,
         capture: None,
         authorization: None,
+        store_in_vault: vault::store_in_vault(&request),
+        vault_id: None,
         capture_outcome: "COMPLETED".into(),
     };
+    let order = vault::pay_with_token(ledger, &request, order)?;
     let answer = ledger.order_json(&order, url);
     ledger.orders.push(order);
     Ok((201, answer))
@@ -993,6 +1021,9 @@ fn capture(ledger: &mut Ledger, id: &str, url: &str) -> (u16, Value) {
     order.status = "COMPLETED".into();
     let units = order.units;
     order.capture = Some(Capture { id: capture_id, status: status.into(), units, reason, refunds: Vec::new() });
+    if status == "COMPLETED" {
+        vault::vault_on_success(ledger, id);
+    }
     let order = ledger.order(id).unwrap();
     (201, ledger.order_json(order, url))
 }

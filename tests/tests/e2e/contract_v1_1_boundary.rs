@@ -243,3 +243,65 @@ async fn a_saved_method_nobody_asked_for_is_not_kept_and_one_asked_for_is_charge
     .await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
 }
+
+/// Writes an open capture of `amount_minor` for transaction `id`, last touched `at`, as a host
+/// that died mid-call leaves it.
+async fn leave_open_capture(g: &Guest, id: i64, amount_minor: i64, operation_id: &str, at: &str) {
+    let (operation_id, at) = (operation_id.to_string(), at.to_string());
+    e2e::host::write_db(&g.host.app.db, async |c| {
+        sqlx::query(
+            "INSERT INTO payment_operations (transaction_id, kind, amount_minor, operation_id, state, created_at, updated_at)
+             VALUES ($1, 'capture', $2, $3, 'open', $4, $4)",
+        )
+        .bind(id)
+        .bind(amount_minor)
+        .bind(&operation_id)
+        .bind(&at)
+        .execute(c)
+        .await
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_capture_a_dead_host_left_open_is_sent_again_by_the_next_request_once_stale() {
+    let g = Guest::start().await;
+    let capture = |id: i64| {
+        send(g.host.admin(Method::POST, &format!("/api/online_payment/transaction/{id}/capture")).json(&json!({})))
+    };
+
+    // Open a minute ago: another request may still be waiting for the gateway.
+    let (fresh, _) = g.authorized("").await;
+    let a_minute_ago =
+        (chrono::Utc::now() - chrono::Duration::minutes(1)).to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+    leave_open_capture(&g, fresh, 1000, "crashed-fresh", &a_minute_ago).await;
+    let (status, body) = capture(fresh).await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (StatusCode::CONFLICT, Some("operation_in_progress")),
+        "{body}"
+    );
+
+    // Open an hour ago: its caller is gone; the same capture is asked again under its own id.
+    let (stale, _) = g.authorized("").await;
+    let an_hour_ago =
+        (chrono::Utc::now() - chrono::Duration::hours(1)).to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+    leave_open_capture(&g, stale, 1000, "crashed-stale", &an_hour_ago).await;
+    let (status, body) = capture(stale).await;
+    assert_eq!((status, body["state"].as_str()), (StatusCode::OK, Some("Captured")), "{body}");
+    let state: String = e2e::host::write_db(&g.host.app.db, async |c| {
+        sqlx::query_scalar("SELECT state FROM payment_operations WHERE operation_id = 'crashed-stale'")
+            .fetch_one(c)
+            .await
+    })
+    .await;
+    assert_eq!(state, "done", "the stale operation itself was completed, no second one opened");
+    let count: i64 = e2e::host::write_db(&g.host.app.db, async |c| {
+        sqlx::query_scalar("SELECT COUNT(*) FROM payment_operations WHERE transaction_id = $1")
+            .bind(stale)
+            .fetch_one(c)
+            .await
+    })
+    .await;
+    assert_eq!(count, 1);
+}

@@ -29,6 +29,7 @@ mod payment_links;
 mod payment_links_lifecycle;
 mod paypal;
 mod paypal_manual_capture;
+mod paypal_saved_methods;
 mod plugin_kit;
 mod provider_answers;
 mod refunds_in_doubt;

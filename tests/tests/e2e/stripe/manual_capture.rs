@@ -23,6 +23,18 @@ async fn a_full_capture_captures_once_and_makes_the_payment() {
     assert_eq!(captures[0].stripe_params(), json!({}), "no amount_to_capture: the whole amount");
     assert_eq!(s.fake.intent(&payment_intent)["status"], "succeeded");
     assert_eq!(s.host.payments("Invoice", 301).await.len(), 1);
+    // Written with the change: the ERP hears of the authorization and of the capture.
+    let (_, page) = send(s.host.admin(Method::GET, "/api/events?limit=100")).await;
+    let moves: Vec<(String, String)> = page["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["type"] == "transaction.state_changed" && e["data"]["transaction_id"] == id)
+        .map(|e| (e["data"]["from"].as_str().unwrap().to_string(), e["data"]["to"].as_str().unwrap().to_string()))
+        .collect();
+    assert!(moves.contains(&("Pending".into(), "Authorized".into())), "{moves:?}");
+    assert!(moves.contains(&("Authorized".into(), "Captured".into())), "{moves:?}");
+    assert!(page["events"].as_array().unwrap().iter().any(|e| e["type"] == "payment.created"));
 
     // The same key again answers the same, sending nothing.
     let (status, again) = s.operate(id, "capture", json!({}), Some("cap-1")).await;
