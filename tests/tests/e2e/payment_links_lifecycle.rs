@@ -216,6 +216,59 @@ async fn a_link_starts_at_most_five_sessions_in_ten_minutes() {
     assert_eq!(status, StatusCode::SEE_OTHER);
 }
 
+#[tokio::test]
+async fn a_link_starts_at_most_a_hundred_sessions_in_its_life() {
+    use integrations_host::services::payment_links::{LINK_STARTS_EVER, LINK_STARTS_PER_WINDOW};
+    let s = MyGatewayScenario::start().await;
+    let created = create_link(&s, 1, 10).await;
+    let token = created["token"].as_str().unwrap();
+    for attempt in 1..=LINK_STARTS_EVER {
+        let (status, _, html) = choose(&s, token, s.integration_id).await;
+        assert_eq!(status, StatusCode::SEE_OTHER, "attempt {attempt}: {html}");
+        let reference = s.fake.session(&format!("sess_{attempt}")).reference;
+        let cancel = format!("/api/online_payment/cancel?txn={reference}");
+        assert_eq!(s.host.public(Method::GET, &cancel).send().await.unwrap().status(), StatusCode::SEE_OTHER);
+        if attempt % LINK_STARTS_PER_WINDOW == 0 {
+            // The ten-minute window passes (the attempts are dated an hour back).
+            e2e::host::write_db(&s.host.app.db, async |c| {
+                sqlx::query("UPDATE transactions SET created_at = '2026-01-01T00:00:00.000Z'").execute(c).await
+            })
+            .await;
+        }
+    }
+    let (status, _, html) = choose(&s, token, s.integration_id).await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "{html}");
+    assert!(html.contains("too_many_attempts") && html.contains("new payment link"), "{html}");
+    assert_eq!(s.fake.session_count(), LINK_STARTS_EVER);
+}
+
+#[tokio::test]
+async fn the_page_offers_only_methods_whose_capabilities_take_the_link() {
+    let s = MyGatewayScenario::start().await;
+    let (status, body) = s
+        .host
+        .upload_module(
+            &e2e::host::manifest("payment_mygateway", "1.1").replace(
+                "  sync_interval_s: 900",
+                "  sync_interval_s: 900\n  capabilities: { currencies: [USD], amount_limits: { USD: { max: '10.00' } } }",
+            ),
+            e2e::host::component("payment_mygateway.wasm"),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let created = create_link(&s, 1, 11).await; // 19.99 USD: over the module's maximum
+    let token = created["token"].as_str().unwrap();
+    let (status, html) = page_status(&s, token).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        !html.contains(&format!("value=\"{}\"", s.integration_id)),
+        "a method that cannot take it is offered: {html}"
+    );
+    let (status, _, html) = choose(&s, token, s.integration_id).await;
+    assert_ne!(status, StatusCode::SEE_OTHER, "{html}");
+    assert_eq!(s.fake.session_count(), 0, "nothing reached the gateway");
+}
+
 // Several worker threads, so that payers' requests really run at the same time.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn many_payers_racing_on_several_links_start_one_session_per_link() {

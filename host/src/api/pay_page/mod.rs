@@ -74,7 +74,7 @@ pub async fn show(
         (status = 409, description = "`payment_in_progress`: a payment of this link with another method (or one still being started) is in progress; nothing was started.", content_type = "text/html", body = String),
         (status = 413, description = "`too_large`: the body is over 1 MiB.", body = ErrorObject),
         (status = 422, description = "`missing_payment_method`: no method chosen; or the gateway refused (`gateway_refused`). A page that could not start the payment shows its code as `Error code: <code>CODE</code>`.", content_type = "text/html", body = String),
-        (status = 429, description = "The company's share of the sandboxes is in use, or `too_many_attempts`: the link started its most sessions in the last 10 minutes.", content_type = "text/html", body = String),
+        (status = 429, description = "The company's share of the sandboxes is in use, or `too_many_attempts`: the link started its most sessions in the last 10 minutes, or in its life (100).", content_type = "text/html", body = String),
         (status = 500, description = "The payment could not be started; it is logged.", content(("text/html"), (ErrorObject = "application/json"))),
         (status = 502, description = "The gateway or the provider failed.", content_type = "text/html", body = String),
         (status = 503, description = "The host is overloaded, the module is not installed or the database is failing.", content_type = "text/html", body = String),
@@ -155,8 +155,8 @@ pub async fn choose(
             ApiError::new(
                 StatusCode::TOO_MANY_REQUESTS,
                 "too_many_attempts",
-                "This payment was started too many times in the last minutes. Please wait a few minutes and try \
-                 again.",
+                "This payment was started too many times. Please wait a few minutes and try again; if it keeps \
+                 failing, ask the merchant for a new payment link.",
             ),
             &token,
         ),

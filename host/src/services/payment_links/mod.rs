@@ -9,7 +9,8 @@ mod page;
 
 pub(crate) use page::admit_start;
 pub use page::{
-    LinkView, PayMethod, PayOutcome, LINK_SESSION_LIFETIME, LINK_STARTS_PER_WINDOW, LINK_START_TIME, LINK_START_WINDOW,
+    LinkView, PayMethod, PayOutcome, LINK_SESSION_LIFETIME, LINK_STARTS_EVER, LINK_STARTS_PER_WINDOW, LINK_START_TIME,
+    LINK_START_WINDOW,
 };
 
 use chrono::{DateTime, SecondsFormat, Utc};

@@ -13,8 +13,12 @@
 //! never got its URL, a host having died while starting it).
 //!
 //! **Starts per link are bounded**: at most [`LINK_STARTS_PER_WINDOW`] sessions in any
-//! [`LINK_START_WINDOW`], counted from the link's transactions in the database (so across
-//! hosts too); beyond it the page answers 429 and calls no gateway.
+//! [`LINK_START_WINDOW`] and [`LINK_STARTS_EVER`] in the link's life, counted from the link's
+//! transactions in the database (so across hosts too); beyond either the page answers 429 and
+//! calls no gateway. (So a link's transactions, which every view and start reads, are few.)
+//!
+//! **Only methods that can take the payment are offered**: an integration whose module's
+//! capabilities refuse the link's currency or amount is not listed, nor started.
 
 use std::time::Duration;
 
@@ -33,6 +37,9 @@ use crate::store::time_ago;
 
 /// Sessions a link may start within [`LINK_START_WINDOW`].
 pub const LINK_STARTS_PER_WINDOW: usize = 5;
+/// Sessions a link may start in its whole life (a link is for one payment; past this many
+/// attempts the merchant sends a new one).
+pub const LINK_STARTS_EVER: usize = 100;
 /// The window [`LINK_STARTS_PER_WINDOW`] counts over.
 pub const LINK_START_WINDOW: Duration = Duration::from_secs(10 * 60);
 /// How long a payer sent to a gateway session may still pay it (the longest any shipped
@@ -108,7 +115,7 @@ fn admission(transactions: &[LinkTransaction]) -> Admission<'_> {
     }
     let since = time_ago(LINK_START_WINDOW);
     let recent = transactions.iter().filter(|t| t.created_at >= since).count();
-    if recent >= LINK_STARTS_PER_WINDOW {
+    if recent >= LINK_STARTS_PER_WINDOW || transactions.len() >= LINK_STARTS_EVER {
         Admission::TooManyStarts
     } else {
         Admission::Start
@@ -122,15 +129,26 @@ impl App {
         found.ok_or_else(|| ServiceError::NotFound("This payment link does not exist.".into()))
     }
 
-    /// The company's enabled payment integrations whose module is installed, in
-    /// `payment_sequence` order.
-    async fn pay_methods(&self, company_id: i64) -> Result<Vec<(IntegrationRow, PayMethod)>, ServiceError> {
-        let rows =
-            integrations::list(self.db.read(), Some(company_id), Some(IntegrationCategory::OnlinePayment.as_str()))
-                .await?;
+    /// The company's enabled payment integrations whose module is installed and takes the
+    /// link's currency and amount, in `payment_sequence` order.
+    async fn pay_methods(&self, link: &PaymentLinkRow) -> Result<Vec<(IntegrationRow, PayMethod)>, ServiceError> {
+        let rows = integrations::list(
+            self.db.read(),
+            Some(link.company_id),
+            Some(IntegrationCategory::OnlinePayment.as_str()),
+        )
+        .await?;
+        let currency = parse_currency(&link.currency).ok();
+        let takes_it = |row: &IntegrationRow| match (self.registry.get(&row.module), currency) {
+            (Some(module), Some(currency)) => {
+                module.manifest.capabilities().accepts(currency, Some(link.amount_minor), None).is_ok()
+            }
+            (Some(_), None) => true,
+            (None, _) => false,
+        };
         Ok(rows
             .into_iter()
-            .filter(|row| row.is_enabled() && self.registry.get(&row.module).is_some())
+            .filter(|row| row.is_enabled() && takes_it(row))
             .map(|row| {
                 let method = PayMethod {
                     integration_id: row.id,
@@ -148,7 +166,7 @@ impl App {
         let transactions = payment_links::transactions(self.db.read(), link.id).await?;
         let status = link_status(&link, &transactions, Utc::now());
         let methods = match status {
-            LinkStatus::Open => self.pay_methods(link.company_id).await?.into_iter().map(|(_, m)| m).collect(),
+            LinkStatus::Open => self.pay_methods(&link).await?.into_iter().map(|(_, m)| m).collect(),
             _ => Vec::new(),
         };
         let returned_state = returned
@@ -172,7 +190,7 @@ impl App {
         if status != LinkStatus::Open {
             return Ok(PayOutcome::Closed(status));
         }
-        let methods = self.pay_methods(link.company_id).await?;
+        let methods = self.pay_methods(&link).await?;
         if let Some(refusal) = refusal(&transactions, &methods, integration_id) {
             return Ok(refusal);
         }
