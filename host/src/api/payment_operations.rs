@@ -10,8 +10,8 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 
 use crate::services::payment_operations::CaptureRequest;
+use crate::services::records::TransactionRow;
 use crate::services::{App, Caller};
-use crate::store::transactions::TransactionRow;
 
 use super::extract::{parse_json, Id, JsonBody};
 use super::idempotency::idempotent;

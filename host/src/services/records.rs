@@ -6,6 +6,7 @@ pub use crate::store::integrations::IntegrationRow;
 pub use crate::store::mappings::MappingRow;
 pub use crate::store::messages::{HistoryRow, MessageRow};
 pub use crate::store::payment_links::PaymentLinkRow;
+pub use crate::store::payment_methods::PaymentMethodRow;
 pub use crate::store::payments::PaymentRow;
 pub use crate::store::refunds::{RefundRow, RefundState};
 pub use crate::store::transactions::TransactionRow;

@@ -3,7 +3,7 @@
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::store::payment_methods::PaymentMethodRow;
+use crate::services::records::PaymentMethodRow;
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct PaymentMethod {
