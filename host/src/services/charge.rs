@@ -25,12 +25,14 @@ use super::{App, Caller, ServiceError};
 pub struct ChargeRequest {
     /// A saved method (`GET /api/online_payment/payment_methods`).
     #[schema(example = 1)]
+    #[serde(deserialize_with = "super::json_integer::required")]
     pub payment_method_id: i64,
     #[schema(schema_with = super::online_payment::amount_schema)]
     pub amount: Box<RawValue>,
     #[schema(pattern = "^[A-Za-z]{3}$", example = "USD")]
     pub currency: String,
     pub document_model: Option<String>,
+    #[serde(default, deserialize_with = "super::json_integer::optional")]
     pub document_id: Option<i64>,
 }
 

@@ -4,7 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::exports::integrations::provider::payment::{PaymentUpdate, SavedPaymentMethod};
+use crate::exports::integrations::provider::payment::{PaymentUpdate, RefundState, RefundUpdate, SavedPaymentMethod};
 use crate::integrations::provider::types::TransactionState;
 use crate::wire::{Authorization, Capture, Money, Order, Refund, StatusDetails};
 
@@ -169,6 +169,9 @@ fn order_update_without_vault(order: &Order) -> PaymentUpdate {
     let refunds = &unit.map(|u| u.payments.refunds.as_slice()).unwrap_or_default();
     let refunded: Option<i64> =
         refunds.iter().filter(|r| r.status == "COMPLETED").map(|r| r.amount.as_ref().and_then(Money::minor)).sum();
+    // The latest refunds' own states (the host settles those it holds pending).
+    let listed = unit.map(|u| u.payments.refunds.as_slice()).unwrap_or_default();
+    update.refunds = listed.iter().rev().take(8).map(refund_state).collect();
     update.refunded_minor = match (capture.status.as_str(), refunded) {
         (_, Some(total)) if total > 0 => Some(total),
         // Fully refunded but the refunds are not listed: the whole capture.
@@ -196,9 +199,21 @@ pub fn refund_update(refund: &Refund, event_type: &str) -> PaymentUpdate {
         refunded_minor: if refund.status == "COMPLETED" { total } else { None },
         provider_data: None,
         captured_minor: None,
-        refunds: Vec::new(),
+        refunds: vec![refund_state(refund)],
         saved_payment_method: None,
     }
+}
+
+/// A refund's own state, named by PayPal's refund id (the reference the host booked).
+pub fn refund_state(refund: &Refund) -> RefundUpdate {
+    let state = match refund.status.as_str() {
+        "COMPLETED" => RefundState::Succeeded,
+        "FAILED" | "CANCELLED" => RefundState::Failed,
+        _ => RefundState::Pending,
+    };
+    let error_message = (state == RefundState::Failed)
+        .then(|| format!("PayPal did not complete the refund: {}.", refund_status_text(refund)));
+    RefundUpdate { refund_id: None, refund_reference: Some(refund.id.clone()), state, error_message }
 }
 
 pub fn refund_status_text(refund: &Refund) -> String {

@@ -455,6 +455,20 @@ impl FakePayPal {
         self.ledger().refund_outcome = status.into();
     }
 
+    /// The order's latest refund, PENDING, ends COMPLETED or FAILED (as PayPal settles an
+    /// eCheck-funded refund later).
+    pub fn settle_latest_refund(&self, order_id: &str, status: &str) {
+        let mut ledger = self.ledger();
+        let capture = ledger.order_mut(order_id).and_then(|o| o.capture.as_mut()).expect("captured");
+        let refund = capture.refunds.last_mut().expect("refunded");
+        assert_eq!(refund.status, "PENDING", "only a pending refund settles");
+        refund.status = status.into();
+        let refunded: i64 = capture.refunds.iter().filter(|r| r.status == "COMPLETED").map(|r| r.units).sum();
+        if refunded > 0 {
+            capture.status = if refunded == capture.units { "REFUNDED".into() } else { "PARTIALLY_REFUNDED".into() };
+        }
+    }
+
     // ----- what happened -----
 
     pub fn token_requests(&self) -> usize {

@@ -153,3 +153,45 @@ async fn concurrent_captures_of_an_authorization_make_one() {
     assert_eq!(s.fake.requests_to(Route::CaptureAuthorization).len(), 1);
     assert_eq!(s.host.payments("Invoice", 604).await.len(), 1);
 }
+
+#[tokio::test]
+async fn a_pending_refund_counts_once_paypal_completes_it_and_a_failed_one_gives_its_amount_back() {
+    let s = PayPalScenario::start().await;
+    let (id, order_id) = s.captured("20.00", "USD", 605).await;
+    s.fake.set_refund_outcome("PENDING");
+    let (status, body) = s.refund(id, json!({ "amount": "5.00" })).await;
+    assert_eq!(
+        (status, body["refund_state"].as_str(), body["refunded_amount"].as_str()),
+        (StatusCode::OK, Some("pending"), Some("0.00")),
+        "{body}"
+    );
+    s.fake.settle_latest_refund(&order_id, "COMPLETED");
+    let event = s.fake.event("PAYMENT.CAPTURE.REFUNDED", "refund", s.fake.refund_resource(&order_id));
+    let (status, body) = s.deliver(&event).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let transaction = s.host.transaction(id).await;
+    assert_eq!(
+        (transaction["refunded_amount"].as_str(), transaction["refunds"][0]["state"].as_str()),
+        (Some("5.00"), Some("succeeded")),
+        "{transaction}"
+    );
+
+    // The next one fails at PayPal; a sync finds it so, and its amount can be refunded again.
+    let (status, body) = s.refund(id, json!({ "amount": "15.00" })).await;
+    assert_eq!((status, body["refund_state"].as_str()), (StatusCode::OK, Some("pending")), "{body}");
+    s.fake.settle_latest_refund(&order_id, "FAILED");
+    let (status, body) = s.sync(id).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(
+        (body["refunds"][1]["state"].as_str(), body["refunded_amount"].as_str()),
+        (Some("failed"), Some("5.00")),
+        "{body}"
+    );
+    s.fake.set_refund_outcome("COMPLETED");
+    let (status, body) = s.refund(id, json!({ "amount": "15.00" })).await;
+    assert_eq!(
+        (status, body["state"].as_str(), body["refunded_amount"].as_str()),
+        (StatusCode::OK, Some("Refunded"), Some("20.00")),
+        "{body}"
+    );
+}
