@@ -24,12 +24,13 @@ use super::ApiError;
 #[into_params(parameter_in = Query)]
 pub struct PullQuery {
     /// Events after this event id (default 0: from the first).
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::services::json_integer::query")]
     after: i64,
     /// At most this many, 1 to 1,000 (default 100; others are clamped).
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::services::json_integer::query_optional")]
     limit: Option<i64>,
     /// Only this company's events (a company key sees only its own).
+    #[serde(default, deserialize_with = "crate::services::json_integer::query_optional")]
     company_id: Option<i64>,
 }
 

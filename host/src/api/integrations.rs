@@ -52,6 +52,7 @@ pub async fn create(
 #[into_params(parameter_in = Query)]
 pub struct ListQuery {
     /// Only this company's (a company key sees only its own).
+    #[serde(default, deserialize_with = "crate::services::json_integer::query_optional")]
     company_id: Option<i64>,
     /// Online Payment, Messaging or Shipping.
     #[param(pattern = "^(Online Payment|Messaging|Shipping)$")]
@@ -230,6 +231,7 @@ pub async fn sync_now(State(app): State<Arc<App>>, caller: Caller, Id(id): Id) -
 pub struct WebhooksQuery {
     /// 1 to 1,000 (default 100).
     #[param(minimum = 1, maximum = 1000)]
+    #[serde(default, deserialize_with = "crate::services::json_integer::query_optional")]
     limit: Option<i64>,
     /// accepted, rejected, unmatched, provider_failed or unreadable.
     #[param(pattern = "^(accepted|rejected|unmatched|provider_failed|unreadable)$")]

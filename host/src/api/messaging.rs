@@ -72,6 +72,7 @@ pub async fn show(State(app): State<Arc<App>>, caller: Caller, Id(id): Id) -> Re
 #[into_params(parameter_in = Query)]
 pub struct ListQuery {
     /// Only this company's (a company key sees only its own).
+    #[serde(default, deserialize_with = "crate::services::json_integer::query_optional")]
     company_id: Option<i64>,
     /// inbound or outbound.
     #[param(pattern = "^(inbound|outbound)$")]

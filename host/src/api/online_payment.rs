@@ -159,8 +159,10 @@ pub async fn refund(
 #[into_params(parameter_in = Query)]
 pub struct PaymentsQuery {
     document_model: Option<String>,
+    #[serde(default, deserialize_with = "crate::services::json_integer::query_optional")]
     document_id: Option<i64>,
     /// Only this company's (a company key sees only its own).
+    #[serde(default, deserialize_with = "crate::services::json_integer::query_optional")]
     company_id: Option<i64>,
 }
 

@@ -27,6 +27,7 @@ use super::ApiError;
 #[into_params(parameter_in = Query)]
 pub struct CompanyQuery {
     /// Only this company's (a company key sees only its own).
+    #[serde(default, deserialize_with = "crate::services::json_integer::query_optional")]
     company_id: Option<i64>,
     /// Only integrations whose module takes this ISO 4217 currency.
     #[param(pattern = "^[A-Za-z]{3}$", example = "USD")]

@@ -53,11 +53,14 @@ pub async fn create(
 #[into_params(parameter_in = Query)]
 pub struct LinksQuery {
     /// Only this company's (a company key sees only its own).
+    #[serde(default, deserialize_with = "crate::services::json_integer::query_optional")]
     company_id: Option<i64>,
     /// Only links with ids below this one: the next page after a page's last id.
+    #[serde(default, deserialize_with = "crate::services::json_integer::query_optional")]
     before: Option<i64>,
     /// At most this many, 1 to 1000 (default 100).
     #[param(minimum = 1, maximum = 1000)]
+    #[serde(default, deserialize_with = "crate::services::json_integer::query_optional")]
     limit: Option<i64>,
 }
 

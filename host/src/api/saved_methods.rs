@@ -28,6 +28,7 @@ use super::ApiError;
 #[into_params(parameter_in = Query)]
 pub struct PaymentMethodsQuery {
     /// Only this company's (a company key sees only its own).
+    #[serde(default, deserialize_with = "crate::services::json_integer::query_optional")]
     company_id: Option<i64>,
     /// Only this ERP contact's.
     contact_id: Option<String>,

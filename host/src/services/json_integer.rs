@@ -12,6 +12,7 @@
 use std::fmt;
 
 use serde::de::{self, Deserializer, Visitor};
+use serde::Deserialize;
 
 /// The largest magnitude up to which every integer is exactly an f64.
 const EXACT_FLOAT_LIMIT: f64 = 9_007_199_254_740_992.0;
@@ -76,8 +77,37 @@ pub fn optional<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<i64
     deserializer.deserialize_option(MaybeWholeNumber)
 }
 
+/// An integer query parameter, read as JSON Schema reads `type: integer`: the text of an
+/// integer, or of a whole number written as a float (`5.0`, `1e+16`, what clients and tools
+/// that hold numbers as floats send), within ±2^53 as for bodies. A fraction is refused.
+fn query_integer(text: &str) -> Option<i64> {
+    if let Ok(value) = text.parse::<i64>() {
+        return Some(value);
+    }
+    let looks_like_float = text.bytes().any(|b| matches!(b, b'.' | b'e' | b'E'));
+    let value: f64 = text.parse().ok().filter(|_| looks_like_float)?;
+    (value.is_finite() && value.fract() == 0.0 && value.abs() <= EXACT_FLOAT_LIMIT).then_some(value as i64)
+}
+
+fn query_error<E: de::Error>(text: &str) -> E {
+    E::custom(format!("`{text}` is not an integer"))
+}
+
+/// An `i64` query parameter with `#[serde(default)]`.
+pub fn query<'de, D: Deserializer<'de>>(deserializer: D) -> Result<i64, D::Error> {
+    let text = String::deserialize(deserializer)?;
+    query_integer(&text).ok_or_else(|| query_error(&text))
+}
+
+/// An `Option<i64>` query parameter (use with `#[serde(default)]`).
+pub fn query_optional<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<i64>, D::Error> {
+    let text: Option<String> = Option::deserialize(deserializer)?;
+    text.map(|text| query_integer(&text).ok_or_else(|| query_error(&text))).transpose()
+}
+
 #[cfg(test)]
 mod tests {
+    use super::query_integer;
     use serde::Deserialize;
 
     #[derive(Debug, Deserialize)]
@@ -117,5 +147,17 @@ mod tests {
         assert_eq!(parse(r#"{"id": 1, "other": null}"#).expect("null").other, None);
         assert_eq!(parse(r#"{"id": 1, "other": 7.0}"#).expect("7.0").other, Some(7));
         assert!(parse(r#"{"id": 1, "other": 7.5}"#).expect_err("7.5").contains("an integer"));
+    }
+
+    #[test]
+    fn query_integers_take_whole_floats_and_refuse_fractions() {
+        assert_eq!(query_integer("42"), Some(42));
+        assert_eq!(query_integer("-7"), Some(-7));
+        assert_eq!(query_integer("1099511627775.0"), Some(1_099_511_627_775));
+        assert_eq!(query_integer("1e+16"), None, "beyond 2^53 a float may not be the number written");
+        assert_eq!(query_integer("1e3"), Some(1000));
+        for refused in ["1.5", "one", "", "NaN", "inf", "1.0.0", " 1"] {
+            assert_eq!(query_integer(refused), None, "{refused}");
+        }
     }
 }

@@ -310,3 +310,27 @@ async fn every_form_the_document_allows_is_taken() {
     assert_eq!((status, body["success"].as_bool()), (StatusCode::OK, Some(true)), "{body}");
     assert_eq!(s.host.transaction(id).await["refunded_amount"], "4.00", "null refunds all that is left");
 }
+
+#[tokio::test]
+async fn integer_query_parameters_take_whole_numbers_written_as_floats() {
+    let s = MyGatewayScenario::start().await;
+    for path in [
+        "/api/online_payment/links?company_id=1.0&limit=10.0",
+        "/api/online_payment/payments?company_id=1.0&document_id=42.0",
+        "/api/integrations?company_id=1e0",
+        "/api/events?after=0.0&limit=5.0",
+        "/api/online_payment/payment_methods?company_id=1.00",
+    ] {
+        let (status, body) = send(s.host.admin(Method::GET, path)).await;
+        assert_eq!(status, StatusCode::OK, "{path}: {body}");
+    }
+    for path in ["/api/online_payment/links?company_id=1.5", "/api/events?limit=ten"] {
+        let (status, body) = send(s.host.admin(Method::GET, path)).await;
+        assert_eq!(
+            (status, body["error"]["code"].as_str()),
+            (StatusCode::BAD_REQUEST, Some("invalid_query")),
+            "{path}"
+        );
+        assert!(body["error"]["message"].as_str().unwrap().contains("is not an integer"), "{body}");
+    }
+}
