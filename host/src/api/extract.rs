@@ -94,6 +94,13 @@ impl<S: Send + Sync> FromRequest<S> for Upload {
     }
 }
 
+/// As [`parse_json`], for a route whose body is optional: no body, or JSON `null` (the
+/// document's nullable body), reads as `{}`.
+pub fn parse_optional_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
+    let body = body.trim_ascii();
+    parse_json(if body.is_empty() || body == b"null" { b"{}" } else { body })
+}
+
 /// Parses a JSON body, classifying the failure: not JSON (400 `malformed_json`), an unknown
 /// field (400 `unknown_field`), a missing or mistyped field (422), or JSON that is not an
 /// object (422 `invalid_field`: every body of the API is one, and serde would read an array

@@ -15,7 +15,7 @@ use crate::services::online_payment::InitiateRequest;
 use crate::services::refunds::RefundRequest;
 use crate::services::{App, Caller};
 
-use super::extract::{parse_json, ApiQuery, Id, JsonBody};
+use super::extract::{parse_json, parse_optional_json, ApiQuery, Id, JsonBody};
 use super::idempotency::idempotent;
 use super::openapi::errors::{
     Auth, CompanyScope, Errors, Gateway, Idempotency, InitiateRules, JsonInput, Money, NotFound, PathId, PaymentOnly,
@@ -142,11 +142,7 @@ pub async fn refund(
     let route = format!("refund:{id}");
     idempotent(&app, caller, &headers, &route, &body, || async {
         // No body, or JSON `null` (the document's nullable body): all that is left.
-        let request = if body.trim_ascii().is_empty() || body.trim_ascii() == b"null" {
-            parse_json(b"{}")?
-        } else {
-            parse_json(&body)?
-        };
+        let request = parse_optional_json(&body)?;
         let key = headers.get("idempotency-key").and_then(|v| v.to_str().ok());
         let outcome = app.refund(caller, id, request, key).await?;
         Ok((StatusCode::OK, RefundResult::from(&outcome)))

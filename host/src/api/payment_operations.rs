@@ -13,7 +13,7 @@ use crate::services::payment_operations::CaptureRequest;
 use crate::services::records::TransactionRow;
 use crate::services::{App, Caller};
 
-use super::extract::{parse_json, Id, JsonBody};
+use super::extract::{parse_optional_json, Id, JsonBody};
 use super::idempotency::idempotent;
 use super::openapi::errors::{
     Auth, CaptureRules, Errors, Gateway, Idempotency, JsonInput, Money, NotFound, PathId, Provider, Secrets,
@@ -58,11 +58,7 @@ pub async fn capture(
 ) -> Response {
     let route = format!("capture:{id}");
     idempotent(&app, caller, &headers, &route, &body, || async {
-        let request: CaptureRequest = if body.trim_ascii().is_empty() || body.trim_ascii() == b"null" {
-            parse_json(b"{}")?
-        } else {
-            parse_json(&body)?
-        };
+        let request: CaptureRequest = parse_optional_json(&body)?;
         let row = app.capture(caller, id, request, key(&headers)).await?;
         view(&app, row).await
     })
@@ -100,9 +96,7 @@ pub async fn void(
 ) -> Response {
     let route = format!("void:{id}");
     idempotent(&app, caller, &headers, &route, &body, || async {
-        if !(body.trim_ascii().is_empty() || body.trim_ascii() == b"null") {
-            let VoidRequest {} = parse_json(&body)?;
-        }
+        let VoidRequest {} = parse_optional_json(&body)?;
         let row = app.void(caller, id, key(&headers)).await?;
         view(&app, row).await
     })

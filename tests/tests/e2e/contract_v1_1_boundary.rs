@@ -77,15 +77,13 @@ async fn a_qr_code_comes_with_its_image_and_expiry_and_the_options_reach_the_pro
     assert_eq!(body["qr_code_image_url"], "https://qr.pay.example.com/i/1.png");
     assert_eq!(body["qr_code_expires_at"], "2030-03-17T17:46:40Z");
 
+    // The options reach the provider as asked, and the defaults when none are.
     let (_, body) =
         g.initiate(json!({ "capture": "manual", "save_payment_method": true, "contact": { "id": 7 } })).await;
-    let id = body["transaction_id"].as_i64().unwrap();
-    let transaction = g.transaction(id).await;
-    assert_eq!(transaction["capture"], "manual");
-    // The guest kept what it was asked as its provider data; the host hands it back on sync.
-    let (status, synced) =
-        send(g.host.admin(Method::POST, &format!("/api/online_payment/transaction/{id}/sync"))).await;
-    assert_eq!(status, StatusCode::OK, "{synced}");
+    assert!(body["redirect_url"].as_str().unwrap().ends_with("?capture=manual&save=true"), "{body}");
+    assert_eq!(g.transaction(body["transaction_id"].as_i64().unwrap()).await["capture"], "manual");
+    let (_, body) = g.initiate(json!({})).await;
+    assert!(body["redirect_url"].as_str().unwrap().ends_with("?capture=automatic&save=false"), "{body}");
 }
 
 #[tokio::test]
@@ -304,4 +302,53 @@ async fn a_capture_a_dead_host_left_open_is_sent_again_by_the_next_request_once_
     })
     .await;
     assert_eq!(count, 1);
+}
+
+#[tokio::test]
+async fn an_oversized_token_keeps_nothing_and_a_label_is_kept_exactly_as_given() {
+    let g = Guest::start().await;
+    let (_, asked) = g.initiate(json!({ "save_payment_method": true, "contact": { "id": "C-2" } })).await;
+    let reference = asked["reference"].clone();
+    // A token over its 1 KiB ceiling fails the whole webhook: nothing of it is applied.
+    let huge = json!({ "token": "t".repeat(2000), "label": "Card", "expires": null });
+    let update = json!({ "reference": reference, "state": "captured", "saved": huge });
+    let (status, body) = g.webhook(json!({ "event": "paid", "updates": [update] })).await;
+    assert_eq!((status, body["error"]["code"].as_str()), (StatusCode::BAD_GATEWAY, Some("provider_failed")), "{body}");
+    assert!(body["error"]["message"].as_str().unwrap().contains("saved-payment-method.token"), "{body}");
+    assert!(!body.to_string().contains("ttttttttttttttttttt"), "the value is not echoed: {body}");
+    assert_eq!(g.transaction(asked["transaction_id"].as_i64().unwrap()).await["state"], "Pending");
+    let (_, listed) = send(g.host.admin(Method::GET, "/api/online_payment/payment_methods")).await;
+    assert_eq!(listed, json!([]));
+
+    // A label with a newline and markup is stored and answered as the text it is.
+    let label = "Visa •••• 4242\n<b>x</b>";
+    let update = json!({ "reference": reference, "state": "captured",
+                         "saved": { "token": "tok_good", "label": label, "expires": "2031-01" } });
+    g.webhook(json!({ "event": "paid", "updates": [update] })).await;
+    let (_, listed) = send(g.host.admin(Method::GET, "/api/online_payment/payment_methods")).await;
+    assert_eq!(listed[0]["label"], label, "{listed}");
+}
+
+#[tokio::test]
+async fn capture_amounts_beyond_any_money_and_bodies_of_another_shape_are_refused_before_the_gateway() {
+    let g = Guest::start().await;
+    let (id, _) = g.authorized("").await;
+    let path = format!("/api/online_payment/transaction/{id}/capture");
+    for (body, status) in [
+        (json!({ "amount": "99999999999999999999999999.99" }), StatusCode::UNPROCESSABLE_ENTITY),
+        (json!({ "amount": "1.00\n" }), StatusCode::UNPROCESSABLE_ENTITY),
+        (json!({ "amount": -5 }), StatusCode::UNPROCESSABLE_ENTITY),
+        (json!([1]), StatusCode::UNPROCESSABLE_ENTITY),
+    ] {
+        let (answered, answer) = send(g.host.admin(Method::POST, &path).json(&body)).await;
+        assert_eq!(answered, status, "{body}: {answer}");
+    }
+    let (status, body) = send(g.host.admin(Method::POST, &path).body("{\"amount\": ")).await;
+    assert_eq!((status, body["error"]["code"].as_str()), (StatusCode::BAD_REQUEST, Some("malformed_json")), "{body}");
+    let open: i64 = e2e::host::write_db(&g.host.app.db, async |c| {
+        sqlx::query_scalar("SELECT COUNT(*) FROM payment_operations").fetch_one(c).await
+    })
+    .await;
+    assert_eq!(open, 0, "no refused capture left an operation behind");
+    assert_eq!(g.transaction(id).await["state"], "Authorized");
 }

@@ -256,14 +256,21 @@ async fn the_page_offers_only_methods_whose_capabilities_take_the_link() {
         )
         .await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
+    let method = format!("value=\"{}\"", s.integration_id);
+    // A link the module takes lists the method (the control for the refusal below).
+    let (status, small) = send(s.host.admin(Method::POST, "/api/online_payment/links").json(&json!({
+        "company_id": 1, "document_model": "Invoice", "document_id": 12, "amount": "9.99", "currency": "USD",
+        "description": "Invoice 12",
+    })))
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{small}");
+    let (_, html) = page_status(&s, small["token"].as_str().unwrap()).await;
+    assert!(html.contains(&method), "{html}");
     let created = create_link(&s, 1, 11).await; // 19.99 USD: over the module's maximum
     let token = created["token"].as_str().unwrap();
     let (status, html) = page_status(&s, token).await;
     assert_eq!(status, StatusCode::OK);
-    assert!(
-        !html.contains(&format!("value=\"{}\"", s.integration_id)),
-        "a method that cannot take it is offered: {html}"
-    );
+    assert!(!html.contains(&method), "a method that cannot take it is offered: {html}");
     let (status, _, html) = choose(&s, token, s.integration_id).await;
     assert_ne!(status, StatusCode::SEE_OTHER, "{html}");
     assert_eq!(s.fake.session_count(), 0, "nothing reached the gateway");

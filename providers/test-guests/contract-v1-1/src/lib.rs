@@ -4,8 +4,9 @@
 //! only by id, saved methods nobody asked for, ceilings exceeded, answers of any content type.
 //! `create-session` answers by the transaction's `document_model`: `qr` a QR code with image
 //! and expiry, `hmac` a report of `crypto@1.1.0`'s keyed HMACs (as an error), else a redirect.
-//! `capture` and `void` answer by the transaction's provider data (`later`: no state,
-//! `wrong`: a state the operation does not lead to). Never shipped.
+//! A redirect's URL carries the session options it was given. `capture` and `void` answer by
+//! the transaction's provider data (`later`: no state, `wrong`: a state the operation does not
+//! lead to). Never shipped.
 
 wit_bindgen::generate!({
     world: "payment-provider",
@@ -13,7 +14,7 @@ wit_bindgen::generate!({
 });
 
 use exports::integrations::provider::payment::{
-    Guest, ParsedWebhook, PaymentAction, PaymentSession, PaymentUpdate, QrCode, RefundResult, RefundState,
+    CaptureMode, Guest, ParsedWebhook, PaymentAction, PaymentSession, PaymentUpdate, QrCode, RefundResult, RefundState,
     RefundUpdate, SavedPaymentMethod, SessionOptions, WebhookResponse,
 };
 use integrations::provider::crypto::{self, Encoding, HmacAlgorithm, KeyFormat};
@@ -115,23 +116,13 @@ fn failure(message: String) -> ProviderError {
 }
 
 fn by_provider_data(transaction: &Transaction, done: TransactionState) -> PaymentUpdate {
-    let state = match transaction.provider_data.as_deref() {
+    let mut update = update(Update { reference: Some(transaction.reference.clone()), ..Update::default() });
+    update.state = match transaction.provider_data.as_deref() {
         Some("later") => None,
         Some("wrong") => Some(TransactionState::Refunded),
         _ => Some(done),
     };
-    update(Update { reference: Some(transaction.reference.clone()), ..Update::default() }).with_state(state)
-}
-
-trait WithState {
-    fn with_state(self, state: Option<TransactionState>) -> Self;
-}
-
-impl WithState for PaymentUpdate {
-    fn with_state(mut self, state: Option<TransactionState>) -> Self {
-        self.state = state;
-        self
-    }
+    update
 }
 
 struct ContractGuest;
@@ -161,14 +152,18 @@ impl Guest for ContractGuest {
                     crypto::hmac_with_key(HmacAlgorithm::Sha256, "webhook_key", KeyFormat::Hex, b"m", Encoding::Hex);
                 return Err(failure(format!("sha512={sha512:?} hex={hex:?} malformed={malformed:?}")));
             }
-            _ => PaymentAction::Redirect(format!("https://pay.example.com/{}", transaction.reference)),
+            // What the host asked, in the URL, for the test to read back.
+            _ => PaymentAction::Redirect(format!(
+                "https://pay.example.com/{}?capture={}&save={}",
+                transaction.reference,
+                if options.capture == CaptureMode::Manual { "manual" } else { "automatic" },
+                options.save_payment_method
+            )),
         };
-        // What the host asked, for the test to read back.
-        let asked = format!("capture={:?} save={}", options.capture, options.save_payment_method);
         Ok(PaymentSession {
             gateway_reference: Some(format!("gw-{}", transaction.reference)),
             action,
-            provider_data: Some(asked),
+            provider_data: None,
         })
     }
 
